@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DB ?= claimwatch-demo.db
+DEMO_CLAIMS ?= 3000
+
+.PHONY: demo test venv lint clean
+
+$(BIN)/claimwatch: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/claimwatch
+
+## make demo: venv, migrate an SQLite file, load the demo data set, serve http://127.0.0.1:8000
+demo: venv
+	CLAIMWATCH_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/claimwatch demo setup --claims $(DEMO_CLAIMS) --seed 7
+	CLAIMWATCH_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/claimwatch serve --host 127.0.0.1 --port 8000
+
+## make test: venv, PostgreSQL and Chromium (apt, as root) if missing, lint, types, whole suite on both databases
+test: venv
+	scripts/test.sh
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

@@ -1,0 +1,3 @@
+from claimwatch.cli import app
+
+app(prog_name="claimwatch")

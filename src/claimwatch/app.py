@@ -1,0 +1,69 @@
+"""The ASGI application: JSON API under /api/v1, pages under /, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
+
+from claimwatch import __version__
+from claimwatch.audit.api import router as audit_router
+from claimwatch.cases.api import router as cases_router
+from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.logs import configure_logging
+from claimwatch.privacy import derive_key
+from claimwatch.web.pages import router as pages_router
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return JSONResponse(
+            status_code=400,
+            content={
+                "detail": "malformed JSON body",
+                "problems": [
+                    {"field": "body", "message": str(error.get("ctx", {}).get("error", error["msg"]))}
+                    for error in errors
+                ],
+            },
+        )
+    problems: list[dict[str, Any]] = [
+        {"field": ".".join(str(part) for part in error["loc"] if part != "body"), "message": error["msg"]}
+        for error in errors
+    ]
+    return JSONResponse(status_code=422, content={"detail": "invalid request", "problems": problems})
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="claimwatch",
+        version=__version__,
+        description="理赔督促与保险服务品质管理 — insurance claims supervision and service-quality management",
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=derive_key("session-cookie").hex(),
+        session_cookie="claimwatch_session",
+        same_site="lax",
+        https_only=settings.session_cookie_secure,
+        max_age=8 * 3600,
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(cases_router)
+    app.include_router(audit_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

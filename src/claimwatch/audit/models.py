@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from claimwatch.db import Base, TenantScoped, UTCDateTime, utc_now
+
+
+class AuditEntry(TenantScoped, Base):
+    """One link of a tenant's hash chain.
+
+    ``hash = sha256(prev_hash | seq | kind | content_hash)``. For a case event the content is the
+    event row itself (so editing the event row breaks the chain); for anything else the content is
+    ``payload``, stored here.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (UniqueConstraint("tenant_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(100))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuditHead(Base):
+    """The tip of each tenant's chain; its row lock serialises writers so the chain cannot fork."""
+
+    __tablename__ = "audit_heads"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+    checkpoint_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AuditCheckpoint(Base):
+    """A signed seal of the chain at ``seq``: a later chain shorter than a seal was truncated."""
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (Index("ix_audit_checkpoints_tenant_seq", "tenant_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    signature: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+
+_STREAM_CHUNK = 5000
+
+
+def lock_head(session: Session, tenant_id: int) -> AuditHead:
+    """Row-lock the head. On SQLite a no-op UPDATE takes the database write lock first, so two
+    writers queue on busy_timeout instead of both reading the same head."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(AuditHead).where(AuditHead.tenant_id == tenant_id).values(seq=AuditHead.seq),
+            execution_options={"synchronize_session": False},
+        )
+    head = session.execute(
+        select(AuditHead).where(AuditHead.tenant_id == tenant_id).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        raise LookupError(f"tenant {tenant_id} has no audit chain")
+    session.refresh(head)
+    return head
+
+
+def stream_chain(session: Session, tenant_id: int) -> Iterator[list[AuditEntry]]:
+    """Entries in sequence order, in keyset pages."""
+    last_seq = 0
+    while True:
+        page = list(
+            session.execute(
+                select(AuditEntry)
+                .where(AuditEntry.tenant_id == tenant_id, AuditEntry.seq > last_seq)
+                .order_by(AuditEntry.seq)
+                .limit(_STREAM_CHUNK),
+                execution_options={"include_all_tenants": True},
+            ).scalars()
+        )
+        if not page:
+            return
+        yield page
+        last_seq = page[-1].seq
+        session.expunge_all()
+
+
+def checkpoints(session: Session, tenant_id: int) -> list[AuditCheckpoint]:
+    return list(
+        session.execute(
+            select(AuditCheckpoint).where(AuditCheckpoint.tenant_id == tenant_id).order_by(AuditCheckpoint.seq)
+        ).scalars()
+    )
+
+
+def hash_at(session: Session, tenant_id: int, seq: int) -> str | None:
+    return session.execute(
+        select(AuditEntry.hash).where(AuditEntry.tenant_id == tenant_id, AuditEntry.seq == seq),
+        execution_options={"include_all_tenants": True},
+    ).scalar_one_or_none()
+
+
+def count_entries(session: Session, tenant_id: int, kind: str) -> int:
+    return session.execute(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.tenant_id == tenant_id, AuditEntry.kind == kind),
+        execution_options={"include_all_tenants": True},
+    ).scalar_one()
+
+
+def recent_entries(session: Session, limit: int = 50) -> list[AuditEntry]:
+    return list(session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)).scalars())

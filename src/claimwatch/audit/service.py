@@ -1,0 +1,253 @@
+"""The per-tenant hash chain: append under a lock, seal with checkpoints, verify."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from claimwatch.audit import repository
+from claimwatch.audit.hashing import (
+    GENESIS_HASH,
+    canonical_json,
+    chain_hash,
+    sha256_hex,
+)
+from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from claimwatch.config import get_settings
+from claimwatch.db import utc_now
+from claimwatch.privacy import derive_key
+
+
+class ContentSource(Protocol):
+    """How a domain whose rows live in its own table lets the verifier re-hash them.
+
+    An entry of such a kind carries no payload: its content is the domain's row, so editing
+    that row breaks the chain.
+    """
+
+    def content_hashes(self, session: Session, tenant_id: int, first_seq: int, last_seq: int) -> dict[int, str]: ...
+
+    def count(self, session: Session, tenant_id: int) -> int: ...
+
+
+_sources: dict[str, ContentSource] = {}
+
+
+def register_content_source(kind: str, source: ContentSource) -> None:
+    _sources[kind] = source
+
+
+def seal_signature(tenant_id: int, seq: int, entry_hash: str) -> str:
+    return hmac.new(derive_key("audit-seal"), f"{tenant_id}|{seq}|{entry_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def start_chain(session: Session, tenant_id: int) -> None:
+    session.add(AuditHead(tenant_id=tenant_id, seq=0, hash=GENESIS_HASH, checkpoint_seq=0))
+    session.flush()
+
+
+@dataclass
+class ChainWriter:
+    """Hands out sequence numbers while the head row is locked; ``close`` writes entries and head."""
+
+    session: Session
+    tenant_id: int
+    seq: int
+    hash: str
+    checkpoint_seq: int
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def append(self, kind: str, subject: str, actor: str, content_hash: str, payload: str | None = None) -> int:
+        self.seq += 1
+        self.hash = chain_hash(self.hash, self.seq, kind, content_hash)
+        self.entries.append(
+            {
+                "tenant_id": self.tenant_id,
+                "seq": self.seq,
+                "kind": kind,
+                "subject": subject,
+                "actor": actor,
+                "content_hash": content_hash,
+                "prev_hash": self.entries[-1]["hash"] if self.entries else self._start_hash,
+                "hash": self.hash,
+                "recorded_at": utc_now(),
+                "payload": payload,
+            }
+        )
+        return self.seq
+
+    def next_seq(self) -> int:
+        return self.seq + 1
+
+    def __post_init__(self) -> None:
+        self._start_hash = self.hash
+
+    def close(self) -> None:
+        if not self.entries:
+            return
+        self.session.execute(insert(AuditEntry), self.entries)
+        values: dict[str, Any] = {"seq": self.seq, "hash": self.hash}
+        if self.seq - self.checkpoint_seq >= get_settings().audit_checkpoint_every:
+            self.session.execute(
+                insert(AuditCheckpoint),
+                [
+                    {
+                        "tenant_id": self.tenant_id,
+                        "seq": self.seq,
+                        "hash": self.hash,
+                        "created_at": utc_now(),
+                        "signature": seal_signature(self.tenant_id, self.seq, self.hash),
+                    }
+                ],
+            )
+            values["checkpoint_seq"] = self.seq
+        self.session.execute(update(AuditHead).where(AuditHead.tenant_id == self.tenant_id).values(**values))
+        self.entries = []
+        self._start_hash = self.hash
+        self.checkpoint_seq = values.get("checkpoint_seq", self.checkpoint_seq)
+
+
+def open_chain(session: Session, tenant_id: int) -> ChainWriter:
+    """Lock the tenant's chain head for the rest of the transaction. Call it first in a transaction."""
+    head = repository.lock_head(session, tenant_id)
+    return ChainWriter(session, tenant_id, head.seq, head.hash, head.checkpoint_seq)
+
+
+def record(session: Session, tenant_id: int, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> int:
+    """Append one entry that carries its own content (configuration changes, administrative acts)."""
+    writer = open_chain(session, tenant_id)
+    text = canonical_json(payload)
+    seq = writer.append(kind, subject, actor, sha256_hex(text), text)
+    writer.close()
+    return seq
+
+
+def seal(session: Session, tenant_id: int) -> AuditCheckpoint | None:
+    """Write a checkpoint at the current head now (the worker and `audit seal` call this)."""
+    head = repository.lock_head(session, tenant_id)
+    if head.seq == 0 or head.seq == head.checkpoint_seq:
+        return None
+    checkpoint = AuditCheckpoint(
+        tenant_id=tenant_id,
+        seq=head.seq,
+        hash=head.hash,
+        created_at=utc_now(),
+        signature=seal_signature(tenant_id, head.seq, head.hash),
+    )
+    session.add(checkpoint)
+    head.checkpoint_seq = head.seq
+    session.flush()
+    return checkpoint
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int | None
+    what: str
+
+    def __str__(self) -> str:
+        return f"seq {self.seq}: {self.what}" if self.seq is not None else self.what
+
+
+@dataclass
+class VerifyReport:
+    tenant_id: int
+    entries_checked: int = 0
+    last_seq: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_problem(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+
+def _check_links(session: Session, report: VerifyReport, pages: Iterator[Sequence[AuditEntry]]) -> None:
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    for page in pages:
+        stored = {
+            kind: source.content_hashes(session, report.tenant_id, page[0].seq, page[-1].seq)
+            for kind, source in _sources.items()
+        }
+        for entry in page:
+            report.entries_checked += 1
+            if entry.seq != expected_seq:
+                if entry.seq > expected_seq:
+                    gap = f"{expected_seq}" if entry.seq == expected_seq + 1 else f"{expected_seq}-{entry.seq - 1}"
+                    report.problems.append(Problem(expected_seq, f"entries {gap} are missing (deleted)"))
+                else:
+                    report.problems.append(Problem(entry.seq, "sequence goes backwards (reordered)"))
+                return
+            if entry.prev_hash != prev_hash:
+                report.problems.append(
+                    Problem(entry.seq, "does not link to the previous entry (reordered or replaced)")
+                )
+                return
+            if entry.kind in stored:
+                content_hash = stored[entry.kind].get(entry.seq)
+                if content_hash is None:
+                    report.problems.append(Problem(entry.seq, f"{entry.kind} {entry.subject} is missing (deleted)"))
+                    return
+            else:
+                content_hash = sha256_hex(entry.payload or "")
+            if content_hash != entry.content_hash:
+                report.problems.append(Problem(entry.seq, f"content of {entry.kind} {entry.subject} was edited"))
+                return
+            if chain_hash(prev_hash, entry.seq, entry.kind, entry.content_hash) != entry.hash:
+                report.problems.append(Problem(entry.seq, "entry hash does not match its content (edited)"))
+                return
+            prev_hash = entry.hash
+            report.last_seq = entry.seq
+            expected_seq += 1
+
+
+def verify(session: Session, tenant_id: int) -> VerifyReport:
+    """Walk the whole chain; report the first edited, deleted or reordered entry and any truncation."""
+    report = VerifyReport(tenant_id=tenant_id)
+    _check_links(session, report, repository.stream_chain(session, tenant_id))
+    if not report.ok:
+        return report
+
+    head = session.execute(select(AuditHead).where(AuditHead.tenant_id == tenant_id)).scalar_one_or_none()
+    checkpoints = repository.checkpoints(session, tenant_id)
+    for checkpoint in checkpoints:
+        if not hmac.compare_digest(checkpoint.signature, seal_signature(tenant_id, checkpoint.seq, checkpoint.hash)):
+            report.problems.append(Problem(checkpoint.seq, "checkpoint signature is invalid (forged seal)"))
+            return report
+    sealed = max((c.seq for c in checkpoints), default=0)
+    if sealed > report.last_seq:
+        report.problems.append(
+            Problem(
+                report.last_seq + 1,
+                f"chain ends at {report.last_seq} but a checkpoint sealed {sealed} (tail truncated)",
+            )
+        )
+        return report
+    for checkpoint in checkpoints:
+        if repository.hash_at(session, tenant_id, checkpoint.seq) != checkpoint.hash:
+            report.problems.append(Problem(checkpoint.seq, "entry differs from the sealed checkpoint"))
+            return report
+    if head is not None and head.seq != report.last_seq:
+        report.problems.append(
+            Problem(
+                report.last_seq + 1, f"chain ends at {report.last_seq} but the head says {head.seq} (tail truncated)"
+            )
+        )
+        return report
+    for kind, source in _sources.items():
+        outside = source.count(session, tenant_id) - repository.count_entries(session, tenant_id, kind)
+        if outside:
+            report.problems.append(
+                Problem(None, f"{outside} {kind} rows are not in the chain (written outside claimwatch)")
+            )
+    return report

@@ -1,0 +1,54 @@
+"""Who is calling, and what they may do. Decided once per request, then passed down."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from claimwatch.auth.models import Role
+from claimwatch.db import TenantContext
+
+
+class Permission(enum.StrEnum):
+    VIEW_CLAIMS = "view_claims"
+    INGEST_EVENTS = "ingest_events"
+    VERIFY_AUDIT = "verify_audit"
+    MANAGE_TENANT = "manage_tenant"  # users, API keys, org units, workflows
+
+
+_STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
+
+ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
+    Permission.VIEW_CLAIMS: frozenset(_STAFF | {Role.REGULATOR, Role.INTEGRATION}),
+    Permission.INGEST_EVENTS: frozenset({Role.ADJUSTER, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION}),
+    Permission.VERIFY_AUDIT: frozenset({Role.ADMIN, Role.QUALITY_MANAGER, Role.REGULATOR}),
+    Permission.MANAGE_TENANT: frozenset({Role.ADMIN}),
+}
+
+
+class AccessDenied(PermissionError):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    tenant_id: int | None
+    actor: str  # what the audit trail records: "user:zhang.wei" or "api_key:core-sys"
+    user_id: int | None = None
+    api_key_id: int | None = None
+    display_name: str = ""
+
+    def can(self, permission: Permission) -> bool:
+        return self.role in ROLE_PERMISSIONS[permission]
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise AccessDenied(f"role {self.role.value!r} may not {permission.value.replace('_', ' ')}")
+
+    def context(self) -> TenantContext:
+        if self.role is Role.REGULATOR:
+            return TenantContext.regulator()
+        if self.tenant_id is None:
+            raise AccessDenied("this account belongs to no tenant")
+        return TenantContext.for_tenant(self.tenant_id)

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from claimwatch.auth.deps import request_locale, require, tenant_session
+from claimwatch.auth.principal import Permission, Principal
+from claimwatch.cases import repository, service
+from claimwatch.cases.schemas import BatchAck, ClaimDetail, ClaimPage, EventAck, EventBatch, EventIn, TimelineEntry
+from claimwatch.db import unit_of_work
+
+router = APIRouter(prefix="/api/v1", tags=["claims"])
+
+_EVENT_EXAMPLE = {
+    "event_id": "core-000123",
+    "claim_number": "CLM2026000123",
+    "type": "transition",
+    "to_status": "accepted",
+    "occurred_at": "2026-11-20T09:30:00+08:00",
+}
+
+
+def _validation_problems(exc: ValidationError, offset_field: str = "") -> list[dict[str, Any]]:
+    problems = []
+    for error in exc.errors():
+        location = [str(part) for part in error["loc"]]
+        index = None
+        if location and location[0] == "events" and len(location) > 1 and location[1].isdigit():
+            index = int(location[1])
+            location = location[2:]
+        problems.append(
+            {"index": index, "field": ".".join(location) or offset_field or "body", "message": error["msg"]}
+        )
+    return problems
+
+
+@router.post(
+    "/events",
+    response_model=BatchAck,
+    summary="Ingest one event or a batch ({'events': [...]})",
+    responses={
+        400: {"description": "malformed body"},
+        403: {"description": "wrong tenant or role"},
+        404: {"description": "unknown claim"},
+        409: {"description": "event id reused with other content, or claim already reported"},
+        413: {"description": "batch larger than CLAIMWATCH_MAX_BATCH_EVENTS"},
+        422: {"description": "invalid event (transition, field) — nothing of the batch is written"},
+    },
+)
+def post_events(
+    body: Any = Body(
+        ..., openapi_examples={"single": {"value": _EVENT_EXAMPLE}, "batch": {"value": {"events": [_EVENT_EXAMPLE]}}}
+    ),
+    principal: Principal = Depends(require(Permission.INGEST_EVENTS)),
+) -> JSONResponse:
+    if not isinstance(body, dict):
+        raise HTTPException(status_code=400, detail="body must be a JSON object: one event or {'events': [...]}")
+    try:
+        if "events" in body:
+            limit = service.get_settings().max_batch_events
+            raw_events = body["events"]
+            # Counted before validation so an oversize batch costs no parsing.
+            if isinstance(raw_events, list) and len(raw_events) > limit:
+                problem = service.EventProblem(
+                    0, None, "events", f"batch has {len(raw_events)} events; the limit is {limit}"
+                )
+                raise service.BatchTooLarge(413, [problem])
+            events = EventBatch.model_validate(body).events
+            single = False
+        else:
+            events = [EventIn.model_validate(body)]
+            single = True
+    except ValidationError as exc:
+        return JSONResponse(status_code=422, content={"detail": "invalid event", "problems": _validation_problems(exc)})
+    except service.IngestRejected as exc:
+        return JSONResponse(
+            status_code=exc.status, content={"detail": str(exc), "problems": [p.as_dict() for p in exc.problems]}
+        )
+    try:
+        # The route opens the unit of work itself so the commit happens before the acknowledgement.
+        with unit_of_work(principal.context()) as session:
+            acks = service.ingest_events(session, principal, events)
+    except service.IngestRejected as exc:
+        return JSONResponse(
+            status_code=exc.status, content={"detail": str(exc), "problems": [p.as_dict() for p in exc.problems]}
+        )
+    applied = sum(1 for ack in acks if ack.status == "applied")
+    result = BatchAck(
+        applied=applied,
+        duplicates=len(acks) - applied,
+        results=[
+            EventAck(event_id=a.event_id, claim_number=a.claim_number, status=a.status, audit_seq=a.audit_seq)
+            for a in acks
+        ],
+    )
+    status = 201 if applied else 200
+    if single:
+        return JSONResponse(status_code=status, content=result.results[0].model_dump(mode="json"))
+    return JSONResponse(status_code=status, content=result.model_dump(mode="json"))
+
+
+@router.get("/claims", response_model=ClaimPage)
+def get_claims(
+    request: Request,
+    status: str | None = None,
+    line: str | None = None,
+    region: str | None = None,
+    number: str | None = None,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    _: Principal = Depends(require(Permission.VIEW_CLAIMS)),
+    session: Session = Depends(tenant_session),
+) -> dict[str, Any]:
+    filters = repository.ClaimFilter(status=status, line=line, region_code=region, number=number)
+    return service.list_claims(session, filters, page, page_size, request_locale(request))
+
+
+@router.get("/claims/{number}")
+def get_claim(
+    number: str,
+    request: Request,
+    _: Principal = Depends(require(Permission.VIEW_CLAIMS)),
+    session: Session = Depends(tenant_session),
+) -> dict[str, Any]:
+    try:
+        claim, events = service.claim_with_timeline(session, number, request_locale(request))
+    except service.ClaimNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    return {
+        "claim": ClaimDetail.model_validate(claim).model_dump(mode="json"),
+        "timeline": [TimelineEntry.model_validate(e).model_dump(mode="json") for e in events],
+    }

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from claimwatch.db import Base, TenantScoped, UTCDateTime, utc_now
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Claim(TenantScoped, Base):
+    """A claim (赔案). Amounts are integer fen (分) so sums are exact on every database.
+
+    The claimant's phone and ID number are encrypted at rest (AES-GCM); ``claimant_phone_hash`` is a
+    keyed HMAC so a phone can be matched without storing it in clear.
+    """
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_claims_tenant_status", "tenant_id", "status"),
+        Index("ix_claims_tenant_line_region", "tenant_id", "line", "region_code"),
+        Index("ix_claims_tenant_reported_at", "tenant_id", "reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), nullable=True, index=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), nullable=True)
+    line: Mapped[str] = mapped_column(String(32))
+    policy_number: Mapped[str] = mapped_column(String(64))
+    claimant_name: Mapped[str] = mapped_column(String(100))
+    claimant_phone_enc: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    claimant_id_number_enc: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    claimant_phone_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    reported_amount_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    assessed_amount_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    paid_amount_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str] = mapped_column(String(32))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class CaseEvent(TenantScoped, Base):
+    """Something that happened to a claim, as received. Append-only; part of the audit chain.
+
+    ``occurred_at`` is when it happened in the source system, ``received_at`` when we accepted it.
+    ``fingerprint`` hashes the request so a replay with the same ``client_event_id`` but other
+    content is told apart from an honest retry.
+    """
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "client_event_id"),
+        UniqueConstraint("tenant_id", "audit_seq"),
+        Index("ix_case_events_claim", "claim_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    client_event_id: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    audit_seq: Mapped[int] = mapped_column(BigInteger)

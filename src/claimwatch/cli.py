@@ -1,0 +1,233 @@
+"""Operator commands: `claimwatch --help`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from claimwatch import db
+from claimwatch.auth.models import Role
+from claimwatch.config import get_settings
+from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.demo import cli as demo_cli
+from claimwatch.imports import cli as imports_cli
+
+app = typer.Typer(help="claimwatch — 理赔督促与保险服务品质管理", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants (insurers) and org units", no_args_is_help=True)
+user_app = typer.Typer(help="Users and API keys", no_args_is_help=True)
+workflow_app = typer.Typer(help="Workflow definitions", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit chain", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(user_app, name="user")
+app.add_typer(workflow_app, name="workflow")
+app.add_typer(audit_app, name="audit")
+app.add_typer(demo_cli.app, name="demo")
+app.add_typer(imports_cli.app, name="import")
+
+console = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def main(
+    database: str = typer.Option(None, "--database", envvar="CLAIMWATCH_DATABASE_URL", help="SQLAlchemy URL"),
+) -> None:
+    import claimwatch.cases.service  # noqa: F401 - registers the case-event audit source
+
+    if database:
+        db.configure(database)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def _tenant_id(code: str) -> int:
+    from claimwatch.tenancy import repository as tenancy_repository
+
+    with unit_of_work(TenantContext.system_context()) as session:
+        tenant = tenancy_repository.tenant_by_code(session, code)
+        if tenant is None:
+            raise fail(f"unknown tenant {code!r}")
+        return tenant.id
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations (SQLite or PostgreSQL)."""
+    from claimwatch import migrate
+
+    migrate.upgrade(str(db.get_engine().url.render_as_string(hide_password=False)), revision)
+    console.print(f"database at [bold]{revision}[/bold]")
+
+
+@tenant_app.command("create")
+def tenant_create(code: str, name: str) -> None:
+    """Create a tenant with its head office and audit chain, and record the workflows in force."""
+    from claimwatch.tenancy import service as tenancy_service
+    from claimwatch.workflow import service as workflow_service
+
+    with unit_of_work(TenantContext.system_context()) as session:
+        try:
+            tenant = tenancy_service.create_tenant(session, code=code, name=name, actor="cli")
+        except tenancy_service.TenancyError as exc:
+            raise fail(str(exc)) from exc
+        workflow_service.record_workflows(session, tenant.id, "cli")
+    console.print(f"tenant {code} created")
+
+
+@tenant_app.command("add-org")
+def tenant_add_org(
+    tenant: str,
+    code: str,
+    name: str,
+    parent: str = typer.Option(..., help="parent org code"),
+    region: str = typer.Option(None, help="GB/T 2260 province code"),
+) -> None:
+    """Add a branch (分公司) or sub-branch (支公司)."""
+    from claimwatch.tenancy import service as tenancy_service
+
+    tenant_id = _tenant_id(tenant)
+    with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+        try:
+            tenancy_service.add_org_unit(
+                session, tenant_id=tenant_id, code=code, name=name, parent_code=parent, region_code=region, actor="cli"
+            )
+        except tenancy_service.TenancyError as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"org unit {code} added")
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Role = typer.Option(..., help="role"),
+    tenant: str = typer.Option(None, help="tenant code (none for a regulator)"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    display_name: str = typer.Option(None),
+) -> None:
+    """Create a user who signs in with a password."""
+    from claimwatch.auth import service as auth_service
+
+    tenant_id = _tenant_id(tenant) if tenant else None
+    context = TenantContext.for_tenant(tenant_id) if tenant_id else TenantContext.system_context()
+    with unit_of_work(context) as session:
+        try:
+            auth_service.create_user(
+                session,
+                username=username,
+                password=password,
+                role=role,
+                tenant_id=tenant_id,
+                display_name=display_name,
+                actor="cli",
+            )
+        except auth_service.AuthError as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"user {username} ({role.value}) created")
+
+
+@user_app.command("api-key")
+def user_api_key(tenant: str, name: str, role: Role = typer.Option(Role.INTEGRATION)) -> None:
+    """Create an API key for an integration; the key is printed once."""
+    from claimwatch.auth import service as auth_service
+
+    tenant_id = _tenant_id(tenant)
+    with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+        try:
+            _, key = auth_service.create_api_key(session, tenant_id=tenant_id, name=name, role=role, actor="cli")
+        except auth_service.AuthError as exc:
+            raise fail(str(exc)) from exc
+    console.print(key)
+
+
+@workflow_app.command("check")
+def workflow_check(
+    paths: list[Path] = typer.Argument(None, help="YAML files; default: the configured directories"),
+) -> None:
+    """Validate workflow files; exits 1 naming the file and line of the first problem."""
+    from claimwatch.workflow.loader import WorkflowError, load_workflow_dir, load_workflow_file
+
+    try:
+        if paths:
+            workflows = {str(p): load_workflow_file(p) for p in paths}
+        else:
+            settings = get_settings()
+            workflows = load_workflow_dir(settings.workflows_dir, settings.extra_workflows_dir)
+    except WorkflowError as exc:
+        raise fail(str(exc)) from exc
+    for name, workflow in workflows.items():
+        console.print(
+            f"[green]ok[/green] {name}: {workflow.line}, {len(workflow.states)} states, "
+            f"{len(workflow.transitions)} transitions"
+        )
+
+
+@workflow_app.command("record")
+def workflow_record(tenant: str) -> None:
+    """Record the workflows now in force in the tenant's audit chain (after editing them)."""
+    from claimwatch.workflow import service as workflow_service
+
+    tenant_id = _tenant_id(tenant)
+    with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+        count = workflow_service.record_workflows(session, tenant_id, "cli")
+    console.print(f"{count} workflows recorded")
+
+
+@audit_app.command("verify")
+def audit_verify(tenant: str = typer.Option(None, help="tenant code; default: every tenant")) -> None:
+    """Re-hash the chain; report the first edited, deleted or reordered row and any truncated tail."""
+    from claimwatch.audit import service as audit_service
+    from claimwatch.tenancy import repository as tenancy_repository
+
+    with unit_of_work(TenantContext.system_context()) as session:
+        tenants = tenancy_repository.all_tenants(session)
+        targets = [t for t in tenants if tenant is None or t.code == tenant]
+        if not targets:
+            raise fail(f"unknown tenant {tenant!r}")
+        broken = 0
+        table = Table("tenant", "entries", "result")
+        for target in targets:
+            report = audit_service.verify(session, target.id)
+            if report.ok:
+                table.add_row(target.code, str(report.entries_checked), "[green]intact[/green]")
+            else:
+                broken += 1
+                table.add_row(target.code, str(report.entries_checked), f"[red]{report.first_problem}[/red]")
+        console.print(table)
+    if broken:
+        raise typer.Exit(1)
+
+
+@audit_app.command("seal")
+def audit_seal() -> None:
+    """Write a signed checkpoint at every tenant's head (run it from cron or the worker)."""
+    from claimwatch.audit import service as audit_service
+    from claimwatch.tenancy import repository as tenancy_repository
+
+    with unit_of_work(TenantContext.system_context()) as session:
+        tenant_ids = [t.id for t in tenancy_repository.all_tenants(session)]
+    for tenant_id in tenant_ids:
+        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+            checkpoint = audit_service.seal(session, tenant_id)
+            if checkpoint is not None:
+                console.print(f"tenant {tenant_id}: sealed at seq {checkpoint.seq}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
+    """Run the web app and API."""
+    import uvicorn
+
+    uvicorn.run("claimwatch.app:create_app", factory=True, host=host, port=port, reload=reload)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

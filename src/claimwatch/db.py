@@ -1,0 +1,231 @@
+"""Engine, sessions and the one place where every query is scoped to the caller's tenant.
+
+A session carries a :class:`TenantContext` in ``session.info``. Every ORM SELECT, UPDATE and
+DELETE on a :class:`TenantScoped` model gets ``tenant_id = :tenant`` added here, and every
+flush refuses rows of another tenant, so repositories and routes cannot forget the filter.
+A context with ``tenant_id=None`` is the cross-tenant read-only view of a regulator; the
+system context (CLI, migrations, demo loader) is explicit and never reachable from HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.types import TypeDecorator
+
+from claimwatch.config import get_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def enum_column(enum_cls: type[enum.Enum], length: int = 32) -> Enum:
+    """Stores an enum's values (not its member names) as plain strings on every database."""
+    return Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores UTC and always returns tz-aware UTC datetimes, on SQLite as on PostgreSQL.
+
+    Naive datetimes are refused: they are the classic source of off-by-eight-hours bugs.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused; pass a timezone-aware value")
+        value = value.astimezone(dt.UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class TenantScoped:
+    """Mixin for rows that belong to one tenant (insurer)."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy declared_attr signature
+        from sqlalchemy import ForeignKey
+
+        # No index of its own: every scoped table leads a composite index or unique key with tenant_id.
+        return mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"), nullable=False)
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    """Whose data a session may see and write."""
+
+    tenant_id: int | None
+    read_only: bool = False
+    system: bool = False
+
+    @classmethod
+    def for_tenant(cls, tenant_id: int) -> TenantContext:
+        return cls(tenant_id=tenant_id)
+
+    @classmethod
+    def regulator(cls) -> TenantContext:
+        return cls(tenant_id=None, read_only=True)
+
+    @classmethod
+    def system_context(cls) -> TenantContext:
+        return cls(tenant_id=None, system=True)
+
+
+class TenantViolation(PermissionError):
+    """A write or query crossed the tenant boundary."""
+
+
+def tenant_context(session: Session) -> TenantContext:
+    ctx = session.info.get("tenant")
+    if ctx is None:
+        raise TenantViolation("session has no tenant context")
+    return ctx
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("include_all_tenants", False):
+        return
+    ctx: TenantContext | None = state.session.info.get("tenant")
+    if ctx is None:
+        raise TenantViolation("query without tenant context")
+    if ctx.read_only and (state.is_update or state.is_delete):
+        raise TenantViolation("read-only context cannot change data")
+    if ctx.tenant_id is None:
+        return
+    tenant_id = ctx.tenant_id
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_foreign_rows(session: Session, flush_context: Any, instances: Any) -> None:
+    ctx: TenantContext | None = session.info.get("tenant")
+    if ctx is None:
+        raise TenantViolation("write without tenant context")
+    if ctx.read_only and (session.new or session.dirty or session.deleted):
+        raise TenantViolation("read-only context cannot change data")
+    if ctx.tenant_id is None:
+        return
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, TenantScoped) and obj.tenant_id != ctx.tenant_id:
+            raise TenantViolation(f"{type(obj).__name__} belongs to another tenant")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself so a transaction really covers its reads.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    url = url or get_settings().database_url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+
+
+def get_engine() -> Engine:
+    global _engine, _sessionmaker
+    if _engine is None:
+        _engine = make_engine()
+        _sessionmaker = sessionmaker(bind=_engine, expire_on_commit=False)
+    return _engine
+
+
+def configure(url: str) -> Engine:
+    """Point the process at another database (tests, CLI --database)."""
+    global _engine, _sessionmaker
+    if _engine is not None:
+        _engine.dispose()
+    _engine = make_engine(url)
+    _sessionmaker = sessionmaker(bind=_engine, expire_on_commit=False)
+    return _engine
+
+
+def new_session(ctx: TenantContext) -> Session:
+    get_engine()
+    assert _sessionmaker is not None
+    session = _sessionmaker()
+    session.info["tenant"] = ctx
+    return session
+
+
+@contextlib.contextmanager
+def unit_of_work(ctx: TenantContext) -> Iterator[Session]:
+    """The one place that commits: success commits, any exception rolls back."""
+    session = new_session(ctx)
+    try:
+        yield session
+        if ctx.read_only:
+            session.rollback()
+        else:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

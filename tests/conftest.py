@@ -1,0 +1,105 @@
+"""Every test that takes ``database`` runs twice: on an SQLite file and on a real PostgreSQL server.
+
+``scripts/test.sh`` starts PostgreSQL and sets CLAIMWATCH_TEST_PG_URL. Without it the PostgreSQL
+half is skipped locally, and fails under CI=true: a skipped PostgreSQL run is not a pass.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+import claimwatch.cases.service  # noqa: F401 - registers the case-event audit source
+from claimwatch import db, migrate
+from tests.factories import World
+
+PG_URL_ENV = "CLAIMWATCH_TEST_PG_URL"
+PG_TEMPLATE = "claimwatch_test_template"
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    dialect: str
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str | None:
+    url = os.environ.get(PG_URL_ENV)
+    if not url and os.environ.get("CI"):
+        pytest.fail(f"{PG_URL_ENV} is not set under CI: the PostgreSQL half of the suite must run")
+    return url
+
+
+def _pg_admin_engine(admin_url: str):  # type: ignore[no-untyped-def]
+    return create_engine(make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url: str | None) -> Iterator[str | None]:
+    if not pg_admin_url:
+        yield None
+        return
+    admin = _pg_admin_engine(pg_admin_url)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{PG_TEMPLATE}_{worker}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_admin_url).set(drivername="postgresql+psycopg", database=name)
+    migrate.upgrade(url.render_as_string(hide_password=False))
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, pg_admin_url: str | None
+) -> Iterator[Database]:
+    if request.param == "sqlite":
+        path = tmp_path / "claimwatch.db"
+        shutil.copyfile(sqlite_template, path)
+        url = f"sqlite:///{path}"
+        db.configure(url)
+        yield Database(url, "sqlite")
+        db.get_engine().dispose()
+        return
+    if not pg_admin_url:
+        pytest.skip(f"PostgreSQL half: set {PG_URL_ENV} (scripts/test.sh does)")
+    template = request.getfixturevalue("pg_template")
+    name = f"cw_test_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin_engine(pg_admin_url)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    url = (
+        make_url(pg_admin_url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    )
+    db.configure(url)
+    yield Database(url, "postgresql")
+    db.get_engine().dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def world(database: Database) -> World:
+    """Tenants, users and API keys made through the real services."""
+    return World(database.url)
