@@ -1,0 +1,54 @@
+import json
+import logging
+
+import pytest
+import structlog
+
+from claimwatch.logs import configure_logging
+from claimwatch.privacy import FieldCipher, derive_key, keyed_hash, mask_id_number, mask_name, mask_phone, scrub_text
+
+
+def test_cipher_round_trip_uses_fresh_nonces_and_detects_tampering():
+    cipher = FieldCipher(derive_key("field-encryption", "k1"))
+    a = cipher.encrypt("13812345678")
+    b = cipher.encrypt("13812345678")
+    assert a != b and a.startswith("v1:")
+    assert cipher.decrypt(a) == "13812345678"
+    assert cipher.encrypt(None) is None and cipher.decrypt(None) is None
+    other = FieldCipher(derive_key("field-encryption", "k2"))
+    with pytest.raises(Exception):  # noqa: B017 - cryptography raises InvalidTag
+        other.decrypt(a)
+
+
+def test_keyed_hash_normalises_and_hides_the_value():
+    assert keyed_hash("138-1234 5678") == keyed_hash("13812345678")
+    assert keyed_hash("11010119900307123x") == keyed_hash("11010119900307123X")
+    assert "13812345678" not in keyed_hash("13812345678")
+    assert keyed_hash("") is None
+
+
+def test_masks():
+    assert mask_phone("+86 138-1234-5678") == "861****5678"
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_id_number("110101199003071234") == "1101**********1234"
+    assert mask_name("欧阳娜娜") == "欧***"
+    assert mask_name("李") == "*"
+
+
+def test_scrub_text_masks_personal_numbers_in_free_text():
+    text = "客户13812345678，身份证110101199003071234，卡号6222021234567890123，金额3200"
+    scrubbed = scrub_text(text)
+    assert "13812345678" not in scrubbed and "138****5678" in scrubbed
+    assert "110101199003071234" not in scrubbed and "110101********1234" in scrubbed
+    assert "6222021234567890123" not in scrubbed
+    assert "金额3200" in scrubbed
+
+
+def test_log_lines_are_scrubbed(caplog):
+    configure_logging("INFO")
+    with caplog.at_level(logging.INFO):
+        structlog.get_logger("t").info("claim reported", phone="13812345678", note="ID 110101199003071234")
+    line = caplog.records[-1].getMessage()
+    record = json.loads(line)
+    assert record["phone"] == "138****5678"
+    assert "110101199003071234" not in line
