@@ -25,7 +25,7 @@ test: venv
 	scripts/test.sh
 
 lint: venv
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 clean:

@@ -7,6 +7,6 @@ if [ -z "${CLAIMWATCH_TEST_PG_URL:-}" ]; then
   CLAIMWATCH_TEST_PG_URL=$(scripts/start-postgres.sh)
   export CLAIMWATCH_TEST_PG_URL
 fi
-.venv/bin/ruff check src tests bench
+.venv/bin/ruff check .
 .venv/bin/mypy
 .venv/bin/pytest "$@"
