@@ -7,3 +7,8 @@ from claimwatch.app import create_app
 @pytest.fixture
 def client(database) -> TestClient:
     return TestClient(create_app())
+
+
+@pytest.fixture
+def world_tenant(world) -> int:
+    return world.tenant().id
