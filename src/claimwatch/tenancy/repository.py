@@ -18,6 +18,11 @@ def all_tenants(session: Session) -> list[Tenant]:
     return list(session.execute(select(Tenant).order_by(Tenant.code)).scalars())
 
 
+def tenant_codes_and_names(session: Session) -> list[tuple[int, str, str]]:
+    rows = session.execute(select(Tenant.id, Tenant.code, Tenant.name).order_by(Tenant.code))
+    return [(tenant_id, code, name) for tenant_id, code, name in rows]
+
+
 def org_unit_by_code(session: Session, code: str) -> OrgUnit | None:
     return session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy.orm import Session
@@ -25,6 +26,20 @@ def region_codes() -> frozenset[str]:
 
 def region_names() -> dict[str, tuple[str, str]]:
     return {code: (zh, en) for code, zh, en in REGIONS}
+
+
+@dataclass(frozen=True)
+class TenantLabel:
+    id: int
+    code: str
+    name: str
+
+
+def tenant_labels(session: Session) -> list[TenantLabel]:
+    """Every tenant's code and name, by code: the filter and column of a cross-tenant (regulator) view.
+
+    Tenants are not tenant-scoped rows, so callers decide who may see this list."""
+    return [TenantLabel(tenant_id, code, name) for tenant_id, code, name in repository.tenant_codes_and_names(session)]
 
 
 def create_tenant(

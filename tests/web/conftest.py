@@ -1,0 +1,130 @@
+"""Fixtures for the page tests: a seeded world of two insurers, a signed-in client, a live server."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from claimwatch.app import create_app
+from claimwatch.auth.models import Role
+from tests.factories import HAPPY_PATH, PASSWORD, TenantHandle, World, at, reported, transition
+
+CLEAR_PHONE = "13812345678"
+CLEAR_ID_NUMBER = "110101199003071234"
+REASON_PHONE = "13900001111"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    acme: TenantHandle
+    bbb: TenantHandle
+    adjuster: str  # ACME
+    regulator: str
+
+
+def _assigned(event_id: str, number: str, assignee: str, hours: float) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "claim_number": number,
+        "type": "assigned",
+        "assignee": assignee,
+        "occurred_at": at(hours),
+    }
+
+
+def _ingest(client: TestClient, tenant: TenantHandle, events: list[dict[str, Any]]) -> None:
+    response = client.post("/api/v1/events", json={"events": events}, headers={"X-API-Key": tenant.api_key})
+    assert response.status_code == 201, response.text
+
+
+@pytest.fixture
+def client(database) -> TestClient:
+    return TestClient(create_app())
+
+
+@pytest.fixture
+def seeded(world: World) -> Seeded:
+    """ACME: four claims in different statuses, lines and regions; BBB: one claim of its own and one
+    whose number is also used by ACME (claim numbers are unique per insurer only)."""
+    acme = world.tenant("ACME", "示例保险")
+    bbb = world.tenant("BBB", "另一保险")
+    adjuster = world.user("li.adjuster", Role.ADJUSTER, acme)
+    world.user("zhao.bbb", Role.ADJUSTER, bbb)
+    regulator = world.user("cbirc.gd", Role.REGULATOR, None)
+    api = TestClient(create_app())
+    _ingest(
+        api,
+        acme,
+        [
+            reported("a1", "A-MOT-001", org_code=acme.branch_code, hours=0),
+            transition("a2", "A-MOT-001", "accepted", hours=1),
+            transition("a3", "A-MOT-001", "initial_review", hours=2),
+            transition("a4", "A-MOT-001", "awaiting_materials", hours=3, reason=f"客户手机 {REASON_PHONE} 未接通"),
+            transition("a5", "A-MOT-001", "investigation", hours=4),
+            _assigned("a6", "A-MOT-001", adjuster, hours=4.5),
+            reported("b1", "A-MOT-002", hours=5, region_code="310000", amount="880.50"),
+            reported("c1", "A-MED-001", line="medical", hours=6),
+            transition("c2", "A-MED-001", "accepted", hours=7),
+            reported("d1", "A-MOT-003", hours=8),
+            *[transition(f"d{i + 2}", "A-MOT-003", status, hours=9 + i) for i, status in enumerate(HAPPY_PATH)],
+        ],
+    )
+    _ingest(
+        api,
+        bbb,
+        [
+            reported("x1", "B-MOT-001", hours=1),
+            reported("x2", "A-MOT-001", hours=2, amount="123456.00"),
+        ],
+    )
+    return Seeded(acme, bbb, adjuster, regulator)
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "page has no CSRF field"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    token = csrf_from(client.get("/login").text)
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+
+
+@pytest.fixture
+def live_server(seeded: Seeded) -> Iterator[str]:
+    """uvicorn serving create_app() on a free loopback port, in a thread, against the test database."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", lifespan="off", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
+    thread.start()
+    started = threading.Event()
+    for _ in range(200):
+        if server.started or not thread.is_alive():
+            break
+        started.wait(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+        assert not thread.is_alive(), "uvicorn did not stop"
