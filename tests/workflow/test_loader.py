@@ -4,6 +4,7 @@ import pytest
 
 from claimwatch.config import get_settings
 from claimwatch.workflow.loader import WorkflowError, load_workflow_dir, parse_workflow
+from tests.factories import HAPPY_PATH
 
 VALID = """\
 line: demo
@@ -31,20 +32,7 @@ def test_default_workflows_cover_the_five_lines_and_the_whole_lifecycle():
     for workflow in workflows.values():
         assert workflow.initial == "reported"
         assert {s for s, spec in workflow.states.items() if spec.terminal} == {"closed", "rejected", "withdrawn"}
-        for required in (
-            "reported",
-            "accepted",
-            "initial_review",
-            "investigation",
-            "assessment",
-            "verification",
-            "approval",
-            "payment",
-            "closed",
-            "rejected",
-            "withdrawn",
-            "reopened",
-        ):
+        for required in ("reported", *HAPPY_PATH, "awaiting_materials", "rejected", "withdrawn", "reopened"):
             assert required in workflow.states, (workflow.line, required)
         assert workflow.transition("initial_review", "rejected").reason_required
         assert workflow.transition("closed", "reopened").reason_required
