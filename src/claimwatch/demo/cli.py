@@ -1,5 +1,79 @@
-"""`claimwatch demo ...` (filled in by the demo-data work)."""
+"""`claimwatch demo generate` and `claimwatch demo setup`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from claimwatch import db, migrate
+from claimwatch.demo import service
+from claimwatch.demo.generator import DemoSpec, iter_claim_events, to_json_line
+from claimwatch.demo.organisation import DEMO_PASSWORD
+from claimwatch.imports.cli import progress_bar
 
 app = typer.Typer(help="Demo data", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _spec(claims: int, seed: int, start: str | None) -> DemoSpec:
+    try:
+        spec = DemoSpec(claims=claims, seed=seed, start=dt.date.fromisoformat(start) if start else None)
+        spec.window()
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    return spec
+
+
+@app.command("generate")
+def generate(
+    claims: int = typer.Option(10000, min=1, help="number of claims"),
+    seed: int = typer.Option(7, help="same seed, same bytes"),
+    out: Path = typer.Option(None, help="JSON Lines file (default: standard output)"),
+    tenant: str = typer.Option(None, help="only this demo tenant (PICC, PAIC, CPIC)"),
+    start: str = typer.Option(None, help="first day (YYYY-MM-DD); default: twelve months ending last month"),
+) -> None:
+    """Write a realistic, deterministic claim event stream (JSON Lines, one event a line)."""
+    spec = _spec(claims, seed, start)
+    handle = out.open("w", encoding="utf-8") if out else sys.stdout
+    written = 0
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task("generate", total=claims, rate="")
+            for event in iter_claim_events(spec, tenant):
+                handle.write(to_json_line(event))
+                written += 1
+                if event["type"] == "reported":
+                    bar.advance(task)
+    finally:
+        if out:
+            handle.close()
+    err.print(f"{written} events for {claims} claims")
+
+
+@app.command("setup")
+def setup(
+    claims: int = typer.Option(3000, min=1, help="number of claims"),
+    seed: int = typer.Option(7),
+    start: str = typer.Option(None, help="first day (YYYY-MM-DD)"),
+) -> None:
+    """Migrate the database, create the demo insurers and staff, load the demo history, print logins."""
+    spec = _spec(claims, seed, start)
+    migrate.upgrade(db.get_engine().url.render_as_string(hide_password=False))
+    if service.is_set_up(spec):
+        err.print("demo data already loaded")
+    else:
+        with progress_bar() as bar:
+            task = bar.add_task("load demo events", total=None, rate="")
+            applied = service.setup(spec, progress=lambda rows: bar.advance(task, rows))
+        err.print(f"{applied} events loaded for {claims} claims")
+    table = Table("username", "password", "role", "tenant", title="demo logins · http://127.0.0.1:8000")
+    for login in service.logins(spec):
+        table.add_row(login.username, DEMO_PASSWORD, login.role.value, login.tenant)
+    console.print(table)

@@ -1,0 +1,292 @@
+"""Synthetic but realistic claim event streams, deterministic for a seed.
+
+Claims arrive on the Chinese calendar (fewer on weekends and public holidays, except motor
+accidents, which happen every day), peak in office hours, have log-normal amounts by line of
+business, and walk their line's workflow with waits for missing materials, fast tracks, rework,
+rejections, withdrawals and reopenings. Each tenant's stream is generated on its own, in report
+order, with constant memory per claim, so 10 M claims stream straight to a file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import itertools
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import chinese_calendar
+import numpy as np
+
+from claimwatch.demo.organisation import DEMO_TENANTS, DemoTenant
+
+CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+# line: (share of claims, log-normal median CNY, sigma, weekend factor, holiday factor)
+LINES: dict[str, tuple[float, float, float, float, float]] = {
+    "motor": (0.70, 3000.0, 1.0, 0.85, 0.75),
+    "medical": (0.13, 2500.0, 1.1, 0.45, 0.30),
+    "accident": (0.07, 6000.0, 1.2, 0.70, 0.60),
+    "property": (0.06, 30000.0, 1.5, 0.40, 0.30),
+    "life": (0.04, 120000.0, 1.0, 0.35, 0.25),
+}
+# Reports per hour of day (local time): night lull, morning and afternoon office peaks.
+HOURLY = np.array([1, 1, 1, 1, 1, 2, 3, 6, 9, 11, 11, 9, 6, 8, 10, 10, 9, 8, 6, 5, 4, 3, 2, 1], dtype=float)
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉兰文斌宇浩凯欣怡晨阳子涵"
+REJECT_REASONS = ("不属于保险责任范围", "出险时保单已失效", "事故与投保标的不符", "存在免责条款约定情形")
+WITHDRAW_REASONS = ("客户主动撤案", "损失轻微，客户自行处理", "重复报案")
+REOPEN_REASONS = ("客户补充新的医疗发票", "复核发现理算有误", "客户对拒赔提出异议，经复核重开")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def default_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The twelve whole months before the current one: the data set's 'now' is the window's end."""
+    today = today or dt.datetime.now(CHINA).date()
+    end = today.replace(day=1) - dt.timedelta(days=1)
+    start = _add_months(end.replace(day=1), -11)
+    return start, end
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    claims: int
+    seed: int = 7
+    start: dt.date | None = None
+    end: dt.date | None = None
+    tenants: tuple[DemoTenant, ...] = field(default=DEMO_TENANTS)
+
+    def window(self) -> tuple[dt.date, dt.date]:
+        start, end = default_window()
+        start = self.start or start
+        end = self.end or (end if self.start is None else min(end, _add_months(start, 12) - dt.timedelta(days=1)))
+        if end < start:
+            raise ValueError(f"the window ends ({end}) before it starts ({start})")
+        for day in (start, end):
+            try:
+                chinese_calendar.is_workday(day)
+            except NotImplementedError as exc:
+                raise ValueError(f"no Chinese calendar data for {day.year}: {exc}") from exc
+        return start, end
+
+    def claims_per_tenant(self) -> list[int]:
+        counts = [int(self.claims * tenant.share) for tenant in self.tenants]
+        counts[0] += self.claims - sum(counts)
+        return counts
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.month - 1 + months, 12)
+    return day.replace(year=day.year + year, month=month + 1, day=1)
+
+
+def id_number(area_code: str, birth: dt.date, serial: int) -> str:
+    """An 18-digit resident ID number (6-digit area code) with a valid GB 11643 check digit."""
+    body = f"{area_code}{birth:%Y%m%d}{serial:03d}"
+    total = sum(int(digit) * weight for digit, weight in zip(body, _ID_WEIGHTS, strict=True))
+    return body + _ID_CHECK[total % 11]
+
+
+def _day_weights(days: list[dt.date], weekend: float, holiday: float) -> np.ndarray:
+    weights = np.empty(len(days))
+    for i, day in enumerate(days):
+        try:
+            if chinese_calendar.is_workday(day):  # includes 调休 make-up working days
+                weights[i] = 1.0
+            else:
+                weights[i] = holiday if _is_public_holiday(day) else weekend
+        except NotImplementedError as exc:
+            raise ValueError(f"no Chinese calendar data for {day.year}: {exc}") from exc
+    return weights / weights.sum()
+
+
+def _is_public_holiday(day: dt.date) -> bool:
+    on_holiday, name = chinese_calendar.get_holiday_detail(day)
+    return bool(on_holiday and name)
+
+
+class _ClaimWalk:
+    """Emits one claim's events along its workflow, stopping at the data set's 'now'."""
+
+    def __init__(self, rng: random.Random, tenant: str, number: str, horizon: float) -> None:
+        self.rng = rng
+        self.tenant = tenant
+        self.number = number
+        self.horizon = horizon
+        self.events: list[dict[str, Any]] = []
+        self.clock = 0.0
+        self.open = True
+
+    def emit(self, event_type: str, at: float, **fields: Any) -> bool:
+        if at > self.horizon:
+            self.open = False
+            return False
+        self.clock = at
+        event: dict[str, Any] = {
+            "event_id": f"{self.number}-{len(self.events) + 1:02d}",
+            "claim_number": self.number,
+            "tenant": self.tenant,
+            "type": event_type,
+            "occurred_at": dt.datetime.fromtimestamp(round(at), CHINA).isoformat(),
+        }
+        event.update(fields)
+        self.events.append(event)
+        return True
+
+    def move(self, status: str, after_hours: tuple[float, float], reason: str | None = None) -> bool:
+        if not self.open:
+            return False
+        low, high = after_hours
+        delay = self.rng.uniform(low, high) * HOUR
+        fields: dict[str, Any] = {"to_status": status}
+        if reason:
+            fields["reason"] = reason
+        return self.emit("transition", self.clock + delay, **fields)
+
+    def note(self, event_type: str, after_hours: float, **fields: Any) -> bool:
+        return self.open and self.emit(event_type, self.clock + after_hours * HOUR, **fields)
+
+
+def _tier_hours(amount: float) -> tuple[float, float]:
+    if amount < 5000:
+        return 0.2, 8.0
+    if amount < 50000:
+        return 2.0, 48.0
+    return 12.0, 120.0
+
+
+def _walk(walk: _ClaimWalk, line: str, amount: float, adjuster: str) -> None:
+    rng = walk.rng
+    step = _tier_hours(amount)
+    walk.note("assigned", rng.uniform(0.05, 1.0), assignee=adjuster)
+    if not walk.move("accepted", (0.1, 4.0)) or not walk.move("initial_review", step):
+        return
+    if rng.random() < 0.03:
+        walk.move("withdrawn", (1.0, 72.0), rng.choice(WITHDRAW_REASONS))
+        return
+    rounds = 0
+    while rng.random() < (0.35 if rounds == 0 else 0.2) and rounds < 3:
+        rounds += 1
+        if not walk.move("awaiting_materials", step) or not walk.move("initial_review", (24.0, 240.0)):
+            return
+    fast_track = line != "life" and amount < 5000 and rng.random() < 0.6
+    if not fast_track:
+        if not walk.move("investigation", step):
+            return
+        if rng.random() < 0.1:
+            if not walk.move("awaiting_materials", step) or not walk.move("investigation", (24.0, 168.0)):
+                return
+        if rng.random() < 0.04:
+            walk.move("rejected", step, rng.choice(REJECT_REASONS))
+            _maybe_reopen(walk, line, amount)
+            return
+    _settle(walk, amount, step)
+    _maybe_reopen(walk, line, amount)
+
+
+def _settle(walk: _ClaimWalk, amount: float, step: tuple[float, float]) -> None:
+    rng = walk.rng
+    if not walk.move("assessment", step):
+        return
+    assessed = round(amount * rng.uniform(0.7, 1.0), 2)
+    walk.note("amounts", rng.uniform(0.1, 2.0), assessed_amount=f"{assessed:.2f}")
+    if not walk.move("verification", step):
+        return
+    if rng.random() < 0.08:  # sent back: rework
+        if not walk.move("assessment", step) or not walk.move("verification", step):
+            return
+    if rng.random() < 0.05:
+        walk.move("rejected", step, rng.choice(REJECT_REASONS))
+        return
+    if not walk.move("approval", step) or not walk.move("payment", step):
+        return
+    walk.note("amounts", rng.uniform(1.0, 72.0), paid_amount=f"{assessed:.2f}")
+    walk.move("closed", (0.5, 48.0))
+
+
+def _maybe_reopen(walk: _ClaimWalk, line: str, amount: float) -> None:
+    if walk.open and walk.rng.random() < 0.02:
+        if walk.move("reopened", (72.0, 720.0), walk.rng.choice(REOPEN_REASONS)):
+            _settle(walk, amount, _tier_hours(amount))
+
+
+def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, Any]]:
+    """One tenant's events, claim by claim in order of report time."""
+    tenant = spec.tenants[tenant_index]
+    count = spec.claims_per_tenant()[tenant_index]
+    if count <= 0:
+        return
+    start, end = spec.window()
+    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    horizon = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), CHINA).timestamp() - 1
+    horizon = min(horizon, dt.datetime.now(dt.UTC).timestamp())
+    day_zero = dt.datetime.combine(start, dt.time(), CHINA).timestamp()
+
+    generator = np.random.default_rng([spec.seed, tenant_index])
+    line_names = list(LINES)
+    shares = np.array([LINES[name][0] for name in line_names])
+    line_of = generator.choice(len(line_names), size=count, p=shares / shares.sum())
+    report_at = np.empty(count)
+    amounts = np.empty(count)
+    for index, name in enumerate(line_names):
+        mask = line_of == index
+        size = int(mask.sum())
+        _, median, sigma, weekend, holiday = LINES[name]
+        day_index = generator.choice(len(days), size=size, p=_day_weights(days, weekend, holiday))
+        hour = generator.choice(24, size=size, p=HOURLY / HOURLY.sum())
+        report_at[mask] = day_zero + day_index * DAY + hour * HOUR + generator.uniform(0, HOUR, size)
+        amounts[mask] = np.round(generator.lognormal(np.log(median), sigma, size), 2)
+    amounts = np.maximum(amounts, 50.0)
+    order = np.argsort(report_at, kind="stable")
+
+    branch_weights = list(itertools.accumulate(b.weight for b in tenant.branches))
+    adjusters = tenant.adjusters()
+    rng = random.Random(f"{spec.seed}:{tenant.code}")
+    for serial, claim_index in enumerate(order, start=1):
+        line = line_names[int(line_of[claim_index])]
+        amount = float(amounts[claim_index])
+        branch = tenant.branches[bisect.bisect(branch_weights, rng.random() * branch_weights[-1])]
+        org_code = branch.code
+        if branch.sub_branches and rng.random() < 0.4:
+            org_code = rng.choice(branch.sub_branches)[0]
+        reported_at = float(report_at[claim_index])
+        number = f"{tenant.code}{dt.datetime.fromtimestamp(reported_at, CHINA):%Y%m%d}{serial:07d}"
+        birth = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 55))
+        claimant = {
+            "name": rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))),
+            "phone": f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}",
+            "id_number": id_number(branch.region_code[:2] + "0101", birth, rng.randrange(1000)),
+        }
+        walk = _ClaimWalk(rng, tenant.code, number, horizon)
+        walk.emit(
+            "reported",
+            reported_at,
+            claim={
+                "line": line,
+                "policy_number": f"P{tenant.code}{rng.randrange(10**12):012d}",
+                "org_code": org_code,
+                "region_code": branch.region_code,
+                "claimant": claimant,
+                "reported_amount": f"{amount:.2f}",
+            },
+        )
+        _walk(walk, line, amount, rng.choice(adjusters))
+        yield from walk.events
+
+
+def iter_claim_events(spec: DemoSpec, tenant_code: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every tenant's stream one after the other (or just one tenant's)."""
+    for index, tenant in enumerate(spec.tenants):
+        if tenant_code is None or tenant.code == tenant_code:
+            yield from iter_tenant_events(spec, index)
+
+
+def to_json_line(event: dict[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from claimwatch import db
+from claimwatch.audit import service as audit_service
+from claimwatch.cli import app
+from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.demo.organisation import DEMO_PASSWORD
+
+
+def test_demo_setup_on_a_fresh_sqlite_file_and_rerun(tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    runner = CliRunner()
+    try:
+        first = runner.invoke(
+            app, ["--database", url, "demo", "setup", "--claims", "60", "--seed", "3", "--start", "2025-11-01"]
+        )
+        assert first.exit_code == 0, first.output
+        assert "picc.qm" in first.output and DEMO_PASSWORD in first.output
+        with db.get_engine().connect() as conn:
+            tenants = [row[0] for row in conn.execute(text("select code from tenants order by code"))]
+            claims = conn.execute(text("select count(*) from claims")).scalar_one()
+            events = conn.execute(text("select count(*) from case_events")).scalar_one()
+            regulator = conn.execute(text("select tenant_id from users where username = 'regulator'")).one()
+        assert tenants == ["CPIC", "PAIC", "PICC"]
+        assert claims == 60 and events > 60
+        assert regulator.tenant_id is None
+        for tenant_id in (1, 2, 3):
+            with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+                assert audit_service.verify(session, tenant_id).ok
+
+        again = runner.invoke(
+            app, ["--database", url, "demo", "setup", "--claims", "60", "--seed", "3", "--start", "2025-11-01"]
+        )
+        assert again.exit_code == 0, again.output
+        assert "already loaded" in again.output
+        with db.get_engine().connect() as conn:
+            assert conn.execute(text("select count(*) from case_events")).scalar_one() == events
+    finally:
+        db.get_engine().dispose()
+
+
+def test_generate_writes_jsonl_and_refuses_years_without_calendar(tmp_path):
+    out = tmp_path / "d.jsonl"
+    result = CliRunner().invoke(app, ["demo", "generate", "--claims", "20", "--out", str(out), "--start", "2025-11-01"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").count('"type":"reported"') == 20
+    refused = CliRunner().invoke(app, ["demo", "generate", "--claims", "5", "--start", "2001-01-01"])
+    assert refused.exit_code == 2
+    assert "no Chinese calendar data for 2001" in refused.output.replace("\n", " ")
