@@ -12,7 +12,7 @@ GENESIS_HASH = "0" * 64
 
 
 def format_timestamp(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _default(value: Any) -> Any:

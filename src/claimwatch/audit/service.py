@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Iterator, Sequence
@@ -20,7 +21,7 @@ from claimwatch.audit.hashing import (
 )
 from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from claimwatch.config import get_settings
-from claimwatch.db import utc_now
+from claimwatch.db import bulk_insert, utc_now
 from claimwatch.privacy import derive_key
 
 
@@ -52,6 +53,21 @@ def start_chain(session: Session, tenant_id: int) -> None:
     session.flush()
 
 
+ENTRY_COLUMNS = (
+    "tenant_id",
+    "seq",
+    "kind",
+    "subject",
+    "actor",
+    "content_hash",
+    "prev_hash",
+    "hash",
+    "recorded_at",
+    "payload",
+)
+_RECORDED_AT_MASK = 1 << ENTRY_COLUMNS.index("recorded_at")
+
+
 @dataclass
 class ChainWriter:
     """Hands out sequence numbers while the head row is locked; ``close`` writes entries and head."""
@@ -61,37 +77,36 @@ class ChainWriter:
     seq: int
     hash: str
     checkpoint_seq: int
-    entries: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[tuple[Any, ...]] = field(default_factory=list)
+    recorded_at: dt.datetime = field(default_factory=utc_now)
 
     def append(self, kind: str, subject: str, actor: str, content_hash: str, payload: str | None = None) -> int:
+        prev_hash = self.hash
         self.seq += 1
-        self.hash = chain_hash(self.hash, self.seq, kind, content_hash)
+        self.hash = chain_hash(prev_hash, self.seq, kind, content_hash)
         self.entries.append(
-            {
-                "tenant_id": self.tenant_id,
-                "seq": self.seq,
-                "kind": kind,
-                "subject": subject,
-                "actor": actor,
-                "content_hash": content_hash,
-                "prev_hash": self.entries[-1]["hash"] if self.entries else self._start_hash,
-                "hash": self.hash,
-                "recorded_at": utc_now(),
-                "payload": payload,
-            }
+            (
+                self.tenant_id,
+                self.seq,
+                kind,
+                subject,
+                actor,
+                content_hash,
+                prev_hash,
+                self.hash,
+                self.recorded_at,
+                payload,
+            )
         )
         return self.seq
 
     def next_seq(self) -> int:
         return self.seq + 1
 
-    def __post_init__(self) -> None:
-        self._start_hash = self.hash
-
     def close(self) -> None:
         if not self.entries:
             return
-        self.session.execute(insert(AuditEntry), self.entries)
+        bulk_insert(self.session, "audit_entries", ENTRY_COLUMNS, self.entries, _RECORDED_AT_MASK)
         values: dict[str, Any] = {"seq": self.seq, "hash": self.hash}
         if self.seq - self.checkpoint_seq >= get_settings().audit_checkpoint_every:
             self.session.execute(
@@ -109,7 +124,6 @@ class ChainWriter:
             values["checkpoint_seq"] = self.seq
         self.session.execute(update(AuditHead).where(AuditHead.tenant_id == self.tenant_id).values(**values))
         self.entries = []
-        self._start_hash = self.hash
         self.checkpoint_seq = values.get("checkpoint_seq", self.checkpoint_seq)
 
 

@@ -8,14 +8,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import String, Table, any_, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import CaseEvent, Claim
+from claimwatch.db import bulk_insert, driver_connection, sqlite_timestamp
 
 _IN_CHUNK = 900
 _CLAIMS = cast(Table, Claim.__table__)
-_EVENTS = cast(Table, CaseEvent.__table__)
 
 EVENT_HASHED_FIELDS = (
     "claim_id",
@@ -33,9 +34,16 @@ EVENT_HASHED_FIELDS = (
 )
 
 
-def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+def _member_of(session: Session, column: Any, values: Sequence[str]) -> Iterator[Any]:
+    """``column IN values`` as a few conditions: one array parameter on PostgreSQL (no huge IN list to
+    parse and plan), chunks of bound parameters on SQLite."""
+    if not values:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        yield column == any_(literal(list(values), ARRAY(String)))
+        return
+    for start in range(0, len(values), _IN_CHUNK):
+        yield column.in_(values[start : start + _IN_CHUNK])
 
 
 @dataclass(frozen=True)
@@ -46,11 +54,9 @@ class StoredEvent:
 
 def stored_events(session: Session, client_event_ids: Sequence[str]) -> dict[str, StoredEvent]:
     found: dict[str, StoredEvent] = {}
-    for chunk in _chunks(client_event_ids):
+    for condition in _member_of(session, CaseEvent.client_event_id, client_event_ids):
         rows = session.execute(
-            select(CaseEvent.client_event_id, CaseEvent.fingerprint, CaseEvent.audit_seq).where(
-                CaseEvent.client_event_id.in_(chunk)
-            )
+            select(CaseEvent.client_event_id, CaseEvent.fingerprint, CaseEvent.audit_seq).where(condition)
         )
         for event_id, fingerprint, audit_seq in rows:
             found[event_id] = StoredEvent(fingerprint, audit_seq)
@@ -77,7 +83,7 @@ class ClaimState:
 
 def claim_states(session: Session, numbers: Sequence[str]) -> dict[str, ClaimState]:
     found: dict[str, ClaimState] = {}
-    for chunk in _chunks(numbers):
+    for condition in _member_of(session, Claim.number, numbers):
         rows = session.execute(
             select(
                 Claim.id,
@@ -91,23 +97,42 @@ def claim_states(session: Session, numbers: Sequence[str]) -> dict[str, ClaimSta
                 Claim.assessed_amount_fen,
                 Claim.paid_amount_fen,
                 Claim.assignee_id,
-            ).where(Claim.number.in_(chunk))
+            ).where(condition)
         )
         for row in rows:
             found[row.number] = ClaimState(*row)
     return found
 
 
-def insert_claims(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+CLAIM_COLUMNS = tuple(column.name for column in _CLAIMS.columns if column.name != "id")
+_CLAIM_TIMESTAMPS = sum(1 << i for i, name in enumerate(CLAIM_COLUMNS) if name.endswith("_at"))
+
+
+def insert_claims(session: Session, tenant_id: int, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Bulk-insert new claims of one tenant and return their ids by number."""
     if not rows:
         return {}
-    result = session.execute(insert(Claim).returning(Claim.number, Claim.id), rows)
-    return {number: claim_id for number, claim_id in result}
+    bulk_insert(
+        session,
+        "claims",
+        CLAIM_COLUMNS,
+        [tuple(row[name] for name in CLAIM_COLUMNS) for row in rows],
+        _CLAIM_TIMESTAMPS,
+    )
+    ids: dict[str, int] = {}
+    for condition in _member_of(session, Claim.number, [row["number"] for row in rows]):
+        query = select(Claim.number, Claim.id).where(Claim.tenant_id == tenant_id, condition)
+        ids.update({number: claim_id for number, claim_id in session.execute(query)})
+    return ids
 
 
-def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(_EVENTS), rows)
+EVENT_COLUMNS = ("tenant_id", *EVENT_HASHED_FIELDS)
+_EVENT_TIMESTAMPS = sum(1 << EVENT_COLUMNS.index(name) for name in ("occurred_at", "received_at"))
+
+
+def insert_events(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """Rows in EVENT_COLUMNS order, each carrying its tenant_id."""
+    bulk_insert(session, "case_events", EVENT_COLUMNS, rows, _EVENT_TIMESTAMPS)
 
 
 _UPDATABLE = (
@@ -123,16 +148,52 @@ _UPDATABLE = (
 )
 
 
+_PG_UPDATE_CLAIMS = """
+UPDATE claims AS c SET
+  status = v.status, status_changed_at = v.status_changed_at, closed_at = v.closed_at,
+  reopen_count = v.reopen_count, event_count = v.event_count, assessed_amount_fen = v.assessed_amount_fen,
+  paid_amount_fen = v.paid_amount_fen, assignee_id = v.assignee_id, updated_at = v.updated_at
+FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[],
+            %s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[])
+  AS v(id, status, status_changed_at, closed_at, reopen_count, event_count, assessed_amount_fen,
+       paid_amount_fen, assignee_id, updated_at)
+WHERE c.id = v.id AND c.tenant_id = %s
+"""
+_SQLITE_UPDATE_CLAIMS = (
+    "UPDATE claims SET status = ?, status_changed_at = ?, closed_at = ?, reopen_count = ?, event_count = ?,"
+    " assessed_amount_fen = ?, paid_amount_fen = ?, assignee_id = ?, updated_at = ? WHERE id = ? AND tenant_id = ?"
+)
+
+
 def update_claims(session: Session, tenant_id: int, rows: list[dict[str, Any]]) -> None:
+    """One statement for the whole batch on PostgreSQL (arrays), the driver's executemany on SQLite."""
     if not rows:
         return
-    table = _CLAIMS
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.tenant_id == tenant_id)
-        .values({name: bindparam(f"b_{name}") for name in _UPDATABLE})
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        columns = [[row[name] for row in rows] for name in ("id", *_UPDATABLE)]
+        with driver_connection(session).cursor() as cursor:
+            cursor.execute(_PG_UPDATE_CLAIMS, [*columns, tenant_id])
+        return
+    connection.exec_driver_sql(
+        _SQLITE_UPDATE_CLAIMS,
+        [
+            (
+                row["status"],
+                sqlite_timestamp(row["status_changed_at"]),
+                sqlite_timestamp(row["closed_at"]),
+                row["reopen_count"],
+                row["event_count"],
+                row["assessed_amount_fen"],
+                row["paid_amount_fen"],
+                row["assignee_id"],
+                sqlite_timestamp(row["updated_at"]),
+                row["id"],
+                tenant_id,
+            )
+            for row in rows
+        ],
     )
-    session.connection().execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
 
 
 def event_content_rows(session: Session, tenant_id: int, first_seq: int, last_seq: int) -> Iterable[Sequence[Any]]:

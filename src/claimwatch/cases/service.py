@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from claimwatch.audit import service as audit_service
-from claimwatch.audit.hashing import canonical_json, row_content_hash, sha256_hex
+from claimwatch.audit.hashing import canonical_json, row_content_hash
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.principal import Principal
 from claimwatch.cases import repository
@@ -69,7 +70,8 @@ def from_fen(amount: int | None) -> Decimal | None:
 
 
 def event_fingerprint(event: EventIn) -> str:
-    return sha256_hex(canonical_json(event.model_dump(mode="json", exclude_none=True, exclude={"tenant"})))
+    """Same content, same fingerprint, whatever the sender's key order (fields serialise in model order)."""
+    return hashlib.sha256(event.model_dump_json(exclude_none=True, exclude={"tenant"}).encode()).hexdigest()
 
 
 @dataclass
@@ -181,7 +183,7 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
         for state in touched.values()
     }
     new_claims = [state.new_row | changes[state.number] for state in touched.values() if state.new_row is not None]
-    new_ids = repository.insert_claims(session, new_claims)
+    new_ids = repository.insert_claims(session, tenant_id, new_claims)
     for state in touched.values():
         if state.id is None:
             state.id = new_ids[state.number]
@@ -191,8 +193,9 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
         row["claim_id"] = state.id
         row["fingerprint"] = fingerprints[index]
         row["audit_seq"] = chain.next_seq()
-        chain.append(CASE_EVENT_KIND, row["client_event_id"], batch.principal.actor, _content_hash(row))
-        event_rows.append(row)
+        values = tuple(row[name] for name in repository.EVENT_HASHED_FIELDS)
+        chain.append(CASE_EVENT_KIND, row["client_event_id"], batch.principal.actor, row_content_hash(values))
+        event_rows.append((tenant_id, *values))
         acks[index] = Ack(row["client_event_id"], state.number, "applied", row["audit_seq"])
     repository.insert_events(session, event_rows)
     repository.update_claims(
@@ -208,10 +211,6 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
             assert original is not None
             acks[index] = Ack(event.event_id, event.claim_number, "duplicate", original.audit_seq)
     return [ack for ack in acks if ack is not None]
-
-
-def _content_hash(row: dict[str, Any]) -> str:
-    return row_content_hash([row[name] for name in repository.EVENT_HASHED_FIELDS])
 
 
 def _apply(
