@@ -79,3 +79,28 @@ def test_regulator_session_sees_every_tenant_read_only(world):
 
     assert principal.can(Permission.VIEW_CLAIMS) and principal.can(Permission.VERIFY_AUDIT)
     assert not principal.can(Permission.INGEST_EVENTS)
+
+
+def test_regulator_reads_a_claim_only_with_its_tenant(world):
+    from claimwatch.web.security import CSRF_FIELD
+    from tests.factories import reported
+
+    a = world.tenant("AAA")
+    b = world.tenant("BBB")
+    world.user("cbirc.sh", Role.REGULATOR, None)
+    client = TestClient(create_app())
+    for tenant in (a, b):
+        body = reported("r", "SAME-1", amount="100.00" if tenant is a else "200.00")
+        assert client.post("/api/v1/events", json=body, headers={"X-API-Key": tenant.api_key}).status_code == 201
+    login = client.get("/login")
+    token = login.text.split(f'name="{CSRF_FIELD}" value="')[1].split('"')[0]
+    signed_in = client.post(
+        "/login", data={"username": "cbirc.sh", "password": PASSWORD, CSRF_FIELD: token}, follow_redirects=False
+    )
+    assert signed_in.status_code == 303
+    ambiguous = client.get("/api/v1/claims/SAME-1")
+    assert ambiguous.status_code == 422 and "must name the tenant" in ambiguous.json()["detail"]
+    claim_b = client.get("/api/v1/claims/SAME-1?tenant=BBB").json()["claim"]
+    assert claim_b["reported_amount"] == "200.00"
+    assert client.get("/api/v1/claims/SAME-1?tenant=NOPE").status_code == 404
+    assert client.get("/api/v1/claims").json()["total"] == 2

@@ -11,7 +11,8 @@ from claimwatch.auth.deps import request_locale, require, tenant_session
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases import repository, service
 from claimwatch.cases.schemas import BatchAck, ClaimDetail, ClaimPage, EventAck, EventBatch, EventIn, TimelineEntry
-from claimwatch.db import unit_of_work
+from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.tenancy import repository as tenancy_repository
 
 router = APIRouter(prefix="/api/v1", tags=["claims"])
 
@@ -123,11 +124,23 @@ def get_claims(
 def get_claim(
     number: str,
     request: Request,
-    _: Principal = Depends(require(Permission.VIEW_CLAIMS)),
-    session: Session = Depends(tenant_session),
+    tenant: str | None = Query(None, description="tenant code; required for a regulator"),
+    principal: Principal = Depends(require(Permission.VIEW_CLAIMS)),
 ) -> dict[str, Any]:
+    context = principal.context()
+    if context.tenant_id is None:
+        # Claim numbers are unique per insurer: a cross-tenant reader names the insurer.
+        if not tenant:
+            raise HTTPException(status_code=422, detail="tenant: a regulator must name the tenant of the claim")
+        with unit_of_work(context) as session:
+            found = tenancy_repository.tenant_by_code(session, tenant)
+            tenant_id = found.id if found is not None else None
+        if tenant_id is None:
+            raise HTTPException(status_code=404, detail=f"no claim {number}")
+        context = TenantContext(tenant_id=tenant_id, read_only=True)
     try:
-        claim, events = service.claim_with_timeline(session, number, request_locale(request))
+        with unit_of_work(context) as session:
+            claim, events = service.claim_with_timeline(session, number, request_locale(request))
     except service.ClaimNotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     return {

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import CaseEvent, Claim
-from claimwatch.db import bulk_insert, driver_connection, sqlite_timestamp
+from claimwatch.db import bulk_insert, driver_connection, sqlite_timestamp, tenant_context
 
 _IN_CHUNK = 900
 _CLAIMS = cast(Table, Claim.__table__)
@@ -240,7 +240,10 @@ def list_claims(session: Session, filters: ClaimFilter, page: int, page_size: in
 
 
 def claim_by_number(session: Session, number: str) -> Claim | None:
-    return session.execute(select(Claim).where(Claim.number == number)).scalars().first()
+    """Numbers are unique per tenant, so the session must be narrowed to one tenant."""
+    if tenant_context(session).tenant_id is None:
+        raise LookupError("claim numbers are unique per insurer: name the tenant")
+    return session.execute(select(Claim).where(Claim.number == number)).scalar_one_or_none()
 
 
 def timeline(session: Session, claim_id: int) -> list[CaseEvent]:
