@@ -14,7 +14,7 @@ if ! pg_isready -h 127.0.0.1 -p "$PORT" -q 2>/dev/null; then
   if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$version main$"; then
     pg_createcluster "$version" main --port "$PORT" >/dev/null
   fi
-  pg_ctlcluster "$version" main start
+  pg_ctlcluster "$version" main start >&2
   for _ in $(seq 1 60); do
     pg_isready -h 127.0.0.1 -p "$PORT" -q && break
     sleep 0.5
