@@ -7,60 +7,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from claimwatch import yaml_source
 from claimwatch.auth.models import Role
+from claimwatch.yaml_source import ConfigFileError
+from claimwatch.yaml_source import Mapping as _Mapping
+from claimwatch.yaml_source import Sequence as _Sequence
+from claimwatch.yaml_source import as_list as _as_list
+from claimwatch.yaml_source import line_of as _line_of
 
 
-class WorkflowError(ValueError):
+class WorkflowError(ConfigFileError):
     """A workflow file is invalid; ``str()`` is ``file:line: problem``."""
-
-    def __init__(self, source: str, line: int | None, problem: str) -> None:
-        self.source = source
-        self.line = line
-        self.problem = problem
-        where = f"{source}:{line}" if line else source
-        super().__init__(f"{where}: {problem}")
-
-
-class _Mapping(dict[str, Any]):
-    """A YAML mapping that remembers the line of each key (1-based)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.line = 0
-        self.key_lines: dict[str, int] = {}
-
-
-class _Sequence(list[Any]):
-    def __init__(self) -> None:
-        super().__init__()
-        self.line = 0
-
-
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
-    mapping = _Mapping()
-    mapping.line = node.start_mark.line + 1
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        mapping.key_lines[str(key)] = key_node.start_mark.line + 1
-    return mapping
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Sequence:
-    seq = _Sequence()
-    seq.line = node.start_mark.line + 1
-    seq.extend(loader.construct_object(child, deep=True) for child in node.value)
-    return seq
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 @dataclass(frozen=True)
@@ -104,26 +61,8 @@ _TRANSITION_KEYS = {"from", "to", "roles", "reason_required"}
 _TOP_KEYS = {"line", "name", "initial", "default_roles", "states", "transitions"}
 
 
-def _line_of(node: Any, key: str | None = None) -> int | None:
-    if isinstance(node, _Mapping):
-        if key is not None and key in node.key_lines:
-            return node.key_lines[key]
-        return node.line
-    if isinstance(node, _Sequence):
-        return node.line
-    return None
-
-
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list) else [value]
-
-
 def parse_workflow(text: str, source: str) -> Workflow:
-    try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise WorkflowError(source, line, f"not valid YAML: {exc.problem}") from exc
+    doc = yaml_source.load(text, source, WorkflowError)
     if not isinstance(doc, _Mapping):
         raise WorkflowError(source, 1, "a workflow file must be a mapping")
 

@@ -1,0 +1,1 @@
+"""SLA clocks: budgets on the business calendar, pauses, suspensions, extensions, escalation."""
