@@ -13,7 +13,10 @@ class Permission(enum.StrEnum):
     VIEW_CLAIMS = "view_claims"
     INGEST_EVENTS = "ingest_events"
     VERIFY_AUDIT = "verify_audit"
-    MANAGE_TENANT = "manage_tenant"  # users, API keys, org units, workflows
+    MANAGE_TENANT = "manage_tenant"  # users, API keys, org units, workflows, business hours
+    MANAGE_CLOCKS = "manage_clocks"  # suspend or extend an SLA clock (extension also needs the policy's approver)
+    VIEW_ESCALATIONS = "view_escalations"  # the supervisors' queue of yellow and red cases
+    VIEW_FILINGS = "view_filings"  # regulator filings (监管报备)
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -23,6 +26,9 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.INGEST_EVENTS: frozenset({Role.ADJUSTER, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION}),
     Permission.VERIFY_AUDIT: frozenset({Role.ADMIN, Role.QUALITY_MANAGER, Role.REGULATOR}),
     Permission.MANAGE_TENANT: frozenset({Role.ADMIN}),
+    Permission.MANAGE_CLOCKS: frozenset({Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION}),
+    Permission.VIEW_ESCALATIONS: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.VIEW_FILINGS: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER, Role.ADMIN, Role.REGULATOR}),
 }
 
 

@@ -78,6 +78,7 @@ class ClaimState:
     assessed_amount_fen: int | None
     paid_amount_fen: int | None
     assignee_id: int | None
+    reported_amount_fen: int | None = None
     new_row: dict[str, Any] | None = None
 
 
@@ -97,6 +98,7 @@ def claim_states(session: Session, numbers: Sequence[str]) -> dict[str, ClaimSta
                 Claim.assessed_amount_fen,
                 Claim.paid_amount_fen,
                 Claim.assignee_id,
+                Claim.reported_amount_fen,
             ).where(condition)
         )
         for row in rows:

@@ -20,6 +20,7 @@ from claimwatch.cases.schemas import EventIn, EventType
 from claimwatch.config import get_settings
 from claimwatch.db import utc_now
 from claimwatch.privacy import field_cipher, keyed_hash, mask_id_number, mask_name, mask_phone, scrub_text
+from claimwatch.sla import service as sla_service
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.workflow import service as workflow_service
@@ -203,6 +204,7 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
         tenant_id,
         [{"id": state.id, **changes[state.number]} for state in touched.values() if state.new_row is None],
     )
+    sla_service.on_case_events(session, tenant_id, [_case_change(state, row) for _, state, row in applied])
     chain.close()
 
     for index, event in enumerate(events):
@@ -211,6 +213,23 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
             assert original is not None
             acks[index] = Ack(event.event_id, event.claim_number, "duplicate", original.audit_seq)
     return [ack for ack in acks if ack is not None]
+
+
+def _case_change(state: repository.ClaimState, row: dict[str, Any]) -> sla_service.CaseChange:
+    assert state.id is not None
+    return sla_service.CaseChange(
+        claim_id=state.id,
+        line=state.line,
+        # A reopened claim is tiered on its assessed amount when there is one.
+        amount_fen=state.assessed_amount_fen
+        if row["to_status"] == "reopened" and state.assessed_amount_fen
+        else state.reported_amount_fen,
+        event_type=row["event_type"],
+        from_status=row["from_status"],
+        to_status=row["to_status"],
+        at=row["occurred_at"],
+        actor=row["actor"],
+    )
 
 
 def _apply(
@@ -333,6 +352,7 @@ def _new_claim(
         assessed_amount_fen=None,
         paid_amount_fen=None,
         assignee_id=None,
+        reported_amount_fen=to_fen(report.reported_amount),
         new_row=row,
     )
 

@@ -1,19 +1,402 @@
-"""SLA clock actions (being written; the signature of ``signal`` is the contract other domains use)."""
+"""SLA clock actions. Case events and signals drive the clocks; staff suspend and extend them.
+
+Lock order, to keep PostgreSQL free of deadlocks: a transaction that changes clocks takes the
+tenant's audit-chain head first (ingestion already holds it), then the clock rows.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-# Signals other domains send about a claim; policies name them in pause/resume/stop.
-SIGNALS = frozenset({"materials_requested", "materials_received"})
+from claimwatch.audit import service as audit_service
+from claimwatch.auth.principal import AccessDenied, Principal
+from claimwatch.calendar import service as calendar_service
+from claimwatch.calendar.workdays import Axis, Unit
+from claimwatch.cases.models import Claim
+from claimwatch.db import utc_now
+from claimwatch.sla import engine, repository
+from claimwatch.sla.models import SlaClock, SlaClockEvent
+from claimwatch.sla.policies import SIGNALS, Policy, policies_for_tenant
+from claimwatch.tenancy import repository as tenancy_repository
+
+SYSTEM_ACTOR = "system:sla"
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """One applied case event, as the clocks need it."""
+
+    claim_id: int
+    line: str
+    amount_fen: int | None
+    event_type: str
+    from_status: str | None
+    to_status: str | None
+    at: dt.datetime
+    actor: str
+
+
+class Axes:
+    """The axis of each unit for one tenant, built once per transaction."""
+
+    def __init__(self, session: Session, tenant_id: int) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self._axes: dict[Unit, Axis] = {}
+
+    def __call__(self, unit: str | Unit) -> Axis:
+        unit = Unit(unit)
+        axis = self._axes.get(unit)
+        if axis is None:
+            axis = self._axes[unit] = calendar_service.axis_for(self.session, self.tenant_id, unit)
+        return axis
+
+
+def tenant_policies(session: Session, tenant_id: int) -> dict[str, Policy]:
+    tenant = tenancy_repository.tenant_by_id(session, tenant_id)
+    assert tenant is not None
+    return policies_for_tenant(tenant.code)
+
+
+class _ClockBook:
+    """The clocks of a set of claims while a batch of changes is applied to them."""
+
+    def __init__(self, session: Session, tenant_id: int, claim_ids: set[int]) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.axes = Axes(session, tenant_id)
+        self.policies = tenant_policies(session, tenant_id)
+        self.latest: dict[tuple[int, str], SlaClock] = {}
+        for clock in repository.clocks_for_claims(session, claim_ids):
+            key = (clock.claim_id, clock.policy_code)
+            if key not in self.latest or self.latest[key].cycle < clock.cycle:
+                self.latest[key] = clock
+        self.log: list[tuple[SlaClock, dict[str, Any]]] = []
+
+    def note(self, clock: SlaClock, kind: str, at: dt.datetime, actor: str, **extra: Any) -> None:
+        self.log.append((clock, {"kind": kind, "at": at, "actor": actor, **extra}))
+
+    def start(self, policy: Policy, claim_id: int, at: dt.datetime, actor: str) -> None:
+        previous = self.latest.get((claim_id, policy.code))
+        if previous is not None and previous.state != engine.STOPPED:
+            return
+        cycle = previous.cycle + 1 if previous is not None else 1
+        clock = engine.new_clock(self.axes(policy.unit), policy, self.tenant_id, claim_id, cycle, at)
+        self.session.add(clock)
+        self.latest[(claim_id, policy.code)] = clock
+        self.note(clock, "started", at, actor, due_after=clock.yellow_due_at)
+
+    def open_clocks(self, claim_id: int) -> list[tuple[SlaClock, Policy]]:
+        found = []
+        for code, policy in self.policies.items():
+            clock = self.latest.get((claim_id, code))
+            if clock is not None and clock.state != engine.STOPPED:
+                found.append((clock, policy))
+        return found
+
+    def apply(self, change: CaseChange) -> None:
+        for clock, policy in self.open_clocks(change.claim_id):
+            axis = self.axes(clock.unit)
+            before = clock.yellow_due_at
+            if change.to_status in policy.stop_statuses:
+                if engine.stop(axis, clock, change.at):
+                    self.note(clock, "stopped", change.at, change.actor, due_before=before)
+            elif change.to_status in policy.pause_statuses and change.from_status not in policy.pause_statuses:
+                if engine.pause(axis, clock, change.at):
+                    self.note(clock, "paused", change.at, change.actor, reason=change.to_status, due_before=before)
+            elif (
+                change.from_status in policy.pause_statuses
+                and change.to_status is not None
+                and change.to_status not in policy.pause_statuses
+            ):
+                # Leaving the waiting status means the claimant answered (if no upload already did).
+                if engine.resume(axis, clock, change.at):
+                    self.note(
+                        clock,
+                        "resumed",
+                        change.at,
+                        change.actor,
+                        reason=change.to_status,
+                        due_after=clock.yellow_due_at,
+                    )
+        for policy in self.policies.values():
+            starts = (change.event_type == "reported" and "reported" in policy.start_events) or (
+                change.to_status is not None
+                and (change.to_status in policy.start_statuses or change.to_status in policy.restart_statuses)
+            )
+            if not starts or not policy.applies_to(change.line, change.amount_fen):
+                continue
+            previous = self.latest.get((change.claim_id, policy.code))
+            if (
+                previous is not None
+                and change.to_status in policy.restart_statuses
+                and previous.state == engine.STOPPED
+            ):
+                self.start(policy, change.claim_id, change.at, change.actor)
+            elif previous is None:
+                self.start(policy, change.claim_id, change.at, change.actor)
+
+    def signal(self, claim_id: int, name: str, at: dt.datetime, actor: str, reason: str | None) -> int:
+        changed = 0
+        for clock, policy in self.open_clocks(claim_id):
+            axis = self.axes(clock.unit)
+            before = clock.yellow_due_at
+            if name in policy.stop_signals:
+                if engine.stop(axis, clock, at):
+                    self.note(clock, "stopped", at, actor, reason=reason or name, due_before=before)
+                    changed += 1
+            elif name in policy.pause_signals:
+                if engine.pause(axis, clock, at):
+                    self.note(clock, "paused", at, actor, reason=reason or name, due_before=before)
+                    changed += 1
+            elif name in policy.resume_signals:
+                if engine.resume(axis, clock, at):
+                    self.note(clock, "resumed", at, actor, reason=reason or name, due_after=clock.yellow_due_at)
+                    changed += 1
+        return changed
+
+    def flush(self) -> None:
+        self.session.flush()
+        self.session.add_all(
+            [SlaClockEvent(tenant_id=self.tenant_id, clock_id=clock.id, **fields) for clock, fields in self.log]
+        )
+        self.session.flush()
+        self.log = []
+
+
+def on_case_events(session: Session, tenant_id: int, changes: list[CaseChange]) -> None:
+    """Drive the clocks with a batch of applied case events, in order, in the caller's transaction.
+
+    The caller holds the tenant's audit chain (the case events themselves are the audit record).
+    """
+    if not changes:
+        return
+    book = _ClockBook(session, tenant_id, {change.claim_id for change in changes})
+    for change in changes:
+        book.apply(change)
+    book.flush()
 
 
 def signal(
     session: Session, tenant_id: int, claim_id: int, name: str, at: dt.datetime, actor: str, reason: str | None = None
-) -> None:
-    """Tell the claim's clocks that something happened outside the workflow (e.g. the one-time
-    missing-materials notice went out, or the awaited documents arrived)."""
+) -> int:
+    """Tell the claim's clocks that something happened outside the workflow: the one-time
+    missing-materials notice went out (``materials_requested``) or the awaited documents arrived
+    (``materials_received``). Returns how many clocks changed; audited when any did."""
     if name not in SIGNALS:
-        raise ValueError(f"unknown SLA signal {name!r}")
+        raise ValueError(f"unknown SLA signal {name!r} (known: {', '.join(sorted(SIGNALS))})")
+    chain = audit_service.open_chain(session, tenant_id)
+    chain.close()
+    book = _ClockBook(session, tenant_id, {claim_id})
+    changed = book.signal(claim_id, name, at, actor, reason)
+    book.flush()
+    if changed:
+        audit_service.record(
+            session,
+            tenant_id,
+            "sla.signal",
+            str(claim_id),
+            actor,
+            {"claim_id": claim_id, "signal": name, "at": at.isoformat()},
+        )
+    return changed
+
+
+# -- staff actions: suspension and extension ---------------------------------------------------
+
+
+class ClockNotFound(LookupError):
+    pass
+
+
+class ClockActionRefused(ValueError):
+    pass
+
+
+def _open_clock(session: Session, claim: Claim, policy_code: str) -> tuple[SlaClock, Policy]:
+    policies = tenant_policies(session, claim.tenant_id)
+    policy = policies.get(policy_code)
+    if policy is None:
+        raise ClockNotFound(f"unknown policy {policy_code!r} (known: {', '.join(sorted(policies))})")
+    clocks = [c for c in repository.clocks_for_claims(session, [claim.id]) if c.policy_code == policy_code]
+    if not clocks:
+        raise ClockNotFound(f"claim {claim.number} has no {policy_code} clock")
+    return max(clocks, key=lambda c: c.cycle), policy
+
+
+def _staff_action(
+    session: Session, principal: Principal, claim: Claim, policy_code: str, kind: str, reason: str, at: dt.datetime
+) -> tuple[SlaClock, Policy, Axis, dt.datetime | None]:
+    if not reason or not reason.strip():
+        raise ClockActionRefused(f"{kind} needs a reason")
+    if at > utc_now() + dt.timedelta(minutes=5):
+        raise ClockActionRefused("'at' is in the future")
+    audit_service.open_chain(session, claim.tenant_id).close()
+    clock, policy = _open_clock(session, claim, policy_code)
+    if clock.state == engine.STOPPED:
+        raise ClockActionRefused(f"the {policy_code} clock of claim {claim.number} has stopped")
+    axis = Axes(session, claim.tenant_id)(clock.unit)
+    return clock, policy, axis, clock.yellow_due_at
+
+
+def _record(
+    session: Session, principal: Principal, claim: Claim, clock: SlaClock, kind: str, at: dt.datetime, **extra: Any
+) -> None:
+    session.add(
+        SlaClockEvent(tenant_id=claim.tenant_id, clock_id=clock.id, kind=kind, at=at, actor=principal.actor, **extra)
+    )
+    payload = {
+        "claim": claim.number,
+        "policy": clock.policy_code,
+        "cycle": clock.cycle,
+        "action": kind,
+        "at": at.isoformat(),
+        "reason": extra.get("reason"),
+        "amount": extra.get("amount"),
+        "due_after": clock.yellow_due_at.isoformat() if clock.yellow_due_at else None,
+    }
+    audit_service.record(session, claim.tenant_id, f"sla.{kind}", claim.number, principal.actor, payload)
+    session.flush()
+
+
+def suspend(
+    session: Session, principal: Principal, claim: Claim, policy_code: str, reason: str, at: dt.datetime | None = None
+) -> SlaClock:
+    """Exclude time by law (e.g. external appraisal): the clock stops counting until the suspension ends."""
+    at = at or utc_now()
+    clock, _, axis, before = _staff_action(session, principal, claim, policy_code, "suspension", reason, at)
+    if not engine.pause(axis, clock, at, suspension=True):
+        raise ClockActionRefused(f"the {policy_code} clock is already suspended")
+    _record(session, principal, claim, clock, "suspended", at, reason=reason, due_before=before)
+    return clock
+
+
+def end_suspension(
+    session: Session, principal: Principal, claim: Claim, policy_code: str, reason: str, at: dt.datetime | None = None
+) -> SlaClock:
+    at = at or utc_now()
+    clock, _, axis, before = _staff_action(session, principal, claim, policy_code, "ending a suspension", reason, at)
+    if clock.suspended_since is not None and at < clock.suspended_since:
+        raise ClockActionRefused("a suspension cannot end before it began")
+    if not engine.resume(axis, clock, at, suspension=True):
+        raise ClockActionRefused(f"the {policy_code} clock is not suspended")
+    _record(
+        session,
+        principal,
+        claim,
+        clock,
+        "suspension_ended",
+        at,
+        reason=reason,
+        due_before=before,
+        due_after=clock.yellow_due_at,
+    )
+    return clock
+
+
+def extend(
+    session: Session, principal: Principal, claim: Claim, policy_code: str, amount: float, reason: str
+) -> SlaClock:
+    """A reasoned extension approved by a role the policy names, bounded by the policy's maximum."""
+    at = utc_now()
+    clock, policy, axis, before = _staff_action(session, principal, claim, policy_code, "an extension", reason, at)
+    if principal.role.value not in policy.approver_roles:
+        raise AccessDenied(f"role {principal.role.value!r} may not approve extensions of {policy_code}")
+    try:
+        engine.extend(axis, clock, policy, amount, at)
+    except engine.ExtensionRefused as exc:
+        raise ClockActionRefused(str(exc)) from exc
+    _record(
+        session,
+        principal,
+        claim,
+        clock,
+        "extended",
+        at,
+        reason=reason,
+        amount=amount,
+        due_before=before,
+        due_after=clock.yellow_due_at,
+    )
+    return clock
+
+
+# -- calendar edits ------------------------------------------------------------------------------
+
+
+def recompute_open_clocks(session: Session, reason: str, actor: str) -> int:
+    """After a calendar edit: derive every open clock's deadlines again and record why when they move.
+
+    Runs in a system context (all tenants); takes each tenant's chain before its clocks.
+    """
+    return _recompute(session, sorted(tenant.id for tenant in tenancy_repository.all_tenants(session)), reason, actor)
+
+
+def recompute_tenant_clocks(session: Session, tenant_id: int, reason: str, actor: str) -> int:
+    """After a tenant's business hours change."""
+    return _recompute(session, [tenant_id], reason, actor)
+
+
+def _recompute(session: Session, tenant_ids: list[int], reason: str, actor: str) -> int:
+    now = utc_now()
+    moved = 0
+    for tenant_id in tenant_ids:
+        audit_service.open_chain(session, tenant_id).close()
+    by_tenant: dict[int, list[SlaClock]] = {}
+    for clock in repository.open_clocks(session, tenant_ids):
+        by_tenant.setdefault(clock.tenant_id, []).append(clock)
+    for tenant_id in sorted(by_tenant):
+        axes = Axes(session, tenant_id)
+        for clock in by_tenant[tenant_id]:
+            before = (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap)
+            engine.refresh(axes(clock.unit), clock)
+            if (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap) != before:
+                clock.updated_at = now
+                session.add(
+                    SlaClockEvent(
+                        tenant_id=tenant_id,
+                        clock_id=clock.id,
+                        kind="recomputed",
+                        at=now,
+                        actor=actor,
+                        reason=reason,
+                        due_before=before[0],
+                        due_after=clock.yellow_due_at,
+                    )
+                )
+                moved += 1
+    session.flush()
+    return moved
+
+
+# -- the supervisors' queue ------------------------------------------------------------------------
+
+
+class EscalationNotFound(LookupError):
+    pass
+
+
+def acknowledge(session: Session, principal: Principal, escalation_id: int, note: str | None) -> None:
+    """A supervisor takes an escalated case in hand (督办); audited."""
+    escalation = repository.escalation(session, escalation_id)
+    if escalation is None:
+        raise EscalationNotFound(f"no escalation {escalation_id}")
+    audit_service.open_chain(session, escalation.tenant_id).close()
+    if escalation.status != "open":
+        raise ClockActionRefused(f"escalation {escalation_id} was already acknowledged by {escalation.acknowledged_by}")
+    escalation.status = "acknowledged"
+    escalation.acknowledged_by = principal.actor
+    escalation.acknowledged_at = utc_now()
+    escalation.note = note
+    audit_service.record(
+        session,
+        escalation.tenant_id,
+        "sla.acknowledged",
+        str(escalation_id),
+        principal.actor,
+        {"escalation": escalation_id, "clock": escalation.clock_id, "level": escalation.level, "note": note},
+    )
