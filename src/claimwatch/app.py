@@ -12,10 +12,13 @@ from starlette.staticfiles import StaticFiles
 
 from claimwatch import __version__
 from claimwatch.audit.api import router as audit_router
+from claimwatch.calendar.api import router as calendar_router
 from claimwatch.cases.api import router as cases_router
 from claimwatch.config import PACKAGE_DIR, get_settings
 from claimwatch.logs import configure_logging
+from claimwatch.materials.api import router as materials_router
 from claimwatch.privacy import derive_key
+from claimwatch.sla.api import router as sla_router
 from claimwatch.web.pages import router as pages_router
 
 
@@ -59,6 +62,9 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(cases_router)
     app.include_router(audit_router)
+    app.include_router(materials_router)
+    app.include_router(sla_router)
+    app.include_router(calendar_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
 

@@ -11,10 +11,13 @@ from rich.table import Table
 
 from claimwatch import db
 from claimwatch.auth.models import Role
+from claimwatch.calendar import cli as calendar_cli
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo import cli as demo_cli
 from claimwatch.imports import cli as imports_cli
+from claimwatch.materials import cli as materials_cli
+from claimwatch.sla import cli as sla_cli
 
 app = typer.Typer(help="claimwatch — 理赔督促与保险服务品质管理", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -29,6 +32,9 @@ app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(imports_cli.app, name="import")
+app.add_typer(materials_cli.app, name="materials")
+app.add_typer(sla_cli.app, name="sla")
+app.add_typer(calendar_cli.app, name="calendar")
 
 console = Console()
 err = Console(stderr=True)
@@ -220,6 +226,18 @@ def audit_seal() -> None:
             checkpoint = audit_service.seal(session, tenant_id)
             if checkpoint is not None:
                 console.print(f"tenant {tenant_id}: sealed at seq {checkpoint.seq}")
+
+
+@app.command()
+def worker(
+    interval: float = typer.Option(None, help="seconds between sweeps; default CLAIMWATCH_SWEEP_INTERVAL_SECONDS"),
+    passes: int = typer.Option(None, help="stop after this many sweeps; default: run until SIGTERM"),
+) -> None:
+    """Run background work continuously: the SLA sweep (lights, escalations, regulator filings)."""
+    from claimwatch import worker as worker_module
+
+    console.print("worker started; Ctrl-C or SIGTERM stops it after the current pass")
+    worker_module.run(interval=interval, passes=passes)
 
 
 @app.command()

@@ -178,10 +178,12 @@ def stop(axis: Axis, clock: SlaClock, at: dt.datetime) -> bool:
     clock.updated_at = at
     if clock.breached_at is not None:
         clock.outcome = "breached"
-        budget = clock.yellow_budget + clock.extended
-        clock.missed_by = max(0.0, clock.consumed - budget)
         if clock.yellow_due_at is not None and at > clock.yellow_due_at:
-            clock.missed_by = max(clock.missed_by, _value(axis, at) - _value(axis, clock.yellow_due_at))
+            # Measured from the legal deadline itself (after rolling to a working day).
+            clock.missed_by = _value(axis, at) - _value(axis, clock.yellow_due_at)
+        else:
+            # Stopped while paused: the deadline had passed before the pause began.
+            clock.missed_by = max(0.0, clock.consumed - clock.yellow_budget - clock.extended)
     else:
         clock.outcome = "met"
     clock.next_check_at = next_check(axis, clock)

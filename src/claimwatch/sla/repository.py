@@ -121,7 +121,7 @@ def queue(
         statement = statement.where(Escalation.status == "open")
     if org_unit_ids is not None:
         statement = statement.where(Escalation.org_unit_id.in_(org_unit_ids))
-    return [(e, c, cl) for e, c, cl in session.execute(statement).tuples()]
+    return [(e, c, cl) for e, c, cl in session.execute(statement).all()]
 
 
 def escalation(session: Session, escalation_id: int) -> Escalation | None:
