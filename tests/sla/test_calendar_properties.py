@@ -21,14 +21,16 @@ from claimwatch.calendar.workdays import (
 )
 
 TZ = ZoneInfo("Asia/Shanghai")
+# Hypothesis takes naive bounds; ``timezones=`` makes every generated value aware.
+FROM = dt.datetime(2024, 1, 1)  # noqa: DTZ001
+UNTIL_2025 = dt.datetime(2025, 12, 31)  # noqa: DTZ001
+UNTIL_2026 = dt.datetime(2026, 10, 31)  # noqa: DTZ001
 CAL = WorkCalendar(builtin_years())
 HOURS = parse_intervals("09:00-12:00,13:30-17:30")
 AXES = {unit: make_axis(unit, CAL, TZ, HOURS) for unit in Unit}
 
 days_2024_2026 = st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2026, 10, 31))
-instants = st.datetimes(
-    min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2026, 10, 31), timezones=st.just(dt.UTC)
-)
+instants = st.datetimes(min_value=FROM, max_value=UNTIL_2026, timezones=st.just(dt.UTC))
 
 
 def reference_add_working_days(day: dt.date, count: int) -> dt.date:
