@@ -12,7 +12,7 @@ from rich.table import Table
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="Working-day calendar (节假日与调休) and business hours", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 

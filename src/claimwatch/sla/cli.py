@@ -13,7 +13,7 @@ from rich.table import Table
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="SLA clocks, escalations and regulator filings", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 
@@ -43,7 +43,8 @@ def check(
     for policy in policies.values():
         low = policy.amount_at_least_fen
         high = policy.amount_below_fen
-        tier = "" if low is None and high is None else f"{(low or 0) / 100:g} – {'' if high is None else high / 100:g}"
+        upper = "" if high is None else f"{high / 100:g}"
+        tier = "" if low is None and high is None else f"{(low or 0) / 100:g} – {upper}"
         table.add_row(policy.code, policy.unit.value, f"{policy.yellow:g}", f"{policy.red:g}", tier, policy.source)
     console.print(table)
 
