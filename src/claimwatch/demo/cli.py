@@ -73,6 +73,10 @@ def setup(
             task = bar.add_task("load demo events", total=None, rate="")
             applied = service.setup(spec, progress=lambda rows: bar.advance(task, rows))
         err.print(f"{applied} events loaded for {claims} claims")
+        from claimwatch.sla import jobs
+
+        swept = jobs.sweep()
+        err.print(f"SLA sweep: {swept.checked} clocks due, {swept.yellow} yellow and {swept.red} red escalations")
     table = Table("username", "password", "role", "tenant", title="demo logins · http://127.0.0.1:8000")
     for login in service.logins(spec):
         table.add_row(login.username, DEMO_PASSWORD, login.role.value, login.tenant)
