@@ -1,0 +1,40 @@
+"""`claimwatch materials ...`: checklist files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Materials checklists (理赔材料标准化清单)", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+@app.command("check")
+def check(
+    paths: list[Path] = typer.Argument(None, help="YAML files; default: the configured directories"),
+) -> None:
+    """Validate checklist files; exits 1 naming the file and line of the first problem."""
+    from claimwatch.config import get_settings
+    from claimwatch.materials.loader import ChecklistError, check_files, load_checklist_dir
+
+    try:
+        if paths:
+            checklists = {str(path): checklist for path, checklist in zip(paths, check_files(paths), strict=True)}
+        else:
+            settings = get_settings()
+            checklists = {
+                c.source: c for c in load_checklist_dir(settings.checklists_dir, settings.extra_checklists_dir).values()
+            }
+    except ChecklistError as exc:
+        # soft_wrap: a file path or line number in an error must never be split across lines.
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    except OSError as exc:
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    for name, checklist in checklists.items():
+        types = ", ".join(f"{code} ({len(t.requirements)} items)" for code, t in checklist.claim_types.items())
+        console.print(f"[green]ok[/green] {name}: {checklist.line}: {types}", soft_wrap=True)
