@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import re
 import socket
 import threading
@@ -15,11 +17,13 @@ from fastapi.testclient import TestClient
 
 from claimwatch.app import create_app
 from claimwatch.auth.models import Role
+from claimwatch.sla import jobs
 from tests.factories import HAPPY_PATH, PASSWORD, TenantHandle, World, at, reported, transition
 
 CLEAR_PHONE = "13812345678"
 CLEAR_ID_NUMBER = "110101199003071234"
 REASON_PHONE = "13900001111"
+CST = dt.timezone(dt.timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,58 @@ def seeded(world: World) -> Seeded:
     return Seeded(acme, bbb, adjuster, regulator)
 
 
+@dataclass(frozen=True)
+class SlaWorld:
+    acme: TenantHandle
+    bbb: TenantHandle
+    supervisor: str  # ACME
+    adjuster: str  # ACME
+    quality: str  # ACME quality manager
+    bbb_supervisor: str
+    regulator: str
+
+
+def local(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=CST)  # type: ignore[misc]
+
+
+@pytest.fixture
+def sla(world: World) -> SlaWorld:
+    """ACME: S-RED (small claim reported 2026-11-02 09:00, yellow at the first sweep, red at the
+    second), S-YEL (reported 11-03 15:00, yellow at the second sweep), S-PAU (waiting for the
+    claimant), S-LATE (closed 30 h after the report: 6 h late). BBB: B-RED, red at the second sweep."""
+    acme = world.tenant("ACME", "示例保险")
+    bbb = world.tenant("BBB", "另一保险")
+    sla = SlaWorld(
+        acme=acme,
+        bbb=bbb,
+        supervisor=world.user("wang.supervisor", Role.SUPERVISOR, acme),
+        adjuster=world.user("li.adjuster", Role.ADJUSTER, acme),
+        quality=world.user("qian.quality", Role.QUALITY_MANAGER, acme),
+        bbb_supervisor=world.user("zhao.bbb", Role.SUPERVISOR, bbb),
+        regulator=world.user("cbirc.gd", Role.REGULATOR, None),
+    )
+    api = TestClient(create_app())
+    _ingest(
+        api,
+        acme,
+        [
+            reported("r1", "S-RED", org_code=acme.branch_code, amount="800.00", hours=0),
+            reported("y1", "S-YEL", org_code=acme.branch_code, amount="1200.00", hours=30),
+            reported("p1", "S-PAU", amount="900.00", hours=0),
+            transition("p2", "S-PAU", "accepted", hours=1),
+            transition("p2b", "S-PAU", "initial_review", hours=1.5),
+            transition("p3", "S-PAU", "awaiting_materials", hours=2, reason="等客户补材料 13812345678"),
+            reported("l1", "S-LATE", amount="700.00", hours=0),
+            *[transition(f"l{i + 2}", "S-LATE", status, hours=23 + i) for i, status in enumerate(HAPPY_PATH)],
+        ],
+    )
+    _ingest(api, bbb, [reported("b1", "B-RED", amount="500.00", hours=0)])
+    jobs.sweep(now=local(2026, 11, 3, 12, 0))  # S-RED and B-RED yellow (due 11-03 09:00)
+    jobs.sweep(now=local(2026, 11, 5, 10, 0))  # S-RED, B-RED red (11-04 09:00); S-YEL yellow (11-04 15:00)
+    return sla
+
+
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -105,8 +161,8 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None
     assert response.status_code == 303, response.text
 
 
-@pytest.fixture
-def live_server(seeded: Seeded) -> Iterator[str]:
+@contextlib.contextmanager
+def serve() -> Iterator[str]:
     """uvicorn serving create_app() on a free loopback port, in a thread, against the test database."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -128,3 +184,9 @@ def live_server(seeded: Seeded) -> Iterator[str]:
         thread.join(timeout=15)
         sock.close()
         assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@pytest.fixture
+def live_server(seeded: Seeded) -> Iterator[str]:
+    with serve() as url:
+        yield url

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -68,6 +68,13 @@ def money(value: Decimal | None, locale: str) -> str:
     return format_currency(value, "CNY", locale=_BABEL_LOCALE[locale])
 
 
+def units(value: float | None, locale: str) -> str:
+    """An amount of a clock's unit (hours, days...): at most one decimal, none when whole."""
+    if value is None:
+        return ""
+    return format_decimal(round(value, 1) + 0.0, format="#,##0.#", locale=_BABEL_LOCALE[locale])  # no "-0"
+
+
 @lru_cache
 def environment(locale: str) -> Environment:
     if locale not in LOCALES:
@@ -84,6 +91,7 @@ def environment(locale: str) -> Environment:
     env.filters["localtime"] = local_time
     env.filters["utc_iso"] = utc_iso
     env.filters["money"] = lambda value: money(value, locale)
+    env.filters["units"] = lambda value: units(value, locale)
     env.globals["locale"] = locale
     env.globals["html_lang"] = _HTML_LANG[locale]
     return env

@@ -25,3 +25,63 @@ EVENT_TYPE_LABELS: dict[str, str] = {
     "assigned": N_("Assigned"),
     "amounts": N_("Amounts updated"),
 }
+
+# SLA clocks (时效).
+LIGHT_LABELS: dict[str, str] = {
+    "green": N_("Green"),
+    "yellow": N_("Yellow"),
+    "red": N_("Red"),
+}
+
+CLOCK_STATE_LABELS: dict[str, str] = {
+    "running": N_("Running"),
+    "paused": N_("Paused (waiting for the claimant)"),
+    "suspended": N_("Suspended"),
+    "stopped": N_("Stopped"),
+}
+
+OUTCOME_LABELS: dict[str, str] = {
+    "met": N_("On time"),
+    "breached": N_("Overdue"),
+}
+
+PERIOD_KIND_LABELS: dict[str, str] = {
+    "paused": N_("Paused"),
+    "suspended": N_("Suspended"),
+}
+
+ESCALATION_LEVEL_LABELS: dict[str, str] = {
+    "yellow": N_("Yellow: past the deadline"),
+    "red": N_("Red: reported to the regulator"),
+}
+
+ESCALATION_STATUS_LABELS: dict[str, str] = {
+    "open": N_("Open"),
+    "acknowledged": N_("Acknowledged"),
+}
+
+# Materials (材料).
+REQUIREMENT_LABELS: dict[str, str] = {
+    "required": N_("Required"),
+    "conditional": N_("Conditional"),
+    "optional": N_("Optional"),
+}
+
+NOTICE_KIND_LABELS: dict[str, str] = {
+    "one_time": N_("One-time notice"),
+    "supplement": N_("Supplement"),
+}
+
+NOTICE_BASIS_LABELS: dict[str, str] = {
+    "first": N_("First request"),
+    "repeat": N_("Reminder"),
+    "new_fact": N_("New facts"),
+    "knowable": N_("Knowable at the first notice"),
+}
+
+# Why a clock paused, when the materials rules paused it (the reason text itself is English).
+SIGNAL_REASON_LABELS: dict[str, str] = {
+    "materials_requested": N_("Missing-materials notice sent"),
+    "materials_received": N_("Missing materials received"),
+}
+NOTICE_ROUND_REASON = N_("Missing-materials notice, round %(round)s")

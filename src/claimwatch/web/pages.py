@@ -1,4 +1,5 @@
-"""Server-rendered pages: sign-in, the claims list (HTMX filters) and a claim with its timeline.
+"""Server-rendered pages: sign-in, the claims list (HTMX filters), a claim with its timeline, SLA
+clocks and materials, the supervisors' queue (督办队列) and the regulator filings (监管报备).
 
 Routes stay thin: they read the request, call :mod:`claimwatch.web.service` and render. Every page
 but /login needs a signed-in user with VIEW_CLAIMS; a visitor who is not signed in is sent to
@@ -21,7 +22,7 @@ from claimwatch.auth.deps import SESSION_USER_KEY, current_principal, request_lo
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.web import service
+from claimwatch.web import labels, service
 from claimwatch.web.i18n import LOCALES, render_template
 from claimwatch.web.labels import EVENT_TYPE_LABELS, ROLE_LABELS
 from claimwatch.web.security import (
@@ -57,7 +58,9 @@ def render(
     *,
     status_code: int = 200,
     principal: Principal | None = None,
+    switch_path: str | None = None,
 ) -> HTMLResponse:
+    """``switch_path``: where the language link leads when not this page (the answer to a POST)."""
     locale = request_locale(request)
     other = "en" if locale == "zh" else "zh"
     page_context: dict[str, Any] = {
@@ -67,8 +70,11 @@ def render(
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token(request),
         "other_locale": other,
-        "switch_url": _here(request, lang=other),
+        "switch_url": f"{switch_path}?{urlencode({'lang': other})}" if switch_path else _here(request, lang=other),
         "path": request.url.path,
+        "nav_queue": principal is not None and principal.can(Permission.VIEW_ESCALATIONS),
+        "nav_filings": principal is not None and principal.can(Permission.VIEW_FILINGS),
+        "labels": labels,
     } | (context or {})
     response = HTMLResponse(render_template(locale, template, page_context), status_code=status_code)
     chosen = request.query_params.get("lang")
@@ -113,13 +119,22 @@ class PageRoute(APIRoute):
         return page_handler
 
 
-def _error_page(request: Request, status_code: int, principal: Principal | None = None) -> HTMLResponse:
-    return render(request, "error.html", {"status": status_code}, status_code=status_code, principal=principal)
+def _error_page(
+    request: Request, status_code: int, principal: Principal | None = None, subject: str = "claim"
+) -> HTMLResponse:
+    context = {"status": status_code, "subject": subject}
+    # The answer to a form post: the language link leads to a page, not back to the post's address.
+    switch_path = None
+    if request.method == "POST":
+        switch_path = "/sla/queue" if subject == "escalation" else "/claims"
+    return render(request, "error.html", context, status_code=status_code, principal=principal, switch_path=switch_path)
 
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 ViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_CLAIMS))]
+QueueViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_ESCALATIONS))]
+FilingsViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_FILINGS))]
 SessionDep = Annotated[Session, Depends(tenant_session)]
 
 
@@ -192,3 +207,56 @@ def claim(number: str, request: Request, principal: ViewerDep, session: SessionD
     except service.ClaimNotFound:
         return _error_page(request, 404, principal)
     return render(request, "claim.html", {"view": view}, principal=principal)
+
+
+@router.get("/sla/queue")
+def sla_queue(request: Request, principal: QueueViewerDep, session: SessionDep) -> HTMLResponse:
+    include_acknowledged = request.query_params.get("all") == "1"
+    view = service.queue_page(session, principal, include_acknowledged, request_locale(request))
+    if not _is_htmx(request):
+        return render(request, "queue.html", {"view": view, "problem": None}, principal=principal)
+    context = {"view": view, "problem": None, "oob_lang": True}
+    response = render(request, "queue_fragment.html", context, principal=principal)
+    response.headers["HX-Push-Url"] = view.url()
+    return response
+
+
+@router.post("/sla/queue/{escalation_id}/acknowledge")
+def sla_acknowledge(
+    escalation_id: str,
+    request: Request,
+    principal: QueueViewerDep,
+    note: Annotated[str, Form()] = "",
+    include_acknowledged: Annotated[str, Form(alias="all")] = "",
+    csrf_token_value: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+) -> Response:
+    """督办 a case, then back to the queue: a redirect, or for htmx the queue's table at once.
+    htmx swaps no error response, so there a refusal comes back as the table with an alert."""
+    back_to_all = include_acknowledged == "1"
+    problem: str | None = None
+    status = 200
+    if not csrf_valid(request, csrf_token_value):
+        problem, status = "expired", 403
+    elif not (escalation_id.isascii() and escalation_id.isdigit()) or len(escalation_id) > 18:
+        problem, status = "not_found", 404
+    else:
+        try:
+            service.acknowledge(principal, int(escalation_id), note)
+        except service.EscalationNotFound:
+            problem, status = "not_found", 404
+        except service.AlreadyAcknowledged:
+            problem, status = "already", 409
+    if not _is_htmx(request):
+        if problem is None:
+            return RedirectResponse(service.queue_url(back_to_all), status_code=303)
+        return _error_page(request, status, principal, subject="escalation")
+    with unit_of_work(principal.context()) as session:
+        view = service.queue_page(session, principal, back_to_all, request_locale(request))
+        return render(request, "queue_fragment.html", {"view": view, "problem": problem}, principal=principal)
+
+
+@router.get("/sla/filings")
+def sla_filings(request: Request, principal: FilingsViewerDep, session: SessionDep) -> HTMLResponse:
+    query = service.FilingsQuery.from_params(request.query_params)
+    view = service.filings_page(session, principal, query, request_locale(request))
+    return render(request, "filings.html", {"view": view}, principal=principal)

@@ -1,7 +1,8 @@
-"""What the pages show, built from the cases, tenancy and workflow services.
+"""What the pages show, built from the cases, tenancy, workflow, SLA and materials services.
 
 Routes parse the request and render; everything they display is put together here. Personal data
-arrives already masked from the cases service; labels come in the reader's language.
+arrives already masked from the cases service (free text that may carry some, such as a pause
+reason or a supervisor's note, is scrubbed here); labels come in the reader's language.
 
 A regulator reads every tenant, read-only. Claim numbers are unique per tenant only, so a
 regulator's rows are read per tenant through a read-only session narrowed to that tenant: each
@@ -10,7 +11,9 @@ row then knows its tenant, and a claim page is opened for one named tenant (``?t
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -23,7 +26,13 @@ from claimwatch.auth.principal import Principal
 from claimwatch.cases import service as cases_service
 from claimwatch.cases.repository import ClaimFilter
 from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.materials import service as materials_service
+from claimwatch.privacy import scrub_text
+from claimwatch.sla import service as sla_service
+from claimwatch.sla import views as sla_views
 from claimwatch.tenancy import service as tenancy_service
+from claimwatch.web.i18n import local_zone
+from claimwatch.web.labels import NOTICE_ROUND_REASON, SIGNAL_REASON_LABELS
 from claimwatch.workflow import service as workflow_service
 
 DEFAULT_PAGE_SIZE = 25
@@ -240,24 +249,226 @@ def _regulator_rows(
 class ClaimView:
     claim: dict[str, Any]
     timeline: list[dict[str, Any]]
+    clocks: list[dict[str, Any]] = field(default_factory=list)
+    materials: dict[str, Any] | None = None
+
+
+_NOTICE_ROUND = re.compile(r"materials notice round (\d+)\b")
+
+
+def _period_reason(reason: str | None, line: str, locale: str) -> dict[str, Any]:
+    """Why a clock paused. A status change names the status (shown by its label); the materials rules
+    name their notice round (shown as a translated message, ``reason_msg`` with ``round``); anything
+    else is free text, scrubbed of personal data."""
+    if not reason:
+        return {"reason": "", "reason_msg": None, "reason_round": None}
+    if reason in workflow_service.get_workflow(line).states:
+        return {"reason": workflow_service.state_label(line, reason, locale), "reason_msg": None, "reason_round": None}
+    if reason in SIGNAL_REASON_LABELS:
+        return {"reason": reason, "reason_msg": SIGNAL_REASON_LABELS[reason], "reason_round": None}
+    found = _NOTICE_ROUND.match(reason)
+    if found:
+        return {"reason": reason, "reason_msg": NOTICE_ROUND_REASON, "reason_round": int(found.group(1))}
+    return {"reason": scrub_text(reason), "reason_msg": None, "reason_round": None}
+
+
+def _clock_rows(clocks: list[dict[str, Any]], line: str, locale: str) -> list[dict[str, Any]]:
+    rows = []
+    for clock in clocks:
+        periods = [period | _period_reason(period.get("reason"), line, locale) for period in clock["periods"]]
+        # Open and past its deadline: the sweep may not have recorded the breach yet, the live light has.
+        overdue = clock["outcome"] is None and (
+            clock["missed_by"] is not None or clock["light"] != "green" or clock["remaining"] < 0
+        )
+        over_by = clock["missed_by"] if clock["missed_by"] is not None else max(0.0, -clock["remaining"])
+        rows.append(
+            clock
+            | {
+                "budget": clock["yellow_budget"] + clock["extended"],
+                "overdue": overdue,
+                "over_by": over_by if overdue else None,
+                "periods": periods,
+            }
+        )
+    return rows
+
+
+def _received_at(materials: dict[str, Any]) -> dict[str, dt.datetime]:
+    """When each checklist item was last received (documents themselves are not shown: their file
+    names may carry personal data)."""
+    latest: dict[str, dt.datetime] = {}
+    for document in materials.get("documents", []):
+        code, at = document["item_code"], document["uploaded_at"]
+        if code not in latest or at > latest[code]:
+            latest[code] = at
+    return latest
+
+
+def _claim_view(session: Session, number: str, locale: str, tenant_code: str | None) -> ClaimView:
+    claim, events = cases_service.claim_with_timeline(session, number, locale)
+    row = cases_service.get_claim(session, number)
+    materials = materials_service.materials_view(session, row, locale)
+    materials["received_at"] = _received_at(materials)
+    clocks = _clock_rows(sla_views.clocks_view(session, row, locale), row.line, locale)
+    return ClaimView(_decorate(claim, locale, tenant_code), events, clocks, materials)
 
 
 def claim_page(session: Session, principal: Principal, number: str, tenant_code: str | None, locale: str) -> ClaimView:
-    """A claim with its timeline; :class:`ClaimNotFound` whether it is unknown or someone else's."""
+    """A claim with its timeline, SLA clocks and materials; :class:`ClaimNotFound` whether it is
+    unknown or someone else's."""
     if not is_regulator(principal):
         try:
-            claim, events = cases_service.claim_with_timeline(session, number, locale)
+            return _claim_view(session, number, locale, None)
         except cases_service.ClaimNotFound as exc:
             raise ClaimNotFound(number) from exc
-        return ClaimView(_decorate(claim, locale, None), events)
     tenants = tenancy_service.tenant_labels(session)
     if tenant_code is not None:
         tenants = [t for t in tenants if t.code == tenant_code]
     for tenant in tenants:
         with unit_of_work(_one_tenant_read_only(tenant.id)) as narrowed:
             try:
-                claim, events = cases_service.claim_with_timeline(narrowed, number, locale)
+                return _claim_view(narrowed, number, locale, tenant.code)
             except cases_service.ClaimNotFound:
                 continue
-        return ClaimView(_decorate(claim, locale, tenant.code), events)
     raise ClaimNotFound(number)
+
+
+# -- the supervisors' queue (督办队列) ---------------------------------------------------------------
+
+MAX_NOTE = 500
+EscalationNotFound = sla_service.EscalationNotFound
+AlreadyAcknowledged = sla_service.ClockActionRefused
+
+
+@dataclass(frozen=True)
+class QueueView:
+    items: list[dict[str, Any]]
+    include_acknowledged: bool
+
+    def url(self) -> str:
+        return queue_url(self.include_acknowledged)
+
+
+def queue_url(include_acknowledged: bool) -> str:
+    return "/sla/queue?all=1" if include_acknowledged else "/sla/queue"
+
+
+def queue_page(session: Session, principal: Principal, include_acknowledged: bool, locale: str) -> QueueView:
+    """Yellow and red cases of the caller's insurer (a supervisor's own units), the longest-waiting first."""
+    items = [
+        item | {"url": claim_url(item["claim_number"]), "note": scrub_text(item["note"]) if item["note"] else ""}
+        for item in sla_views.queue_view(session, principal, locale, include_acknowledged)
+    ]
+    return QueueView(items, include_acknowledged)
+
+
+def acknowledge(principal: Principal, escalation_id: int, note: str | None) -> None:
+    """督办: in its own transaction, committed before the page redirects back to the queue.
+    :class:`EscalationNotFound` also for another insurer's escalation; :class:`AlreadyAcknowledged`."""
+    note = (note or "").strip()[:MAX_NOTE] or None
+    with unit_of_work(principal.context()) as session:
+        sla_service.acknowledge(session, principal, escalation_id, note)
+
+
+# -- regulator filings (监管报备) --------------------------------------------------------------------
+
+FILINGS_SHOWN = 1000  # more than this: narrow the dates, or export
+
+
+def _date(value: str | None) -> dt.date | None:
+    value = _clean(value, 10)
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), local_zone())
+
+
+@dataclass(frozen=True)
+class FilingsQuery:
+    """Filters of the filings page: an insurer (regulators only) and a range of local filing dates,
+    both ends included."""
+
+    tenant: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    @classmethod
+    def from_params(cls, params: QueryParams) -> FilingsQuery:
+        return cls(
+            tenant=_clean(params.get("tenant"), 32), since=_date(params.get("since")), until=_date(params.get("until"))
+        )
+
+    def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """Filed at or after local midnight of ``since``, and before local midnight after ``until``."""
+        since = _local_midnight(self.since) if self.since else None
+        until = _local_midnight(self.until + dt.timedelta(days=1)) if self.until else None
+        return since, until
+
+    def params(self, with_tenant: bool = True) -> dict[str, str]:
+        values = {
+            "tenant": self.tenant if with_tenant else None,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+        }
+        return {key: value for key, value in values.items() if value}
+
+    def url(self) -> str:
+        query = urlencode(self.params())
+        return f"/sla/filings?{query}" if query else "/sla/filings"
+
+    def export_url(self, fmt: str, with_tenant: bool) -> str:
+        """The JSON API's export, with the same filters (its times carry the local offset)."""
+        since, until = self.bounds()
+        values = {"format": fmt, "tenant": self.tenant if with_tenant else None}
+        values |= {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None}
+        return "/api/v1/sla/filings?" + urlencode({key: value for key, value in values.items() if value})
+
+
+@dataclass(frozen=True)
+class FilingsView:
+    query: FilingsQuery
+    items: list[dict[str, Any]]
+    truncated: bool
+    show_tenant: bool
+    tenant_options: list[Option]
+    csv_url: str
+    json_url: str
+
+
+def filings_page(session: Session, principal: Principal, query: FilingsQuery, locale: str) -> FilingsView:
+    """Red cases filed with the regulator: every insurer's for a regulator (optionally one), the
+    caller's own insurer's for its staff. Oldest filing first, like the export."""
+    since, until = query.bounds()
+    tenant_options: list[Option] = []
+    items: list[dict[str, Any]] = []
+    if is_regulator(principal):
+        tenants = tenancy_service.tenant_labels(session)
+        tenant_options = [Option(t.code, f"{t.code} · {t.name}") for t in tenants]
+        if query.tenant is not None:
+            tenants = [t for t in tenants if t.code == query.tenant]
+        for tenant in tenants:
+            rows = sla_views.filings_view(session, locale, tenant.id, since, until, FILINGS_SHOWN + 1)
+            items.extend(row | {"tenant_code": tenant.code} for row in rows)
+        items.sort(key=lambda row: (row["filed_at"], row["tenant_code"], row["claim_number"]))
+    else:
+        rows = sla_views.filings_view(session, locale, principal.tenant_id, since, until, FILINGS_SHOWN + 1)
+        items = [row | {"tenant_code": None} for row in rows]
+    for item in items:
+        item["region_name"] = region_name(item.get("region_code"), locale)
+        item["url"] = claim_url(item["claim_number"], item["tenant_code"])
+    regulator = is_regulator(principal)
+    return FilingsView(
+        query=query,
+        items=items[:FILINGS_SHOWN],
+        truncated=len(items) > FILINGS_SHOWN,
+        show_tenant=regulator,
+        tenant_options=tenant_options,
+        csv_url=query.export_url("csv", regulator),
+        json_url=query.export_url("json", regulator),
+    )
