@@ -191,3 +191,39 @@ def test_cli_sweep_refuses_a_time_without_offset(bad, database):
     result = CliRunner().invoke(app, ["sla", "sweep", "--now", bad])
     assert result.exit_code == 1
     assert "--now" in result.output
+
+
+def test_a_supervisor_of_one_branch_neither_sees_nor_acknowledges_another_branchs_cases(client, world):
+    from claimwatch.auth import service as auth_service
+    from claimwatch.auth.principal import Principal
+    from claimwatch.sla import service as sla_service
+    from claimwatch.sla import views
+    from claimwatch.tenancy import repository as tenancy_repository
+    from claimwatch.tenancy import service as tenancy_service
+
+    tenant = world.tenant()
+    with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
+        tenancy_service.add_org_unit(
+            session, tenant_id=tenant.id, code="ACME-B2", name="浙江分公司", parent_code="ACME-HQ", region_code="330000"
+        )
+        b2 = tenancy_repository.org_unit_by_code(session, "ACME-B2")
+        assert b2 is not None
+        user = auth_service.create_user(
+            session,
+            username="zj.supervisor",
+            password="correct-horse-battery",
+            role=Role.SUPERVISOR,
+            tenant_id=tenant.id,
+            display_name="浙江主管",
+            org_unit_id=b2.id,
+        )
+        principal = Principal(role=Role.SUPERVISOR, tenant_id=tenant.id, actor="user:zj", user_id=user.id)
+    post_events(client, tenant.api_key, [reported("r", "B1-1", org_code=tenant.branch_code, amount="300")])
+    jobs.sweep(now=local(2026, 11, 3, 12))
+    with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
+        assert views.queue_view(session, principal, "zh") == []
+        escalation_id = session.execute(select(Escalation.id)).scalars().first()
+        assert escalation_id is not None
+    with pytest.raises(sla_service.EscalationNotFound):
+        with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
+            sla_service.acknowledge(session, principal, escalation_id, "越权")

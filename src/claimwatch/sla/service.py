@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from claimwatch.audit import service as audit_service
+from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.principal import AccessDenied, Principal
 from claimwatch.calendar import service as calendar_service
 from claimwatch.calendar.workdays import Axis, Unit
@@ -380,10 +381,26 @@ class EscalationNotFound(LookupError):
     pass
 
 
+def org_scope(session: Session, principal: Principal) -> set[int] | None:
+    """A user attached to an org unit works that unit and the units below it; None: the whole tenant."""
+    if principal.user_id is None:
+        return None
+    user = auth_repository.user_by_id(session, principal.user_id)
+    if user is None or user.org_unit_id is None:
+        return None
+    units = tenancy_repository.org_units(session)
+    mine = next((unit for unit in units if unit.id == user.org_unit_id), None)
+    if mine is None:
+        return None
+    return {unit.id for unit in units if unit.path.startswith(mine.path)}
+
+
 def acknowledge(session: Session, principal: Principal, escalation_id: int, note: str | None) -> None:
     """A supervisor takes an escalated case in hand (督办); audited."""
     escalation = repository.escalation(session, escalation_id)
-    if escalation is None:
+    scope = org_scope(session, principal)
+    # Outside the supervisor's branch it is as unknown as another insurer's.
+    if escalation is None or (scope is not None and escalation.org_unit_id not in scope):
         raise EscalationNotFound(f"no escalation {escalation_id}")
     audit_service.open_chain(session, escalation.tenant_id).close()
     if escalation.status != "open":

@@ -17,7 +17,7 @@ from claimwatch.cases.models import Claim
 from claimwatch.db import utc_now
 from claimwatch.sla import engine, repository
 from claimwatch.sla.models import SlaClock, SlaClockEvent
-from claimwatch.sla.service import Axes, tenant_policies
+from claimwatch.sla.service import Axes, org_scope, tenant_policies
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.workflow import service as workflow_service
 
@@ -122,26 +122,12 @@ def clocks_view(session: Session, claim: Claim, locale: str, now: dt.datetime | 
     return views
 
 
-def _subtree(session: Session, principal: Principal) -> set[int] | None:
-    """A supervisor attached to an org unit sees that unit and the units below it; others see all."""
-    if principal.user_id is None:
-        return None
-    user = auth_repository.user_by_id(session, principal.user_id)
-    if user is None or user.org_unit_id is None:
-        return None
-    units = tenancy_repository.org_units(session)
-    mine = next((u for u in units if u.id == user.org_unit_id), None)
-    if mine is None:
-        return None
-    return {u.id for u in units if u.path.startswith(mine.path)}
-
-
 def queue_view(
     session: Session, principal: Principal, locale: str, include_acknowledged: bool = False, limit: int = 500
 ) -> list[dict[str, Any]]:
     """Yellow and red escalations, the longest-waiting first."""
     now = utc_now()
-    rows = repository.queue(session, _subtree(session, principal), include_acknowledged, limit)
+    rows = repository.queue(session, org_scope(session, principal), include_acknowledged, limit)
     orgs = {unit.id: unit.name for unit in tenancy_repository.org_units(session)}
     assignees = auth_repository.usernames_by_id(session, {c.assignee_id for _, _, c in rows if c.assignee_id})
     items = []
