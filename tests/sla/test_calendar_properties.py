@@ -145,3 +145,22 @@ def test_business_hours_are_validated():
         parse_intervals("12:00-09:00")
     with pytest.raises(ValueError, match="HH:MM"):
         parse_intervals("nine-five")
+
+
+@settings(max_examples=300, deadline=None)
+@given(unit=st.sampled_from(list(Unit)), start=instants, amount=st.floats(min_value=0, max_value=40 * 86400))
+def test_the_one_clock_path_equals_the_vectorised_path(unit, start, amount):
+    axis = AXES[unit]
+    ts = start.timestamp()
+    assert axis.anchor1(ts) == float(axis.anchor(np.array([ts]))[0])
+    value = axis.value1(ts)
+    assert value == float(axis.value(np.array([ts]))[0])
+    try:
+        instant = float(axis.instant(np.array([value + amount]))[0])
+        vector = float(axis.finalize(np.array([instant]))[0])
+    except CalendarYearMissing:
+        with pytest.raises(CalendarYearMissing):
+            axis.finalize1(axis.instant1(value + amount))
+        return
+    assert axis.instant1(value + amount) == pytest.approx(instant, abs=1e-6)
+    assert axis.finalize1(axis.instant1(value + amount)) == pytest.approx(vector, abs=1e-6)

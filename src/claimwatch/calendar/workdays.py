@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -90,6 +91,20 @@ class WorkCalendar:
         self.cum_working = np.concatenate(([0], np.cumsum(working, dtype=np.int64)))
         self.working_days = np.flatnonzero(working).astype(np.int64)  # day indexes of working days
         self.names = {d: n for a in years.values() for d, n in (a.holidays | a.workdays).items()}
+        # Python lists for the one-clock paths: indexing a list is far cheaper than a 1-element array op.
+        self.working_list: list[bool] = working.tolist()
+        self.known_list: list[bool] = self.known.tolist()
+        self.cum_working_list: list[int] = self.cum_working.tolist()
+        self.working_days_list: list[int] = self.working_days.tolist()
+
+    def check_day(self, day: int) -> None:
+        """Refuse a day index outside the known years."""
+        if day < 0:
+            raise CalendarYearMissing(self.first_year - 1)
+        if day >= len(self.working_list):
+            raise CalendarYearMissing(self.last_year + 1)
+        if not self.known_list[day]:
+            raise CalendarYearMissing(self.day_at(day).year)
 
     # -- single days -------------------------------------------------------------------------
     def index(self, day: dt.date) -> int:
@@ -221,17 +236,46 @@ class Axis:
         """A deadline as the law reads it (end of day, rolled to a working day); identity for hours."""
         return np.asarray(ts, dtype=np.float64)
 
-    # -- scalar conveniences --------------------------------------------------------------
+    # -- one clock at a time (same results as the array methods, tested against them) -------
+    def value1(self, ts: float) -> float:
+        return float(self.value(np.array([ts]))[0])
+
+    def instant1(self, value: float) -> float:
+        return float(self.instant(np.array([value]))[0])
+
+    def finalize1(self, ts: float) -> float:
+        return float(self.finalize(np.array([ts]))[0])
+
+    def anchor1(self, ts: float) -> float:
+        return float(self.anchor(np.array([ts]))[0])
+
     def value_at(self, when: dt.datetime) -> float:
-        return float(self.value(np.array([when.timestamp()]))[0])
+        return self.value1(when.timestamp())
 
     def due(self, from_value: float, amount: float) -> dt.datetime:
-        ts = float(self.finalize(self.instant(np.array([from_value + amount])))[0])
+        ts = self.finalize1(self.instant1(from_value + amount))
         return dt.datetime.fromtimestamp(round(ts, 6), dt.UTC)
+
+    def _day_and_second1(self, ts: float) -> tuple[int, float]:
+        local = ts - self.origin_ts
+        day = math.floor(local / DAY)
+        return day, local - day * DAY
 
 
 class ElapsedAxis(Axis):
     unit = Unit.HOURS
+
+    def value1(self, ts: float) -> float:
+        return ts
+
+    def instant1(self, value: float) -> float:
+        return value
+
+    def finalize1(self, ts: float) -> float:
+        return ts
+
+    def anchor1(self, ts: float) -> float:
+        return ts
 
     def value(self, ts: np.ndarray) -> np.ndarray:
         return np.asarray(ts, dtype=np.float64)
@@ -248,6 +292,13 @@ class _WholeDayAxis(Axis):
         day, _ = self.local_day_and_second(ts)
         return (self.origin_ts + (day + 1) * DAY).astype(np.float64)
 
+    def anchor1(self, ts: float) -> float:
+        day, _ = self._day_and_second1(ts)
+        return float(self.origin_ts + (day + 1) * DAY)
+
+    def _end_of_day1(self, ts: float) -> float:
+        return float(self.origin_ts + math.ceil(round(ts - self.origin_ts, 6) / DAY) * DAY)
+
     def _end_of_day(self, ts: np.ndarray) -> np.ndarray:
         local = np.asarray(ts, dtype=np.float64) - self.origin_ts
         return self.origin_ts + np.ceil(np.round(local, 6) / DAY) * DAY
@@ -255,6 +306,24 @@ class _WholeDayAxis(Axis):
 
 class CalendarDayAxis(_WholeDayAxis):
     unit = Unit.CALENDAR_DAYS
+
+    def value1(self, ts: float) -> float:
+        return ts
+
+    def instant1(self, value: float) -> float:
+        return value
+
+    def finalize1(self, ts: float) -> float:
+        cal = self.calendar
+        last_day = int((self._end_of_day1(ts) - self.origin_ts) // DAY) - 1
+        cal.check_day(last_day)
+        if not cal.working_list[last_day]:
+            k = cal.cum_working_list[last_day]
+            if k >= len(cal.working_days_list):
+                raise CalendarYearMissing(cal.last_year + 1)
+            last_day = cal.working_days_list[k]
+            cal.check_day(last_day)
+        return float(self.origin_ts + (last_day + 1) * DAY)
 
     def value(self, ts: np.ndarray) -> np.ndarray:
         return np.asarray(ts, dtype=np.float64)
@@ -278,6 +347,27 @@ class CalendarDayAxis(_WholeDayAxis):
 
 class WorkingDayAxis(_WholeDayAxis):
     unit = Unit.WORKING_DAYS
+
+    def value1(self, ts: float) -> float:
+        day, second = self._day_and_second1(ts)
+        cal = self.calendar
+        cal.check_day(day)
+        return cal.cum_working_list[day] * DAY + (second if cal.working_list[day] else 0.0)
+
+    def instant1(self, value: float) -> float:
+        cal = self.calendar
+        whole = math.floor(round(value, 6) / DAY)
+        rest = value - whole * DAY
+        at_end = round(rest, 6) == 0 and whole > 0
+        k = whole - 1 if at_end else whole
+        if k >= len(cal.working_days_list):
+            raise CalendarYearMissing(cal.last_year + 1)
+        day = cal.working_days_list[k]
+        cal.check_day(day)
+        return float(self.origin_ts + (day + 1) * DAY) if at_end else self.origin_ts + day * DAY + rest
+
+    def finalize1(self, ts: float) -> float:
+        return self._end_of_day1(ts)
 
     def value(self, ts: np.ndarray) -> np.ndarray:
         day, second = self.local_day_and_second(ts)

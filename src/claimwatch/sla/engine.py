@@ -9,8 +9,7 @@ Invariants (tested by property tests):
 from __future__ import annotations
 
 import datetime as dt
-
-import numpy as np
+from dataclasses import dataclass
 
 from claimwatch.calendar.workdays import Axis, CalendarYearMissing
 from claimwatch.sla.models import SlaClock
@@ -21,13 +20,52 @@ GREEN, YELLOW, RED = "green", "yellow", "red"
 LEVELS = {GREEN: 0, YELLOW: 1, RED: 2}
 
 
+@dataclass(slots=True)
+class ClockState:
+    """A clock's columns as a plain object: the hot paths (ingestion, sweep) work on these and
+    write them back in bulk, without the cost of an ORM entity per clock."""
+
+    tenant_id: int
+    claim_id: int
+    policy_code: str
+    cycle: int
+    unit: str
+    yellow_budget: float
+    red_budget: float
+    extended: float
+    consumed: float
+    state: str
+    light: str
+    outcome: str | None
+    started_at: dt.datetime
+    anchor_at: dt.datetime
+    running_since: dt.datetime | None
+    paused_since: dt.datetime | None = None
+    suspended_since: dt.datetime | None = None
+    stopped_at: dt.datetime | None = None
+    yellow_due_at: dt.datetime | None = None
+    red_due_at: dt.datetime | None = None
+    breached_at: dt.datetime | None = None
+    missed_by: float | None = None
+    calendar_gap: int | None = None
+    next_check_at: dt.datetime | None = None
+    escalated: int = 0
+    updated_at: dt.datetime | None = None
+    id: int | None = None
+
+
+# The engine runs on ORM rows (staff actions, views) and on plain states (bulk paths) alike.
+Clock = SlaClock | ClockState
+CLOCK_FIELDS = tuple(ClockState.__dataclass_fields__)
+
+
 def _value(axis: Axis, when: dt.datetime) -> float:
     return axis.value_at(when)
 
 
-def new_clock(axis: Axis, policy: Policy, tenant_id: int, claim_id: int, cycle: int, at: dt.datetime) -> SlaClock:
-    anchor = dt.datetime.fromtimestamp(float(axis.anchor(np.array([at.timestamp()]))[0]), dt.UTC)
-    clock = SlaClock(
+def new_clock(axis: Axis, policy: Policy, tenant_id: int, claim_id: int, cycle: int, at: dt.datetime) -> ClockState:
+    anchor = dt.datetime.fromtimestamp(axis.anchor1(at.timestamp()), dt.UTC)
+    clock = ClockState(
         tenant_id=tenant_id,
         claim_id=claim_id,
         policy_code=policy.code,
@@ -50,14 +88,14 @@ def new_clock(axis: Axis, policy: Policy, tenant_id: int, claim_id: int, cycle: 
     return clock
 
 
-def consumed_at(axis: Axis, clock: SlaClock, at: dt.datetime) -> float:
+def consumed_at(axis: Axis, clock: Clock, at: dt.datetime) -> float:
     """Countable time used up to ``at`` (seconds on the policy's axis)."""
     if clock.running_since is None or at <= clock.running_since:
         return clock.consumed
     return clock.consumed + max(0.0, _value(axis, at) - _value(axis, clock.running_since))
 
 
-def refresh(axis: Axis, clock: SlaClock) -> None:
+def refresh(axis: Axis, clock: Clock) -> None:
     """Derive the due dates and the next moment the sweep must look, from the stored budgets."""
     clock.calendar_gap = None
     if clock.state == RUNNING and clock.running_since is not None:
@@ -79,7 +117,7 @@ def refresh(axis: Axis, clock: SlaClock) -> None:
     clock.next_check_at = next_check(axis, clock)
 
 
-def next_check(axis: Axis, clock: SlaClock) -> dt.datetime | None:
+def next_check(axis: Axis, clock: Clock) -> dt.datetime | None:
     owed = LEVELS[clock.light]
     if owed > clock.escalated:
         # A level was reached but not yet escalated: the sweep fires it at once.
@@ -96,7 +134,7 @@ def next_check(axis: Axis, clock: SlaClock) -> dt.datetime | None:
     return None
 
 
-def light_at(clock: SlaClock, at: dt.datetime) -> str:
+def light_at(clock: Clock, at: dt.datetime) -> str:
     """The light a running clock shows at ``at`` (a stopped or paused clock keeps the one it has)."""
     if clock.state != RUNNING:
         return clock.light
@@ -107,7 +145,7 @@ def light_at(clock: SlaClock, at: dt.datetime) -> str:
     return clock.light
 
 
-def advance_light(axis: Axis, clock: SlaClock, at: dt.datetime) -> bool:
+def advance_light(axis: Axis, clock: Clock, at: dt.datetime) -> bool:
     """Move the light forward to what it is at ``at``; returns True if it changed."""
     new = light_at(clock, at)
     if LEVELS[new] <= LEVELS[clock.light]:
@@ -119,7 +157,7 @@ def advance_light(axis: Axis, clock: SlaClock, at: dt.datetime) -> bool:
     return True
 
 
-def pause(axis: Axis, clock: SlaClock, at: dt.datetime, suspension: bool = False) -> bool:
+def pause(axis: Axis, clock: Clock, at: dt.datetime, suspension: bool = False) -> bool:
     """Stop counting (waiting on the claimant, or time excluded by law). Returns False if nothing changed."""
     if clock.state == STOPPED:
         return False
@@ -141,7 +179,7 @@ def pause(axis: Axis, clock: SlaClock, at: dt.datetime, suspension: bool = False
     return True
 
 
-def resume(axis: Axis, clock: SlaClock, at: dt.datetime, suspension: bool = False) -> bool:
+def resume(axis: Axis, clock: Clock, at: dt.datetime, suspension: bool = False) -> bool:
     """End a pause (the claimant answered) or a suspension; counting restarts when neither remains."""
     if clock.state == STOPPED:
         return False
@@ -163,7 +201,7 @@ def resume(axis: Axis, clock: SlaClock, at: dt.datetime, suspension: bool = Fals
     return True
 
 
-def stop(axis: Axis, clock: SlaClock, at: dt.datetime) -> bool:
+def stop(axis: Axis, clock: Clock, at: dt.datetime) -> bool:
     """The clock's work is done. Met or breached is final; a breach records by how much."""
     if clock.state == STOPPED:
         return False
@@ -194,7 +232,7 @@ class ExtensionRefused(ValueError):
     pass
 
 
-def extend(axis: Axis, clock: SlaClock, policy: Policy, amount_units: float, at: dt.datetime) -> None:
+def extend(axis: Axis, clock: Clock, policy: Policy, amount_units: float, at: dt.datetime) -> None:
     """A reasoned, approved, bounded extension (e.g. complaint 15 → 30 → 60 days)."""
     if policy.extension_max is None:
         raise ExtensionRefused(f"policy {policy.code} allows no extension")
@@ -218,7 +256,7 @@ def extend(axis: Axis, clock: SlaClock, policy: Policy, amount_units: float, at:
     refresh(axis, clock)
 
 
-def missed_by_units(axis: Axis, clock: SlaClock, now: dt.datetime, seconds_per_unit: int) -> float | None:
+def missed_by_units(axis: Axis, clock: Clock, now: dt.datetime, seconds_per_unit: int) -> float | None:
     """How far past the target, in the policy's unit (live for an open clock)."""
     if clock.breached_at is None:
         return None

@@ -20,6 +20,7 @@ from claimwatch.calendar.workdays import Axis, Unit
 from claimwatch.cases.models import Claim
 from claimwatch.db import utc_now
 from claimwatch.sla import engine, repository
+from claimwatch.sla.engine import ClockState
 from claimwatch.sla.models import SlaClock, SlaClockEvent
 from claimwatch.sla.policies import SIGNALS, Policy, policies_for_tenant
 from claimwatch.tenancy import repository as tenancy_repository
@@ -71,15 +72,27 @@ class _ClockBook:
         self.tenant_id = tenant_id
         self.axes = Axes(session, tenant_id)
         self.policies = tenant_policies(session, tenant_id)
-        self.latest: dict[tuple[int, str], SlaClock] = {}
-        for clock in repository.clocks_for_claims(session, claim_ids):
+        self.latest: dict[tuple[int, str], ClockState] = {}
+        for clock in repository.clock_states(session, tenant_id, claim_ids):
             key = (clock.claim_id, clock.policy_code)
             if key not in self.latest or self.latest[key].cycle < clock.cycle:
                 self.latest[key] = clock
-        self.log: list[tuple[SlaClock, dict[str, Any]]] = []
+        self.new: list[ClockState] = []
+        self.log: list[
+            tuple[ClockState, str, dt.datetime, str, str | None, dt.datetime | None, dt.datetime | None]
+        ] = []
 
-    def note(self, clock: SlaClock, kind: str, at: dt.datetime, actor: str, **extra: Any) -> None:
-        self.log.append((clock, {"kind": kind, "at": at, "actor": actor, **extra}))
+    def note(
+        self,
+        clock: ClockState,
+        kind: str,
+        at: dt.datetime,
+        actor: str,
+        reason: str | None = None,
+        due_before: dt.datetime | None = None,
+        due_after: dt.datetime | None = None,
+    ) -> None:
+        self.log.append((clock, kind, at, actor, reason, due_before, due_after))
 
     def start(self, policy: Policy, claim_id: int, at: dt.datetime, actor: str) -> None:
         previous = self.latest.get((claim_id, policy.code))
@@ -87,11 +100,11 @@ class _ClockBook:
             return
         cycle = previous.cycle + 1 if previous is not None else 1
         clock = engine.new_clock(self.axes(policy.unit), policy, self.tenant_id, claim_id, cycle, at)
-        self.session.add(clock)
+        self.new.append(clock)
         self.latest[(claim_id, policy.code)] = clock
         self.note(clock, "started", at, actor, due_after=clock.yellow_due_at)
 
-    def open_clocks(self, claim_id: int) -> list[tuple[SlaClock, Policy]]:
+    def open_clocks(self, claim_id: int) -> list[tuple[ClockState, Policy]]:
         found = []
         for code, policy in self.policies.items():
             clock = self.latest.get((claim_id, code))
@@ -161,11 +174,19 @@ class _ClockBook:
         return changed
 
     def flush(self) -> None:
-        self.session.flush()
-        self.session.add_all(
-            [SlaClockEvent(tenant_id=self.tenant_id, clock_id=clock.id, **fields) for clock, fields in self.log]
+        """Write new and changed clocks and their log in three bulk statements."""
+        repository.insert_clock_states(self.session, self.new)
+        fresh = {id(clock) for clock in self.new}
+        changed = {id(clock): clock for clock, *_ in self.log if id(clock) not in fresh}
+        repository.update_clock_states(self.session, sorted(changed.values(), key=lambda c: c.id or 0))
+        repository.insert_clock_events(
+            self.session,
+            [
+                (self.tenant_id, clock.id, kind, at, actor, reason, None, due_before, due_after)
+                for clock, kind, at, actor, reason, due_before, due_after in self.log
+            ],
         )
-        self.session.flush()
+        self.new = []
         self.log = []
 
 
