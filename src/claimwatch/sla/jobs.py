@@ -10,17 +10,20 @@ makes a second firing impossible even if they did.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy.orm import Session
 
 from claimwatch.audit import service as audit_service
-from claimwatch.audit.hashing import canonical_json, sha256_hex
+from claimwatch.audit.hashing import canonical_json, format_timestamp, sha256_hex
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.notify.models import StaffNotification
 from claimwatch.sla import engine, repository
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock
+from claimwatch.sla.policies import Policy
 from claimwatch.sla.service import SYSTEM_ACTOR, Axes, tenant_policies
 from claimwatch.tenancy import repository as tenancy_repository
 
@@ -53,20 +56,91 @@ def sweep(now: dt.datetime | None = None, batch_size: int | None = None) -> Swee
     return result
 
 
+class _DueClock:
+    """A due clock as the sweep works on it: the columns of ``repository.DUE_CLOCK_FIELDS`` as
+    attributes, so ``engine.advance_light``/``engine.next_check`` run on it unchanged, without the
+    cost of an ORM entity."""
+
+    __slots__ = repository.DUE_CLOCK_FIELDS
+
+    def __init__(self, row: Sequence[Any]) -> None:
+        for name, value in zip(self.__slots__, row, strict=False):
+            setattr(self, name, value)
+
+    # Declared for mypy; set from the row in __init__.
+    id: int
+    claim_id: int
+    policy_code: str
+    cycle: int
+    unit: str
+    light: str
+    escalated: int
+    yellow_due_at: dt.datetime | None
+    red_due_at: dt.datetime | None
+    updated_at: dt.datetime
+    breached_at: dt.datetime | None
+    next_check_at: dt.datetime | None
+
+
+class _ClaimFacts(NamedTuple):
+    """``repository.CLAIM_FACT_FIELDS`` of a due clock's claim."""
+
+    number: str
+    line: str
+    org_unit_id: int | None
+    region_code: str | None
+    reported_at: dt.datetime
+
+
+ESCALATION_COLUMNS = ("tenant_id", "clock_id", "claim_id", "org_unit_id", "level", "due_at", "fired_at", "status")
+FILING_COLUMNS = (
+    "tenant_id",
+    "escalation_id",
+    "clock_id",
+    "claim_id",
+    "claim_number",
+    "line",
+    "org_unit_id",
+    "region_code",
+    "policy_code",
+    "reported_at",
+    "yellow_due_at",
+    "red_due_at",
+    "filed_at",
+)
+NOTIFICATION_COLUMNS = (
+    "tenant_id",
+    "recipient_role",
+    "org_unit_id",
+    "user_id",
+    "kind",
+    "subject",
+    "body",
+    "claim_id",
+    "dedupe_key",
+    "status",
+    "created_at",
+)
+_FACTS_AT = len(repository.DUE_CLOCK_FIELDS)
+
+
 def sweep_tenant_batch(session: Session, tenant_id: int, now: dt.datetime, limit: int, result: SweepResult) -> int:
     chain = audit_service.open_chain(session, tenant_id)
-    clocks = repository.due_clocks(session, tenant_id, now, limit)
-    if not clocks:
+    rows = repository.lock_due_clock_rows(session, tenant_id, now, limit)
+    if not rows:
         chain.close()
         return 0
+    clocks = [_DueClock(row) for row in rows]
+    facts = {row[1]: _ClaimFacts(*row[_FACTS_AT:]) for row in rows}
     axes = Axes(session, tenant_id)
     policies = tenant_policies(session, tenant_id)
-    facts = repository.claim_facts(session, [clock.claim_id for clock in clocks])
-    yellow: list[SlaClock] = []
-    red: list[SlaClock] = []
+    yellow: list[_DueClock] = []
+    red: list[_DueClock] = []
     for clock in clocks:
         axis = axes(clock.unit)
-        engine.advance_light(axis, clock, now)
+        # The engine reads and writes only the attributes a _DueClock has (DUE_CLOCK_FIELDS).
+        as_clock = cast(SlaClock, clock)
+        engine.advance_light(axis, as_clock, now)
         owed = engine.LEVELS[clock.light]
         if clock.escalated < 1 <= owed:
             yellow.append(clock)
@@ -74,72 +148,96 @@ def sweep_tenant_batch(session: Session, tenant_id: int, now: dt.datetime, limit
             red.append(clock)
         clock.escalated = max(clock.escalated, owed)
         clock.updated_at = now
-        next_check = engine.next_check(axis, clock)
+        next_check = engine.next_check(axis, as_clock)
         clock.next_check_at = next_check if next_check is None or next_check > now else now + _RETRY
 
-    def escalation_row(clock: SlaClock, level: str) -> dict[str, object]:
-        claim = facts[clock.claim_id]
-        return {
-            "tenant_id": tenant_id,
-            "clock_id": clock.id,
-            "claim_id": clock.claim_id,
-            "org_unit_id": claim.org_unit_id,
-            "level": level,
-            "due_at": clock.yellow_due_at if level == engine.YELLOW else clock.red_due_at,
-            "fired_at": now,
-            "status": "open",
-        }
+    repository.update_swept_clocks(
+        session,
+        tenant_id,
+        # In primary-key order, as an ORM flush writes them.
+        sorted((c.id, c.light, c.breached_at, c.escalated, c.updated_at, c.next_check_at) for c in clocks),
+    )
+    _escalate(session, chain, tenant_id, now, yellow, red, facts, policies)
+    chain.close()
+    result.checked += len(clocks)
+    result.yellow += len(yellow)
+    result.red += len(red)
+    result.by_tenant[tenant_id] = result.by_tenant.get(tenant_id, 0) + len(clocks)
+    return len(clocks)
 
-    repository.insert_ignore_duplicates(
+
+def _escalate(
+    session: Session,
+    chain: audit_service.ChainWriter,
+    tenant_id: int,
+    now: dt.datetime,
+    yellow: list[_DueClock],
+    red: list[_DueClock],
+    facts: dict[int, _ClaimFacts],
+    policies: dict[str, Policy],
+) -> None:
+    """Escalation rows, regulator filings for red, a notice to the supervisors and an audit entry each."""
+    if not yellow and not red:
+        return
+
+    def escalation_row(clock: _DueClock, level: str) -> tuple[Any, ...]:
+        due_at = clock.yellow_due_at if level == engine.YELLOW else clock.red_due_at
+        return (tenant_id, clock.id, clock.claim_id, facts[clock.claim_id].org_unit_id, level, due_at, now, "open")
+
+    repository.insert_ignore(
         session,
         Escalation,
+        ESCALATION_COLUMNS,
         [escalation_row(c, engine.YELLOW) for c in yellow] + [escalation_row(c, engine.RED) for c in red],
     )
     red_ids = repository.escalation_ids(session, [c.id for c in red], engine.RED)
-    repository.insert_ignore_duplicates(
+    repository.insert_ignore(
         session,
         RegulatorFiling,
+        FILING_COLUMNS,
         [
-            {
-                "tenant_id": tenant_id,
-                "escalation_id": red_ids[clock.id],
-                "clock_id": clock.id,
-                "claim_id": clock.claim_id,
-                "claim_number": facts[clock.claim_id].number,
-                "line": facts[clock.claim_id].line,
-                "org_unit_id": facts[clock.claim_id].org_unit_id,
-                "region_code": facts[clock.claim_id].region_code,
-                "policy_code": clock.policy_code,
-                "reported_at": facts[clock.claim_id].reported_at,
-                "yellow_due_at": clock.yellow_due_at,
-                "red_due_at": clock.red_due_at,
-                "filed_at": now,
-            }
+            (
+                tenant_id,
+                red_ids[clock.id],
+                clock.id,
+                clock.claim_id,
+                facts[clock.claim_id].number,
+                facts[clock.claim_id].line,
+                facts[clock.claim_id].org_unit_id,
+                facts[clock.claim_id].region_code,
+                clock.policy_code,
+                facts[clock.claim_id].reported_at,
+                clock.yellow_due_at,
+                clock.red_due_at,
+                now,
+            )
             for clock in red
         ],
     )
     notices = []
+    fired_at = format_timestamp(now)  # what canonical_json writes for ``now``, formatted once
     for level, fired in ((engine.YELLOW, yellow), (engine.RED, red)):
+        light = "黄灯" if level == engine.YELLOW else "红灯（已报监管）"
+        overdue = "超期" if level == engine.YELLOW else "严重超期"
         for clock in fired:
             claim = facts[clock.claim_id]
             policy = policies.get(clock.policy_code)
             name = policy.name_zh if policy else clock.policy_code
-            light = "黄灯" if level == engine.YELLOW else "红灯（已报监管）"
-            overdue = "超期" if level == engine.YELLOW else "严重超期"
+            due_at = clock.yellow_due_at if level == engine.YELLOW else clock.red_due_at
             notices.append(
-                {
-                    "tenant_id": tenant_id,
-                    "recipient_role": "supervisor",
-                    "org_unit_id": claim.org_unit_id,
-                    "user_id": None,
-                    "kind": f"sla_{level}",
-                    "subject": f"{claim.number} {name} {light}",
-                    "body": f"赔案 {claim.number} 的「{name}」时限已{overdue}，请督办。",
-                    "claim_id": clock.claim_id,
-                    "dedupe_key": f"sla:{clock.id}:{level}",
-                    "status": "queued",
-                    "created_at": now,
-                }
+                (
+                    tenant_id,
+                    "supervisor",
+                    claim.org_unit_id,
+                    None,
+                    f"sla_{level}",
+                    f"{claim.number} {name} {light}",
+                    f"赔案 {claim.number} 的「{name}」时限已{overdue}，请督办。",
+                    clock.claim_id,
+                    f"sla:{clock.id}:{level}",
+                    "queued",
+                    now,
+                )
             )
             payload = canonical_json(
                 {
@@ -147,16 +245,9 @@ def sweep_tenant_batch(session: Session, tenant_id: int, now: dt.datetime, limit
                     "policy": clock.policy_code,
                     "cycle": clock.cycle,
                     "level": level,
-                    "due_at": (clock.yellow_due_at if level == engine.YELLOW else clock.red_due_at),
-                    "fired_at": now,
+                    "due_at": due_at,
+                    "fired_at": fired_at,
                 }
             )
             chain.append("sla.escalation", claim.number, SYSTEM_ACTOR, sha256_hex(payload), payload)
-    repository.insert_ignore_duplicates(session, StaffNotification, notices)
-    session.flush()
-    chain.close()
-    result.checked += len(clocks)
-    result.yellow += len(yellow)
-    result.red += len(red)
-    result.by_tenant[tenant_id] = result.by_tenant.get(tenant_id, 0) + len(clocks)
-    return len(clocks)
+    repository.insert_ignore(session, StaffNotification, NOTIFICATION_COLUMNS, notices)

@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Table, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import Claim
+from claimwatch.db import UTCDateTime, bulk_insert, driver_connection, sqlite_timestamp
+from claimwatch.sla.engine import CLOCK_FIELDS, ClockState
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
 
 
@@ -52,6 +56,140 @@ def due_clocks(session: Session, tenant_id: int, now: dt.datetime, limit: int) -
     return list(session.execute(statement).scalars())
 
 
+# What the sweep reads of a due clock: the fields ``engine.advance_light``/``engine.next_check`` use
+# and those the escalation rows copy, then the claim facts escalations, filings and notices need.
+# Plain columns in one query, not ORM objects: loading 5 000 entities a batch cost more than the
+# rest of the sweep.
+DUE_CLOCK_FIELDS = (
+    "id",
+    "claim_id",
+    "policy_code",
+    "cycle",
+    "unit",
+    "state",
+    "light",
+    "yellow_due_at",
+    "red_due_at",
+    "breached_at",
+    "calendar_gap",
+    "escalated",
+    "updated_at",
+    "next_check_at",
+)
+CLAIM_FACT_FIELDS = ("number", "line", "org_unit_id", "region_code", "reported_at")
+# What the sweep writes back, by primary key.
+SWEPT_CLOCK_FIELDS = ("light", "breached_at", "escalated", "updated_at", "next_check_at")
+
+
+def lock_due_clock_rows(session: Session, tenant_id: int, now: dt.datetime, limit: int) -> list[Sequence[Any]]:
+    """:func:`due_clocks` as rows of :data:`DUE_CLOCK_FIELDS` + :data:`CLAIM_FACT_FIELDS`: oldest
+    first, the clock rows locked (not the claims), on PostgreSQL skipping rows another worker holds."""
+    statement = (
+        select(
+            *(getattr(SlaClock, name) for name in DUE_CLOCK_FIELDS),
+            *(getattr(Claim, name) for name in CLAIM_FACT_FIELDS),
+        )
+        .join(Claim, Claim.id == SlaClock.claim_id)
+        .where(SlaClock.tenant_id == tenant_id, SlaClock.next_check_at <= now)
+        .order_by(SlaClock.next_check_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(of=SlaClock, skip_locked=True)
+    # Core, not the ORM: rows need no entity bookkeeping. Pending ORM changes are written first,
+    # as an ORM query would.
+    session.flush()
+    return list(session.connection().execute(statement))
+
+
+_PG_UPDATE_SWEPT = """
+UPDATE sla_clocks AS c SET
+  light = v.light, breached_at = v.breached_at, escalated = v.escalated, updated_at = v.updated_at,
+  next_check_at = v.next_check_at
+FROM unnest(%b::bigint[], %b::text[], %b::timestamptz[], %b::int[], %b::timestamptz[], %b::timestamptz[])
+  AS v(id, light, breached_at, escalated, updated_at, next_check_at)
+WHERE c.id = v.id AND c.tenant_id = %s
+"""
+_SQLITE_UPDATE_SWEPT = (
+    "UPDATE sla_clocks SET light = ?, breached_at = ?, escalated = ?, updated_at = ?, next_check_at = ?"
+    " WHERE id = ? AND tenant_id = ?"
+)
+
+
+def update_swept_clocks(session: Session, tenant_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Write back ``(id, *SWEPT_CLOCK_FIELDS)`` of each swept clock: one array statement on
+    PostgreSQL, the driver's executemany on SQLite. Copies of these clocks already loaded in the
+    session are expired so they read the new values."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        driver_connection(session).execute(_PG_UPDATE_SWEPT, [*columns, tenant_id])
+    else:
+        stamp = _SqliteStamps()
+        connection.exec_driver_sql(
+            _SQLITE_UPDATE_SWEPT,
+            [
+                (light, stamp(breached_at), escalated, stamp(updated_at), stamp(next_check_at), clock_id, tenant_id)
+                for clock_id, light, breached_at, escalated, updated_at, next_check_at in rows
+            ],
+        )
+    if session.identity_map:
+        ids = {row[0] for row in rows}
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, SlaClock) and obj.id in ids:
+                session.expire(obj)
+
+
+def insert_ignore(session: Session, model: type, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """:func:`insert_ignore_duplicates` for many rows given as tuples of ``columns`` (every column the
+    row needs: no ORM defaults are applied). INSERT … ON CONFLICT DO NOTHING from arrays in one
+    statement on PostgreSQL, the driver's executemany on SQLite."""
+    if not rows:
+        return
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    names = ", ".join(columns)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        types = [table.c[name].type.compile(dialect=_PG_DIALECT) for name in columns]
+        # %b: arrays travel in binary; their text form would escape every element in Python.
+        arrays = ", ".join(f"%b::{type_}[]" for type_ in types)
+        statement = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"  # noqa: S608
+        driver_connection(session).execute(statement, [list(column) for column in zip(*rows, strict=True)])
+        return
+    stamps = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, UTCDateTime)]
+    if stamps:
+        stamp = _SqliteStamps()
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i in stamps:
+                values[i] = stamp(values[i])
+            converted.append(tuple(values))
+        rows = converted
+    placeholders = ", ".join("?" * len(columns))
+    connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",  # noqa: S608
+        list(rows),
+    )
+
+
+_PG_DIALECT = postgresql.dialect()
+
+
+class _SqliteStamps(dict[dt.datetime | None, str | None]):
+    """``sqlite_timestamp`` of each distinct value once: a batch shares ``now`` and many deadlines
+    (whole-day deadlines all end at a local midnight)."""
+
+    def __call__(self, value: dt.datetime | None) -> str | None:
+        try:
+            return self[value]
+        except KeyError:
+            text = self[value] = sqlite_timestamp(value)
+            return text
+
+
 def tenants_with_due_clocks(session: Session, tenant_ids: Iterable[int], now: dt.datetime) -> list[int]:
     due: list[int] = []
     for tenant_id in tenant_ids:
@@ -64,18 +202,17 @@ def tenants_with_due_clocks(session: Session, tenant_ids: Iterable[int], now: dt
     return due
 
 
-def claim_facts(
-    session: Session, claim_ids: Iterable[int]
-) -> dict[int, Any]:
+def claim_facts(session: Session, claim_ids: Iterable[int]) -> dict[int, Any]:
     """id → row (id, number, line, org_unit_id, region_code, reported_at)."""
     ids = sorted(set(claim_ids))
     facts: dict[int, Any] = {}
+    columns = (Claim.id, Claim.number, Claim.line, Claim.org_unit_id, Claim.region_code, Claim.reported_at)
+    if ids and session.get_bind().dialect.name == "postgresql":
+        # One array parameter instead of thousands of IN placeholders.
+        rows = session.execute(select(*columns).where(Claim.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))))
+        return {row[0]: row for row in rows}
     for start in range(0, len(ids), 5000):
-        rows = session.execute(
-            select(Claim.id, Claim.number, Claim.line, Claim.org_unit_id, Claim.region_code, Claim.reported_at).where(
-                Claim.id.in_(ids[start : start + 5000])
-            )
-        )
+        rows = session.execute(select(*columns).where(Claim.id.in_(ids[start : start + 5000])))
         facts.update({row[0]: row for row in rows})
     return facts
 
@@ -146,3 +283,55 @@ def light_counts(session: Session) -> dict[tuple[str, str], int]:
         select(SlaClock.state, SlaClock.light, func.count()).group_by(SlaClock.state, SlaClock.light)
     )
     return {(state, light): count for state, light, count in rows}
+
+
+# -- bulk access for the ingestion path (plain ClockState objects, no ORM entities) -----------------
+
+_CLOCKS = cast(Table, SlaClock.__table__)
+_CLOCK_STATE_COLUMNS = [_CLOCKS.c[name] for name in CLOCK_FIELDS]
+_EVENT_COLUMNS = ("tenant_id", "clock_id", "kind", "at", "actor", "reason", "amount", "due_before", "due_after")
+_EVENT_TIMESTAMPS = sum(1 << i for i, name in enumerate(_EVENT_COLUMNS) if name in ("at", "due_before", "due_after"))
+
+
+def clock_states(session: Session, tenant_id: int, claim_ids: Iterable[int]) -> list[ClockState]:
+    """Every clock of the claims, as plain states (scoped to the tenant here: Core bypasses the ORM filter)."""
+    ids = sorted(set(claim_ids))
+    states: list[ClockState] = []
+    for start in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(*_CLOCK_STATE_COLUMNS).where(
+                _CLOCKS.c.tenant_id == tenant_id, _CLOCKS.c.claim_id.in_(ids[start : start + 5000])
+            )
+        )
+        states.extend(ClockState(*row) for row in rows)
+    return states
+
+
+def insert_clock_states(session: Session, states: Sequence[ClockState]) -> None:
+    """Insert new clocks and set their ids (RETURNING in parameter order, one statement)."""
+    if not states:
+        return
+    rows = [{name: getattr(state, name) for name in CLOCK_FIELDS if name != "id"} for state in states]
+    result = session.execute(_CLOCKS.insert().returning(_CLOCKS.c.id, sort_by_parameter_order=True), rows)
+    for state, (new_id,) in zip(states, result.all(), strict=True):
+        state.id = new_id
+
+
+_UPDATABLE = [name for name in CLOCK_FIELDS if name not in ("id", "tenant_id", "claim_id", "policy_code", "cycle")]
+_UPDATE_CLOCK = (
+    _CLOCKS.update()
+    .where(_CLOCKS.c.id == bindparam("clock_id"))
+    .values({name: bindparam(f"v_{name}") for name in _UPDATABLE})
+)
+
+
+def update_clock_states(session: Session, states: Sequence[ClockState]) -> None:
+    if not states:
+        return
+    rows = [{"clock_id": s.id, **{f"v_{name}": getattr(s, name) for name in _UPDATABLE}} for s in states]
+    session.connection().execute(_UPDATE_CLOCK, rows)
+
+
+def insert_clock_events(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """Rows of ``(tenant_id, clock_id, kind, at, actor, reason, amount, due_before, due_after)``."""
+    bulk_insert(session, "sla_clock_events", _EVENT_COLUMNS, rows, _EVENT_TIMESTAMPS)
