@@ -17,6 +17,7 @@ from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo import cli as demo_cli
 from claimwatch.imports import cli as imports_cli
 from claimwatch.materials import cli as materials_cli
+from claimwatch.notify import cli as notify_cli
 from claimwatch.sla import cli as sla_cli
 
 app = typer.Typer(help="claimwatch — 理赔督促与保险服务品质管理", no_args_is_help=True)
@@ -33,6 +34,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(imports_cli.app, name="import")
 app.add_typer(materials_cli.app, name="materials")
+app.add_typer(notify_cli.app, name="notify")
 app.add_typer(sla_cli.app, name="sla")
 app.add_typer(calendar_cli.app, name="calendar")
 
@@ -233,7 +235,8 @@ def worker(
     interval: float = typer.Option(None, help="seconds between sweeps; default CLAIMWATCH_SWEEP_INTERVAL_SECONDS"),
     passes: int = typer.Option(None, help="stop after this many sweeps; default: run until SIGTERM"),
 ) -> None:
-    """Run background work continuously: the SLA sweep (lights, escalations, regulator filings)."""
+    """Run background work continuously: the SLA sweep (lights, escalations, regulator filings) and
+    claimant-notification delivery."""
     from claimwatch import worker as worker_module
 
     console.print("worker started; Ctrl-C or SIGTERM stops it after the current pass")

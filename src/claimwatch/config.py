@@ -32,10 +32,57 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     sweep_batch_size: int = Field(default=5000, ge=1)
     max_batch_events: int = Field(default=1000, ge=1)
+    # Claimant self-service lookup (/lookup): failures per claim number and per client address within
+    # the window before a lock, the lock, the signed session's lifetime, and the SMS one-time codes.
+    lookup_max_failures: int = Field(default=5, ge=1)
+    lookup_ip_max_failures: int = Field(default=20, ge=1)
+    lookup_failure_window_seconds: int = Field(default=900, ge=1)
+    lookup_lockout_seconds: int = Field(default=900, ge=1)
+    lookup_session_seconds: int = Field(default=900, ge=30)
+    lookup_otp_ttl_seconds: int = Field(default=600, ge=60)
+    lookup_otp_max_attempts: int = Field(default=5, ge=1)
+    lookup_otp_max_sends: int = Field(default=3, ge=1)  # per claim number per window
+    lookup_otp_ip_max_sends: int = Field(default=10, ge=1)  # per client address per window
+    # Virus scan of claimant uploads before they are stored: a command run with the file's path as its
+    # last argument (exit 0 = clean, anything else = refused, e.g. "clamdscan --no-summary --fdpass"),
+    # and/or a plug-in "package.module:function" called with the path that raises UploadRejected.
+    upload_scan_command: str | None = None
+    upload_scan_hook: str | None = None
+    upload_scan_timeout_seconds: float = Field(default=60.0, gt=0)
     audit_checkpoint_every: int = Field(default=1000, ge=1)
     default_timezone: str = "Asia/Shanghai"
     default_locale: str = "zh"
     session_cookie_secure: bool = False
+    # Claimant notifications (the outbox). Email over SMTP; an empty host leaves email messages failing.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "claimwatch <noreply@claimwatch.invalid>"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Signed webhooks (HMAC-SHA256 over "timestamp.body"): the insurer's own app or message hub.
+    notify_webhook_url: str | None = None
+    notify_webhook_secret: str = ""
+    # SMS and WeChat template messages: provider "log" (default: log line, phone masked) or "http"
+    # (POST JSON to the gateway URL with a bearer token).
+    sms_provider: str = "log"
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
+    wechat_provider: str = "log"
+    wechat_gateway_url: str | None = None
+    wechat_gateway_token: str | None = None
+    notify_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Retries: attempt n failing waits backoff_base * 2**(n-1) seconds (capped); after the last, dead.
+    notify_max_attempts: int = Field(default=6, ge=1)
+    notify_backoff_base_seconds: float = Field(default=60.0, ge=0)
+    notify_backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
+    # A claimed message is invisible to other workers this long; a worker that dies mid-send lets
+    # it reappear after the lease (and the redelivery carries the same idempotency key).
+    notify_lease_seconds: float = Field(default=120.0, gt=0)
+    notify_batch_size: int = Field(default=200, ge=1)
+    # Where claimants look their claim up (acknowledgement messages link to <url>/lookup).
+    public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
 
 

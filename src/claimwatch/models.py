@@ -4,8 +4,9 @@ from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from claimwatch.auth.models import ApiKey, User
 from claimwatch.calendar.models import BusinessHours, CalendarDay, CalendarYear
 from claimwatch.cases.models import CaseEvent, Claim
+from claimwatch.lookup.models import LookupCode, LookupThrottle
 from claimwatch.materials.models import MaterialsDocument, MaterialsNotice, MaterialsProfile
-from claimwatch.notify.models import StaffNotification
+from claimwatch.notify.models import OptOut, OutboxMessage, StaffNotification
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
 
@@ -14,10 +15,14 @@ __all__ = [
     "CalendarDay",
     "CalendarYear",
     "Escalation",
+    "LookupCode",
+    "LookupThrottle",
     "RegulatorFiling",
     "SlaClock",
     "SlaClockEvent",
     "StaffNotification",
+    "OptOut",
+    "OutboxMessage",
     "ApiKey",
     "AuditCheckpoint",
     "AuditEntry",

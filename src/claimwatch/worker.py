@@ -1,4 +1,4 @@
-"""The background worker: runs the SLA sweep continuously until told to stop.
+"""The background worker: runs the SLA sweep and the claimant-notification delivery pass until told to stop.
 
 Several workers may run at once on PostgreSQL: each sweep transaction row-locks the clocks it
 works (SKIP LOCKED) after the tenant's audit chain, and escalations are unique per (clock, level).
@@ -13,6 +13,7 @@ from collections.abc import Callable
 import structlog
 
 from claimwatch.config import get_settings
+from claimwatch.notify import jobs as notify_jobs
 from claimwatch.sla import jobs
 
 log = structlog.get_logger("claimwatch.worker")
@@ -23,8 +24,11 @@ def run(
     passes: int | None = None,
     stop: threading.Event | None = None,
     on_pass: Callable[[jobs.SweepResult], None] | None = None,
+    sweep: bool = True,
+    deliver: bool = True,
 ) -> int:
-    """Sweep every ``interval`` seconds; ``passes`` bounds the loop (tests, cron-style runs)."""
+    """Sweep and deliver every ``interval`` seconds; ``passes`` bounds the loop (tests, cron-style runs).
+    ``sweep``/``deliver`` turn either job off (e.g. a delivery-only worker)."""
     interval = interval if interval is not None else get_settings().sweep_interval_seconds
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -33,12 +37,27 @@ def run(
     done = 0
     while not stop.is_set():
         try:
-            result = jobs.sweep()
-            log.info("sla sweep", checked=result.checked, yellow=result.yellow, red=result.red)
-            if on_pass is not None:
-                on_pass(result)
+            if sweep:
+                result = jobs.sweep()
+                log.info("sla sweep", checked=result.checked, yellow=result.yellow, red=result.red)
+                if on_pass is not None:
+                    on_pass(result)
         except Exception:  # a failed pass is logged and retried; its transaction rolled back
             log.exception("sla sweep failed")
+        if deliver:
+            try:
+                sent = notify_jobs.deliver()
+                if sent.claimed:
+                    log.info(
+                        "claimant messages",
+                        claimed=sent.claimed,
+                        sent=sent.sent + sent.delivered,
+                        failed=sent.failed,
+                        dead=sent.dead,
+                        opted_out=sent.opted_out,
+                    )
+            except Exception:  # the outbox keeps every message; the next pass retries
+                log.exception("notification delivery failed")
         done += 1
         if passes is not None and done >= passes:
             break

@@ -17,6 +17,7 @@ class Permission(enum.StrEnum):
     MANAGE_CLOCKS = "manage_clocks"  # suspend or extend an SLA clock (extension also needs the policy's approver)
     VIEW_ESCALATIONS = "view_escalations"  # the supervisors' queue of yellow and red cases
     VIEW_FILINGS = "view_filings"  # regulator filings (监管报备)
+    MANAGE_NOTIFICATIONS = "manage_notifications"  # claimant messages: failures, resend, opt-outs
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -29,6 +30,9 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_CLOCKS: frozenset({Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION}),
     Permission.VIEW_ESCALATIONS: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER, Role.ADMIN}),
     Permission.VIEW_FILINGS: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER, Role.ADMIN, Role.REGULATOR}),
+    Permission.MANAGE_NOTIFICATIONS: frozenset(
+        {Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.QUALITY_MANAGER, Role.ADMIN, Role.INTEGRATION}
+    ),
 }
 
 

@@ -35,6 +35,9 @@ class Claim(TenantScoped, Base):
     claimant_phone_enc: Mapped[str | None] = mapped_column(String(200), nullable=True)
     claimant_id_number_enc: Mapped[str | None] = mapped_column(String(200), nullable=True)
     claimant_phone_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # Optional; for claimant notifications by email (encrypted like the phone, hash for opt-outs).
+    claimant_email_enc: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    claimant_email_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reported_amount_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     assessed_amount_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     paid_amount_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -25,6 +25,7 @@ class Claimant(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     phone: str | None = Field(default=None, pattern=r"^\+?[\d\- ]{5,20}$")
     id_number: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{6,32}$")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ClaimReport(BaseModel):

@@ -19,6 +19,7 @@ from claimwatch.cases.models import Claim
 from claimwatch.cases.schemas import EventIn, EventType
 from claimwatch.config import get_settings
 from claimwatch.db import utc_now
+from claimwatch.notify import service as notify_service
 from claimwatch.privacy import field_cipher, keyed_hash, mask_id_number, mask_name, mask_phone, scrub_text
 from claimwatch.sla import service as sla_service
 from claimwatch.tenancy import repository as tenancy_repository
@@ -205,6 +206,8 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
         [{"id": state.id, **changes[state.number]} for state in touched.values() if state.new_row is None],
     )
     sla_service.on_case_events(session, tenant_id, [_case_change(state, row) for _, state, row in applied])
+    # Claimant messages (acknowledgement, progress) go into the outbox in this same transaction.
+    notify_service.on_case_events(session, tenant_id, [_claim_change(state, row) for _, state, row in applied])
     chain.close()
 
     for index, event in enumerate(events):
@@ -213,6 +216,18 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
             assert original is not None
             acks[index] = Ack(event.event_id, event.claim_number, "duplicate", original.audit_seq)
     return [ack for ack in acks if ack is not None]
+
+
+def _claim_change(state: repository.ClaimState, row: dict[str, Any]) -> notify_service.ClaimChange:
+    assert state.id is not None
+    return notify_service.ClaimChange(
+        claim_id=state.id,
+        line=state.line,
+        event_type=row["event_type"],
+        to_status=row["to_status"],
+        event_ref=row["client_event_id"],
+        at=row["occurred_at"],
+    )
 
 
 def _case_change(state: repository.ClaimState, row: dict[str, Any]) -> sla_service.CaseChange:
@@ -327,6 +342,8 @@ def _new_claim(
         "claimant_phone_enc": cipher.encrypt(claimant.phone),
         "claimant_id_number_enc": cipher.encrypt(claimant.id_number),
         "claimant_phone_hash": keyed_hash(claimant.phone),
+        "claimant_email_enc": cipher.encrypt(claimant.email),
+        "claimant_email_hash": keyed_hash(claimant.email),
         "reported_amount_fen": to_fen(report.reported_amount),
         "assessed_amount_fen": None,
         "paid_amount_fen": None,

@@ -25,6 +25,7 @@ from claimwatch.db import utc_now
 from claimwatch.materials import repository
 from claimwatch.materials.loader import Checklist, ClaimTypeDef, Requirement, load_checklist_dir
 from claimwatch.materials.models import MaterialsDocument, MaterialsNotice, MaterialsProfile
+from claimwatch.notify import service as notify_service
 from claimwatch.privacy import scrub_text
 from claimwatch.sla import service as sla_service
 
@@ -281,6 +282,16 @@ def issue_notice(
     if outstanding:
         reason = f"materials notice round {round_number}: {', '.join(requested)}"
         sla_service.signal(session, claim.tenant_id, claim.id, "materials_requested", at, actor, reason)
+        # The claimant is told every outstanding item by name, in the same transaction (outbox).
+        locale = get_settings().default_locale
+        notify_service.materials_notice(
+            session,
+            claim.tenant_id,
+            claim.id,
+            claim.number,
+            round_number,
+            [item_label(claim.line, code, locale) for code in outstanding],
+        )
     return notice
 
 

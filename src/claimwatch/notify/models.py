@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from claimwatch.cases.models import BigId
@@ -31,4 +31,74 @@ class StaffNotification(TenantScoped, Base):
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), nullable=True)
     dedupe_key: Mapped[str] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(16), default="queued")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class MessageStatus:
+    """What became of an outbox message. ``queued`` and ``failed`` are still to be (re)tried."""
+
+    QUEUED = "queued"
+    SENT = "sent"  # handed to the channel (SMTP accepted, gateway accepted)
+    DELIVERED = "delivered"  # the receiver acknowledged it (webhook 2xx)
+    FAILED = "failed"  # the last attempt failed; another follows at next_attempt_at
+    OPTED_OUT = "opted_out"  # the claimant opted out of this channel: never sent
+    DEAD = "dead"  # every attempt failed (dead letter); staff may resend
+
+    PENDING = (QUEUED, FAILED)
+    DONE = (SENT, DELIVERED)
+    ALL = (QUEUED, SENT, DELIVERED, FAILED, OPTED_OUT, DEAD)
+
+
+class OutboxMessage(TenantScoped, Base):
+    """A message to a claimant, written in the same transaction as the change that causes it.
+
+    The recipient address is encrypted at rest; ``recipient_hash`` is its keyed hash (for webhook
+    and WeChat: the claimant's phone hash), which is what opt-outs match. ``subject``/``body`` are
+    the rendered text as the claimant sees it, scrubbed of ID, phone and card numbers; a message
+    carrying a secret (a one-time code) keeps the text to send encrypted in ``secret_body_enc`` and
+    shows staff the masked ``body``. ``idempotency_key`` is unique per tenant and travels with every
+    delivery attempt (email Message-ID, webhook ``Idempotency-Key``).
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index("ix_outbox_messages_claim", "claim_id", "id"),
+        Index("ix_outbox_messages_tenant_status", "tenant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient_enc: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    recipient_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    template: Mapped[str] = mapped_column(String(48))
+    locale: Mapped[str] = mapped_column(String(8))
+    event_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the case event that caused it
+    about_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    secret_body_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=MessageStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class OptOut(TenantScoped, Base):
+    """A claimant (keyed hash of a phone number or email address) wants no messages on a channel
+    (``*``: on any channel)."""
+
+    __tablename__ = "notify_opt_outs"
+    __table_args__ = (UniqueConstraint("tenant_id", "address_hash", "channel"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)

@@ -1,0 +1,272 @@
+"""The delivery pass: take due outbox messages, send them, record what happened.
+
+1. Claim (one short transaction): up to ``batch`` due messages, ``FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL so several workers take disjoint sets; each claimed message counts an attempt and is
+   leased (``next_attempt_at`` = end of the lease), so no other worker sees it meanwhile.
+2. Send, outside any transaction, each with its idempotency key.
+3. Record (short transactions every few messages): sent/delivered, or failed with exponential
+   backoff, or dead after the last attempt, guarded by the attempt number.
+
+A worker killed between 2 and 3 leaves its messages leased: they come back when the lease ends and
+are sent again with the same idempotency key, so the receiver can recognise the repeat. Nothing is
+lost. Dead messages raise one admin alert per tenant per day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from claimwatch.config import Settings, get_settings
+from claimwatch.db import TenantContext, unit_of_work, utc_now
+from claimwatch.notify import channels as channel_registry
+from claimwatch.notify import repository
+from claimwatch.notify.models import MessageStatus, StaffNotification
+from claimwatch.privacy import field_cipher, scrub_text
+from claimwatch.sla.repository import insert_ignore
+
+log = structlog.get_logger("claimwatch.notify")
+
+ALERT_KIND = "notify_failures"
+_RECORD_EVERY = 25
+_RECORD_SECONDS = 1.0
+
+
+@dataclass
+class DeliveryResult:
+    claimed: int = 0
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+    opted_out: int = 0
+    released: int = 0
+    alerts: int = 0
+    dead_tenants: set[int] = field(default_factory=set)
+
+
+def backoff(attempt: int, settings: Settings) -> dt.timedelta:
+    """Wait after the ``attempt``-th failure: base * 2**(attempt-1), capped."""
+    seconds = settings.notify_backoff_base_seconds * (2 ** max(attempt - 1, 0))
+    return dt.timedelta(seconds=min(seconds, settings.notify_backoff_max_seconds))
+
+
+def deliver(
+    now: dt.datetime | None = None,
+    batch: int | None = None,
+    max_batches: int | None = None,
+    on_sent: Callable[[int], None] | None = None,
+) -> DeliveryResult:
+    """One pass: claim and send batches until nothing is due (or ``max_batches``). ``now`` fixes the
+    clock (tests); by default each batch reads the real time."""
+    settings = get_settings()
+    size = batch or settings.notify_batch_size
+    result = DeliveryResult()
+    channels: dict[str, channel_registry.Channel] = {}
+    batches = 0
+    try:
+        while max_batches is None or batches < max_batches:
+            batches += 1
+            handled = _deliver_batch(now or utc_now(), size, settings, channels, result, on_sent)
+            if handled < size:
+                break
+    finally:
+        for channel in channels.values():
+            try:
+                channel.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                log.warning("channel close failed", channel=channel.name)
+    if result.dead_tenants:
+        result.alerts = alert_admins(result.dead_tenants, now or utc_now())
+    return result
+
+
+def _deliver_batch(
+    now: dt.datetime,
+    size: int,
+    settings: Settings,
+    channels: dict[str, channel_registry.Channel],
+    result: DeliveryResult,
+    on_sent: Callable[[int], None] | None,
+) -> int:
+    lease = dt.timedelta(seconds=settings.notify_lease_seconds)
+    lease_until = now + lease
+    with unit_of_work(TenantContext.system_context()) as session:
+        rows = repository.claim_due(session, now, size, lease_until)
+        opted = repository.opted_out(session, [row[5] for row in rows])
+    if not rows:
+        return 0
+    result.claimed += len(rows)
+    # Stop sending a little before the lease ends: what is left is released, not sent twice.
+    deadline = time.monotonic() + lease.total_seconds() * 0.8
+    pending: list[dict[str, Any]] = []
+    last_record = time.monotonic()
+    cipher = field_cipher()
+    for position, row in enumerate(rows):
+        (message_id, tenant_id, _, channel_name, recipient_enc, recipient_hash, template, locale) = row[:8]
+        subject, body, secret_enc, key, attempt, claim_number = row[8:]
+        stamp = max(now, utc_now())
+        if time.monotonic() > deadline:
+            for rest in rows[position:]:
+                pending.append({"id": rest[0], "attempt": rest[12], "attempts": rest[12] - 1, "next_attempt_at": now})
+                result.released += 1
+            break
+        if recipient_hash and ((recipient_hash, channel_name) in opted or (recipient_hash, "*") in opted):
+            pending.append(
+                {
+                    "id": message_id,
+                    "attempt": attempt,
+                    "status": MessageStatus.OPTED_OUT,
+                    "next_attempt_at": None,
+                    "updated_at": stamp,
+                }
+            )
+            result.opted_out += 1
+            continue
+        if secret_enc:
+            subject, _, body = (cipher.decrypt(secret_enc) or "").partition("\n")
+        outgoing = channel_registry.Outgoing(
+            message_id=message_id,
+            tenant_id=tenant_id,
+            claim_number=claim_number,
+            channel=channel_name,
+            recipient=cipher.decrypt(recipient_enc) if recipient_enc else None,
+            template=template,
+            locale=locale,
+            subject=subject,
+            body=body,
+            idempotency_key=key,
+        )
+        try:
+            channel = channels.get(channel_name)
+            if channel is None:
+                channel = channels[channel_name] = channel_registry.make_channel(channel_name, settings)
+            status = channel.send(outgoing)
+        except Exception as exc:  # noqa: BLE001 - any failure of a channel is this attempt's failure
+            permanent = isinstance(exc, channel_registry.DeliveryError) and exc.permanent
+            error = scrub_text(str(exc) or type(exc).__name__)[:500]
+            if permanent or attempt >= settings.notify_max_attempts:
+                pending.append(
+                    {
+                        "id": message_id,
+                        "attempt": attempt,
+                        "status": MessageStatus.DEAD,
+                        "next_attempt_at": None,
+                        "last_error": error,
+                        "updated_at": stamp,
+                    }
+                )
+                result.dead += 1
+                result.dead_tenants.add(tenant_id)
+            else:
+                pending.append(
+                    {
+                        "id": message_id,
+                        "attempt": attempt,
+                        "status": MessageStatus.FAILED,
+                        "next_attempt_at": stamp + backoff(attempt, settings),
+                        "last_error": error,
+                        "updated_at": stamp,
+                    }
+                )
+                result.failed += 1
+            log.warning(
+                "claimant message failed", message=message_id, channel=channel_name, attempt=attempt, error=error
+            )
+        else:
+            pending.append(
+                {
+                    "id": message_id,
+                    "attempt": attempt,
+                    "status": status,
+                    "next_attempt_at": None,
+                    "last_error": None,
+                    "sent_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
+            if status == MessageStatus.DELIVERED:
+                result.delivered += 1
+            else:
+                result.sent += 1
+            if on_sent is not None:
+                on_sent(message_id)
+        if len(pending) >= _RECORD_EVERY or time.monotonic() - last_record > _RECORD_SECONDS:
+            _record(pending)
+            pending = []
+            last_record = time.monotonic()
+    _record(pending)
+    return len(rows)
+
+
+def _record(outcomes: list[dict[str, Any]]) -> None:
+    if not outcomes:
+        return
+    with unit_of_work(TenantContext.system_context()) as session:
+        repository.record_outcomes(session, outcomes)
+
+
+def _local_day(now: dt.datetime) -> tuple[dt.date, dt.datetime]:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(get_settings().default_timezone)
+    day = now.astimezone(zone).date()
+    start = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    return day, start
+
+
+def alert_admins(tenant_ids: set[int], now: dt.datetime) -> int:
+    """One notice to the tenant's admins per local day listing the messages that died that day: the
+    first dead message of the day creates it (dedupe key with the date); while unread it is kept current."""
+    day, start = _local_day(now)
+    created = 0
+    for tenant_id in sorted(tenant_ids):
+        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+            created += _alert_tenant(session, tenant_id, day, start, now)
+    return created
+
+
+def _alert_tenant(session: Session, tenant_id: int, day: dt.date, start: dt.datetime, now: dt.datetime) -> int:
+    dead = repository.dead_since(session, tenant_id, start)
+    if not dead:
+        return 0
+    lines = [
+        f"#{message.id} {number} {message.channel} {message.template}: {scrub_text(message.last_error or '')}"
+        for message, number in dead
+    ]
+    subject = f"{day.isoformat()} 理赔通知发送失败 {len(dead)} 条 / {len(dead)} claimant message(s) failed"
+    body = "以下消息已多次重试仍失败，请核实后重发：\n" + "\n".join(lines)
+    dedupe = f"notify-failures:{day.isoformat()}"
+    before = session.execute(
+        select(StaffNotification.id).where(StaffNotification.dedupe_key == dedupe)
+    ).scalar_one_or_none()
+    insert_ignore(
+        session,
+        StaffNotification,
+        (
+            "tenant_id",
+            "recipient_role",
+            "org_unit_id",
+            "user_id",
+            "kind",
+            "subject",
+            "body",
+            "claim_id",
+            "dedupe_key",
+            "status",
+            "created_at",
+        ),
+        [(tenant_id, "admin", None, None, ALERT_KIND, subject[:200], body, None, dedupe, "queued", now)],
+    )
+    notice = session.execute(select(StaffNotification).where(StaffNotification.dedupe_key == dedupe)).scalar_one()
+    if notice.status == "queued":
+        notice.subject = subject[:200]
+        notice.body = body
+    return 0 if before is not None else 1

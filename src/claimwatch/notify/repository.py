@@ -1,0 +1,258 @@
+"""Queries of the outbox. No commits here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from claimwatch.cases.models import CaseEvent, Claim
+from claimwatch.db import bulk_insert
+from claimwatch.notify.models import MessageStatus, OptOut, OutboxMessage
+
+_CHUNK = 900
+
+OUTBOX_COLUMNS = (
+    "tenant_id",
+    "claim_id",
+    "channel",
+    "recipient_enc",
+    "recipient_hash",
+    "template",
+    "locale",
+    "event_ref",
+    "about_status",
+    "subject",
+    "body",
+    "secret_body_enc",
+    "idempotency_key",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "updated_at",
+    "sent_at",
+)
+_OUTBOX_TIMESTAMPS = sum(1 << i for i, name in enumerate(OUTBOX_COLUMNS) if name.endswith("_at"))
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+@dataclass(frozen=True)
+class Contact:
+    claim_id: int
+    tenant_id: int
+    number: str
+    line: str
+    name: str
+    phone_enc: str | None
+    phone_hash: str | None
+    email_enc: str | None
+    email_hash: str | None
+    reported_at: dt.datetime
+
+
+def claim_contacts(session: Session, claim_ids: Iterable[int]) -> dict[int, Contact]:
+    ids = sorted(set(claim_ids))
+    found: dict[int, Contact] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(
+                Claim.id,
+                Claim.tenant_id,
+                Claim.number,
+                Claim.line,
+                Claim.claimant_name,
+                Claim.claimant_phone_enc,
+                Claim.claimant_phone_hash,
+                Claim.claimant_email_enc,
+                Claim.claimant_email_hash,
+                Claim.reported_at,
+            ).where(Claim.id.in_(chunk))
+        )
+        for row in rows:
+            found[row[0]] = Contact(*tuple(row))
+    return found
+
+
+def opted_out(session: Session, hashes: Iterable[str | None]) -> set[tuple[str, str]]:
+    """(address hash, channel) pairs opted out; channel ``*`` means every channel."""
+    wanted = sorted({h for h in hashes if h})
+    pairs: set[tuple[str, str]] = set()
+    for chunk in _chunks(wanted):
+        rows = session.execute(select(OptOut.address_hash, OptOut.channel).where(OptOut.address_hash.in_(chunk)))
+        pairs.update((address, channel) for address, channel in rows)
+    return pairs
+
+
+def insert_messages(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """Rows in OUTBOX_COLUMNS order (the ingestion hot path: COPY / executemany)."""
+    bulk_insert(session, "outbox_messages", OUTBOX_COLUMNS, rows, _OUTBOX_TIMESTAMPS)
+
+
+def messages_by_keys(session: Session, keys: Sequence[str]) -> list[OutboxMessage]:
+    if not keys:
+        return []
+    return list(session.execute(select(OutboxMessage).where(OutboxMessage.idempotency_key.in_(keys))).scalars())
+
+
+def messages_of_claim(session: Session, claim_id: int) -> list[OutboxMessage]:
+    return list(
+        session.execute(
+            select(OutboxMessage).where(OutboxMessage.claim_id == claim_id).order_by(OutboxMessage.id)
+        ).scalars()
+    )
+
+
+DUE_FIELDS = (
+    OutboxMessage.id,
+    OutboxMessage.tenant_id,
+    OutboxMessage.claim_id,
+    OutboxMessage.channel,
+    OutboxMessage.recipient_enc,
+    OutboxMessage.recipient_hash,
+    OutboxMessage.template,
+    OutboxMessage.locale,
+    OutboxMessage.subject,
+    OutboxMessage.body,
+    OutboxMessage.secret_body_enc,
+    OutboxMessage.idempotency_key,
+    OutboxMessage.attempts,
+)
+
+
+def claim_due(session: Session, now: dt.datetime, limit: int, lease_until: dt.datetime) -> list[tuple[Any, ...]]:
+    """Take up to ``limit`` due messages for this worker: lock them (``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL, so concurrent workers take disjoint sets), count the attempt and push
+    ``next_attempt_at`` to the end of the lease, so no other worker sees them until then. On SQLite
+    the write serialises workers: a second worker that read the same rows cannot commit its update."""
+    query = (
+        select(*DUE_FIELDS, Claim.number)
+        .join(Claim, Claim.id == OutboxMessage.claim_id)
+        .where(
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.status.in_(MessageStatus.PENDING),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    rows = [tuple(row) for row in session.execute(query)]
+    if not rows:
+        return []
+    ids = [row[0] for row in rows]
+    for chunk in _chunks(ids):
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(chunk))
+            .values(next_attempt_at=lease_until, attempts=OutboxMessage.attempts + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    attempts_at = len(DUE_FIELDS) - 1
+    return [(*row[:attempts_at], row[attempts_at] + 1, row[attempts_at + 1]) for row in rows]
+
+
+def record_outcomes(session: Session, outcomes: Sequence[dict[str, Any]]) -> int:
+    """Write each attempt's outcome, guarded by the attempt number: if the lease ran out and another
+    worker took the message meanwhile, its later attempt wins. Returns the rows written."""
+    written = 0
+    for outcome in outcomes:
+        values = {k: v for k, v in outcome.items() if k not in ("id", "attempt")}
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outcome["id"], OutboxMessage.attempts == outcome["attempt"])
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        written += result.rowcount  # type: ignore[attr-defined]
+    return written
+
+
+def failures(session: Session, limit: int = 500) -> list[tuple[OutboxMessage, str]]:
+    rows = session.execute(
+        select(OutboxMessage, Claim.number)
+        .join(Claim, Claim.id == OutboxMessage.claim_id)
+        .where(OutboxMessage.status.in_((MessageStatus.FAILED, MessageStatus.DEAD)))
+        .order_by(OutboxMessage.updated_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return [(message, number) for message, number in rows]
+
+
+def dead_since(session: Session, tenant_id: int, since: dt.datetime) -> list[tuple[OutboxMessage, str]]:
+    rows = session.execute(
+        select(OutboxMessage, Claim.number)
+        .join(Claim, Claim.id == OutboxMessage.claim_id)
+        .where(
+            OutboxMessage.tenant_id == tenant_id,
+            OutboxMessage.status == MessageStatus.DEAD,
+            OutboxMessage.updated_at >= since,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(200)
+    )
+    return [(message, number) for message, number in rows]
+
+
+def requeue(session: Session, ids: Sequence[int] | None, now: dt.datetime) -> int:
+    """Failed and dead messages (these ids, or all the session's tenant may see) start over."""
+    condition = OutboxMessage.status.in_((MessageStatus.FAILED, MessageStatus.DEAD))
+    count = 0
+    targets: list[Sequence[int] | None] = list(_chunks(list(ids))) if ids is not None else [None]
+    for chunk in targets:
+        statement = update(OutboxMessage).where(condition)
+        if chunk is not None:
+            statement = statement.where(OutboxMessage.id.in_(chunk))
+        result = session.execute(
+            statement.values(
+                status=MessageStatus.QUEUED, attempts=0, next_attempt_at=now, last_error=None, updated_at=now
+            ).execution_options(synchronize_session=False)
+        )
+        count += result.rowcount  # type: ignore[attr-defined]
+    return count
+
+
+def notify_events(
+    session: Session,
+    tenant_id: int,
+    org_unit_ids: Sequence[int] | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> list[tuple[int, str, str, str, str | None]]:
+    """(claim id, line, event ref, to_status, best message status) for every change of status into
+    some state (reports and transitions) in the period; the message status is None when none was
+    written for it."""
+    conditions = [
+        CaseEvent.tenant_id == tenant_id,
+        CaseEvent.to_status.is_not(None),
+        CaseEvent.event_type.in_(("reported", "transition")),
+    ]
+    if since is not None:
+        conditions.append(CaseEvent.occurred_at >= since)
+    if until is not None:
+        conditions.append(CaseEvent.occurred_at < until)
+    if org_unit_ids is not None:
+        conditions.append(Claim.org_unit_id.in_(list(org_unit_ids)))
+    query = (
+        select(CaseEvent.claim_id, Claim.line, CaseEvent.client_event_id, CaseEvent.to_status, OutboxMessage.status)
+        .join(Claim, Claim.id == CaseEvent.claim_id)
+        .outerjoin(
+            OutboxMessage,
+            and_(
+                OutboxMessage.claim_id == CaseEvent.claim_id,
+                OutboxMessage.event_ref == CaseEvent.client_event_id,
+                or_(OutboxMessage.template == "acknowledgement", OutboxMessage.template == "status_changed"),
+            ),
+        )
+        .where(*conditions)
+    )
+    return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]

@@ -1,0 +1,485 @@
+"""Claimant notifications: render a template, write outbox rows in the caller's transaction, and
+tell staff what each claimant was told. No HTTP here, no commits.
+
+Messages never carry ID numbers, diagnoses or bank accounts: templates take only the claim number,
+a masked name, labels and dates, and the rendered text also passes :func:`scrub_text`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from claimwatch.config import get_settings
+from claimwatch.db import utc_now
+from claimwatch.notify import repository
+from claimwatch.notify.models import MessageStatus, OptOut, OutboxMessage
+from claimwatch.privacy import field_cipher, keyed_hash, mask_name, mask_phone, scrub_text
+from claimwatch.workflow import service as workflow_service
+
+TEMPLATES = ("acknowledgement", "status_changed", "materials_notice", "lookup_otp")
+LOCALES = ("zh", "en")
+CHANNELS = ("sms", "email", "wechat", "webhook")
+# Context values that must never be shown to staff (or stored in clear): the text sent is kept
+# encrypted, and staff see it with these values masked.
+SECRET_FIELDS: dict[str, tuple[str, ...]] = {"lookup_otp": ("code",)}
+_MASK = "******"
+_TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+
+class NotifyError(Exception):
+    def __init__(self, status: int, field: str, message: str) -> None:
+        self.status = status
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+@lru_cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(_TEMPLATE_DIR),
+        undefined=StrictUndefined,
+        autoescape=False,  # plain text (SMS, email text part); never HTML
+        keep_trailing_newline=False,
+        trim_blocks=False,
+    )
+
+
+def render(template: str, locale: str, context: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body): the first line of the template is the subject. Scrubbed of ID/phone/card numbers."""
+    if template not in TEMPLATES:
+        raise NotifyError(422, "template", f"unknown template {template!r} (known: {', '.join(TEMPLATES)})")
+    if locale not in LOCALES:
+        locale = "zh"
+    text = _environment().get_template(f"{template}.{locale}.txt").render(**context)
+    subject, _, body = text.partition("\n")
+    body = re.sub(r"\n{3,}", "\n\n", body).strip()
+    return scrub_text(subject.strip())[:300], scrub_text(body)
+
+
+def local_time(value: dt.datetime, with_time: bool = True) -> str:
+    local = value.astimezone(ZoneInfo(get_settings().default_timezone))
+    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def lookup_url() -> str:
+    return get_settings().public_base_url.rstrip("/") + "/lookup"
+
+
+def default_channels() -> list[str]:
+    channels = ["sms", "email"]
+    if get_settings().notify_webhook_url:
+        channels.append("webhook")
+    return channels
+
+
+def _addresses(contact: repository.Contact, channels: Sequence[str]) -> list[tuple[str, str | None, str | None]]:
+    """(channel, encrypted address, keyed hash that opt-outs match) for each channel the claimant can get."""
+    claimant_hash = contact.phone_hash or contact.email_hash
+    found: list[tuple[str, str | None, str | None]] = []
+    for channel in channels:
+        if channel in ("sms", "wechat"):
+            if contact.phone_enc:
+                found.append((channel, contact.phone_enc, contact.phone_hash))
+        elif channel == "email":
+            if contact.email_enc:
+                found.append((channel, contact.email_enc, contact.email_hash))
+        elif channel == "webhook":
+            found.append((channel, None, claimant_hash))
+        else:
+            raise NotifyError(422, "channels", f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
+    return found
+
+
+def _is_opted_out(pairs: set[tuple[str, str]], address_hash: str | None, channel: str) -> bool:
+    return bool(address_hash) and ((address_hash, channel) in pairs or (address_hash, "*") in pairs)
+
+
+def _base_context(contact: repository.Contact, locale: str) -> dict[str, Any]:
+    return {
+        "number": contact.number,
+        "name": mask_name(contact.name),
+        "line_label": workflow_service.line_label(contact.line, locale),
+        "lookup_url": lookup_url(),
+    }
+
+
+def _row(
+    contact: repository.Contact,
+    channel: str,
+    recipient_enc: str | None,
+    recipient_hash: str | None,
+    template: str,
+    locale: str,
+    event_ref: str | None,
+    about_status: str | None,
+    rendered: tuple[str, str],
+    secret_body_enc: str | None,
+    key: str,
+    opted: bool,
+    now: dt.datetime,
+) -> tuple[Any, ...]:
+    subject, body = rendered
+    status = MessageStatus.OPTED_OUT if opted else MessageStatus.QUEUED
+    return (
+        contact.tenant_id,
+        contact.claim_id,
+        channel,
+        recipient_enc,
+        recipient_hash,
+        template,
+        locale,
+        event_ref,
+        about_status,
+        subject,
+        body,
+        secret_body_enc,
+        f"{key}:{channel}",
+        status,
+        0,
+        None if opted else now,
+        None,
+        now,
+        now,
+        None,
+    )
+
+
+# --- the public service functions --------------------------------------------------------------------
+
+
+def enqueue(
+    session: Session,
+    *,
+    tenant_id: int,
+    claim_id: int,
+    template: str,
+    context: dict[str, Any],
+    channels: list[str] | None = None,
+    idempotency_key: str,
+    locale: str = "zh",
+    event_ref: str | None = None,
+    about_status: str | None = None,
+) -> list[OutboxMessage]:
+    """Write one outbox row per channel the claimant can be reached on, in the caller's transaction.
+
+    The recipient comes from the claim (phone → sms/wechat, email → email; webhook → the configured
+    URL). ``context`` adds to the standard keys (number, masked name, line_label, lookup_url). The
+    row's key is ``<idempotency_key>:<channel>``: calling again with the same key returns the rows
+    already written. A channel the claimant opted out of gets a row with status ``opted_out``."""
+    if not idempotency_key:
+        raise NotifyError(422, "idempotency_key", "an idempotency key is required")
+    contact = repository.claim_contacts(session, [claim_id]).get(claim_id)
+    if contact is None or contact.tenant_id != tenant_id:
+        raise NotifyError(404, "claim_id", f"no claim {claim_id} in this tenant")
+    wanted = _addresses(contact, list(dict.fromkeys(channels)) if channels is not None else default_channels())
+    keys = [f"{idempotency_key}:{channel}" for channel, _, _ in wanted]
+    existing = {m.idempotency_key: m for m in repository.messages_by_keys(session, keys)}
+    opted = repository.opted_out(session, [h for _, _, h in wanted])
+    full_context = _base_context(contact, locale) | context
+    rendered = render(template, locale, full_context)
+    secret_enc = None
+    secrets = SECRET_FIELDS.get(template, ())
+    if secrets:
+        secret_enc = field_cipher().encrypt("\n".join(rendered))
+        rendered = render(template, locale, full_context | {name: _MASK for name in secrets})
+    now = utc_now()
+    messages = []
+    for channel, recipient_enc, recipient_hash in wanted:
+        key = f"{idempotency_key}:{channel}"
+        if key in existing:
+            messages.append(existing[key])
+            continue
+        row = _row(
+            contact,
+            channel,
+            recipient_enc,
+            recipient_hash,
+            template,
+            locale,
+            event_ref,
+            about_status,
+            rendered,
+            secret_enc,
+            idempotency_key,
+            _is_opted_out(opted, recipient_hash, channel),
+            now,
+        )
+        message = OutboxMessage(**dict(zip(repository.OUTBOX_COLUMNS, row, strict=True)))
+        session.add(message)
+        messages.append(message)
+    session.flush()
+    return messages
+
+
+@dataclass(frozen=True)
+class ClaimChange:
+    """An applied case event, as the notifications need it."""
+
+    claim_id: int
+    line: str
+    event_type: str
+    to_status: str | None
+    event_ref: str  # the sender's event id
+    at: dt.datetime
+
+
+def on_case_events(session: Session, tenant_id: int, changes: Sequence[ClaimChange]) -> int:
+    """Enqueue the claimant messages a batch of applied events calls for, in the caller's transaction:
+    an acknowledgement with the expected completion date at ``reported``, a progress message for each
+    transition into a state whose workflow ``notify_claimant`` flag is set. One query per kind of
+    data for the whole batch, one bulk insert. Returns the rows written."""
+    from claimwatch.sla import repository as sla_repository
+
+    wanted: list[ClaimChange] = []
+    for change in changes:
+        if change.to_status is None:
+            continue
+        if change.event_type == "reported":
+            wanted.append(change)
+        elif change.event_type == "transition":
+            state = workflow_service.get_workflow(change.line).states.get(change.to_status)
+            if state is not None and state.notify_claimant:
+                wanted.append(change)
+    if not wanted:
+        return 0
+    contacts = repository.claim_contacts(session, {c.claim_id for c in wanted})
+    reported_ids = [c.claim_id for c in wanted if c.event_type == "reported"]
+    expected: dict[int, dt.datetime] = {}
+    for clock in sla_repository.clocks_for_claims(session, reported_ids):
+        if clock.policy_code.startswith("timeliness_") and clock.yellow_due_at is not None:
+            expected[clock.claim_id] = clock.yellow_due_at
+    channels = default_channels()
+    locale = get_settings().default_locale
+    addresses = {claim_id: _addresses(contact, channels) for claim_id, contact in contacts.items()}
+    opted = repository.opted_out(session, [h for found in addresses.values() for _, _, h in found])
+    now = utc_now()
+    rows = []
+    for change in wanted:
+        contact = contacts.get(change.claim_id)
+        if contact is None or not addresses[change.claim_id]:
+            continue
+        context = _base_context(contact, locale)
+        if change.event_type == "reported":
+            template = "acknowledgement"
+            due = expected.get(change.claim_id)
+            context |= {
+                "reported_at": local_time(change.at),
+                "expected_date": local_time(due, with_time=False) if due else None,
+            }
+        else:
+            template = "status_changed"
+            assert change.to_status is not None
+            context |= {
+                "status_label": workflow_service.state_label(contact.line, change.to_status, locale),
+                "changed_at": local_time(change.at),
+            }
+        rendered = render(template, locale, context)
+        for channel, recipient_enc, recipient_hash in addresses[change.claim_id]:
+            rows.append(
+                _row(
+                    contact,
+                    channel,
+                    recipient_enc,
+                    recipient_hash,
+                    template,
+                    locale,
+                    change.event_ref,
+                    change.to_status,
+                    rendered,
+                    None,
+                    f"evt:{change.event_ref}",
+                    _is_opted_out(opted, recipient_hash, channel),
+                    now,
+                )
+            )
+    repository.insert_messages(session, rows)
+    return len(rows)
+
+
+def materials_notice(
+    session: Session, tenant_id: int, claim_id: int, claim_number: str, round_number: int, item_labels: list[str]
+) -> list[OutboxMessage]:
+    """The missing-materials notice: every requested item by name."""
+    return enqueue(
+        session,
+        tenant_id=tenant_id,
+        claim_id=claim_id,
+        template="materials_notice",
+        context={"items": item_labels, "round": round_number},
+        idempotency_key=f"materials:{claim_number}:{round_number}",
+        locale=get_settings().default_locale,
+        about_status="awaiting_materials",
+    )
+
+
+def _recipient_display(message: OutboxMessage) -> str:
+    if message.channel == "webhook":
+        return "webhook"
+    clear = field_cipher().decrypt(message.recipient_enc)
+    if message.channel == "email" and clear:
+        local, _, domain = clear.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return mask_phone(clear)
+
+
+def message_view(message: OutboxMessage, claim_number: str | None = None) -> dict[str, Any]:
+    """A message as staff see it: masked recipient, the text as the claimant saw it (one-time codes masked)."""
+    return {
+        "id": message.id,
+        "claim_number": claim_number,
+        "channel": message.channel,
+        "recipient": _recipient_display(message),
+        "template": message.template,
+        "locale": message.locale,
+        "about_status": message.about_status,
+        "subject": message.subject,
+        "body": message.body,
+        "status": message.status,
+        "attempts": message.attempts,
+        "last_error": scrub_text(message.last_error) if message.last_error else None,
+        "idempotency_key": message.idempotency_key,
+        "created_at": message.created_at,
+        "sent_at": message.sent_at,
+        "next_attempt_at": message.next_attempt_at,
+    }
+
+
+def messages_for_claim(session: Session, claim_id: int) -> list[dict[str, Any]]:
+    """What the claimant was told and when, on which channel, with what status, oldest first."""
+    return [message_view(m) for m in repository.messages_of_claim(session, claim_id)]
+
+
+def failures(session: Session, limit: int = 500) -> list[dict[str, Any]]:
+    return [message_view(message, number) for message, number in repository.failures(session, limit)]
+
+
+def resend(session: Session, ids: Sequence[int] | None = None) -> int:
+    """Failed or dead messages (these ids, or every one of the tenant) go back to the queue."""
+    return repository.requeue(session, list(ids) if ids is not None else None, utc_now())
+
+
+def resend_one(session: Session, message_id: int) -> OutboxMessage:
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotifyError(404, "id", f"no message {message_id}")
+    if message.status not in (MessageStatus.FAILED, MessageStatus.DEAD):
+        raise NotifyError(
+            409, "status", f"message {message_id} is {message.status}; only failed or dead ones are resent"
+        )
+    repository.requeue(session, [message_id], utc_now())
+    session.refresh(message)
+    return message
+
+
+def opt_out(
+    session: Session,
+    tenant_id: int,
+    address: str,
+    channel: str,
+    actor: str,
+    reason: str | None = None,
+) -> OptOut:
+    """Record that the claimant with this phone or email wants nothing on ``channel`` (``*``: any).
+    Queued messages to them on it become ``opted_out``."""
+    if channel != "*" and channel not in CHANNELS:
+        raise NotifyError(422, "channel", f"unknown channel {channel!r} (known: *, {', '.join(CHANNELS)})")
+    address_hash = keyed_hash(address)
+    if address_hash is None:
+        raise NotifyError(422, "address", "a phone number or email address is required")
+    found = session.execute(
+        select(OptOut).where(OptOut.address_hash == address_hash, OptOut.channel == channel)
+    ).scalar_one_or_none()
+    if found is None:
+        found = OptOut(
+            tenant_id=tenant_id,
+            address_hash=address_hash,
+            channel=channel,
+            reason=scrub_text(reason)[:200] if reason else None,
+            created_by=actor,
+            created_at=utc_now(),
+        )
+        session.add(found)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError as exc:  # a concurrent identical opt-out
+            raise NotifyError(409, "address", "this opt-out was just recorded") from exc
+    pending = select(OutboxMessage).where(
+        OutboxMessage.recipient_hash == address_hash, OutboxMessage.status.in_(MessageStatus.PENDING)
+    )
+    if channel != "*":
+        pending = pending.where(OutboxMessage.channel == channel)
+    now = utc_now()
+    for message in session.execute(pending).scalars():
+        message.status = MessageStatus.OPTED_OUT
+        message.next_attempt_at = None
+        message.updated_at = now
+    session.flush()
+    return found
+
+
+def proactive_notification_rate(
+    session: Session,
+    tenant_id: int,
+    org_unit_id: int | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Share of claims whose every status change (in the period) into a notify-flagged state got a
+    message that reached the claimant (sent or delivered; an honoured opt-out counts as informed).
+    ``org_unit_id`` takes the unit and its whole subtree."""
+    from claimwatch.tenancy import repository as tenancy_repository
+
+    org_ids: list[int] | None = None
+    if org_unit_id is not None:
+        units = tenancy_repository.org_units(session)
+        children: dict[int | None, list[int]] = {}
+        for unit in units:
+            children.setdefault(unit.parent_id, []).append(unit.id)
+        org_ids, stack = [], [org_unit_id]
+        while stack:
+            current = stack.pop()
+            org_ids.append(current)
+            stack.extend(children.get(current, []))
+    informed_statuses = (*MessageStatus.DONE, MessageStatus.OPTED_OUT)
+    events: dict[tuple[int, str], bool] = {}
+    claims: dict[int, bool] = {}
+    for claim_id, line, event_ref, to_status, status in repository.notify_events(
+        session, tenant_id, org_ids, since, until
+    ):
+        try:
+            flag = workflow_service.get_workflow(line).states[to_status].notify_claimant
+        except (workflow_service.UnknownLine, KeyError):
+            continue
+        if not flag and to_status != workflow_service.get_workflow(line).initial:
+            continue
+        key = (claim_id, event_ref)
+        events[key] = events.get(key, False) or status in informed_statuses
+    for (claim_id, _), informed in events.items():
+        claims[claim_id] = claims.get(claim_id, True) and informed
+    total = len(claims)
+    notified = sum(1 for ok in claims.values() if ok)
+    return {
+        "tenant_id": tenant_id,
+        "org_unit_id": org_unit_id,
+        "since": since,
+        "until": until,
+        "claims": total,
+        "claims_fully_notified": notified,
+        "status_changes": len(events),
+        "status_changes_notified": sum(1 for ok in events.values() if ok),
+        "rate": round(notified / total, 4) if total else None,
+    }

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from claimwatch.app import create_app
+from claimwatch.config import get_settings
+from tests.notify.receivers import SmtpReceiver, WebhookReceiver
+
+WEBHOOK_SECRET = "test-webhook-secret"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    server = SmtpReceiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver(WEBHOOK_SECRET).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def notify_settings(monkeypatch: pytest.MonkeyPatch, smtp: SmtpReceiver, webhook: WebhookReceiver) -> Iterator[None]:
+    monkeypatch.setenv("CLAIMWATCH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CLAIMWATCH_SMTP_PORT", str(smtp.port))
+    monkeypatch.setenv("CLAIMWATCH_SMTP_FROM", "理赔服务 <claims@insurer.example>")
+    monkeypatch.setenv("CLAIMWATCH_NOTIFY_WEBHOOK_URL", webhook.url)
+    monkeypatch.setenv("CLAIMWATCH_NOTIFY_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setenv("CLAIMWATCH_NOTIFY_BACKOFF_BASE_SECONDS", "60")
+    monkeypatch.setenv("CLAIMWATCH_NOTIFY_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("CLAIMWATCH_PUBLIC_BASE_URL", "https://claims.example.cn")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def client(database) -> TestClient:  # type: ignore[no-untyped-def]
+    return TestClient(create_app())
