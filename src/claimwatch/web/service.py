@@ -27,6 +27,7 @@ from claimwatch.cases import service as cases_service
 from claimwatch.cases.repository import ClaimFilter
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.materials import service as materials_service
+from claimwatch.notify import service as notify_service
 from claimwatch.privacy import scrub_text
 from claimwatch.sla import service as sla_service
 from claimwatch.sla import views as sla_views
@@ -251,6 +252,7 @@ class ClaimView:
     timeline: list[dict[str, Any]]
     clocks: list[dict[str, Any]] = field(default_factory=list)
     materials: dict[str, Any] | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
 
 _NOTICE_ROUND = re.compile(r"materials notice round (\d+)\b")
@@ -310,7 +312,8 @@ def _claim_view(session: Session, number: str, locale: str, tenant_code: str | N
     materials = materials_service.materials_view(session, row, locale)
     materials["received_at"] = _received_at(materials)
     clocks = _clock_rows(sla_views.clocks_view(session, row, locale), row.line, locale)
-    return ClaimView(_decorate(claim, locale, tenant_code), events, clocks, materials)
+    messages = notify_service.messages_for_claim(session, row.id)
+    return ClaimView(_decorate(claim, locale, tenant_code), events, clocks, materials, messages)
 
 
 def claim_page(session: Session, principal: Principal, number: str, tenant_code: str | None, locale: str) -> ClaimView:
