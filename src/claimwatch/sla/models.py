@@ -23,7 +23,6 @@ class SlaClock(TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "claim_id", "policy_code", "cycle"),
         Index("ix_sla_clocks_tenant_next_check", "tenant_id", "next_check_at"),
-        Index("ix_sla_clocks_tenant_light", "tenant_id", "light", "state"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -4,7 +4,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, any_, bindparam, func, select
+from sqlalchemy import BigInteger, Table, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -276,13 +276,6 @@ def filings(
     if until is not None:
         statement = statement.where(RegulatorFiling.filed_at < until)
     return list(session.execute(statement).scalars())
-
-
-def light_counts(session: Session) -> dict[tuple[str, str], int]:
-    rows = session.execute(
-        select(SlaClock.state, SlaClock.light, func.count()).group_by(SlaClock.state, SlaClock.light)
-    )
-    return {(state, light): count for state, light, count in rows}
 
 
 # -- bulk access for the ingestion path (plain ClockState objects, no ORM entities) -----------------

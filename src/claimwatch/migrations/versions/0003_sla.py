@@ -93,7 +93,6 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("sla_clocks", schema=None) as batch_op:
-        batch_op.create_index("ix_sla_clocks_tenant_light", ["tenant_id", "light", "state"], unique=False)
         batch_op.create_index("ix_sla_clocks_tenant_next_check", ["tenant_id", "next_check_at"], unique=False)
 
     op.create_table(
@@ -228,7 +227,6 @@ def downgrade() -> None:
     op.drop_table("staff_notifications")
     with op.batch_alter_table("sla_clocks", schema=None) as batch_op:
         batch_op.drop_index("ix_sla_clocks_tenant_next_check")
-        batch_op.drop_index("ix_sla_clocks_tenant_light")
 
     op.drop_table("sla_clocks")
     op.drop_table("business_hours")
