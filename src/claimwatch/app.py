@@ -11,12 +11,18 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
 from claimwatch import __version__
+from claimwatch.analytics.api import router as analytics_router
 from claimwatch.audit.api import router as audit_router
 from claimwatch.calendar.api import router as calendar_router
 from claimwatch.cases.api import router as cases_router
 from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.kpi.api import router as kpi_router
+from claimwatch.kpi.pages import router as kpi_pages_router
 from claimwatch.logs import configure_logging
+from claimwatch.lookup.api import router as lookup_router
+from claimwatch.lookup.pages import router as lookup_pages_router
 from claimwatch.materials.api import router as materials_router
+from claimwatch.notify.api import router as notify_router
 from claimwatch.privacy import derive_key
 from claimwatch.sla.api import router as sla_router
 from claimwatch.web.pages import router as pages_router
@@ -62,10 +68,16 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(cases_router)
     app.include_router(audit_router)
+    app.include_router(analytics_router)
     app.include_router(materials_router)
+    app.include_router(notify_router)
     app.include_router(sla_router)
     app.include_router(calendar_router)
+    app.include_router(lookup_router)
+    app.include_router(kpi_router)
     app.include_router(pages_router)
+    app.include_router(kpi_pages_router)
+    app.include_router(lookup_pages_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
 
     @app.get("/healthz", include_in_schema=False)

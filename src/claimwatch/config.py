@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     notify_batch_size: int = Field(default=200, ge=1)
     # Where claimants look their claim up (acknowledgement messages link to <url>/lookup).
     public_base_url: str = "http://127.0.0.1:8000"
+    # KPIs (指标) and statistical alerts: the catalogue, the Parquet snapshot DuckDB reads (refreshed by the
+    # worker every kpi_refresh_seconds; 0 turns that pass off), and the p-chart limits (minimum count,
+    # sigmas, months evaluated back from the current one).
+    kpi_catalogue: Path = PACKAGE_DIR / "defaults" / "kpis.yaml"
+    snapshot_dir: Path = Path("var/snapshot")
+    kpi_refresh_seconds: float = Field(default=900.0, ge=0)
+    alert_min_count: int = Field(default=30, ge=1)
+    alert_sigma: float = Field(default=3.0, gt=0)
+    alert_lookback_months: int = Field(default=2, ge=1, le=24)
     log_level: str = "INFO"
 
 

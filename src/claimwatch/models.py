@@ -1,5 +1,6 @@
 """Imports every domain's tables so metadata (Alembic, tests) sees them all."""
 
+from claimwatch.alerts.models import QualityAlert
 from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from claimwatch.auth.models import ApiKey, User
 from claimwatch.calendar.models import BusinessHours, CalendarDay, CalendarYear
@@ -11,6 +12,7 @@ from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaCloc
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
 
 __all__ = [
+    "QualityAlert",
     "BusinessHours",
     "CalendarDay",
     "CalendarYear",

@@ -59,7 +59,8 @@ def test_report_acknowledges_with_expected_date_and_lookup(client, world):
     assert ack.template == "acknowledgement" and ack.status == "queued" and ack.about_status == "reported"
     assert ack.idempotency_key.startswith("evt:CLM-1-r:")
     assert "CLM-1" in ack.subject
-    assert "https://claims.example.cn/lookup" in ack.body and "CLM-1" in ack.body
+    # The insurer's own lookup page, so the claimant lands on it.
+    assert f"https://claims.example.cn/lookup/{tenant.code}" in ack.body and "CLM-1" in ack.body
     assert re.search(r"预计办结日期：\d{4}-\d{2}-\d{2}", ack.body), ack.body
     assert "张**" in ack.body
     _no_personal_data(ack.subject + ack.body)

@@ -26,6 +26,7 @@ from claimwatch.db import utc_now
 from claimwatch.notify import repository
 from claimwatch.notify.models import MessageStatus, OptOut, OutboxMessage
 from claimwatch.privacy import field_cipher, keyed_hash, mask_name, mask_phone, scrub_text
+from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.workflow import service as workflow_service
 
 TEMPLATES = ("acknowledgement", "status_changed", "materials_notice", "lookup_otp")
@@ -74,8 +75,10 @@ def local_time(value: dt.datetime, with_time: bool = True) -> str:
     return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
 
-def lookup_url() -> str:
-    return get_settings().public_base_url.rstrip("/") + "/lookup"
+def lookup_url(tenant_code: str | None = None) -> str:
+    """The claimant's lookup page: the insurer's own (``/lookup/{code}``), so the claimant lands there."""
+    base = get_settings().public_base_url.rstrip("/") + "/lookup"
+    return f"{base}/{tenant_code}" if tenant_code else base
 
 
 def default_channels() -> list[str]:
@@ -107,12 +110,13 @@ def _is_opted_out(pairs: set[tuple[str, str]], address_hash: str | None, channel
     return bool(address_hash) and ((address_hash, channel) in pairs or (address_hash, "*") in pairs)
 
 
-def _base_context(contact: repository.Contact, locale: str) -> dict[str, Any]:
+def _base_context(session: Session, contact: repository.Contact, locale: str) -> dict[str, Any]:
+    tenant = tenancy_repository.tenant_by_id(session, contact.tenant_id)
     return {
         "number": contact.number,
         "name": mask_name(contact.name),
         "line_label": workflow_service.line_label(contact.line, locale),
-        "lookup_url": lookup_url(),
+        "lookup_url": lookup_url(tenant.code if tenant is not None else None),
     }
 
 
@@ -188,7 +192,7 @@ def enqueue(
     keys = [f"{idempotency_key}:{channel}" for channel, _, _ in wanted]
     existing = {m.idempotency_key: m for m in repository.messages_by_keys(session, keys)}
     opted = repository.opted_out(session, [h for _, _, h in wanted])
-    full_context = _base_context(contact, locale) | context
+    full_context = _base_context(session, contact, locale) | context
     rendered = render(template, locale, full_context)
     secret_enc = None
     secrets = SECRET_FIELDS.get(template, ())
@@ -271,7 +275,7 @@ def on_case_events(session: Session, tenant_id: int, changes: Sequence[ClaimChan
         contact = contacts.get(change.claim_id)
         if contact is None or not addresses[change.claim_id]:
             continue
-        context = _base_context(contact, locale)
+        context = _base_context(session, contact, locale)
         if change.event_type == "reported":
             template = "acknowledgement"
             due = expected.get(change.claim_id)

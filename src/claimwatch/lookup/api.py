@@ -1,0 +1,152 @@
+"""The public lookup API (no account): verify, then read the one claim and upload its missing documents
+with the bearer token the verification returned. Thin: the rules are in :mod:`claimwatch.lookup.service`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from claimwatch.auth.deps import request_locale
+from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.lookup import service
+from claimwatch.lookup.schemas import ClaimOut, LookupIn, LookupOut, Message, OtpIn, UploadOut
+from claimwatch.materials import service as materials_service
+
+router = APIRouter(prefix="/api/v1/lookup", tags=["claimant lookup"])
+
+FAILED = {"detail": "verification failed: check the claim number and the verification factor"}
+LOCKED = {"detail": "too many failed attempts: try again later"}
+OTP_SENT = {"detail": "if the claim number is registered, a one-time code has been sent to the claimant's phone"}
+NO_SESSION = {"detail": "lookup session missing or expired: verify again"}
+
+
+def client_address(request: Request) -> str:
+    """The peer address. Behind a reverse proxy, run uvicorn with --proxy-headers and
+    --forwarded-allow-ips so this is the claimant's address, not the proxy's."""
+    return request.client.host if request.client else "unknown"
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _json(content: dict[str, Any], status_code: int = 200) -> Response:
+    body = json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=_iso).encode()
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+def _unknown_insurer(code: str) -> JSONResponse:
+    # Insurer codes are public (printed in every SMS link); claim numbers are not.
+    return JSONResponse(status_code=404, content={"detail": f"unknown insurer {code!r}"})
+
+
+def _session(request: Request) -> service.LookupSession | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return service.read_token(token.strip()) if scheme.lower() == "bearer" else None
+
+
+@router.post(
+    "",
+    response_model=LookupOut,
+    responses={
+        401: {"model": Message, "description": "verification failed (the same answer for an unknown claim number)"},
+        404: {"model": Message, "description": "unknown insurer code"},
+        429: {"model": Message, "description": "claim number or client address locked after repeated failures"},
+    },
+)
+async def lookup(body: LookupIn, request: Request) -> Any:
+    """Claim number + last 4 digits of the claimant's phone, or the one-time code sent by SMS. Success
+    returns the claim and a short-lived bearer token for this one claim."""
+    # Run inline on the event loop, not in the thread pool: a lookup is about a millisecond of
+    # indexed single-row reads (the GIL serialises it anyway), and the hand-off to a worker thread
+    # and back cost as much again under load.
+    found = service.insurer(body.insurer)
+    if found is None:
+        return _unknown_insurer(body.insurer)
+    outcome = service.verify(
+        found, body.claim_number, client_address(request), body.phone_last4, body.code, locale=request_locale(request)
+    )
+    if outcome.result == service.LOCKED:
+        return JSONResponse(status_code=429, content=LOCKED, headers={"Retry-After": str(outcome.retry_after)})
+    if outcome.result != service.VERIFIED or outcome.session is None or outcome.view is None:
+        return JSONResponse(status_code=401, content=FAILED)
+    # Serialised here rather than re-validated through the response model: the public hot path.
+    return _json(
+        {"token": outcome.token, "token_type": "bearer", "expires_at": outcome.session.expires_at}
+        | {"claim": outcome.view}
+    )
+
+
+@router.post("/otp", status_code=202, response_model=Message, responses={404: {"model": Message}})
+def request_otp(body: OtpIn, request: Request) -> Any:
+    """Ask for a one-time code by SMS. Always the same answer, whether or not the claim exists."""
+    found = service.insurer(body.insurer)
+    if found is None:
+        return _unknown_insurer(body.insurer)
+    service.request_code(found, body.claim_number, client_address(request), request_locale(request))
+    return JSONResponse(status_code=202, content=OTP_SENT)
+
+
+@router.get("/claim", response_model=ClaimOut, responses={401: {"model": Message}})
+def get_claim(request: Request) -> Any:
+    """The claim of the bearer token (and nothing else)."""
+    lookup_session = _session(request)
+    if lookup_session is None:
+        return JSONResponse(status_code=401, content=NO_SESSION)
+    with unit_of_work(TenantContext(tenant_id=lookup_session.tenant_id, read_only=True)) as session:
+        claim = service.session_claim(session, lookup_session)
+        found = service.insurer_by_id(session, lookup_session.tenant_id)
+        if claim is None or found is None:
+            return JSONResponse(status_code=401, content=NO_SESSION)
+        return _json(service.claim_view(session, claim, found, request_locale(request)))
+
+
+@router.post(
+    "/claim/documents",
+    status_code=201,
+    response_model=UploadOut,
+    responses={
+        200: {"description": "the same content was already received for this item"},
+        401: {"model": Message},
+        413: {"description": "file larger than CLAIMWATCH_MAX_DOCUMENT_BYTES"},
+        415: {"description": "content type not accepted, or content not of the declared type"},
+        422: {"description": "unknown item, or the virus scan refused the file"},
+    },
+)
+def post_document(
+    request: Request,
+    item_code: str = Form(..., max_length=64),
+    file: UploadFile = File(..., description="PDF, JPEG, PNG, HEIC/HEIF, TIFF, WebP or OFD"),
+) -> Any:
+    """Upload a missing document of the token's claim."""
+    lookup_session = _session(request)
+    if lookup_session is None:
+        return JSONResponse(status_code=401, content=NO_SESSION)
+    locale = request_locale(request)
+    try:
+        with unit_of_work(TenantContext.for_tenant(lookup_session.tenant_id)) as session:
+            claim = service.session_claim(session, lookup_session)
+            if claim is None:
+                return JSONResponse(status_code=401, content=NO_SESSION)
+            stored, created = service.upload(session, claim, item_code, file.filename, file.content_type, file.file)
+            view = materials_service.materials_view(session, claim, locale)
+            label = materials_service.item_label(claim.line, item_code, locale)
+            missing = [
+                {"code": code, "label": materials_service.item_label(claim.line, code, locale)}
+                for code in view["missing"]
+            ]
+    except materials_service.MaterialsError as exc:
+        return JSONResponse(
+            status_code=exc.status,
+            content={"detail": str(exc), "problems": [{"field": exc.field, "message": exc.message}]},
+        )
+    body = UploadOut.model_validate(
+        stored | {"status": "stored" if created else "duplicate", "item_label": label, "missing": missing}
+    )
+    return JSONResponse(status_code=201 if created else 200, content=body.model_dump(mode="json"))

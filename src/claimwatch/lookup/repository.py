@@ -1,0 +1,144 @@
+"""Lookup rows: throttles (atomic upserts, so concurrent processes agree) and one-time codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, delete, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from claimwatch.cases.models import CaseEvent
+from claimwatch.db import UTCDateTime
+from claimwatch.lookup.models import LookupCode, LookupThrottle
+from claimwatch.sla.models import SlaClock
+
+# Statements of the hot path are built once (building a statement costs more than running it on an
+# indexed row) and run as Core statements on the session's connection, in its transaction. They skip
+# the ORM's automatic tenant criteria, so each names ``tenant_id`` itself (throttles have no tenant).
+_throttles = LookupThrottle.__table__
+_THROTTLE_PAIR = select(_throttles.c.scope, _throttles.c.failures, _throttles.c.locked_until).where(
+    or_(
+        and_(_throttles.c.scope == bindparam("s1"), _throttles.c.key_hash == bindparam("k1")),
+        and_(_throttles.c.scope == bindparam("s2"), _throttles.c.key_hash == bindparam("k2")),
+    )
+)
+
+
+def throttles(session: Session, keys: Sequence[tuple[str, str]]) -> list[Any]:
+    """(scope, failures, locked_until) of the throttle rows of these (scope, key_hash) pairs (one or two)."""
+    if not keys:
+        return []
+    (s1, k1), (s2, k2) = keys[0], keys[-1]
+    params = {"s1": s1, "k1": k1, "s2": s2, "k2": k2}
+    return list(session.connection().execute(_THROTTLE_PAIR, params).all())
+
+
+def count_failure(
+    session: Session, scope: str, key_hash: str, now: dt.datetime, window: int, limit: int, lockout: int
+) -> tuple[int, dt.datetime | None]:
+    """Add one failure to a key in one atomic statement: a new window starts when the last one is
+    over; reaching ``limit`` failures locks the key for ``lockout`` seconds. Returns the failures in
+    the window and the lock."""
+    at = literal(now, UTCDateTime())
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(LookupThrottle)
+        .values(scope=scope, key_hash=key_hash, failures=0, window_started_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["scope", "key_hash"])
+    )
+    cutoff = now - dt.timedelta(seconds=window)
+    expired = LookupThrottle.window_started_at <= cutoff
+    failures = case((expired, 1), else_=LookupThrottle.failures + 1)
+    row = session.execute(
+        update(LookupThrottle)
+        .where(LookupThrottle.scope == scope, LookupThrottle.key_hash == key_hash)
+        .values(
+            failures=failures,
+            window_started_at=case((expired, at), else_=LookupThrottle.window_started_at),
+            locked_until=case(
+                (failures >= limit, literal(now + dt.timedelta(seconds=lockout), UTCDateTime())),
+                else_=LookupThrottle.locked_until,
+            ),
+            updated_at=at,
+        )
+        .returning(LookupThrottle.failures, LookupThrottle.locked_until)
+        .execution_options(synchronize_session=False)
+    ).one()
+    return int(row[0]), row[1]
+
+
+def clear_failures(session: Session, scope: str, key_hash: str) -> None:
+    session.execute(
+        update(LookupThrottle)
+        .where(LookupThrottle.scope == scope, LookupThrottle.key_hash == key_hash, LookupThrottle.failures > 0)
+        .values(failures=0)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def purge_throttles(session: Session, before: dt.datetime) -> int:
+    """Forget keys idle since ``before`` whose lock is over."""
+    result = session.execute(
+        delete(LookupThrottle)
+        .where(
+            LookupThrottle.updated_at < before,
+            or_(LookupThrottle.locked_until.is_(None), LookupThrottle.locked_until < before),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def add_code(session: Session, code: LookupCode) -> LookupCode:
+    session.add(code)
+    session.flush()
+    return code
+
+
+def latest_code(session: Session, claim_id: int, for_update: bool = False) -> LookupCode | None:
+    statement = select(LookupCode).where(LookupCode.claim_id == claim_id).order_by(LookupCode.id.desc()).limit(1)
+    if for_update:
+        statement = statement.with_for_update()
+    return session.execute(statement).scalar_one_or_none()
+
+
+# --- the claimant's read model: exactly the columns the lookup shows, one query each ---------------------
+# Read-only projections of the cases and SLA tables for the public hot path (a lookup must stay a few
+# milliseconds at 10 M claims); the rows are written only by their own domains.
+
+
+_STATUS_CHANGES = (
+    select(CaseEvent.occurred_at, CaseEvent.to_status, CaseEvent.reason)
+    .where(
+        CaseEvent.tenant_id == bindparam("tenant_id"),
+        CaseEvent.claim_id == bindparam("claim_id"),
+        CaseEvent.to_status.is_not(None),
+    )
+    .order_by(CaseEvent.audit_seq)
+)
+TIMELINESS_PREFIX = "timeliness_"  # timeliness_small / _middle / _large: the platform's targets
+_CLOCK = (
+    select(SlaClock.policy_code, SlaClock.state, SlaClock.yellow_due_at, SlaClock.calendar_gap)
+    .where(
+        SlaClock.tenant_id == bindparam("tenant_id"),
+        SlaClock.claim_id == bindparam("claim_id"),
+        SlaClock.policy_code.startswith(TIMELINESS_PREFIX, autoescape=True),
+    )
+    .order_by(SlaClock.cycle.desc(), SlaClock.id.desc())
+    .limit(1)
+)
+
+
+def status_changes(session: Session, tenant_id: int, claim_id: int) -> list[Any]:
+    """(occurred_at, to_status, reason) of each event that set a status, oldest first; no actors."""
+    return list(session.connection().execute(_STATUS_CHANGES, {"tenant_id": tenant_id, "claim_id": claim_id}).all())
+
+
+def timeliness_clock(session: Session, tenant_id: int, claim_id: int) -> Any | None:
+    """The latest cycle of the claim's platform timeliness clock: its policy, state, target due time
+    and calendar gap."""
+    return session.connection().execute(_CLOCK, {"tenant_id": tenant_id, "claim_id": claim_id}).first()

@@ -1,0 +1,481 @@
+"""Claimant self-service lookup: verify claim number + a second factor (last 4 digits of the phone, or
+a one-time code sent by SMS), hand out a short-lived signed session scoped to that one claim, show the
+claim as the claimant may see it, and take uploads of missing documents. No HTTP here.
+
+Secrecy rule: to someone who fails verification, an unknown claim number and a wrong factor look the
+same — same outcome, the same work on both paths (a decryption and a keyed hash are done against a
+dummy on the miss path), the same throttle writes. Throttles are keyed by (insurer, claim number)
+whether or not the claim exists, and by client address; they live in the database with atomic
+updates, so every app process enforces the same counts.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import importlib
+import re
+import secrets
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy.orm import Session
+
+from claimwatch.cases import service as cases_service
+from claimwatch.cases.models import Claim
+from claimwatch.config import get_settings
+from claimwatch.db import TenantContext, unit_of_work, utc_now
+from claimwatch.lookup import repository
+from claimwatch.lookup.models import LookupCode
+from claimwatch.materials import service as materials_service
+from claimwatch.privacy import derive_key, field_cipher, mask_name, mask_phone, scrub_text
+from claimwatch.tenancy import repository as tenancy_repository
+from claimwatch.workflow import service as workflow_service
+
+ACTOR = "claimant:lookup"
+TOKEN_PREFIX = "lk1"
+MAX_NUMBER_LENGTH = 64
+
+# Throttle scopes.
+CLAIM, IP, OTP, OTP_IP = "claim", "ip", "otp", "otp_ip"
+
+# Outcomes of a verification.
+VERIFIED, FAILED, LOCKED = "verified", "failed", "locked"
+
+_DIGITS = re.compile(r"\D")
+
+
+class UploadRejected(materials_service.MaterialsError):
+    """The virus scan (or another upload check of the lookup) refused the file."""
+
+    def __init__(self, message: str = "the file was refused by the virus scan") -> None:
+        super().__init__(422, "file", message)
+
+
+# --- insurers ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Insurer:
+    id: int
+    code: str
+    name: str
+
+
+_INSURER_TTL = 60.0
+_insurer_cache: dict[str, tuple[float, Insurer | None]] = {}
+_insurer_lock = threading.Lock()
+
+
+def insurer(code: str) -> Insurer | None:
+    """An insurer by its (public) code; cached a minute, as every lookup starts here."""
+    code = code.strip().upper()[:32]
+    now = time.monotonic()
+    with _insurer_lock:
+        cached = _insurer_cache.get(code)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    with unit_of_work(TenantContext.regulator()) as session:
+        tenant = tenancy_repository.tenant_by_code(session, code)
+        found = Insurer(tenant.id, tenant.code, tenant.name) if tenant is not None else None
+    with _insurer_lock:
+        if len(_insurer_cache) > 1000:
+            _insurer_cache.clear()
+        _insurer_cache[code] = (now + _INSURER_TTL, found)
+    return found
+
+
+def insurer_by_id(session: Session, tenant_id: int) -> Insurer | None:
+    tenant = tenancy_repository.tenant_by_id(session, tenant_id)
+    return Insurer(tenant.id, tenant.code, tenant.name) if tenant is not None else None
+
+
+def insurers() -> list[Insurer]:
+    with unit_of_work(TenantContext.regulator()) as session:
+        return [Insurer(t.id, t.code, t.name) for t in tenancy_repository.all_tenants(session)]
+
+
+def clear_cache() -> None:
+    with _insurer_lock:
+        _insurer_cache.clear()
+
+
+# --- keys, hashes and the signed session ---------------------------------------------------------------
+
+
+@lru_cache
+def _key(purpose: str) -> bytes:
+    return derive_key(purpose)
+
+
+def _mac(purpose: str, message: str) -> str:
+    return hmac.new(_key(purpose), message.encode(), hashlib.sha256).hexdigest()
+
+
+def normalise_number(number: str) -> str:
+    return number.strip()[:MAX_NUMBER_LENGTH]
+
+
+def claim_key(insurer_id: int, number: str) -> str:
+    """The throttle key of a claim number, whether or not such a claim exists."""
+    return _mac("lookup-throttle", f"claim:{insurer_id}:{normalise_number(number).upper()}")
+
+
+def ip_key(address: str) -> str:
+    return _mac("lookup-throttle", f"ip:{address}")
+
+
+def code_hash(claim_id: int, code: str) -> str:
+    return _mac("lookup-otp", f"{claim_id}:{code}")
+
+
+@dataclass(frozen=True)
+class LookupSession:
+    """What a verified claimant holds: one claim of one insurer, until ``expires_at``."""
+
+    tenant_id: int
+    claim_id: int
+    expires_at: dt.datetime
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def issue_token(tenant_id: int, claim_id: int, now: dt.datetime | None = None) -> tuple[str, dt.datetime]:
+    now = now or utc_now()
+    expires = now + dt.timedelta(seconds=get_settings().lookup_session_seconds)
+    payload = f"{TOKEN_PREFIX}.{tenant_id}.{claim_id}.{int(expires.timestamp())}"
+    signature = _b64(hmac.new(_key("lookup-session"), payload.encode(), hashlib.sha256).digest())
+    return f"{payload}.{signature}", expires.replace(microsecond=0)
+
+
+def read_token(token: str | None, now: dt.datetime | None = None) -> LookupSession | None:
+    """The session a token grants, or None when it is malformed, forged or expired."""
+    if not token or len(token) > 200:
+        return None
+    payload, _, signature = token.rpartition(".")
+    expected = _b64(hmac.new(_key("lookup-session"), payload.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        return None
+    parts = payload.split(".")
+    if len(parts) != 4 or parts[0] != TOKEN_PREFIX or not all(p.isdigit() for p in parts[1:]):
+        return None
+    expires = dt.datetime.fromtimestamp(int(parts[3]), dt.UTC)
+    if expires <= (now or utc_now()):
+        return None
+    return LookupSession(int(parts[1]), int(parts[2]), expires)
+
+
+# --- verification ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str  # verified | failed | locked
+    session: LookupSession | None = None
+    token: str | None = None
+    retry_after: int = 0  # seconds, when locked
+    view: dict[str, Any] | None = None  # the claim, when asked for (``locale``) and verified
+
+
+@lru_cache
+def _dummy_phone() -> str:
+    token = field_cipher().encrypt("10000000000")
+    assert token is not None
+    return token
+
+
+def _phone_matches(claim: Claim | None, last4: str) -> bool:
+    """Decrypts the claimant's phone (a dummy on the miss path: the same work) and compares."""
+    enc = claim.claimant_phone_enc if claim is not None and claim.claimant_phone_enc else _dummy_phone()
+    phone = _DIGITS.sub("", field_cipher().decrypt(enc) or "")
+    wanted = _DIGITS.sub("", last4)
+    same = hmac.compare_digest(phone[-4:].encode(), wanted.encode())
+    return same and claim is not None and claim.claimant_phone_enc is not None and len(wanted) == 4
+
+
+def _code_matches(session: Session, claim: Claim | None, code: str, now: dt.datetime) -> bool:
+    """The latest code of the claim, unexpired, unused and with attempts left; single use."""
+    settings = get_settings()
+    latest = repository.latest_code(session, claim.id if claim is not None else -1, for_update=True)
+    presented = code_hash(claim.id if claim is not None else -1, _DIGITS.sub("", code))
+    if claim is None or latest is None:
+        hmac.compare_digest(presented, "0" * 64)
+        return False
+    if latest.used_at is not None or latest.expires_at <= now or latest.attempts >= settings.lookup_otp_max_attempts:
+        hmac.compare_digest(presented, latest.code_hash)
+        return False
+    if hmac.compare_digest(presented, latest.code_hash):
+        latest.used_at = now
+        return True
+    latest.attempts += 1
+    return False
+
+
+def verify(
+    found: Insurer,
+    number: str,
+    client: str,
+    phone_last4: str | None = None,
+    code: str | None = None,
+    now: dt.datetime | None = None,
+    locale: str | None = None,
+) -> Outcome:
+    """Claim number + one factor. A locked claim number or client address is refused before the
+    factor is looked at (a right factor during a lock is refused too); a failure counts against both.
+    With ``locale``, a success also carries the claim's view, read in the same transaction."""
+    now = now or utc_now()
+    settings = get_settings()
+    number = normalise_number(number)
+    keys = [(CLAIM, claim_key(found.id, number)), (IP, ip_key(client))]
+    with unit_of_work(TenantContext.for_tenant(found.id)) as session:
+        rows = repository.throttles(session, keys)
+        locks = [row.locked_until for row in rows if row.locked_until is not None and row.locked_until > now]
+        if locks:
+            return Outcome(LOCKED, retry_after=max(1, int((max(locks) - now).total_seconds()) + 1))
+        claim = None
+        try:
+            claim = cases_service.get_claim(session, number) if number else None
+        except cases_service.ClaimNotFound:
+            claim = None
+        if code is not None:
+            ok = _code_matches(session, claim, code, now)
+        else:
+            ok = _phone_matches(claim, phone_last4 or "")
+        if not ok or claim is None:
+            window, lockout = settings.lookup_failure_window_seconds, settings.lookup_lockout_seconds
+            repository.count_failure(session, CLAIM, keys[0][1], now, window, settings.lookup_max_failures, lockout)
+            repository.count_failure(session, IP, keys[1][1], now, window, settings.lookup_ip_max_failures, lockout)
+            return Outcome(FAILED)
+        if any(row.scope == CLAIM and row.failures for row in rows):
+            repository.clear_failures(session, CLAIM, keys[0][1])
+        token, expires = issue_token(found.id, claim.id, now)
+        view = claim_view(session, claim, found, locale, now) if locale else None
+        return Outcome(VERIFIED, LookupSession(found.id, claim.id, expires), token, view=view)
+
+
+def request_code(found: Insurer, number: str, client: str, locale: str = "zh", now: dt.datetime | None = None) -> None:
+    """Send a one-time code to the claimant's phone if the claim exists and sending is not throttled.
+    The caller answers the same whatever happened here."""
+    now = now or utc_now()
+    settings = get_settings()
+    number = normalise_number(number)
+    keys = [(OTP, claim_key(found.id, number)), (OTP_IP, ip_key(client))]
+    with unit_of_work(TenantContext.for_tenant(found.id)) as session:
+        rows = repository.throttles(session, keys)
+        if any(row.locked_until is not None and row.locked_until > now for row in rows):
+            return
+        window, lockout = settings.lookup_failure_window_seconds, settings.lookup_lockout_seconds
+        repository.count_failure(session, OTP, keys[0][1], now, window, settings.lookup_otp_max_sends, lockout)
+        repository.count_failure(session, OTP_IP, keys[1][1], now, window, settings.lookup_otp_ip_max_sends, lockout)
+        code = f"{secrets.randbelow(10**6):06d}"
+        try:
+            claim = cases_service.get_claim(session, number) if number else None
+        except cases_service.ClaimNotFound:
+            claim = None
+        if claim is None or not claim.claimant_phone_enc:
+            code_hash(-1, code)
+            return
+        ttl = settings.lookup_otp_ttl_seconds
+        row = repository.add_code(
+            session,
+            LookupCode(
+                tenant_id=found.id,
+                claim_id=claim.id,
+                code_hash=code_hash(claim.id, code),
+                created_at=now,
+                expires_at=now + dt.timedelta(seconds=ttl),
+                attempts=0,
+            ),
+        )
+        from claimwatch.notify import service as notify_service
+
+        notify_service.enqueue(
+            session,
+            tenant_id=found.id,
+            claim_id=claim.id,
+            template="lookup_otp",
+            context={"code": code, "minutes": ttl // 60},
+            channels=["sms"],
+            idempotency_key=f"otp:{row.id}",
+            locale=locale,
+        )
+
+
+def purge(now: dt.datetime | None = None) -> int:
+    """Forget throttle keys idle for a day (for the worker)."""
+    before = (now or utc_now()) - dt.timedelta(days=1)
+    with unit_of_work(TenantContext(tenant_id=None)) as session:
+        return repository.purge_throttles(session, before)
+
+
+# --- what the claimant sees --------------------------------------------------------------------------
+
+
+def session_claim(session: Session, lookup: LookupSession) -> Claim | None:
+    """The one claim a session grants (the database session must be scoped to its tenant)."""
+    claim = session.get(Claim, lookup.claim_id)
+    if claim is None or claim.tenant_id != lookup.tenant_id:
+        return None
+    return claim
+
+
+def _expected(session: Session, claim: Claim, now: dt.datetime) -> dict[str, Any] | None:
+    """The expected completion: the target (yellow) due time of the current cycle of the claim's
+    platform timeliness clock (``timeliness_small/middle/large``); none while it is paused."""
+    clock = repository.timeliness_clock(session, claim.tenant_id, claim.id)
+    if clock is None:
+        return None
+    due = clock.yellow_due_at
+    return {
+        "policy": clock.policy_code,
+        "state": clock.state,
+        "due_at": due,
+        "overdue": due is not None and due < now and clock.state != "stopped",
+        "calendar_gap": clock.calendar_gap,
+    }
+
+
+def claim_view(
+    session: Session, claim: Claim, found: Insurer, locale: str, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The claim as its claimant may see it: labels in their language, status changes without who
+    made them, reasons masked, personal data masked, no other claim's data. A handful of indexed
+    single-claim queries: this is the public hot path."""
+    now = now or utc_now()
+    timeline = [
+        {
+            "at": row.occurred_at,
+            "status": row.to_status,
+            "label": workflow_service.state_label(claim.line, row.to_status, locale),
+            "reason": scrub_text(row.reason) if row.reason else None,
+        }
+        for row in repository.status_changes(session, claim.tenant_id, claim.id)
+    ]
+    evaluation = materials_service.claim_evaluation(session, claim)
+
+    def items(codes: Any) -> list[dict[str, str]]:
+        return [{"code": c, "label": materials_service.item_label(claim.line, c, locale)} for c in codes]
+
+    received = [] if evaluation is None else [r.item for r in evaluation.claim_type.requirements]
+    return {
+        "insurer": {"code": found.code, "name": found.name},
+        "claim_number": claim.number,
+        "line": claim.line,
+        "line_label": workflow_service.line_label(claim.line, locale),
+        "status": claim.status,
+        "status_label": workflow_service.state_label(claim.line, claim.status, locale),
+        "closed": claim.closed_at is not None,
+        "closed_at": claim.closed_at,
+        "reported_at": claim.reported_at,
+        "claimant": {
+            "name": mask_name(claim.claimant_name),
+            "phone": mask_phone(field_cipher().decrypt(claim.claimant_phone_enc)),
+        },
+        "expected": _expected(session, claim, now),
+        "timeline": timeline,
+        "materials": {
+            "checklist_set": evaluation is not None,
+            "missing": items(evaluation.missing if evaluation else ()),
+            "optional_missing": items(evaluation.optional_missing if evaluation else ()),
+            # checklist order, then anything else received
+            "received": items(
+                [c for c in received if evaluation and c in evaluation.received]
+                + sorted(evaluation.received - set(received) if evaluation else ())
+            ),
+        },
+        "upload": {
+            "accepted_types": list(materials_service.ALLOWED_CONTENT_TYPES),
+            "max_bytes": get_settings().max_document_bytes,
+        },
+    }
+
+
+# --- uploads -----------------------------------------------------------------------------------------
+
+ScanHook = Callable[[Path], None]
+_scan_hooks: list[ScanHook] = []
+
+
+def register_scan_hook(hook: ScanHook) -> None:
+    """A plug-in scanner: called with the staged file's path; raises :class:`UploadRejected` to refuse it."""
+    _scan_hooks.append(hook)
+
+
+def unregister_scan_hook(hook: ScanHook) -> None:
+    if hook in _scan_hooks:
+        _scan_hooks.remove(hook)
+
+
+@lru_cache
+def _configured_hook(spec: str) -> ScanHook:
+    module, _, name = spec.partition(":")
+    hook = getattr(importlib.import_module(module), name)
+    if not callable(hook):
+        raise TypeError(f"upload scan hook {spec!r} is not callable")
+    return hook
+
+
+def scan(path: Path) -> None:
+    """The virus-scan hook: plug-ins, the configured function, then the configured command. Default:
+    nothing configured, nothing done. Fails closed: a scanner that errors or times out refuses the file."""
+    settings = get_settings()
+    hooks = list(_scan_hooks)
+    if settings.upload_scan_hook:
+        hooks.append(_configured_hook(settings.upload_scan_hook))
+    for hook in hooks:
+        try:
+            hook(path)
+        except UploadRejected:
+            raise
+        except Exception as exc:
+            raise UploadRejected("the virus scan could not check the file") from exc
+    if settings.upload_scan_command:
+        command = [*shlex.split(settings.upload_scan_command), str(path)]
+        try:
+            finished = subprocess.run(  # noqa: S603 - the operator's configured scanner
+                command, capture_output=True, timeout=settings.upload_scan_timeout_seconds, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise UploadRejected("the virus scan could not check the file") from exc
+        if finished.returncode != 0:
+            raise UploadRejected()
+
+
+def upload(
+    session: Session,
+    claim: Claim,
+    item_code: str,
+    filename: str | None,
+    content_type: str | None,
+    stream: BinaryIO,
+) -> tuple[dict[str, Any], bool]:
+    """A claimant's document for a checklist item: type and item checked before the copy, size while
+    copying, the scan before it is stored; stored by the materials rules (which resume the SLA clocks
+    when the awaited items are all in)."""
+    materials_service.check_content_type(content_type)
+    materials_service.check_item_code(session, claim, item_code)
+    staged = materials_service.stage_upload(stream)
+    try:
+        scan(staged.path)
+        document, created = materials_service.store_document(
+            session, claim, ACTOR, item_code, filename, content_type, staged
+        )
+    finally:
+        staged.discard()
+    return {
+        "item_code": document.item_code,
+        "uploaded_at": document.uploaded_at,
+        "size_bytes": document.size_bytes,
+        "sha256": document.sha256,
+    }, created
