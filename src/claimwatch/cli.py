@@ -10,12 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from claimwatch import db
+from claimwatch.analytics import cli as analytics_cli
 from claimwatch.auth.models import Role
 from claimwatch.calendar import cli as calendar_cli
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo import cli as demo_cli
 from claimwatch.imports import cli as imports_cli
+from claimwatch.kpi import cli as kpi_cli
 from claimwatch.materials import cli as materials_cli
 from claimwatch.notify import cli as notify_cli
 from claimwatch.sla import cli as sla_cli
@@ -37,6 +39,8 @@ app.add_typer(materials_cli.app, name="materials")
 app.add_typer(notify_cli.app, name="notify")
 app.add_typer(sla_cli.app, name="sla")
 app.add_typer(calendar_cli.app, name="calendar")
+app.add_typer(kpi_cli.app, name="kpi")
+app.add_typer(analytics_cli.app, name="analytics")
 
 console = Console()
 err = Console(stderr=True)

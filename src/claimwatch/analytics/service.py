@@ -1,0 +1,113 @@
+"""Process analytics over a tenant's claims: the event log from the database, the report, XES export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from claimwatch.analytics import process, repository
+from claimwatch.analytics.log import TIMESTAMP, EventLog
+from claimwatch.db import tenant_context
+
+
+def claims_event_log(
+    session: Session,
+    tenant_id: int | None,
+    *,
+    line: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> EventLog:
+    """The claims of one tenant (or, for ``tenant_id=None`` in a regulator's session, of every tenant)
+    as an event log: case = claim number (``CODE/number`` across tenants), activity = the status
+    entered, timestamp = when it happened, resource = the actor. Claims reported in [since, until)."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"{name}: give a time zone offset")
+    context = tenant_context(session)
+    if context.tenant_id is not None and tenant_id != context.tenant_id:
+        raise PermissionError("a tenant session reads only its own claims")
+    codes: list[str] = []
+    cases: list[str] = []
+    activities: list[str] = []
+    stamps: list[dt.datetime] = []
+    actors: list[str | None] = []
+    for code, number, status, occurred_at, actor in repository.claim_status_events(
+        session, tenant_id, line=line, since=since, until=until
+    ):
+        codes.append(code)
+        cases.append(number)
+        activities.append(status)
+        stamps.append(occurred_at)
+        actors.append(actor)
+    case = pl.Series("case", cases, dtype=pl.String)
+    if tenant_id is None:
+        case = pl.Series("code", codes, dtype=pl.String) + "/" + case
+    frame = pl.DataFrame(
+        {
+            "case": case,
+            "activity": pl.Series(activities, dtype=pl.String),
+            "timestamp": pl.Series(stamps, dtype=pl.Datetime("us", "UTC")).cast(TIMESTAMP),
+            "resource": pl.Series(actors, dtype=pl.String),
+            "lifecycle": pl.Series(["complete"] * len(cases), dtype=pl.String),
+        }
+    )
+    return EventLog.from_frame(frame, name="claimwatch claims")
+
+
+def claims_process_report(
+    session: Session,
+    tenant_id: int | None,
+    *,
+    line: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    top_variants: int = 10,
+    top_bottlenecks: int = 10,
+) -> dict[str, Any]:
+    log = claims_event_log(session, tenant_id, line=line, since=since, until=until)
+    report = process.process_report(log, top_variants=top_variants, top_bottlenecks=top_bottlenecks)
+    report["filters"] = {
+        "line": line,
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+    }
+    return report
+
+
+def log_from_claim_events(events: Iterable[dict[str, Any]], name: str = "claim events") -> EventLog:
+    """An event log from claim events in the ingestion format (``POST /api/v1/events`` bodies, the
+    demo generator's and the JSON-lines importer's): ``reported`` enters the workflow's initial status
+    (``reported``), a ``transition`` enters ``to_status``; other event types change no status."""
+    cases: list[str] = []
+    activities: list[str] = []
+    stamps: list[str] = []
+    resources: list[str | None] = []
+    for event in events:
+        kind = event.get("type")
+        if kind == "reported":
+            status = "reported"
+        elif kind == "transition" and event.get("to_status"):
+            status = event["to_status"]
+        else:
+            continue
+        cases.append(event["claim_number"])
+        activities.append(status)
+        stamps.append(event["occurred_at"])
+        resources.append(event.get("actor"))
+    frame = pl.DataFrame(
+        {
+            "case": pl.Series(cases, dtype=pl.String),
+            "activity": pl.Series(activities, dtype=pl.String),
+            "timestamp": pl.Series(stamps, dtype=pl.String).str.to_datetime(
+                "%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us"
+            ),
+            "resource": pl.Series(resources, dtype=pl.String),
+            "lifecycle": pl.Series(["complete"] * len(cases), dtype=pl.String),
+        }
+    )
+    return EventLog.from_frame(frame, name=name)

@@ -1,0 +1,55 @@
+"""pm4py's answers for a log, and a strict comparison with ours (pm4py is a test-only dependency)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from claimwatch.analytics import process
+from claimwatch.analytics.log import EventLog
+
+DATA = Path(os.environ.get("CLAIMWATCH_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+TOLERANCE_S = 1e-6
+
+
+def pm4py_results(path: Path) -> dict[str, Any]:
+    os.environ.setdefault("PM4PY_SHOW_PROGRESS_BAR", "False")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pm4py
+
+        frame = pm4py.read_xes(str(path))
+        performance, starts, ends = pm4py.discover_performance_dfg(frame)
+        frequency, _, _ = pm4py.discover_dfg(frame)
+        return {
+            "events": len(frame),
+            "cases": frame["case:concept:name"].nunique(),
+            "performance": {edge: dict(values) for edge, values in performance.items()},
+            "frequency": dict(frequency),
+            "start": dict(starts),
+            "end": dict(ends),
+            "durations": sorted(float(value) for value in pm4py.get_all_case_durations(frame)),
+            "variants": {tuple(variant): int(count) for variant, count in pm4py.get_variants(frame).items()},
+        }
+
+
+def assert_same_as_pm4py(log: EventLog, expected: dict[str, Any]) -> None:
+    assert log.events == expected["events"]
+    assert log.cases == expected["cases"]
+    dfg = {(row["src"], row["dst"]): row for row in process.directly_follows(log).to_dicts()}
+    assert set(dfg) == set(expected["performance"]) == set(expected["frequency"])
+    for edge, values in expected["performance"].items():
+        ours = dfg[edge]
+        assert ours["count"] == expected["frequency"][edge], edge
+        for key in ("mean", "median", "min", "max", "sum"):
+            assert abs(ours[f"{key}_s" if key != "sum" else "total_s"] - float(values[key])) <= TOLERANCE_S * max(
+                1.0, ours["count"] if key == "sum" else 1.0
+            ), (edge, key)
+    assert process.start_activities(log) == expected["start"]
+    assert process.end_activities(log) == expected["end"]
+    durations = sorted(process.case_durations(log)["duration_s"].to_list())
+    assert len(durations) == len(expected["durations"])
+    assert all(abs(a - b) <= TOLERANCE_S for a, b in zip(durations, expected["durations"], strict=True))
+    assert process.variant_counts(log) == expected["variants"]
