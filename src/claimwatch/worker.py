@@ -1,4 +1,5 @@
-"""The background worker: runs the SLA sweep and the claimant-notification delivery pass until told to stop.
+"""The background worker: runs the SLA sweep and the claimant-notification delivery pass until told to stop,
+and refreshes the KPI snapshot and statistical alerts every CLAIMWATCH_KPI_REFRESH_SECONDS.
 
 Several workers may run at once on PostgreSQL: each sweep transaction row-locks the clocks it
 works (SKIP LOCKED) after the tenant's audit chain, and escalations are unique per (clock, level).
@@ -8,11 +9,14 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 
 import structlog
 
+from claimwatch.alerts import service as alerts_service
 from claimwatch.config import get_settings
+from claimwatch.kpi import snapshot as kpi_snapshot
 from claimwatch.notify import jobs as notify_jobs
 from claimwatch.sla import jobs
 
@@ -26,14 +30,20 @@ def run(
     on_pass: Callable[[jobs.SweepResult], None] | None = None,
     sweep: bool = True,
     deliver: bool = True,
+    kpi: bool | None = None,
 ) -> int:
     """Sweep and deliver every ``interval`` seconds; ``passes`` bounds the loop (tests, cron-style runs).
-    ``sweep``/``deliver`` turn either job off (e.g. a delivery-only worker)."""
+    ``sweep``/``deliver`` turn either job off (e.g. a delivery-only worker). ``kpi`` (default: on when
+    CLAIMWATCH_KPI_REFRESH_SECONDS > 0) refreshes the KPI snapshot and evaluates the statistical alerts
+    at most once per that many seconds."""
     interval = interval if interval is not None else get_settings().sweep_interval_seconds
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+    kpi_every = get_settings().kpi_refresh_seconds
+    kpi = kpi if kpi is not None else kpi_every > 0
+    kpi_due = 0.0
     done = 0
     while not stop.is_set():
         try:
@@ -58,6 +68,13 @@ def run(
                     )
             except Exception:  # the outbox keeps every message; the next pass retries
                 log.exception("notification delivery failed")
+        if kpi and time.monotonic() >= kpi_due:
+            kpi_due = time.monotonic() + kpi_every
+            try:
+                kpi_snapshot.take_snapshot()
+                alerts_service.evaluate()
+            except Exception:  # the next refresh retries; the dashboard keeps the previous snapshot
+                log.exception("kpi snapshot or alert evaluation failed")
         done += 1
         if passes is not None and done >= passes:
             break

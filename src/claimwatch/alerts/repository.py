@@ -1,0 +1,67 @@
+"""Queries of the alerts domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from claimwatch.alerts.models import QualityAlert
+from claimwatch.notify.models import StaffNotification
+
+ALERT_KEY = ("tenant_id", "kpi_code", "dimension", "unit_key", "period")
+
+
+def _insert(session: Session, model: type) -> Any:
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+
+
+def existing(session: Session, periods: Sequence[str]) -> dict[tuple[str, str, str, str], QualityAlert]:
+    rows = session.execute(select(QualityAlert).where(QualityAlert.period.in_(list(periods)))).scalars()
+    return {(a.kpi_code, a.dimension, a.unit_key, a.period): a for a in rows}
+
+
+def insert_alert(session: Session, values: dict[str, Any]) -> bool:
+    """Inserts unless the (tenant, kpi, dimension, unit, period) row exists; True when this call inserted it
+    (a concurrent worker that lost the race gets False and notifies nobody)."""
+    statement = _insert(session, QualityAlert).values(**values).on_conflict_do_nothing(index_elements=list(ALERT_KEY))
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def notify_staff(
+    session: Session, tenant_id: int, role: str, kind: str, subject: str, body: str, dedupe_key: str, now: dt.datetime
+) -> bool:
+    """A staff notification, at most one per (tenant, dedupe key)."""
+    statement = (
+        _insert(session, StaffNotification)
+        .values(
+            tenant_id=tenant_id,
+            recipient_role=role,
+            org_unit_id=None,
+            user_id=None,
+            kind=kind,
+            subject=subject[:200],
+            body=body,
+            claim_id=None,
+            dedupe_key=dedupe_key[:120],
+            status="queued",
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "dedupe_key"])
+    )
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def recent(session: Session, periods: Sequence[str], limit: int = 200) -> list[QualityAlert]:
+    statement = (
+        select(QualityAlert)
+        .where(QualityAlert.period.in_(list(periods)))
+        .order_by(QualityAlert.period.desc(), QualityAlert.created_at.desc(), QualityAlert.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(statement).scalars())

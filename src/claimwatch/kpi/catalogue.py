@@ -1,0 +1,299 @@
+"""The KPI catalogue (指标库) as data: read from YAML, validated with file and line.
+
+Every formula is checked on load by DuckDB against empty tables of the snapshot's schema, so an
+unknown column or a syntax error is reported as ``kpis.yaml:LINE: ...`` before any dashboard runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from claimwatch.config import get_settings
+from claimwatch.kpi.schema import TABLES, empty_connection
+from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
+from claimwatch.yaml_source import load as load_yaml
+
+UNITS = ("%", "count", "days", "score")
+BETTER = ("higher", "lower")
+PENDING = "pending"
+END = "end"  # a point-in-time indicator, evaluated at the end of each period
+SOURCES = ("claims", "clocks", "materials", "filings", "status_changes")
+_CODE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
+_KEYS = {
+    "code",
+    "name",
+    "definition",
+    "source",
+    "period",
+    "where",
+    "numerator",
+    "denominator",
+    "unit",
+    "better",
+    "baseline",
+    "target",
+    "near",
+    "owner",
+    "alert",
+}
+# Statements a formula must never carry: it is an expression, not a script.
+_FORBIDDEN = re.compile(r";|--|/\*|\b(copy|attach|install|load|pragma|create|drop|insert|update|delete|set)\b", re.I)
+
+
+class CatalogueError(ConfigFileError):
+    pass
+
+
+@dataclass(frozen=True)
+class Kpi:
+    code: str
+    name_zh: str
+    name_en: str
+    definition_zh: str
+    definition_en: str
+    source: str  # a snapshot table, or "pending"
+    period: str | None  # the timestamp column, or "end"
+    where: str | None
+    numerator: str | None
+    denominator: str | None
+    unit: str
+    better: str
+    baseline: float | None
+    target: float | None
+    near: float
+    owner_zh: str
+    owner_en: str
+    alert: bool = False
+    line: int = 0
+
+    @property
+    def available(self) -> bool:
+        return self.source != PENDING
+
+    @property
+    def is_rate(self) -> bool:
+        return self.unit == "%"
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if locale == "zh" else self.name_en
+
+    def definition(self, locale: str) -> str:
+        return self.definition_zh if locale == "zh" else self.definition_en
+
+    def owner(self, locale: str) -> str:
+        return self.owner_zh if locale == "zh" else self.owner_en
+
+    def value(self, numerator: float | None, denominator: float | None) -> float | None:
+        """The indicator's value from its numerator and denominator, in its unit."""
+        if numerator is None:
+            return None
+        if self.denominator is None:
+            return float(numerator)
+        if not denominator:
+            return None
+        ratio = float(numerator) / float(denominator)
+        return 100.0 * ratio if self.is_rate else ratio
+
+    def light(self, value: float | None) -> str:
+        """meets | near | misses against the target, or none (no data or no target)."""
+        if value is None or self.target is None:
+            return "none"
+        if self.better == "higher":
+            if value >= self.target:
+                return "meets"
+            return "near" if value >= self.target - self.near else "misses"
+        if value <= self.target:
+            return "meets"
+        return "near" if value <= self.target + self.near else "misses"
+
+
+class _Reader:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, node: Any, problem: str, key: str | None = None) -> CatalogueError:
+        return CatalogueError(self.source, line_of(node, key), problem)
+
+    def text(self, node: Mapping, key: str, required: bool = True) -> str | None:
+        value = node.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(node, f"'{key}' must be a non-empty string", key)
+        return value.strip()
+
+    def pair(self, node: Mapping, key: str) -> tuple[str, str]:
+        value = node.get(key)
+        if not isinstance(value, Mapping) or set(value) != {"zh", "en"}:
+            raise self.fail(node, f"'{key}' must be a mapping with exactly zh and en", key)
+        zh, en = self.text(value, "zh"), self.text(value, "en")
+        assert zh is not None and en is not None
+        return zh, en
+
+    def number(self, node: Mapping, key: str) -> float | None:
+        value = node.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(node, f"'{key}' must be a number or null, not {value!r}", key)
+        return float(value)
+
+    def choice(self, node: Mapping, key: str, allowed: tuple[str, ...]) -> str:
+        value = node.get(key)
+        if value not in allowed:
+            raise self.fail(node, f"'{key}' must be one of {', '.join(allowed)}, not {value!r}", key)
+        return str(value)
+
+    def kpi(self, node: Any) -> Kpi:
+        if not isinstance(node, Mapping):
+            raise self.fail(node, "each KPI must be a mapping")
+        for key in node:
+            if key not in _KEYS:
+                raise self.fail(node, f"unknown key '{key}' (allowed: {', '.join(sorted(_KEYS))})", key)
+        code = self.text(node, "code")
+        assert code is not None
+        if not _CODE.match(code):
+            raise self.fail(node, f"code {code!r} must be lower-case letters, digits and _", "code")
+        name_zh, name_en = self.pair(node, "name")
+        definition_zh, definition_en = self.pair(node, "definition")
+        owner_zh, owner_en = self.pair(node, "owner")
+        unit = self.choice(node, "unit", UNITS)
+        better = self.choice(node, "better", BETTER)
+        target = self.number(node, "target")
+        near = self.number(node, "near")
+        if near is not None and near < 0:
+            raise self.fail(node, "'near' must not be negative", "near")
+        if near is None:
+            near = 5.0 if unit == "%" else abs(target or 0.0) * 0.1
+        source = self.choice(node, "source", (*SOURCES, PENDING))
+        alert = node.get("alert", False)
+        if not isinstance(alert, bool):
+            raise self.fail(node, "'alert' must be true or false", "alert")
+        period = where = numerator = denominator = None
+        if source == PENDING:
+            for key in ("period", "where", "numerator", "denominator"):
+                if key in node:
+                    raise self.fail(node, f"a pending KPI has no '{key}' yet", key)
+            if alert:
+                raise self.fail(node, "a pending KPI cannot raise alerts", "alert")
+        else:
+            period = self.text(node, "period")
+            assert period is not None
+            columns = TABLES[source].timestamps
+            if period != END and period not in columns:
+                allowed = ", ".join((*columns, END))
+                raise self.fail(node, f"period {period!r} is not a timestamp of {source} ({allowed})", "period")
+            where = self.text(node, "where", required=False)
+            numerator = self.text(node, "numerator")
+            denominator = self.text(node, "denominator", required=False)
+            if unit == "count" and denominator is not None:
+                raise self.fail(node, "a count has no denominator", "denominator")
+            if unit != "count" and denominator is None:
+                raise self.fail(node, f"a KPI in {unit!r} needs a denominator", "numerator")
+            if alert and unit != "%":
+                raise self.fail(node, "only a rate (unit %) can be watched by p-chart alerts", "alert")
+            for key, expression in (("where", where), ("numerator", numerator), ("denominator", denominator)):
+                if expression is None:
+                    continue
+                if _FORBIDDEN.search(expression):
+                    raise self.fail(node, f"{key} must be a single SQL expression", key)
+                if period != END and "{end}" in expression:
+                    raise self.fail(node, "{end} is only for KPIs with period: end", key)
+            assert numerator is not None
+            self.check_sql(node, source, where, numerator, denominator)
+        return Kpi(
+            code=code,
+            name_zh=name_zh,
+            name_en=name_en,
+            definition_zh=definition_zh,
+            definition_en=definition_en,
+            source=source,
+            period=period,
+            where=where,
+            numerator=numerator,
+            denominator=denominator,
+            unit=unit,
+            better=better,
+            baseline=self.number(node, "baseline"),
+            target=target,
+            near=near,
+            owner_zh=owner_zh,
+            owner_en=owner_en,
+            alert=alert,
+            line=node.line,
+        )
+
+    def check_sql(self, node: Mapping, source: str, where: str | None, numerator: str, denominator: str | None) -> None:
+        """Plans each expression against empty snapshot tables: unknown columns and syntax errors fail here."""
+        con = empty_connection()
+        end = "TIMESTAMP '2000-01-01 00:00:00'"
+        try:
+            for key, expression, aggregate in (
+                ("where", where, False),
+                ("numerator", numerator, True),
+                ("denominator", denominator, True),
+            ):
+                if expression is None:
+                    continue
+                sql_text = expression.replace("{end}", end)
+                if aggregate:
+                    statement = f"SELECT {sql_text} FROM {source}"  # noqa: S608 - catalogue text, checked
+                else:
+                    statement = f"SELECT count(*) FROM {source} WHERE {sql_text}"  # noqa: S608
+                try:
+                    con.execute(statement).fetchall()
+                except duckdb.Error as exc:
+                    message = str(exc).splitlines()[0]
+                    raise self.fail(node, f"{key} is not a valid expression over {source}: {message}", key) from exc
+        finally:
+            con.close()
+
+
+def parse_catalogue(text: str, source: str) -> list[Kpi]:
+    document = load_yaml(text, source, CatalogueError)
+    reader = _Reader(source)
+    if not isinstance(document, Mapping) or "kpis" not in document:
+        raise reader.fail(document, "the file must be a mapping with a 'kpis' list")
+    for key in document:
+        if key != "kpis":
+            raise reader.fail(document, f"unknown key '{key}'", key)
+    items = document["kpis"]
+    if not isinstance(items, Sequence) or not items:
+        raise reader.fail(document, "'kpis' must be a non-empty list", "kpis")
+    kpis: list[Kpi] = []
+    seen: dict[str, int] = {}
+    for item in items:
+        kpi = reader.kpi(item)
+        if kpi.code in seen:
+            raise reader.fail(item, f"duplicate KPI code {kpi.code!r} (first at line {seen[kpi.code]})", "code")
+        seen[kpi.code] = kpi.line
+        kpis.append(kpi)
+    return kpis
+
+
+def load_catalogue(path: Path) -> list[Kpi]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogueError(str(path), None, f"cannot read: {exc.strerror}") from exc
+    return parse_catalogue(text, str(path))
+
+
+@lru_cache
+def _cached(path: str) -> tuple[Kpi, ...]:
+    return tuple(load_catalogue(Path(path)))
+
+
+def catalogue() -> tuple[Kpi, ...]:
+    """The catalogue in force (CLAIMWATCH_KPI_CATALOGUE), loaded once per process."""
+    return _cached(str(get_settings().kpi_catalogue))
+
+
+def by_code() -> dict[str, Kpi]:
+    return {kpi.code: kpi for kpi in catalogue()}

@@ -1,0 +1,322 @@
+"""The dashboard's view model: targets vs actuals, 12-month trends, open clocks by light, drill-down, alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.orm import Session
+from starlette.datastructures import QueryParams
+
+from claimwatch.alerts import service as alerts_service
+from claimwatch.auth.models import Role
+from claimwatch.auth.principal import Principal
+from claimwatch.config import get_settings
+from claimwatch.kpi import catalogue as kpi_catalogue
+from claimwatch.kpi import service
+from claimwatch.kpi import snapshot as kpi_snapshot
+from claimwatch.kpi.catalogue import Kpi
+from claimwatch.kpi.engine import DIMENSIONS, BadPeriod, Period, Scope, open_clock_lights
+
+NEXT_DIMENSION = {"tenant": "org", "org": "region", "region": "line", "line": "org"}
+
+
+def _clean(value: str | None, max_length: int = 32) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value[:max_length] if value else None
+
+
+@dataclass(frozen=True)
+class DashboardQuery:
+    period: Period | None = None
+    by: str | None = None
+    tenant: str | None = None
+    org: int | None = None
+    region: str | None = None
+    line: str | None = None
+
+    @classmethod
+    def from_params(cls, params: QueryParams) -> DashboardQuery:
+        """Unknown or malformed values are dropped, never an error page."""
+        period = None
+        if raw := _clean(params.get("period"), 8):
+            try:
+                period = Period.parse(raw)
+            except BadPeriod:
+                period = None
+        by = _clean(params.get("by"))
+        org_raw = _clean(params.get("org"), 18)
+        return cls(
+            period=period,
+            by=by if by in DIMENSIONS else None,
+            tenant=_clean(params.get("tenant")),
+            org=int(org_raw) if org_raw and org_raw.isdigit() else None,
+            region=_clean(params.get("region"), 12),
+            line=_clean(params.get("line")),
+        )
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        values: dict[str, Any] = {
+            "period": self.period.label if self.period else None,
+            "by": self.by,
+            "tenant": self.tenant,
+            "org": self.org,
+            "region": self.region,
+            "line": self.line,
+        } | changes
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+    def url(self, path: str = "/dashboard", **changes: Any) -> str:
+        encoded = urlencode(self.params(**changes))
+        return f"{path}?{encoded}" if encoded else path
+
+
+def format_value(kpi: Kpi, value: float | None, locale: str) -> str:
+    if value is None:
+        return "—"
+    if kpi.unit == "%":
+        return f"{value:.1f}%"
+    if kpi.unit == "count":
+        return f"{value:,.0f}"
+    if kpi.unit == "days":
+        return f"{value:.1f} 天" if locale == "zh" else f"{value:.1f} d"
+    return f"{value:.1f}"
+
+
+def format_target(kpi: Kpi, value: float | None, locale: str) -> str:
+    if value is None:
+        return "—"
+    sign = "≥ " if kpi.better == "higher" else "≤ "
+    return sign + format_value(kpi, value, locale)
+
+
+@dataclass
+class Card:
+    kpi: Kpi
+    name: str
+    definition: str
+    owner: str
+    value: float | None
+    display: str
+    target: str
+    baseline: str
+    light: str  # meets | near | misses | none
+    count: str  # the volume behind the figure
+    available: bool
+
+
+@dataclass
+class Crumb:
+    label: str
+    remove_url: str
+
+
+@dataclass
+class DrillRow:
+    key: str
+    label: str
+    url: str
+    cells: list[tuple[str, str]]  # (display, light) per KPI of the table
+
+
+@dataclass
+class DashboardView:
+    query: DashboardQuery
+    period: Period
+    periods: list[Period]
+    period_options: list[Period]
+    snapshot_at: dt.datetime | None
+    cards: list[Card] = field(default_factory=list)
+    lights: dict[str, int] = field(default_factory=dict)
+    by: str = "org"
+    dimension_options: list[str] = field(default_factory=list)
+    table_kpis: list[Kpi] = field(default_factory=list)
+    drill: list[DrillRow] = field(default_factory=list)
+    crumbs: list[Crumb] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    show_tenant: bool = False
+    tenant_options: list[tuple[str, str]] = field(default_factory=list)
+    chart_json: str = "{}"
+
+    @property
+    def csv_url(self) -> str:
+        return self.query.url("/dashboard.csv", by=self.by)
+
+    def by_url(self, dimension: str) -> str:
+        return self.query.url(by=dimension)
+
+
+def _dimensions(principal: Principal, query: DashboardQuery) -> list[str]:
+    dims = ["org", "region", "line"]
+    if principal.role is Role.REGULATOR and not query.tenant:
+        dims.insert(0, "tenant")
+    return dims
+
+
+def build(session: Session, principal: Principal, query: DashboardQuery, locale: str) -> DashboardView:
+    """Everything the page shows. Without a snapshot the page still renders, with no data."""
+    settings = get_settings()
+    dims = _dimensions(principal, query)
+    by = query.by if query.by in dims else dims[0]
+    if kpi_snapshot.current() is None:
+        period = query.period or service.default_period()
+        view = DashboardView(query, period, period.trailing(service.TREND_PERIODS), [], None, by=by)
+        view.dimension_options = dims
+        view.cards = [_card(kpi, None, locale) for kpi in kpi_catalogue.catalogue()]
+        view.show_tenant = principal.role is Role.REGULATOR
+        view.chart_json = json.dumps({"periods": [], "trend": [], "lights": {}, "labels": _chart_labels(locale)})
+        return view
+    with service.opened() as snap:
+        period = query.period or service.default_period(snap.local_now)
+        periods = period.trailing(service.TREND_PERIODS if period.kind == "month" else 4)
+        latest = service.default_period(snap.local_now)
+        options = latest.trailing(24)[::-1]
+        scope = service.scope_for(principal, snap.con, query.tenant, query.org, query.region, query.line)
+        view = DashboardView(query, period, periods, options, snap.taken_at, by=by, dimension_options=dims)
+        view.show_tenant = principal.role is Role.REGULATOR
+        if view.show_tenant:
+            view.tenant_options = [(code, f"{code} · {name}") for _, code, name in service.tenant_rows(snap.con)]
+        kpis = service.available_kpis()
+        trend = service.values(snap, scope, periods, kpis=kpis)
+        totals = {(v.kpi, v.period): v for v in trend.values}
+        for kpi in kpi_catalogue.catalogue():
+            view.cards.append(_card(kpi, totals.get((kpi.code, period.label)), locale))
+        view.lights = open_clock_lights(snap.con, scope)
+        view.table_kpis = kpis
+        _drill(view, snap, scope, kpis, locale)
+        _crumbs(view, snap, locale)
+        view.chart_json = json.dumps(
+            {
+                "periods": [p.label for p in periods],
+                "trend": [
+                    {
+                        "code": kpi.code,
+                        "name": kpi.name(locale),
+                        "unit": kpi.unit,
+                        "target": kpi.target,
+                        "values": [
+                            None
+                            if (v := totals.get((kpi.code, p.label))) is None or v.value is None
+                            else round(v.value, 2)
+                            for p in periods
+                        ],
+                    }
+                    for kpi in kpis
+                ],
+                "lights": view.lights,
+                "labels": _chart_labels(locale),
+            },
+            ensure_ascii=False,
+        ).replace("<", "\\u003c")  # safe inside <script type="application/json">
+    lookback = period.trailing(settings.alert_lookback_months) if period.kind == "month" else [period]
+    view.alerts = _alerts(session, principal, query, [p.label for p in lookback], locale)
+    return view
+
+
+def _chart_labels(locale: str) -> dict[str, str]:
+    if locale == "zh":
+        return {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "target": "目标", "actual": "实际"}
+    return {"green": "Green", "yellow": "Yellow", "red": "Red", "target": "Target", "actual": "Actual"}
+
+
+def _card(kpi: Kpi, value: Any, locale: str) -> Card:
+    figure = None if value is None else value.value
+    if not kpi.available:
+        count = ""
+    elif value is None or value.denominator is None:
+        count = ""
+    else:
+        count = (
+            f"{value.numerator:,.0f} / {value.denominator:,.0f}" if kpi.unit == "%" else f"n = {value.denominator:,.0f}"
+        )
+    return Card(
+        kpi=kpi,
+        name=kpi.name(locale),
+        definition=kpi.definition(locale),
+        owner=kpi.owner(locale),
+        value=figure,
+        display=format_value(kpi, figure, locale),
+        target=format_target(kpi, kpi.target, locale),
+        baseline=format_value(kpi, kpi.baseline, locale) if kpi.baseline is not None else "—",
+        light=kpi.light(figure) if kpi.available else "none",
+        count=count,
+        available=kpi.available,
+    )
+
+
+def _drill(view: DashboardView, snap: service.OpenSnapshot, scope: Scope, kpis: list[Kpi], locale: str) -> None:
+    result = service.values(snap, scope, [view.period], (view.by,), kpis)
+    labels = service.unit_labels(snap.con, view.by, locale)
+    cells: dict[str, dict[str, Any]] = {}
+    for value in result.values:
+        cells.setdefault(value.key[0], {})[value.kpi] = value
+    unassigned = "未指定" if locale == "zh" else "Unassigned"
+    for key in sorted(cells, key=lambda k: (k == "", labels.get(k, k))):
+        if view.by == "tenant":
+            code = labels.get(key, key).split(" · ")[0]
+            url = view.query.url(tenant=code, by="org")
+        elif key == "":
+            url = ""
+        else:
+            url = view.query.url(**{view.by: key, "by": NEXT_DIMENSION[view.by]})
+        row = DrillRow(key=key, label=labels.get(key, key) if key else unassigned, url=url, cells=[])
+        for kpi in kpis:
+            found = cells[key].get(kpi.code)
+            figure = None if found is None else found.value
+            row.cells.append((format_value(kpi, figure, locale), kpi.light(figure)))
+        view.drill.append(row)
+
+
+def _crumbs(view: DashboardView, snap: service.OpenSnapshot, locale: str) -> None:
+    query = view.query
+    if query.tenant and view.show_tenant:
+        view.crumbs.append(Crumb(query.tenant, query.url(tenant=None, org=None)))
+    if query.org is not None:
+        name = service.unit_labels(snap.con, "org", locale).get(str(query.org), str(query.org))
+        view.crumbs.append(Crumb(name, query.url(org=None)))
+    if query.region:
+        name = service.unit_labels(snap.con, "region", locale).get(query.region, query.region)
+        view.crumbs.append(Crumb(name, query.url(region=None)))
+    if query.line:
+        name = service.unit_labels(snap.con, "line", locale).get(query.line, query.line)
+        view.crumbs.append(Crumb(name, query.url(line=None)))
+
+
+def _alerts(
+    session: Session, principal: Principal, query: DashboardQuery, periods: list[str], locale: str
+) -> list[dict[str, Any]]:
+    catalogue = kpi_catalogue.by_code()
+    tenants: dict[int, str] = {}
+    if principal.role is Role.REGULATOR:
+        from claimwatch.tenancy import repository as tenancy_repository
+
+        tenants = {t.id: t.code for t in tenancy_repository.all_tenants(session)}
+    rows = []
+    for alert in alerts_service.recent_alerts(session, periods):
+        if tenants and query.tenant and tenants.get(alert.tenant_id) != query.tenant:
+            continue
+        kpi = catalogue.get(alert.kpi_code)
+        limit = alert.upper_limit if kpi is None or kpi.better == "lower" else alert.lower_limit
+        rows.append(
+            {
+                "id": alert.id,
+                "tenant": tenants.get(alert.tenant_id, ""),
+                "kpi": alert.kpi_code,
+                "kpi_name": kpi.name(locale) if kpi else alert.kpi_code,
+                "dimension": alert.dimension,
+                "unit_key": alert.unit_key,
+                "unit_label": alert.unit_label,
+                "period": alert.period,
+                "rate": f"{alert.rate:.1%}",
+                "expected": f"{alert.expected:.1%}",
+                "limit": f"{limit:.1%}",
+                "count": alert.count,
+                "created_at": alert.created_at,
+            }
+        )
+    return rows

@@ -1,0 +1,116 @@
+"""The Parquet snapshot's tables: what the KPI formulas may read.
+
+Fact tables carry the claim's tenant, org unit, region and line (denormalised when the snapshot is
+taken) so every KPI groups by any dimension without a join. Timestamps are local wall time in
+CLAIMWATCH_DEFAULT_TIMEZONE, so a month is the month the staff see on their pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+DIMENSION_COLUMNS = (
+    ("tenant_id", "BIGINT"),
+    ("claim_id", "BIGINT"),
+    ("org_unit_id", "BIGINT"),
+    ("region_code", "VARCHAR"),
+    ("line", "VARCHAR"),
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[tuple[str, str], ...]
+
+    @property
+    def timestamps(self) -> tuple[str, ...]:
+        return tuple(name for name, kind in self.columns if kind == "TIMESTAMP")
+
+    def ddl(self) -> str:
+        return ", ".join(f"{name} {kind}" for name, kind in self.columns)
+
+
+TABLES: dict[str, Table] = {
+    table.name: table
+    for table in (
+        Table("tenants", (("id", "BIGINT"), ("code", "VARCHAR"), ("name", "VARCHAR"))),
+        Table(
+            "org_units",
+            (
+                ("tenant_id", "BIGINT"),
+                ("id", "BIGINT"),
+                ("code", "VARCHAR"),
+                ("name", "VARCHAR"),
+                ("parent_id", "BIGINT"),
+                ("region_code", "VARCHAR"),
+                ("path", "VARCHAR"),
+            ),
+        ),
+        Table("regions", (("code", "VARCHAR"), ("name_zh", "VARCHAR"), ("name_en", "VARCHAR"))),
+        Table(
+            "claims",
+            (*DIMENSION_COLUMNS, ("status", "VARCHAR"), ("reported_at", "TIMESTAMP"), ("closed_at", "TIMESTAMP")),
+        ),
+        Table(
+            "clocks",
+            (
+                *DIMENSION_COLUMNS,
+                ("policy_code", "VARCHAR"),
+                ("state", "VARCHAR"),
+                ("light", "VARCHAR"),
+                ("outcome", "VARCHAR"),
+                ("started_at", "TIMESTAMP"),
+                ("stopped_at", "TIMESTAMP"),
+                ("breached_at", "TIMESTAMP"),
+            ),
+        ),
+        Table(
+            "materials",
+            (
+                *DIMENSION_COLUMNS,
+                ("reported_at", "TIMESTAMP"),
+                ("notices_issued", "INTEGER"),
+                ("supplement_rounds", "INTEGER"),
+                ("violation_rounds", "INTEGER"),
+            ),
+        ),
+        Table("filings", (*DIMENSION_COLUMNS, ("policy_code", "VARCHAR"), ("filed_at", "TIMESTAMP"))),
+        Table(
+            "status_changes",
+            (
+                *DIMENSION_COLUMNS,
+                ("occurred_at", "TIMESTAMP"),
+                ("to_status", "VARCHAR"),
+                ("flagged", "BOOLEAN"),
+                ("informed", "BOOLEAN"),
+            ),
+        ),
+    )
+}
+
+
+def empty_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with every snapshot table, empty (formula checks)."""
+    con = duckdb.connect(":memory:")
+    for table in TABLES.values():
+        con.execute(f"CREATE TABLE {table.name} ({table.ddl()})")
+    return con
+
+
+def open_snapshot(directory: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB whose views read one snapshot generation's Parquet files."""
+    con = duckdb.connect(":memory:")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    for table in TABLES.values():
+        path = directory / f"{table.name}.parquet"
+        if path.exists():
+            quoted = str(path).replace("'", "''")
+            con.execute(f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet('{quoted}')")  # noqa: S608
+        else:
+            con.execute(f"CREATE TABLE {table.name} ({table.ddl()})")
+    return con

@@ -1,0 +1,256 @@
+"""The Parquet snapshot the KPIs are computed from (`claimwatch kpi snapshot`, and the worker).
+
+DuckDB cannot scan SQLite or PostgreSQL here (its scanner extensions are downloads), so the needed
+columns are read through SQLAlchemy in chunks, every tenant at once with the tenant column kept,
+and written by DuckDB as Parquet into a new generation directory under CLAIMWATCH_SNAPSHOT_DIR.
+The ``current`` symlink is then swapped atomically: a reader sees the old snapshot or the new one,
+never half of each. Older generations beyond the last two are removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import structlog
+from sqlalchemy import Connection, Select, and_, or_, select
+
+from claimwatch import db
+from claimwatch.cases.models import CaseEvent, Claim
+from claimwatch.config import get_settings
+from claimwatch.kpi.schema import TABLES
+from claimwatch.materials.models import MaterialsProfile
+from claimwatch.notify.models import MessageStatus, OutboxMessage
+from claimwatch.sla.models import RegulatorFiling, SlaClock
+from claimwatch.tenancy.models import OrgUnit, Region, Tenant
+from claimwatch.workflow import service as workflow_service
+
+log = structlog.get_logger("claimwatch.kpi.snapshot")
+CURRENT = "current"
+META = "meta.json"
+CHUNK_ROWS = 50_000
+KEEP_GENERATIONS = 2
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    directory: Path
+    taken_at: dt.datetime  # UTC
+    rows: dict[str, int]
+
+
+def snapshot_root() -> Path:
+    return get_settings().snapshot_dir
+
+
+def _claim_dims() -> tuple[Any, ...]:
+    return (Claim.tenant_id, Claim.id, Claim.org_unit_id, Claim.region_code, Claim.line)
+
+
+def _queries() -> dict[str, Select[Any]]:
+    informed = (*MessageStatus.DONE, MessageStatus.OPTED_OUT)
+    return {
+        "tenants": select(Tenant.id, Tenant.code, Tenant.name),
+        "org_units": select(
+            OrgUnit.tenant_id,
+            OrgUnit.id,
+            OrgUnit.code,
+            OrgUnit.name,
+            OrgUnit.parent_id,
+            OrgUnit.region_code,
+            OrgUnit.path,
+        ),
+        "regions": select(Region.code, Region.name_zh, Region.name_en),
+        "claims": select(*_claim_dims(), Claim.status, Claim.reported_at, Claim.closed_at).order_by(Claim.id),
+        "clocks": select(
+            *_claim_dims(),
+            SlaClock.policy_code,
+            SlaClock.state,
+            SlaClock.light,
+            SlaClock.outcome,
+            SlaClock.started_at,
+            SlaClock.stopped_at,
+            SlaClock.breached_at,
+        )
+        .join(Claim, Claim.id == SlaClock.claim_id)
+        .order_by(SlaClock.id),
+        "materials": select(
+            *_claim_dims(),
+            Claim.reported_at,
+            MaterialsProfile.notices_issued,
+            MaterialsProfile.supplement_rounds,
+            MaterialsProfile.violation_rounds,
+        )
+        .join(Claim, Claim.id == MaterialsProfile.claim_id)
+        .order_by(MaterialsProfile.id),
+        "filings": select(*_claim_dims(), RegulatorFiling.policy_code, RegulatorFiling.filed_at)
+        .join(Claim, Claim.id == RegulatorFiling.claim_id)
+        .order_by(RegulatorFiling.id),
+        # One row per (status change, message): grouped into one row per change below.
+        "status_changes": select(
+            *_claim_dims(),
+            CaseEvent.occurred_at,
+            CaseEvent.to_status,
+            CaseEvent.client_event_id,
+            OutboxMessage.status.in_(informed).label("informed"),
+        )
+        .join(Claim, Claim.id == CaseEvent.claim_id)
+        .outerjoin(
+            OutboxMessage,
+            and_(
+                OutboxMessage.claim_id == CaseEvent.claim_id,
+                OutboxMessage.event_ref == CaseEvent.client_event_id,
+                or_(OutboxMessage.template == "acknowledgement", OutboxMessage.template == "status_changed"),
+            ),
+        )
+        .where(CaseEvent.to_status.is_not(None), CaseEvent.event_type.in_(("reported", "transition")))
+        .order_by(CaseEvent.id),
+    }
+
+
+def _column(values: tuple[Any, ...], kind: str) -> np.ndarray[Any, Any]:
+    if kind == "TIMESTAMP":
+        # UTC-aware from UTCDateTime; stored naive UTC here and turned into local wall time by DuckDB.
+        return np.array(
+            [None if v is None else v.astimezone(dt.UTC).replace(tzinfo=None) for v in values], dtype="datetime64[us]"
+        )
+    if kind == "BOOLEAN":
+        return np.array([None if v is None else bool(v) for v in values], dtype=object)
+    return np.array(values, dtype=object)
+
+
+def _chunks(conn: Connection, statement: Select[Any]) -> Iterator[list[tuple[Any, ...]]]:
+    result = conn.execution_options(stream_results=True, yield_per=CHUNK_ROWS).execute(statement)
+    while True:
+        rows = result.fetchmany(CHUNK_ROWS)
+        if not rows:
+            break
+        yield [tuple(row) for row in rows]
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, conn: Connection, name: str, statement: Select[Any]) -> int:
+    """Streams one query into a DuckDB staging table with the snapshot's column types."""
+    staged = [
+        (column, kind)
+        for column, kind in (
+            TABLES[name].columns
+            if name != "status_changes"
+            else (*TABLES[name].columns[:-2], ("event_ref", "VARCHAR"), ("informed", "BOOLEAN"))
+        )
+    ]
+    con.execute(f"CREATE TABLE stage_{name} ({', '.join(f'{c} {k}' for c, k in staged)})")
+    count = 0
+    for rows in _chunks(conn, statement):
+        columns = list(zip(*rows, strict=True))
+        chunk = {f"c{i}": _column(columns[i], kind) for i, (_, kind) in enumerate(staged)}  # noqa: F841
+        casts = ", ".join(f"CAST(c{i} AS {kind})" for i, (_, kind) in enumerate(staged))
+        con.execute(f"INSERT INTO stage_{name} SELECT {casts} FROM chunk")  # noqa: S608 - our own column list
+        count += len(rows)
+    return count
+
+
+def _notify_states(con: duckdb.DuckDBPyConnection) -> None:
+    """Which (line, status) changes must be told to the claimant: the workflow's notify flag, and the report."""
+    rows = [
+        (line, state, bool(spec.notify_claimant or state == workflow.initial))
+        for line, workflow in workflow_service.registry().items()
+        for state, spec in workflow.states.items()
+    ]
+    con.execute("CREATE TABLE notify_states (line VARCHAR, status VARCHAR, notify BOOLEAN)")
+    if rows:
+        con.executemany("INSERT INTO notify_states VALUES (?, ?, ?)", rows)
+
+
+def _final_select(name: str, zone: str) -> str:
+    table = TABLES[name]
+    if name == "status_changes":
+        local = f"timezone('{zone}', s.occurred_at::TIMESTAMPTZ)"
+        return (
+            "SELECT s.tenant_id, s.claim_id, s.org_unit_id, s.region_code, s.line, "  # noqa: S608 - fixed text
+            f"{local} AS occurred_at, s.to_status, coalesce(any_value(n.notify), false) AS flagged, "
+            "coalesce(bool_or(s.informed), false) AS informed "
+            "FROM stage_status_changes s LEFT JOIN notify_states n ON n.line = s.line AND n.status = s.to_status "
+            "GROUP BY s.tenant_id, s.claim_id, s.org_unit_id, s.region_code, s.line, s.occurred_at, s.to_status, "
+            "s.event_ref ORDER BY occurred_at"
+        )
+    parts = [
+        f"timezone('{zone}', {column}::TIMESTAMPTZ) AS {column}" if kind == "TIMESTAMP" else column
+        for column, kind in table.columns
+    ]
+    order = f" ORDER BY {table.timestamps[0]}" if table.timestamps else ""
+    return f"SELECT {', '.join(parts)} FROM stage_{name}{order}"  # noqa: S608 - our own column list
+
+
+def take_snapshot(root: Path | None = None, now: dt.datetime | None = None) -> SnapshotInfo:
+    """Reads the operational database (every tenant) into a new Parquet generation and makes it current."""
+    root = (root or snapshot_root()).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    taken_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    written = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    generation = root / f"gen-{written}-{uuid.uuid4().hex[:8]}"
+    generation.mkdir()
+    zone = get_settings().default_timezone.replace("'", "")
+    con = duckdb.connect(":memory:")
+    rows: dict[str, int] = {}
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET preserve_insertion_order = true")
+        _notify_states(con)
+        with db.get_engine().connect() as conn:
+            for name, statement in _queries().items():
+                rows[name] = _load_table(con, conn, name, statement)
+        for name in TABLES:
+            target = str(generation / f"{name}.parquet").replace("'", "''")
+            con.execute(f"COPY ({_final_select(name, zone)}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+        if "status_changes" in rows:
+            rows["status_changes"] = int(
+                con.execute(
+                    "SELECT count(*) FROM read_parquet(?)", [str(generation / "status_changes.parquet")]
+                ).fetchone()[0]  # type: ignore[index]
+            )
+    except BaseException:
+        con.close()
+        shutil.rmtree(generation, ignore_errors=True)
+        raise
+    con.close()
+    (generation / META).write_text(json.dumps({"taken_at": taken_at.isoformat(), "rows": rows}), encoding="utf-8")
+    publish(root, generation)
+    log.info("kpi snapshot", directory=str(generation), **rows)
+    return SnapshotInfo(generation, taken_at, rows)
+
+
+def publish(root: Path, generation: Path) -> None:
+    """Points ``root/current`` at ``generation`` atomically and prunes old generations."""
+    link = root / CURRENT
+    temporary = root / f".{CURRENT}-{os.getpid()}"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    temporary.symlink_to(generation.name)
+    os.replace(temporary, link)
+    generations = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("gen-") and not p.is_symlink())
+    for old in generations[:-KEEP_GENERATIONS]:
+        if old.name != generation.name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current(root: Path | None = None) -> SnapshotInfo | None:
+    """The snapshot in force, or None when none was taken yet."""
+    root = root or snapshot_root()
+    link = root / CURRENT
+    if not link.exists():
+        return None
+    directory = link.resolve()
+    try:
+        meta = json.loads((directory / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return SnapshotInfo(directory, dt.datetime.fromisoformat(meta["taken_at"]), meta.get("rows", {}))
