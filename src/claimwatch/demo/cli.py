@@ -77,6 +77,12 @@ def setup(
 
         swept = jobs.sweep()
         err.print(f"SLA sweep: {swept.checked} clocks due, {swept.yellow} yellow and {swept.red} red escalations")
+        from claimwatch.alerts import service as alerts_service
+        from claimwatch.kpi import snapshot as kpi_snapshot
+
+        kpi_snapshot.take_snapshot()
+        found = alerts_service.evaluate(None)
+        err.print(f"KPI snapshot taken; {found.created} quality alerts")
     table = Table("username", "password", "role", "tenant", title="demo logins · http://127.0.0.1:8000")
     for login in service.logins(spec):
         table.add_row(login.username, DEMO_PASSWORD, login.role.value, login.tenant)

@@ -255,7 +255,9 @@ def queue(
         .limit(limit)
     )
     if not include_acknowledged:
-        statement = statement.where(Escalation.status == "open")
+        # The working queue: cases still to be handled. A completed case's breach stays on record
+        # (filings, KPIs) and in the full list, but there is nothing left to urge.
+        statement = statement.where(Escalation.status == "open", SlaClock.state != "stopped")
     if org_unit_ids is not None:
         statement = statement.where(Escalation.org_unit_id.in_(org_unit_ids))
     return [(e, c, cl) for e, c, cl in session.execute(statement).all()]
