@@ -14,6 +14,7 @@ import datetime as dt
 import gzip
 import io
 import os
+import re
 import zlib
 from array import array
 from collections.abc import Iterator
@@ -89,14 +90,21 @@ def _local(name: str) -> str:
 
 
 def read_xes(source: str | os.PathLike[str] | BinaryIO, name: str | None = None) -> EventLog:
-    """Parse an XES file (``.xes`` or gzip, detected from the content) into an :class:`EventLog`."""
-    stream, label, owned = _open(source)
-    label = name or label
-    try:
-        frames = list(_parse(stream, label))
-    finally:
-        if owned:
-            stream.close()
+    """Parse an XES file (``.xes`` or gzip, detected from the content) into an :class:`EventLog`.
+
+    Files in the usual one-element-per-line layout take a vectorised fast path; anything else (or
+    anything the fast path is unsure about, including every malformed file) is read by expat.
+    """
+    label = name or (str(source) if isinstance(source, str | os.PathLike) else str(getattr(source, "name", "<stream>")))
+    frames = _read_fast(source, label)
+    if frames is None:
+        stream, label, owned = _open(source)
+        label = name or label
+        try:
+            frames = list(_parse(stream, label))
+        finally:
+            if owned:
+                stream.close()
     if frames:
         frame = pl.concat(frames, rechunk=True)
     else:
@@ -233,11 +241,283 @@ def _parse(stream: BinaryIO, source: str) -> Iterator[pl.DataFrame]:  # noqa: C9
         yield frame.with_columns(case=case_names.gather(frame["trace"]))
 
 
+# ---------------------------------------------------------------------------------------------- fast path
+#
+# Most XES files (pm4py's, OpenXES's, ours) put every element on a line of its own:
+#
+#     <trace>
+#         <string key="concept:name" value="case 1"/>
+#         <event>
+#             <string key="concept:name" value="register"/>
+#             <date key="time:timestamp" value="2026-01-01T08:00:00.000+01:00"/>
+#         </event>
+#     </trace>
+#
+# For such files the body is split into lines and classified with vectorised Polars string operations,
+# a few megabytes at a time. Every line must be blank, one of the six structural tags, or a single
+# self-closing ``<tag key="…" value="…"/>`` element, and the tags must nest as XES prescribes; the
+# header (everything before the first ``<trace>`` line) goes through expat. Anything else — another
+# attribute order, nested attributes, comments, CDATA, several elements on a line, other encodings, a
+# DOCTYPE, unknown entities, characters XML forbids, a missing activity or an odd timestamp — makes
+# the fast path give up, and the whole file is read again by the expat reader (which also produces the
+# error message for a malformed file). The result is the same frame either way.
+
+_FAST_PIECE = 16 << 20
+_FAST_HEADER_LIMIT = 64 << 20
+_TRACE_LINE = re.compile(rb"^[ \t]*<trace>[ \t]*$", re.MULTILINE)
+_PROBE = "claimwatch-fast-path-probe"
+_STRUCTURE = {"": 0, "<trace>": 1, "</trace>": 2, "<event>": 3, "</event>": 4, "</log>": 5}
+_KEYS = ("concept:name", "time:timestamp", "org:resource", "lifecycle:transition")
+# Control characters (tab, CR and LF included: expat would normalise them to spaces) and U+FFFE/U+FFFF.
+_ELEMENT = (
+    r'^<[A-Za-z]+[ \t]+key="[^"&<\x00-\x1f\x{FFFE}\x{FFFF}]*"[ \t]+value="[^"<\x00-\x1f\x{FFFE}\x{FFFF}]*"[ \t]*/>$'
+)
+_COMMON_OPENINGS = ("<string key=", "<date key=", "<int key=", "<float key=", "<boolean key=", "<id key=")
+_ENTITY = re.compile(r"&(?:(lt|gt|amp|quot|apos)|#([0-9]+)|#x([0-9a-fA-F]+));")
+_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+_ENTITIES_ONLY = r"^(?:[^&]|&(?:lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)*$"
+
+
+class _NotFast(Exception):
+    """The file does not fit the fast path's assumptions; read it with expat."""
+
+
+def _read_fast(source: str | os.PathLike[str] | BinaryIO, label: str) -> list[pl.DataFrame] | None:
+    """The frames of the fast path, or None when the expat reader must read the file."""
+    if isinstance(source, str | os.PathLike):
+        try:
+            raw: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed below
+        except OSError:
+            return None
+        try:
+            return _fast_frames(_unpacked(raw), label)
+        except _NotFast:
+            return None
+        finally:
+            raw.close()
+    try:
+        seekable = source.seekable()
+        start = source.tell() if seekable else 0
+    except (OSError, AttributeError, ValueError):
+        return None
+    if not seekable:
+        return None
+    try:
+        return _fast_frames(_unpacked(source), label)
+    except _NotFast:
+        source.seek(start)
+        return None
+
+
+def _unpacked(raw: BinaryIO) -> BinaryIO:
+    start = raw.tell()
+    head = raw.read(2)
+    raw.seek(start)
+    if head == b"\x1f\x8b":
+        return cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))  # does not close ``raw``
+    return raw
+
+
+def _fast_frames(stream: BinaryIO, source: str) -> list[pl.DataFrame]:
+    def read() -> bytes:
+        try:
+            return stream.read(_FAST_PIECE)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _NotFast from exc
+
+    buffer = b""
+    while True:
+        piece = read()
+        buffer += piece
+        found = _TRACE_LINE.search(buffer.replace(b"\r\n", b"\n")) if b"\r" in buffer else _TRACE_LINE.search(buffer)
+        if found or not piece or len(buffer) > _FAST_HEADER_LIMIT:
+            break
+    if b"\r" in buffer:
+        buffer = buffer.replace(b"\r\n", b"\n")
+        found = _TRACE_LINE.search(buffer)
+    if not found:
+        raise _NotFast
+    _check_header(buffer[: found.start()])
+    state = _FastState()
+    pending = buffer[found.start() :]
+    frames: list[pl.DataFrame] = []
+    at_end = False
+    while True:
+        cut = len(pending)
+        if not at_end:
+            close = pending.rfind(b"</event>")
+            cut = pending.find(b"\n", close) + 1 if close >= 0 else 0
+            if cut <= 0 or len(pending) < _FAST_PIECE:
+                piece = read()
+                if piece:
+                    pending += piece
+                else:
+                    at_end = True
+                continue
+        text, pending = pending[:cut], pending[cut:]
+        if b"\r" in text:
+            text = text.replace(b"\r\n", b"\n")
+            if b"\r" in text:
+                raise _NotFast
+        try:
+            decoded = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _NotFast from exc
+        frame = state.lines(decoded, source)
+        if frame is not None:
+            frames.append(frame)
+        if at_end:
+            break
+    if state.depth or not state.ended:
+        raise _NotFast
+    if not frames:
+        return []
+    names = (
+        pl.DataFrame({"trace": pl.int_range(state.traces, dtype=pl.UInt32, eager=True)})
+        .join(pl.concat(state.names).unique("trace", keep="last"), on="trace", how="left", maintain_order="left")
+        .select(pl.col("name").fill_null(pl.format("trace {}", pl.col("trace") + 1)))
+        .to_series()
+    )
+    return [frame.with_columns(case=names.gather(frame["trace"])) for frame in frames]
+
+
+def _check_header(header: bytes) -> None:
+    """The part before the first ``<trace>`` line must leave expat directly inside a UTF-8 ``<log>``."""
+    if b"<!DOCTYPE" in header:
+        raise _NotFast
+    parser = expat.ParserCreate()
+    seen = {"depth": 0, "root": "", "probe": 0, "encoding": ""}
+
+    def start(tag: str, _attrs: Any) -> None:
+        seen["depth"] = cast(int, seen["depth"]) + 1
+        if seen["depth"] == 1:
+            seen["root"] = _local(tag)
+        if tag == _PROBE:
+            seen["probe"] = seen["depth"]
+
+    def end(_tag: str) -> None:
+        seen["depth"] = cast(int, seen["depth"]) - 1
+
+    def declaration(_version: str | None, encoding: str | None, _standalone: int) -> None:
+        seen["encoding"] = encoding or ""
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.XmlDeclHandler = declaration
+    try:
+        parser.Parse(header + f"<{_PROBE}/>\n".encode(), False)
+    except expat.ExpatError as exc:
+        raise _NotFast from exc
+    if seen["root"] != "log" or seen["probe"] != 2 or str(seen["encoding"]).lower() not in ("", "utf-8", "utf8"):
+        raise _NotFast
+
+
+class _FastState:
+    """What the fast path carries from one piece of lines to the next."""
+
+    def __init__(self) -> None:
+        self.depth = 0  # 0 between traces, 1 in a trace, 2 in an event
+        self.traces = 0
+        self.ended = False
+        self.names: list[pl.DataFrame] = [pl.DataFrame(schema={"trace": pl.UInt32, "name": pl.String})]
+
+    def lines(self, text: str, source: str) -> pl.DataFrame | None:  # noqa: C901 - one vectorised pass
+        lines = pl.Series("line", [text]).str.split("\n").explode().str.strip_chars(" \t")
+        kind = lines.replace_strict(_STRUCTURE, default=None, return_dtype=pl.Int8)
+        frame = pl.DataFrame({"line": lines, "kind": kind}).with_columns(
+            delta=pl.col("kind").replace_strict({1: 1, 2: -1, 3: 1, 4: -1}, default=0, return_dtype=pl.Int32)
+        )
+        frame = frame.with_columns(
+            before=pl.col("delta").cum_sum() - pl.col("delta") + self.depth,
+            trace=(pl.col("kind") == 1).fill_null(False).cum_sum().cast(pl.Int64) + (self.traces - 1),
+            event=(pl.col("kind") == 3).fill_null(False).cum_sum().cast(pl.Int64) - 1,
+        )
+        kind_col, before = pl.col("kind"), pl.col("before")
+        misplaced = (
+            ((kind_col == 1) & (before != 0))
+            | ((kind_col == 2) & (before != 1))
+            | ((kind_col == 3) & (before != 1))
+            | ((kind_col == 4) & (before != 2))
+            | ((kind_col == 5) & (before != 0))
+            | (kind_col.is_null() & ~before.is_in([1, 2]))
+        ).fill_null(False)
+        ends = (kind_col == 5).fill_null(False).cum_sum() + int(self.ended)
+        after_end = (ends > 0) & (kind_col != 5).fill_null(True) & (kind_col != 0).fill_null(True)
+        checks = frame.select(
+            misplaced.any().alias("misplaced"),
+            after_end.any().alias("after_end"),
+            (ends.last() > 1).alias("twice"),
+            pl.col("delta").sum().alias("delta"),
+            (pl.col("kind") == 1).sum().alias("traces"),
+            (pl.col("kind") == 5).sum().alias("ended"),
+        ).row(0, named=True)
+        if checks["misplaced"] or checks["after_end"] or checks["twice"]:
+            raise _NotFast
+        elements = frame.filter(kind_col.is_null()).select("line", "before", "trace", "event")
+        if not elements.select(pl.col("line").str.contains(_ELEMENT).all()).item():
+            raise _NotFast
+        parts = elements.select("before", "trace", "event", split=pl.col("line").str.split_exact('"', 4)).unnest(
+            "split"
+        )
+        parts = parts.rename({"field_0": "opening", "field_1": "key", "field_3": "value"}).drop("field_2", "field_4")
+        odd = parts.filter(~pl.col("opening").is_in(_COMMON_OPENINGS))
+        if odd.height and odd.select(pl.col("opening").str.contains(r"^<(?:event|trace|log)[ \t]").any()).item():
+            raise _NotFast
+        escaped = parts.filter(pl.col("value").str.contains("&", literal=True))["value"].unique()
+        if escaped.len():
+            if not escaped.str.contains(_ENTITIES_ONLY).all():
+                raise _NotFast
+            mapping = {value: _unescape(value) for value in escaped.to_list()}
+            parts = parts.with_columns(pl.col("value").replace(mapping))
+        wanted = parts.filter(pl.col("key").is_in(_KEYS))
+        self.names.append(
+            wanted.filter((pl.col("before") == 1) & (pl.col("key") == "concept:name")).select(
+                pl.col("trace").cast(pl.UInt32), name="value"
+            )
+        )
+        self.depth += checks["delta"]
+        self.traces += checks["traces"]
+        self.ended = self.ended or bool(checks["ended"])
+        events = frame.filter(kind_col == 3).select("event", pl.col("trace").cast(pl.UInt32))
+        if not events.height:
+            return None
+        attributes = wanted.filter(before == 2)
+        for key, column in zip(_KEYS, ("activity", "timestamp", "resource", "lifecycle"), strict=True):
+            values = (
+                attributes.filter(pl.col("key") == key)
+                .unique("event", keep="last")
+                .select("event", pl.col("value").alias(column))
+            )
+            events = events.join(values, on="event", how="left", maintain_order="left")
+        if events.select((pl.col("activity").is_null() | pl.col("timestamp").is_null()).any()).item():
+            raise _NotFast
+        try:
+            stamps = _timestamps(events["timestamp"], None, source)
+        except XesError as exc:
+            raise _NotFast from exc
+        return events.select("trace", "activity", timestamp=stamps, resource="resource", lifecycle="lifecycle")
+
+
+def _unescape(value: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        named, decimal, hexadecimal = match.groups()
+        if named:
+            return _NAMED[named]
+        code = int(decimal) if decimal else int(hexadecimal, 16)
+        if not (
+            code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+        ):
+            raise _NotFast
+        return chr(code)
+
+    return _ENTITY.sub(one, value)
+
+
 def _where(parser: Any) -> tuple[int, int]:
     return parser.CurrentLineNumber, parser.CurrentColumnNumber + 1
 
 
-def _timestamps(values: pl.Series, lines: array[int], source: str) -> pl.Series:
+def _timestamps(values: pl.Series, lines: array[int] | None, source: str) -> pl.Series:
     """ISO 8601 (xs:dateTime) strings to UTC microseconds; without an offset a time is taken as UTC."""
     parsed = values.str.to_datetime(_TIME_FORMAT, time_zone="UTC", time_unit="us", strict=False)
     missing = parsed.is_null() & values.is_not_null()
@@ -249,7 +529,8 @@ def _timestamps(values: pl.Series, lines: array[int], source: str) -> pl.Series:
         try:
             value = dt.datetime.fromisoformat(text.strip())
         except ValueError as exc:
-            raise XesError(source, f"bad time:timestamp {text!r} (expected ISO 8601)", lines[index]) from exc
+            line = None if lines is None else lines[index]
+            raise XesError(source, f"bad time:timestamp {text!r} (expected ISO 8601)", line) from exc
         fixed[index] = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     return pl.Series(values.name, fixed, dtype=TIMESTAMP)
 

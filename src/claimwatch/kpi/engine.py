@@ -13,7 +13,9 @@ from typing import Any
 
 import duckdb
 
+from claimwatch.kpi import summary
 from claimwatch.kpi.catalogue import END, Kpi
+from claimwatch.kpi.schema import END_POINTS, END_SUMMARY
 
 DIMENSIONS = {"tenant": "tenant_id", "org": "org_unit_id", "region": "region_code", "line": "line"}
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -137,6 +139,61 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _period_end(period: Period, now: dt.datetime | None) -> dt.datetime:
+    """The instant a point-in-time KPI is taken at: the period's end, or ``now`` in a running period."""
+    end = _midnight(period.end)
+    return now if now is not None and now < end else end
+
+
+def _summarised_ends(con: duckdb.DuckDBPyConnection, kpi: Kpi) -> set[dt.datetime]:
+    """The end instants the snapshot's summary holds for this KPI's current formula (none: count directly)."""
+    try:
+        rows = con.execute(
+            f"SELECT DISTINCT end_at FROM {END_POINTS} WHERE kpi = ? AND fingerprint = ?",  # noqa: S608
+            [kpi.code, summary.fingerprint(kpi)],
+        ).fetchall()
+    except duckdb.CatalogException:
+        return set()  # a connection without the summary tables
+    return {row[0] for row in rows if isinstance(row[0], dt.datetime)}
+
+
+def _from_summary(
+    con: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    periods: Sequence[Period],
+    ends: Sequence[dt.datetime],
+    indexes: Sequence[int],
+    scope: Scope,
+    by: Sequence[str],
+) -> list[tuple[tuple[Any, ...], str, Any, Any]]:
+    """The counts at the given periods' ends, summed from the summary: the same rows a direct count yields."""
+    if not indexes:
+        return []
+    wanted = sorted({ends[i] for i in indexes})
+    scope_where, scope_params = scope.conditions()
+    keys = _key_expr(by)
+    select_keys = "".join(f"{expression} AS k{i}, " for i, expression in enumerate(keys))
+    group = "".join(f"k{i}, " for i in range(len(keys)))
+    where = [*scope_where, "kpi = ?", "fingerprint = ?", f"end_at IN ({', '.join('?' for _ in wanted)})"]
+    rows = con.execute(
+        f"SELECT {select_keys}end_at AS e, sum(n) AS n, sum(d) AS d FROM {END_SUMMARY} "  # noqa: S608
+        f"WHERE {' AND '.join(where)} GROUP BY {group}e",
+        [*scope_params, kpi.code, summary.fingerprint(kpi), *wanted],
+    ).fetchall()
+    found: dict[dt.datetime, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        found.setdefault(row[len(keys)], []).append(row)
+    decoded: list[tuple[tuple[Any, ...], str, Any, Any]] = []
+    for index in indexes:
+        label = periods[index].label
+        matched = found.get(ends[index], [])
+        if not matched and not keys:
+            # Without GROUP BY a direct count over no rows is still one row of zeros.
+            decoded.append(((), label, 0, 0 if kpi.denominator is not None else None))
+        decoded += [(tuple(row[: len(keys)]), label, row[-2], row[-1]) for row in matched]
+    return decoded
+
+
 def _compute_one(
     con: duckdb.DuckDBPyConnection,
     kpi: Kpi,
@@ -153,14 +210,17 @@ def _compute_one(
     denominator = kpi.denominator or "NULL"
     rows: list[tuple[Any, ...]] = []
     if kpi.period == END:
-        # One pass per period end (DuckDB runs the branches in parallel). A materialised CTE of the scoped
-        # rows was measured slower at 10 M claims (bench/dashboard.py), so each branch reads the source.
+        ends = [_period_end(period, now) for period in periods]
+        covered = _summarised_ends(con, kpi)
+        # Ends the snapshot's month-end summary holds: a sum over that small table (claimwatch.kpi.summary).
+        decoded = _from_summary(con, kpi, periods, ends, [i for i, e in enumerate(ends) if e in covered], scope, by)
+        # The others: one pass per period end (DuckDB runs the branches in parallel). A materialised CTE of
+        # the scoped rows was measured slower at 10 M claims (bench/dashboard.py), so each branch reads the source.
         parts: list[str] = []
         params: list[Any] = []
-        for index, period in enumerate(periods):
-            end = _midnight(period.end)
-            if now is not None and now < end:
-                end = now
+        for index, end in enumerate(ends):
+            if end in covered:
+                continue
             moment = _literal(end)
             where = [*scope_where, f"({kpi.where.replace('{end}', moment)})" if kpi.where else "true"]
             numerator = kpi.numerator.replace("{end}", moment)
@@ -170,9 +230,10 @@ def _compute_one(
                 f"WHERE {' AND '.join(where)}" + (f" GROUP BY {group}" if group else "")
             )
             params.extend(scope_params)
-        statement = " UNION ALL ".join(parts)
-        rows = con.execute(statement, params).fetchall()
-        decoded = [(row[: len(keys)], periods[int(row[len(keys)])].label, row[-2], row[-1]) for row in rows]
+        if parts:
+            statement = " UNION ALL ".join(parts)
+            rows = con.execute(statement, params).fetchall()
+            decoded += [(row[: len(keys)], periods[int(row[len(keys)])].label, row[-2], row[-1]) for row in rows]
     else:
         column = kpi.period
         kind = periods[0].kind

@@ -93,6 +93,18 @@ TABLES: dict[str, Table] = {
 }
 
 
+# Month-end summaries of point-in-time KPIs (claimwatch.kpi.summary), written with the snapshot.
+END_SUMMARY = "end_summary"
+END_POINTS = "end_points"
+SUMMARY_TABLES = {
+    END_SUMMARY: (
+        "kpi VARCHAR, fingerprint VARCHAR, end_at TIMESTAMP, tenant_id BIGINT, org_unit_id BIGINT, "
+        "region_code VARCHAR, line VARCHAR, n BIGINT, d BIGINT"
+    ),
+    END_POINTS: "kpi VARCHAR, fingerprint VARCHAR, end_at TIMESTAMP",
+}
+
+
 def empty_connection() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with every snapshot table, empty (formula checks)."""
     con = duckdb.connect(":memory:")
@@ -101,8 +113,11 @@ def empty_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def open_snapshot(directory: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB whose views read one snapshot generation's Parquet files."""
+def open_snapshot(directory: Path, threads: int | None = None, summaries: bool = True) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB whose views read one snapshot generation's Parquet files.
+
+    ``summaries=False`` leaves out the month-end summaries (empty), so every KPI is counted from the facts.
+    """
     con = duckdb.connect(":memory:")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
@@ -113,4 +128,11 @@ def open_snapshot(directory: Path, threads: int | None = None) -> duckdb.DuckDBP
             con.execute(f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet('{quoted}')")  # noqa: S608
         else:
             con.execute(f"CREATE TABLE {table.name} ({table.ddl()})")
+    for name, ddl in SUMMARY_TABLES.items():
+        path = directory / f"{name}.parquet"
+        if summaries and path.exists():
+            quoted = str(path).replace("'", "''")
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{quoted}')")  # noqa: S608
+        else:
+            con.execute(f"CREATE TABLE {name} ({ddl})")
     return con

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
@@ -27,6 +28,9 @@ from sqlalchemy import Connection, Select, and_, or_, select
 from claimwatch import db
 from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.config import get_settings
+from claimwatch.kpi import catalogue as kpi_catalogue
+from claimwatch.kpi import summary as kpi_summary
+from claimwatch.kpi.catalogue import CatalogueError
 from claimwatch.kpi.schema import TABLES
 from claimwatch.materials.models import MaterialsProfile
 from claimwatch.notify.models import MessageStatus, OutboxMessage
@@ -190,6 +194,17 @@ def _final_select(name: str, zone: str) -> str:
     return f"SELECT {', '.join(parts)} FROM stage_{name}{order}"  # noqa: S608 - our own column list
 
 
+def _write_summary(generation: Path, taken_at: dt.datetime) -> None:
+    """The month-end summaries of the catalogue's point-in-time KPIs (none if the catalogue does not load)."""
+    try:
+        kpis = kpi_catalogue.catalogue()
+    except CatalogueError as exc:
+        log.warning("kpi snapshot without month-end summary", error=str(exc))
+        return
+    local_now = taken_at.astimezone(ZoneInfo(get_settings().default_timezone)).replace(tzinfo=None)
+    kpi_summary.write(generation, kpis, local_now)
+
+
 def take_snapshot(root: Path | None = None, now: dt.datetime | None = None) -> SnapshotInfo:
     """Reads the operational database (every tenant) into a new Parquet generation and makes it current."""
     root = (root or snapshot_root()).resolve()
@@ -217,11 +232,12 @@ def take_snapshot(root: Path | None = None, now: dt.datetime | None = None) -> S
                     "SELECT count(*) FROM read_parquet(?)", [str(generation / "status_changes.parquet")]
                 ).fetchone()[0]  # type: ignore[index]
             )
+        con.close()
+        _write_summary(generation, taken_at)
     except BaseException:
         con.close()
         shutil.rmtree(generation, ignore_errors=True)
         raise
-    con.close()
     (generation / META).write_text(json.dumps({"taken_at": taken_at.isoformat(), "rows": rows}), encoding="utf-8")
     publish(root, generation)
     log.info("kpi snapshot", directory=str(generation), **rows)
