@@ -262,7 +262,7 @@ def on_case_events(session: Session, tenant_id: int, changes: Sequence[ClaimChan
     contacts = repository.claim_contacts(session, {c.claim_id for c in wanted})
     reported_ids = [c.claim_id for c in wanted if c.event_type == "reported"]
     expected: dict[int, dt.datetime] = {}
-    for clock in sla_repository.clocks_for_claims(session, reported_ids):
+    for clock in sla_repository.clock_states(session, tenant_id, reported_ids):
         if clock.policy_code.startswith("timeliness_") and clock.yellow_due_at is not None:
             expected[clock.claim_id] = clock.yellow_due_at
     channels = default_channels()
