@@ -4,7 +4,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, any_, bindparam, select
+from sqlalchemy import BigInteger, Table, any_, bindparam, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -305,6 +305,17 @@ def clock_states(session: Session, tenant_id: int, claim_ids: Iterable[int]) -> 
 def insert_clock_states(session: Session, states: Sequence[ClockState]) -> None:
     """Insert new clocks and set their ids (RETURNING in parameter order, one statement)."""
     if not states:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # Ids drawn from the sequence in one round trip, then COPY: a multi-row INSERT … RETURNING
+        # of thousands of rows spends most of its time in the driver's parsing of the huge statement.
+        ids = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence('sla_clocks', 'id')) FROM generate_series(1, :n)"),
+            {"n": len(states)},
+        ).scalars()
+        for state, new_id in zip(states, ids, strict=True):
+            state.id = new_id
+        bulk_insert(session, "sla_clocks", CLOCK_FIELDS, [tuple(getattr(s, f) for f in CLOCK_FIELDS) for s in states])
         return
     rows = [{name: getattr(state, name) for name in CLOCK_FIELDS if name != "id"} for state in states]
     result = session.execute(_CLOCKS.insert().returning(_CLOCKS.c.id, sort_by_parameter_order=True), rows)
