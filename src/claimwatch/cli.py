@@ -13,6 +13,7 @@ from claimwatch import db
 from claimwatch.analytics import cli as analytics_cli
 from claimwatch.auth.models import Role
 from claimwatch.calendar import cli as calendar_cli
+from claimwatch.cli_output import fail
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo import cli as demo_cli
@@ -43,7 +44,6 @@ app.add_typer(kpi_cli.app, name="kpi")
 app.add_typer(analytics_cli.app, name="analytics")
 
 console = Console()
-err = Console(stderr=True)
 
 
 @app.callback()
@@ -54,12 +54,6 @@ def main(
 
     if database:
         db.configure(database)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    # soft_wrap: a file path or line number in an error must never be split across lines.
-    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _tenant_id(code: str) -> int:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, Table, create_engine, event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -266,21 +267,59 @@ def bulk_insert(
             for row in rows:
                 copy.write_row(row)
         return
-    if timestamp_columns:
-        positions = [i for i in range(len(columns)) if timestamp_columns >> i & 1]
-        # A batch shares its received/recorded time: format each distinct value once.
-        formatted: dict[dt.datetime | None, str | None] = {}
-        converted = []
-        for row in rows:
-            values = list(row)
-            for i in positions:
-                value = values[i]
-                text = formatted.get(value)
-                if text is None:
-                    text = formatted[value] = sqlite_timestamp(value)
-                values[i] = text
-            converted.append(tuple(values))
-        rows = converted
+    positions = [i for i in range(len(columns)) if timestamp_columns >> i & 1]
     placeholders = ", ".join("?" * len(columns))
     statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
-    connection.exec_driver_sql(statement, rows)
+    connection.exec_driver_sql(statement, _sqlite_rows(rows, positions))
+
+
+class SqliteStamps(dict[dt.datetime | None, str | None]):
+    """:func:`sqlite_timestamp` of each distinct value once: a batch shares its ``now`` and many
+    deadlines (whole-day deadlines all end at a local midnight)."""
+
+    def __call__(self, value: dt.datetime | None) -> str | None:
+        try:
+            return self[value]
+        except KeyError:
+            text = self[value] = sqlite_timestamp(value)
+            return text
+
+
+def _sqlite_rows(rows: list[tuple[Any, ...]], timestamp_positions: list[int]) -> list[tuple[Any, ...]]:
+    if not timestamp_positions:
+        return rows
+    stamp = SqliteStamps()
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i in timestamp_positions:
+            values[i] = stamp(values[i])
+        converted.append(tuple(values))
+    return converted
+
+
+_PG_DIALECT = postgresql.dialect()
+
+
+def bulk_insert_ignore(session: Session, model: type, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING for many rows given as tuples of ``columns`` (every column the row
+    needs: no ORM defaults apply): one statement over arrays on PostgreSQL, executemany on SQLite.
+    Rows are tenant-owned like :func:`bulk_insert`'s: the caller supplies ``tenant_id``."""
+    if not rows:
+        return
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    names = ", ".join(columns)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        types = [table.c[name].type.compile(dialect=_PG_DIALECT) for name in columns]
+        # %b: arrays travel in binary; their text form would escape every element in Python.
+        arrays = ", ".join(f"%b::{type_}[]" for type_ in types)
+        statement = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"  # noqa: S608
+        driver_connection(session).execute(statement, [list(column) for column in zip(*rows, strict=True)])
+        return
+    stamps = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, UTCDateTime)]
+    placeholders = ", ".join("?" * len(columns))
+    connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",  # noqa: S608
+        _sqlite_rows(list(rows), stamps),
+    )

@@ -305,3 +305,15 @@ def test_proactive_notification_rate(client, world, webhook):
         ).status_code
         == 404
     )
+
+
+def test_a_staff_notice_is_queued_once_per_dedupe_key(world):
+    tenant = world.tenant()
+    now = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
+        assert service.notify_staff(session, tenant.id, "admin", "k", "subject", "body", "once", now) is True
+        # The second writer is told it queued nothing, on SQLite and on PostgreSQL alike.
+        assert service.notify_staff(session, tenant.id, "admin", "k", "subject", "body", "once", now) is False
+    with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
+        rows = session.execute(select(StaffNotification).where(StaffNotification.dedupe_key == "once")).all()
+    assert len(rows) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +11,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from claimwatch.alerts.models import QualityAlert
-from claimwatch.notify.models import StaffNotification
 
 ALERT_KEY = ("tenant_id", "kpi_code", "dimension", "unit_key", "period")
 
@@ -29,32 +27,14 @@ def existing(session: Session, periods: Sequence[str]) -> dict[tuple[str, str, s
 def insert_alert(session: Session, values: dict[str, Any]) -> bool:
     """Inserts unless the (tenant, kpi, dimension, unit, period) row exists; True when this call inserted it
     (a concurrent worker that lost the race gets False and notifies nobody)."""
-    statement = _insert(session, QualityAlert).values(**values).on_conflict_do_nothing(index_elements=list(ALERT_KEY))
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
-
-
-def notify_staff(
-    session: Session, tenant_id: int, role: str, kind: str, subject: str, body: str, dedupe_key: str, now: dt.datetime
-) -> bool:
-    """A staff notification, at most one per (tenant, dedupe key)."""
     statement = (
-        _insert(session, StaffNotification)
-        .values(
-            tenant_id=tenant_id,
-            recipient_role=role,
-            org_unit_id=None,
-            user_id=None,
-            kind=kind,
-            subject=subject[:200],
-            body=body,
-            claim_id=None,
-            dedupe_key=dedupe_key[:120],
-            status="queued",
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "dedupe_key"])
+        _insert(session, QualityAlert)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(ALERT_KEY))
+        # A row back means this statement inserted it (rowcount reports 1 on conflict on PostgreSQL).
+        .returning(QualityAlert.id)
     )
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    return session.execute(statement).first() is not None
 
 
 def recent(session: Session, periods: Sequence[str], limit: int = 200) -> list[QualityAlert]:

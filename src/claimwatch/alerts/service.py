@@ -27,6 +27,7 @@ from claimwatch.kpi import catalogue as kpi_catalogue
 from claimwatch.kpi import service as kpi_service
 from claimwatch.kpi.catalogue import Kpi
 from claimwatch.kpi.engine import Period, Scope, compute
+from claimwatch.notify import service as notify_service
 
 log = structlog.get_logger("claimwatch.alerts")
 ALERT_DIMENSIONS = ("region", "org")
@@ -198,7 +199,7 @@ def _record(session: Session, tenant_id: int, findings: list[Finding], evaluatio
             continue
         evaluation.created += 1
         subject, body = _message(finding)
-        if repository.notify_staff(
+        if notify_service.notify_staff(
             session, tenant_id, NOTIFY_ROLE, NOTIFY_KIND, subject, body, dedupe_key(finding), now
         ):
             evaluation.notified += 1

@@ -10,14 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from claimwatch.cli_output import fail
+
 app = typer.Typer(help="Process analytics (流程分析): XES logs, variants, bottlenecks", no_args_is_help=True)
 console = Console(soft_wrap=True)
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
-    return typer.Exit(1)
 
 
 def _moment(name: str, text: str | None) -> dt.datetime | None:
@@ -26,9 +22,9 @@ def _moment(name: str, text: str | None) -> dt.datetime | None:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError as exc:
-        raise _fail(f"--{name}: {text!r} is not an ISO 8601 time") from exc
+        raise fail(f"--{name}: {text!r} is not an ISO 8601 time") from exc
     if value.tzinfo is None:
-        raise _fail(f"--{name}: give a time zone offset, e.g. 2026-01-01T00:00:00+08:00")
+        raise fail(f"--{name}: give a time zone offset, e.g. 2026-01-01T00:00:00+08:00")
     return value
 
 
@@ -48,7 +44,7 @@ def process_file(
     try:
         log = read_xes(path)
     except XesError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     report = process.process_report(log, top_variants=top, top_bottlenecks=top)
     stats = report["case_duration_s"]
     console.print(
@@ -99,12 +95,12 @@ def export_xes(
     with unit_of_work(TenantContext.system_context()) as session:
         found = tenancy_repository.tenant_by_code(session, tenant)
         if found is None:
-            raise _fail(f"unknown tenant {tenant!r}")
+            raise fail(f"unknown tenant {tenant!r}")
         tenant_id = found.id
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
         log = service.claims_event_log(session, tenant_id, line=line, since=start, until=end)
     try:
         write_xes(log, out)
     except OSError as exc:
-        raise _fail(f"cannot write {out}: {exc.strerror or exc}") from exc
+        raise fail(f"cannot write {out}: {exc.strerror or exc}") from exc
     console.print(f"{out}: {log.cases} cases, {log.events} events")

@@ -9,16 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from claimwatch.cli_output import fail
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="Working-day calendar (节假日与调休) and business hours", no_args_is_help=True)
 console = Console(soft_wrap=True)
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(1)
 
 
 @app.command("load")
@@ -31,7 +26,7 @@ def load(path: Path = typer.Argument(..., help="YAML {year, holidays, workdays} 
     try:
         parsed = service.parse_year_file(path.read_bytes(), str(path))
     except (service.CalendarFileError, UnicodeDecodeError, OSError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     with unit_of_work(TenantContext.system_context()) as session:
         year = service.load_year(session, parsed, "cli")
         moved = sla_service.recompute_open_clocks(session, f"calendar {year} loaded from {path.name}", "cli")
@@ -64,14 +59,14 @@ def workday(
     try:
         parsed = dt.date.fromisoformat(day)
     except ValueError as exc:
-        raise _fail(f"{day!r} is not a date (YYYY-MM-DD)") from exc
+        raise fail(f"{day!r} is not a date (YYYY-MM-DD)") from exc
     with unit_of_work(TenantContext.system_context()) as session:
         calendar = service.get_calendar(session)
     try:
         working = calendar.is_working_day(parsed)
         target = calendar.add_working_days(parsed, add) if add else None
     except service.CalendarYearMissing as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     name = calendar.names.get(parsed, "")
     console.print(f"{parsed}: {'working day' if working else 'day off'} {name}".rstrip())
     if target is not None:
@@ -88,12 +83,12 @@ def business_hours(tenant: str, intervals: str = typer.Argument(..., help="e.g. 
     with unit_of_work(TenantContext.system_context()) as session:
         found = tenancy_repository.tenant_by_code(session, tenant)
         if found is None:
-            raise _fail(f"unknown tenant {tenant!r}")
+            raise fail(f"unknown tenant {tenant!r}")
         tenant_id = found.id
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
         try:
             text = service.set_business_hours(session, tenant_id, intervals, "cli")
         except ValueError as exc:
-            raise _fail(f"intervals: {exc}") from exc
+            raise fail(f"intervals: {exc}") from exc
         moved = sla_service.recompute_tenant_clocks(session, tenant_id, f"business hours set to {text}", "cli")
     console.print(f"{tenant}: {text}; {moved} open deadlines recomputed")

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from claimwatch import db, migrate
+from claimwatch.cli_output import fail
 from claimwatch.demo import service
 from claimwatch.demo.generator import DemoSpec, iter_claim_events, to_json_line
 from claimwatch.demo.organisation import DEMO_PASSWORD
@@ -26,8 +27,7 @@ def _spec(claims: int, seed: int, start: str | None) -> DemoSpec:
         spec = DemoSpec(claims=claims, seed=seed, start=dt.date.fromisoformat(start) if start else None)
         spec.window()
     except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from exc
+        raise fail(str(exc), 2) from exc
     return spec
 
 

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from claimwatch.cli_output import fail
 from claimwatch.imports import service
 
 app = typer.Typer(help="Bulk import", no_args_is_help=True)
@@ -54,8 +55,7 @@ def import_events(
                 service.read_rows(file, file_format), principal, mode=mode, batch_size=batch_size, progress=advance
             )
     except service.ImportFailed as exc:
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from exc
+        raise fail(str(exc), 2) from exc
 
     for reject in sorted(result.rejects, key=lambda r: r.line)[:50]:
         err.print(f"line {reject.line}: {reject.field}: {reject.reason}", soft_wrap=True, markup=False)

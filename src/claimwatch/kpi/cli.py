@@ -8,14 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from claimwatch.cli_output import fail
+
 app = typer.Typer(help="KPIs (指标): snapshot, values, catalogue, statistical alerts", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(1)
 
 
 @app.command("snapshot")
@@ -36,7 +32,7 @@ def check(path: Path = typer.Argument(None, help="catalogue YAML; default CLAIMW
     try:
         kpis = load_catalogue(path or get_settings().kpi_catalogue)
     except CatalogueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     pending = sum(1 for kpi in kpis if not kpi.available)
     console.print(f"[green]ok[/green] {len(kpis)} KPIs ({pending} pending data)")
 
@@ -60,11 +56,11 @@ def show(
             if tenant:
                 tenant_ids = tuple(t for t, code, _ in service.tenant_rows(snap.con) if code == tenant)
                 if not tenant_ids:
-                    raise _fail(f"unknown tenant {tenant!r}")
+                    raise fail(f"unknown tenant {tenant!r}")
             chosen = chosen or service.default_period(snap.local_now)
             rows = service.api_rows(snap, Scope(tenant_ids), chosen, dimension, "zh")
     except (BadPeriod, ValueError, service.NoSnapshot) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if csv:
         console.print(service.to_csv(rows).lstrip("\ufeff"), end="", soft_wrap=True, markup=False)
         return
@@ -90,7 +86,7 @@ def alerts(
     try:
         periods = [Period.parse(p) for p in period] if period else None
     except BadPeriod as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if refresh:
         kpi_snapshot.take_snapshot()
     result = alerts_service.evaluate(periods, min_count=min_count)

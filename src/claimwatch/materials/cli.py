@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from claimwatch.cli_output import fail
+
 app = typer.Typer(help="Materials checklists (理赔材料标准化清单)", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
@@ -30,11 +32,9 @@ def check(
             }
     except ChecklistError as exc:
         # soft_wrap: a file path or line number in an error must never be split across lines.
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise fail(str(exc)) from exc
     except OSError as exc:
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise fail(str(exc)) from exc
     for name, checklist in checklists.items():
         types = ", ".join(f"{code} ({len(t.requirements)} items)" for code, t in checklist.claim_types.items())
         console.print(f"[green]ok[/green] {name}: {checklist.line}: {types}", soft_wrap=True)

@@ -27,10 +27,9 @@ from sqlalchemy.orm import Session
 from claimwatch.config import Settings, get_settings
 from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.notify import channels as channel_registry
-from claimwatch.notify import repository
+from claimwatch.notify import repository, service
 from claimwatch.notify.models import MessageStatus, StaffNotification
 from claimwatch.privacy import field_cipher, scrub_text
-from claimwatch.sla.repository import insert_ignore
 
 log = structlog.get_logger("claimwatch.notify")
 
@@ -244,29 +243,15 @@ def _alert_tenant(session: Session, tenant_id: int, day: dt.date, start: dt.date
     subject = f"{day.isoformat()} 理赔通知发送失败 {len(dead)} 条 / {len(dead)} claimant message(s) failed"
     body = "以下消息已多次重试仍失败，请核实后重发：\n" + "\n".join(lines)
     dedupe = f"notify-failures:{day.isoformat()}"
-    before = session.execute(
-        select(StaffNotification.id).where(StaffNotification.dedupe_key == dedupe)
-    ).scalar_one_or_none()
-    insert_ignore(
-        session,
-        StaffNotification,
-        (
-            "tenant_id",
-            "recipient_role",
-            "org_unit_id",
-            "user_id",
-            "kind",
-            "subject",
-            "body",
-            "claim_id",
-            "dedupe_key",
-            "status",
-            "created_at",
-        ),
-        [(tenant_id, "admin", None, None, ALERT_KIND, subject[:200], body, None, dedupe, "queued", now)],
-    )
-    notice = session.execute(select(StaffNotification).where(StaffNotification.dedupe_key == dedupe)).scalar_one()
+    if service.notify_staff(session, tenant_id, "admin", ALERT_KIND, subject, body, dedupe, now):
+        return 1
+    notice = session.execute(
+        select(StaffNotification).where(
+            StaffNotification.tenant_id == tenant_id, StaffNotification.dedupe_key == dedupe
+        )
+    ).scalar_one()
+    # While unread, the day's notice is kept current.
     if notice.status == "queued":
         notice.subject = subject[:200]
         notice.body = body
-    return 0 if before is not None else 1
+    return 0

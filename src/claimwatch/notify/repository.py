@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.db import bulk_insert
-from claimwatch.notify.models import MessageStatus, OptOut, OutboxMessage
+from claimwatch.notify.models import MessageStatus, OptOut, OutboxMessage, StaffNotification
 
 _CHUNK = 900
 
@@ -256,3 +258,17 @@ def notify_events(
         .where(*conditions)
     )
     return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+
+
+def insert_staff_notice(session: Session, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT (tenant, dedupe key) DO NOTHING; True when the row was inserted."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(StaffNotification)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "dedupe_key"])
+        # A row back means this statement inserted it; ``rowcount`` is not reliable for an ORM
+        # insert on PostgreSQL (it reports 1 on conflict as well).
+        .returning(StaffNotification.id)
+    )
+    return session.execute(statement).first() is not None

@@ -22,10 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from claimwatch.config import get_settings
-from claimwatch.db import utc_now
+from claimwatch.db import bulk_insert_ignore, utc_now
 from claimwatch.notify import repository
-from claimwatch.notify.models import MessageStatus, OptOut, OutboxMessage
+from claimwatch.notify.models import MessageStatus, OptOut, OutboxMessage, StaffNotification
 from claimwatch.privacy import field_cipher, keyed_hash, mask_name, mask_phone, scrub_text
+from claimwatch.sla import service as sla_service
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.workflow import service as workflow_service
 
@@ -245,8 +246,6 @@ def on_case_events(session: Session, tenant_id: int, changes: Sequence[ClaimChan
     an acknowledgement with the expected completion date at ``reported``, a progress message for each
     transition into a state whose workflow ``notify_claimant`` flag is set. One query per kind of
     data for the whole batch, one bulk insert. Returns the rows written."""
-    from claimwatch.sla import repository as sla_repository
-
     wanted: list[ClaimChange] = []
     for change in changes:
         if change.to_status is None:
@@ -261,10 +260,7 @@ def on_case_events(session: Session, tenant_id: int, changes: Sequence[ClaimChan
         return 0
     contacts = repository.claim_contacts(session, {c.claim_id for c in wanted})
     reported_ids = [c.claim_id for c in wanted if c.event_type == "reported"]
-    expected: dict[int, dt.datetime] = {}
-    for clock in sla_repository.clock_states(session, tenant_id, reported_ids):
-        if clock.policy_code.startswith("timeliness_") and clock.yellow_due_at is not None:
-            expected[clock.claim_id] = clock.yellow_due_at
+    expected = sla_service.expected_completion(session, tenant_id, reported_ids)
     channels = default_channels()
     locale = get_settings().default_locale
     addresses = {claim_id: _addresses(contact, channels) for claim_id, contact in contacts.items()}
@@ -487,3 +483,35 @@ def proactive_notification_rate(
         "status_changes_notified": sum(1 for ok in events.values() if ok),
         "rate": round(notified / total, 4) if total else None,
     }
+
+
+# -- notices to staff (escalations, failures, quality alerts) --------------------------------------
+
+STAFF_NOTICE_COLUMNS = (
+    "tenant_id",
+    "recipient_role",
+    "org_unit_id",
+    "user_id",
+    "kind",
+    "subject",
+    "body",
+    "claim_id",
+    "dedupe_key",
+    "status",
+    "created_at",
+)
+
+
+def queue_staff_notices(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Queue many staff notices, tuples of :data:`STAFF_NOTICE_COLUMNS`; a repeated
+    (tenant, dedupe key) is ignored, so a notice is never queued twice."""
+    bulk_insert_ignore(session, StaffNotification, STAFF_NOTICE_COLUMNS, rows)
+
+
+def notify_staff(
+    session: Session, tenant_id: int, role: str, kind: str, subject: str, body: str, dedupe_key: str, now: dt.datetime
+) -> bool:
+    """One notice to a role's staff, at most one per (tenant, dedupe key); True when this call queued
+    it (a concurrent writer that lost the race gets False)."""
+    values = (tenant_id, role, None, None, kind, subject[:200], body, None, dedupe_key[:120], "queued", now)
+    return repository.insert_staff_notice(session, dict(zip(STAFF_NOTICE_COLUMNS, values, strict=True)))

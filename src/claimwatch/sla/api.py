@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from claimwatch.auth.deps import request_locale, require, tenant_session
 from claimwatch.auth.principal import AccessDenied, Permission, Principal
 from claimwatch.cases import service as cases_service
+from claimwatch.cases.models import Claim
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.sla import service, views
 from claimwatch.sla.schemas import AcknowledgeIn, ClockOut, ExtendIn, QueueItem, SuspendIn
@@ -43,12 +45,19 @@ def get_clocks(
     return views.clocks_view(session, _claim(session, number), request_locale(request))
 
 
-def _refused(exc: Exception) -> HTTPException:
-    if isinstance(exc, AccessDenied):
-        return HTTPException(status_code=403, detail=str(exc))
-    if isinstance(exc, service.ClockNotFound):
-        return HTTPException(status_code=404, detail=f"policy: {exc}")
-    return HTTPException(status_code=409, detail=str(exc))
+def _act_on_clock(
+    session: Session, number: str, policy: str, request: Request, action: Callable[[Claim], object]
+) -> dict[str, Any]:
+    """Run a staff action on the claim's clock; answer the clock as it now stands, or the refusal."""
+    try:
+        action(_claim(session, number))
+    except AccessDenied as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from exc
+    except service.ClockNotFound as exc:
+        raise HTTPException(status_code=404, detail=f"policy: {exc}") from exc
+    except service.ClockActionRefused as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    return _clock(session, number, policy, request_locale(request))
 
 
 @router.post("/claims/{number}/clocks/{policy}/suspend", response_model=ClockOut)
@@ -61,11 +70,13 @@ def post_suspend(
     session: Session = Depends(tenant_session),
 ) -> dict[str, Any]:
     """Exclude time by law from the clock (e.g. external appraisal); ends with resume-suspension."""
-    try:
-        service.suspend(session, principal, _claim(session, number), policy, body.reason, body.at)
-    except (service.ClockNotFound, service.ClockActionRefused, AccessDenied) as exc:
-        raise _refused(exc) from exc
-    return _clock(session, number, policy, request_locale(request))
+    return _act_on_clock(
+        session,
+        number,
+        policy,
+        request,
+        lambda claim: service.suspend(session, principal, claim, policy, body.reason, body.at),
+    )
 
 
 @router.post("/claims/{number}/clocks/{policy}/resume-suspension", response_model=ClockOut)
@@ -77,11 +88,13 @@ def post_end_suspension(
     principal: Principal = Depends(require(Permission.MANAGE_CLOCKS)),
     session: Session = Depends(tenant_session),
 ) -> dict[str, Any]:
-    try:
-        service.end_suspension(session, principal, _claim(session, number), policy, body.reason, body.at)
-    except (service.ClockNotFound, service.ClockActionRefused, AccessDenied) as exc:
-        raise _refused(exc) from exc
-    return _clock(session, number, policy, request_locale(request))
+    return _act_on_clock(
+        session,
+        number,
+        policy,
+        request,
+        lambda claim: service.end_suspension(session, principal, claim, policy, body.reason, body.at),
+    )
 
 
 @router.post("/claims/{number}/clocks/{policy}/extend", response_model=ClockOut)
@@ -94,11 +107,13 @@ def post_extend(
     session: Session = Depends(tenant_session),
 ) -> dict[str, Any]:
     """A reasoned extension, approved by a role the policy names and bounded by its maximum."""
-    try:
-        service.extend(session, principal, _claim(session, number), policy, body.amount, body.reason)
-    except (service.ClockNotFound, service.ClockActionRefused, AccessDenied) as exc:
-        raise _refused(exc) from exc
-    return _clock(session, number, policy, request_locale(request))
+    return _act_on_clock(
+        session,
+        number,
+        policy,
+        request,
+        lambda claim: service.extend(session, principal, claim, policy, body.amount, body.reason),
+    )
 
 
 @router.get("/sla/queue", response_model=list[QueueItem], summary="Yellow and red cases, oldest first")

@@ -10,16 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from claimwatch.cli_output import fail
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="SLA clocks, escalations and regulator filings", no_args_is_help=True)
 console = Console(soft_wrap=True)
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(1)
 
 
 @app.command("check")
@@ -38,7 +33,7 @@ def check(
         if overrides is not None:
             policies = parse_overrides(overrides.read_text("utf-8"), str(overrides), policies)
     except (PolicyError, OSError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     table = Table("policy", "unit", "yellow", "red", "tier (CNY)", "source")
     for policy in policies.values():
         low = policy.amount_at_least_fen
@@ -61,9 +56,9 @@ def sweep_once(
         try:
             at = dt.datetime.fromisoformat(now)
         except ValueError as exc:
-            raise _fail(f"--now {now!r} is not an ISO 8601 time") from exc
+            raise fail(f"--now {now!r} is not an ISO 8601 time") from exc
         if at.tzinfo is None:
-            raise _fail("--now needs a time zone offset, e.g. 2026-11-23T09:00:00+08:00")
+            raise fail("--now needs a time zone offset, e.g. 2026-11-23T09:00:00+08:00")
     result = jobs.sweep(now=at)
     console.print(f"checked {result.checked} clocks: {result.yellow} yellow, {result.red} red escalations")
 
@@ -79,13 +74,13 @@ def filings(
     from claimwatch.tenancy import repository as tenancy_repository
 
     if format not in ("csv", "json"):
-        raise _fail(f"--format {format!r}: choose csv or json")
+        raise fail(f"--format {format!r}: choose csv or json")
     with unit_of_work(TenantContext.system_context()) as session:
         tenant_id = None
         if tenant is not None:
             found = tenancy_repository.tenant_by_code(session, tenant)
             if found is None:
-                raise _fail(f"unknown tenant {tenant!r}")
+                raise fail(f"unknown tenant {tenant!r}")
             tenant_id = found.id
         text = views.export_filings(views.filings_view(session, "zh", tenant_id), format)
     if out is None:

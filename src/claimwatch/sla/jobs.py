@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from claimwatch.audit import service as audit_service
 from claimwatch.audit.hashing import canonical_json, format_timestamp, sha256_hex
 from claimwatch.config import get_settings
-from claimwatch.db import TenantContext, unit_of_work, utc_now
-from claimwatch.notify.models import StaffNotification
+from claimwatch.db import TenantContext, bulk_insert_ignore, unit_of_work, utc_now
+from claimwatch.notify import service as notify_service
 from claimwatch.sla import engine, repository
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock
 from claimwatch.sla.policies import Policy
@@ -109,19 +109,6 @@ FILING_COLUMNS = (
     "red_due_at",
     "filed_at",
 )
-NOTIFICATION_COLUMNS = (
-    "tenant_id",
-    "recipient_role",
-    "org_unit_id",
-    "user_id",
-    "kind",
-    "subject",
-    "body",
-    "claim_id",
-    "dedupe_key",
-    "status",
-    "created_at",
-)
 _FACTS_AT = len(repository.DUE_CLOCK_FIELDS)
 
 
@@ -190,14 +177,14 @@ def _escalate(
         due_at = clock.yellow_due_at if level == engine.YELLOW else clock.red_due_at
         return (tenant_id, clock.id, clock.claim_id, facts[clock.claim_id].org_unit_id, level, due_at, now, "open")
 
-    repository.insert_ignore(
+    bulk_insert_ignore(
         session,
         Escalation,
         ESCALATION_COLUMNS,
         [escalation_row(c, engine.YELLOW) for c in yellow] + [escalation_row(c, engine.RED) for c in red],
     )
     red_ids = repository.escalation_ids(session, [c.id for c in red], engine.RED)
-    repository.insert_ignore(
+    bulk_insert_ignore(
         session,
         RegulatorFiling,
         FILING_COLUMNS,
@@ -256,4 +243,4 @@ def _escalate(
                 }
             )
             chain.append("sla.escalation", claim.number, SYSTEM_ACTOR, sha256_hex(payload), payload)
-    repository.insert_ignore(session, StaffNotification, NOTIFICATION_COLUMNS, notices)
+    notify_service.queue_staff_notices(session, notices)

@@ -5,14 +5,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, Table, any_, bindparam, select, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import Claim
-from claimwatch.db import UTCDateTime, bulk_insert, driver_connection, sqlite_timestamp
+from claimwatch.db import SqliteStamps, bulk_insert, driver_connection
 from claimwatch.sla.engine import CLOCK_FIELDS, ClockState
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
 
@@ -127,7 +124,7 @@ def update_swept_clocks(session: Session, tenant_id: int, rows: Sequence[tuple[A
         columns = [list(column) for column in zip(*rows, strict=True)]
         driver_connection(session).execute(_PG_UPDATE_SWEPT, [*columns, tenant_id])
     else:
-        stamp = _SqliteStamps()
+        stamp = SqliteStamps()
         connection.exec_driver_sql(
             _SQLITE_UPDATE_SWEPT,
             [
@@ -140,54 +137,6 @@ def update_swept_clocks(session: Session, tenant_id: int, rows: Sequence[tuple[A
         for obj in list(session.identity_map.values()):
             if isinstance(obj, SlaClock) and obj.id in ids:
                 session.expire(obj)
-
-
-def insert_ignore(session: Session, model: type, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """:func:`insert_ignore_duplicates` for many rows given as tuples of ``columns`` (every column the
-    row needs: no ORM defaults are applied). INSERT … ON CONFLICT DO NOTHING from arrays in one
-    statement on PostgreSQL, the driver's executemany on SQLite."""
-    if not rows:
-        return
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    names = ", ".join(columns)
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        types = [table.c[name].type.compile(dialect=_PG_DIALECT) for name in columns]
-        # %b: arrays travel in binary; their text form would escape every element in Python.
-        arrays = ", ".join(f"%b::{type_}[]" for type_ in types)
-        statement = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"  # noqa: S608
-        driver_connection(session).execute(statement, [list(column) for column in zip(*rows, strict=True)])
-        return
-    stamps = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, UTCDateTime)]
-    if stamps:
-        stamp = _SqliteStamps()
-        converted = []
-        for row in rows:
-            values = list(row)
-            for i in stamps:
-                values[i] = stamp(values[i])
-            converted.append(tuple(values))
-        rows = converted
-    placeholders = ", ".join("?" * len(columns))
-    connection.exec_driver_sql(
-        f"INSERT INTO {table.name} ({names}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",  # noqa: S608
-        list(rows),
-    )
-
-
-_PG_DIALECT = postgresql.dialect()
-
-
-class _SqliteStamps(dict[dt.datetime | None, str | None]):
-    """``sqlite_timestamp`` of each distinct value once: a batch shares ``now`` and many deadlines
-    (whole-day deadlines all end at a local midnight)."""
-
-    def __call__(self, value: dt.datetime | None) -> str | None:
-        try:
-            return self[value]
-        except KeyError:
-            text = self[value] = sqlite_timestamp(value)
-            return text
 
 
 def tenants_with_due_clocks(session: Session, tenant_ids: Iterable[int], now: dt.datetime) -> list[int]:
@@ -215,15 +164,6 @@ def claim_facts(session: Session, claim_ids: Iterable[int]) -> dict[int, Any]:
         rows = session.execute(select(*columns).where(Claim.id.in_(ids[start : start + 5000])))
         facts.update({row[0]: row for row in rows})
     return facts
-
-
-def insert_ignore_duplicates(session: Session, model: type, rows: list[dict[str, object]]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING: a second firing of the same (clock, level) is a no-op."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(model).on_conflict_do_nothing(), rows)
 
 
 def escalation_ids(session: Session, clock_ids: Sequence[int], level: str) -> dict[int, int]:

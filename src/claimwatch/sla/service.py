@@ -203,6 +203,16 @@ def on_case_events(session: Session, tenant_id: int, changes: list[CaseChange]) 
     book.flush()
 
 
+def expected_completion(session: Session, tenant_id: int, claim_ids: list[int]) -> dict[int, dt.datetime]:
+    """The target of each claim's timeliness clock (small, middle or large tier): what the claimant is
+    told to expect. Claims whose clock is paused or has no computable deadline are left out."""
+    return {
+        clock.claim_id: clock.yellow_due_at
+        for clock in repository.clock_states(session, tenant_id, claim_ids)
+        if clock.policy_code.startswith("timeliness_") and clock.yellow_due_at is not None
+    }
+
+
 def signal(
     session: Session, tenant_id: int, claim_id: int, name: str, at: dt.datetime, actor: str, reason: str | None = None
 ) -> int:
