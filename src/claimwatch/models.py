@@ -5,13 +5,21 @@ from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from claimwatch.auth.models import ApiKey, User
 from claimwatch.calendar.models import BusinessHours, CalendarDay, CalendarYear
 from claimwatch.cases.models import CaseEvent, Claim
+from claimwatch.complaints.models import Complaint, ComplaintClock, ComplaintEvent, TenantVolume
 from claimwatch.lookup.models import LookupCode, LookupThrottle
 from claimwatch.materials.models import MaterialsDocument, MaterialsNotice, MaterialsProfile
 from claimwatch.notify.models import OptOut, OutboxMessage, StaffNotification
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
+from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
 
 __all__ = [
+    "Complaint",
+    "ComplaintClock",
+    "ComplaintEvent",
+    "TenantVolume",
+    "Survey",
+    "SurveyResponse",
     "QualityAlert",
     "BusinessHours",
     "CalendarDay",

@@ -68,7 +68,11 @@ class OutboxMessage(TenantScoped, Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    # A message about a complaint with no matched claim (an extension notice, a survey) has no claim;
+    # ``reference`` is then the number the customer knows (the complaint's).
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), nullable=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), nullable=True, index=True)
+    reference: Mapped[str | None] = mapped_column(String(64), nullable=True)
     channel: Mapped[str] = mapped_column(String(16))
     recipient_enc: Mapped[str | None] = mapped_column(String(400), nullable=True)
     recipient_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -50,7 +50,7 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 @dataclass(frozen=True)
 class Contact:
-    claim_id: int
+    claim_id: int | None
     tenant_id: int
     number: str
     line: str
@@ -60,6 +60,7 @@ class Contact:
     email_enc: str | None
     email_hash: str | None
     reported_at: dt.datetime
+    complaint_id: int | None = None
 
 
 def claim_contacts(session: Session, claim_ids: Iterable[int]) -> dict[int, Contact]:
@@ -114,6 +115,17 @@ def messages_of_claim(session: Session, claim_id: int) -> list[OutboxMessage]:
     )
 
 
+def messages_of_complaint(session: Session, complaint_id: int) -> list[OutboxMessage]:
+    return list(
+        session.execute(
+            select(OutboxMessage).where(OutboxMessage.complaint_id == complaint_id).order_by(OutboxMessage.id)
+        ).scalars()
+    )
+
+
+# The number the recipient knows: the claim's, or for a message about a complaint with no claim, its own.
+_REFERENCE = func.coalesce(Claim.number, OutboxMessage.reference)
+
 DUE_FIELDS = (
     OutboxMessage.id,
     OutboxMessage.tenant_id,
@@ -137,8 +149,8 @@ def claim_due(session: Session, now: dt.datetime, limit: int, lease_until: dt.da
     ``next_attempt_at`` to the end of the lease, so no other worker sees them until then. On SQLite
     the write serialises workers: a second worker that read the same rows cannot commit its update."""
     query = (
-        select(*DUE_FIELDS, Claim.number)
-        .join(Claim, Claim.id == OutboxMessage.claim_id)
+        select(*DUE_FIELDS, _REFERENCE)
+        .outerjoin(Claim, Claim.id == OutboxMessage.claim_id)
         .where(
             OutboxMessage.next_attempt_at <= now,
             OutboxMessage.status.in_(MessageStatus.PENDING),
@@ -181,8 +193,8 @@ def record_outcomes(session: Session, outcomes: Sequence[dict[str, Any]]) -> int
 
 def failures(session: Session, limit: int = 500) -> list[tuple[OutboxMessage, str]]:
     rows = session.execute(
-        select(OutboxMessage, Claim.number)
-        .join(Claim, Claim.id == OutboxMessage.claim_id)
+        select(OutboxMessage, _REFERENCE)
+        .outerjoin(Claim, Claim.id == OutboxMessage.claim_id)
         .where(OutboxMessage.status.in_((MessageStatus.FAILED, MessageStatus.DEAD)))
         .order_by(OutboxMessage.updated_at.desc(), OutboxMessage.id.desc())
         .limit(limit)
@@ -192,8 +204,8 @@ def failures(session: Session, limit: int = 500) -> list[tuple[OutboxMessage, st
 
 def dead_since(session: Session, tenant_id: int, since: dt.datetime) -> list[tuple[OutboxMessage, str]]:
     rows = session.execute(
-        select(OutboxMessage, Claim.number)
-        .join(Claim, Claim.id == OutboxMessage.claim_id)
+        select(OutboxMessage, _REFERENCE)
+        .outerjoin(Claim, Claim.id == OutboxMessage.claim_id)
         .where(
             OutboxMessage.tenant_id == tenant_id,
             OutboxMessage.status == MessageStatus.DEAD,

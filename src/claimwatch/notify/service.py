@@ -30,7 +30,18 @@ from claimwatch.sla import service as sla_service
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.workflow import service as workflow_service
 
-TEMPLATES = ("acknowledgement", "status_changed", "materials_notice", "lookup_otp")
+TEMPLATES = (
+    "acknowledgement",
+    "status_changed",
+    "materials_notice",
+    "lookup_otp",
+    # complaints: receipt, extension notice (required before a 60-day decision), decision letter
+    "complaint_received",
+    "complaint_extended",
+    "complaint_decision",
+    # satisfaction survey link after a claim or complaint closes
+    "survey_invitation",
+)
 LOCALES = ("zh", "en")
 CHANNELS = ("sms", "email", "wechat", "webhook")
 # Context values that must never be shown to staff (or stored in clear): the text sent is kept
@@ -116,7 +127,7 @@ def _base_context(session: Session, contact: repository.Contact, locale: str) ->
     return {
         "number": contact.number,
         "name": mask_name(contact.name),
-        "line_label": workflow_service.line_label(contact.line, locale),
+        "line_label": workflow_service.line_label(contact.line, locale) if contact.line else "",
         "lookup_url": lookup_url(tenant.code if tenant is not None else None),
     }
 
@@ -184,11 +195,68 @@ def enqueue(
     URL). ``context`` adds to the standard keys (number, masked name, line_label, lookup_url). The
     row's key is ``<idempotency_key>:<channel>``: calling again with the same key returns the rows
     already written. A channel the claimant opted out of gets a row with status ``opted_out``."""
-    if not idempotency_key:
-        raise NotifyError(422, "idempotency_key", "an idempotency key is required")
     contact = repository.claim_contacts(session, [claim_id]).get(claim_id)
     if contact is None or contact.tenant_id != tenant_id:
         raise NotifyError(404, "claim_id", f"no claim {claim_id} in this tenant")
+    return enqueue_to_contact(
+        session,
+        contact,
+        template=template,
+        context=context,
+        channels=channels,
+        idempotency_key=idempotency_key,
+        locale=locale,
+        event_ref=event_ref,
+        about_status=about_status,
+    )
+
+
+def complaint_contact(
+    *,
+    tenant_id: int,
+    complaint_id: int,
+    number: str,
+    name: str | None,
+    phone_enc: str | None,
+    phone_hash: str | None,
+    email_enc: str | None,
+    email_hash: str | None,
+    received_at: dt.datetime,
+    claim_id: int | None = None,
+    line: str | None = None,
+) -> repository.Contact:
+    """A complainant as a message recipient; ``number`` (the complaint's) is what the messages cite."""
+    return repository.Contact(
+        claim_id=claim_id,
+        tenant_id=tenant_id,
+        number=number,
+        line=line or "",
+        name=name or "",
+        phone_enc=phone_enc,
+        phone_hash=phone_hash,
+        email_enc=email_enc,
+        email_hash=email_hash,
+        reported_at=received_at,
+        complaint_id=complaint_id,
+    )
+
+
+def enqueue_to_contact(
+    session: Session,
+    contact: repository.Contact,
+    *,
+    template: str,
+    context: dict[str, Any],
+    channels: list[str] | None = None,
+    idempotency_key: str,
+    locale: str = "zh",
+    event_ref: str | None = None,
+    about_status: str | None = None,
+) -> list[OutboxMessage]:
+    """:func:`enqueue` for any recipient: a claim's claimant, or a complainant
+    (:func:`complaint_contact`) whose complaint may match no claim."""
+    if not idempotency_key:
+        raise NotifyError(422, "idempotency_key", "an idempotency key is required")
     wanted = _addresses(contact, list(dict.fromkeys(channels)) if channels is not None else default_channels())
     keys = [f"{idempotency_key}:{channel}" for channel, _, _ in wanted]
     existing = {m.idempotency_key: m for m in repository.messages_by_keys(session, keys)}
@@ -223,6 +291,8 @@ def enqueue(
             now,
         )
         message = OutboxMessage(**dict(zip(repository.OUTBOX_COLUMNS, row, strict=True)))
+        message.complaint_id = contact.complaint_id
+        message.reference = contact.number
         session.add(message)
         messages.append(message)
     session.flush()
@@ -360,6 +430,11 @@ def message_view(message: OutboxMessage, claim_number: str | None = None) -> dic
 def messages_for_claim(session: Session, claim_id: int) -> list[dict[str, Any]]:
     """What the claimant was told and when, on which channel, with what status, oldest first."""
     return [message_view(m) for m in repository.messages_of_claim(session, claim_id)]
+
+
+def messages_for_complaint(session: Session, complaint_id: int) -> list[dict[str, Any]]:
+    """What the complainant was told (receipt, extension notice, decision, survey), oldest first."""
+    return [message_view(m, m.reference) for m in repository.messages_of_complaint(session, complaint_id)]
 
 
 def failures(session: Session, limit: int = 500) -> list[dict[str, Any]]:

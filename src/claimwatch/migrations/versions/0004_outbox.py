@@ -50,9 +50,7 @@ def upgrade() -> None:
             ["tenant_id"], ["tenants.id"], name=op.f("fk_outbox_messages_tenant_id_tenants"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
-        sa.UniqueConstraint(
-            "tenant_id", "idempotency_key", name=op.f("uq_outbox_messages_tenant_id_idempotency_key")
-        ),
+        sa.UniqueConstraint("tenant_id", "idempotency_key", name=op.f("uq_outbox_messages_tenant_id_idempotency_key")),
     )
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_messages_claim", ["claim_id", "id"], unique=False)
