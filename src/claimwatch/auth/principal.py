@@ -18,6 +18,10 @@ class Permission(enum.StrEnum):
     VIEW_ESCALATIONS = "view_escalations"  # the supervisors' queue of yellow and red cases
     VIEW_FILINGS = "view_filings"  # regulator filings (监管报备)
     MANAGE_NOTIFICATIONS = "manage_notifications"  # claimant messages: failures, resend, opt-outs
+    VIEW_COMPLAINTS = "view_complaints"  # the complaint queue, pages, keyword trends
+    HANDLE_COMPLAINTS = "handle_complaints"  # intake, accept, notes, decide, review, withdraw, import
+    VIEW_SURVEYS = "view_surveys"  # satisfaction survey results
+    MANAGE_VOLUMES = "manage_volumes"  # policies in force and premium per month (complaint rates)
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -33,6 +37,12 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_NOTIFICATIONS: frozenset(
         {Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.QUALITY_MANAGER, Role.ADMIN, Role.INTEGRATION}
     ),
+    Permission.VIEW_COMPLAINTS: frozenset(_STAFF | {Role.REGULATOR, Role.INTEGRATION}),
+    Permission.HANDLE_COMPLAINTS: frozenset({Role.COMPLAINT_HANDLER, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION}),
+    Permission.VIEW_SURVEYS: frozenset(
+        {Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN, Role.REGULATOR}
+    ),
+    Permission.MANAGE_VOLUMES: frozenset({Role.QUALITY_MANAGER, Role.ADMIN, Role.INTEGRATION}),
 }
 
 
