@@ -45,10 +45,24 @@ def test_bundled_catalogue_has_the_design_indicators():
         "overdue_rate",
         "cycle_time",
         "red_filings",
+        "dispute_rate",
+        "complaints_per_10k_claims",
+        "complaints_per_10k_policies",
+        "complaints_per_100m_premium",
+        "complaint_on_time_rate",
+        "complaint_first_contact_resolution",
+        "repeat_complaint_rate",
+        "satisfaction",
+        "transparency_score",
+        "timeliness_score",
+        "attitude_score",
+        "survey_response_rate",
     ):
         assert kpis[code].available, code
-    for code in ("dispute_rate", "satisfaction", "audit_accuracy", "complaint_first_contact_resolution"):
-        assert not kpis[code].available and kpis[code].numerator is None  # shown as no data, never faked
+    # Inspections are not recorded yet: shown as no data, never faked.
+    assert not kpis["audit_accuracy"].available and kpis["audit_accuracy"].numerator is None
+    assert kpis["complaints_per_10k_claims"].value(3, 5) == 6000.0
+    assert kpis["complaints_per_100m_premium"].value(3, 5e10) == 0.6  # denominator in fen
     assert kpis["closure_rate"].baseline == 88 and kpis["closure_rate"].target == 95
     assert kpis["supplement_rate"].better == "lower" and kpis["supplement_rate"].alert
     assert kpis["closure_rate"].light(96) == "meets"
@@ -69,7 +83,7 @@ def test_good_file_parses():
         (_bad("closed_at IS NOT NULL", "closed_at IS NOT"), 7, "numerator is not a valid expression"),
         (_bad('unit: "%"', "unit: percent"), 9, "'unit' must be one of"),
         (_bad("period: reported_at", "period: status"), 6, "period 'status' is not a timestamp of claims"),
-        (_bad("source: claims", "source: complaints"), 5, "'source' must be one of"),
+        (_bad("source: claims", "source: complaint_log"), 5, "'source' must be one of"),
         (_bad("    owner:", "    colour: red\n    owner:"), 13, "unknown key 'colour'"),
         (_bad("better: higher", "better: up"), 10, "'better' must be one of"),
         (_bad("target: 95", "target: lots"), 12, "'target' must be a number"),

@@ -19,11 +19,23 @@ from claimwatch.kpi.schema import TABLES, empty_connection
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
 from claimwatch.yaml_source import load as load_yaml
 
-UNITS = ("%", "count", "days", "score")
+UNITS = ("%", "count", "days", "score", "per_10k", "per_100m_cny")
+# The value is numerator / denominator times this: a rate in %, complaints per 10 000 claims or policies, and
+# per 100 M CNY premium from a denominator in fen (1 亿元 = 10^10 fen).
+_SCALE = {"%": 100.0, "per_10k": 10_000.0, "per_100m_cny": 1e10}
 BETTER = ("higher", "lower")
 PENDING = "pending"
 END = "end"  # a point-in-time indicator, evaluated at the end of each period
-SOURCES = ("claims", "clocks", "materials", "filings", "status_changes")
+SOURCES = (
+    "claims",
+    "clocks",
+    "materials",
+    "filings",
+    "status_changes",
+    "complaints",
+    "complaint_exposure",
+    "surveys",
+)
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 _KEYS = {
     "code",
@@ -97,8 +109,7 @@ class Kpi:
             return float(numerator)
         if not denominator:
             return None
-        ratio = float(numerator) / float(denominator)
-        return 100.0 * ratio if self.is_rate else ratio
+        return _SCALE.get(self.unit, 1.0) * float(numerator) / float(denominator)
 
     def light(self, value: float | None) -> str:
         """meets | near | misses against the target, or none (no data or no target)."""

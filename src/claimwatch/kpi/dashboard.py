@@ -85,6 +85,10 @@ def format_value(kpi: Kpi, value: float | None, locale: str) -> str:
         return f"{value:,.0f}"
     if kpi.unit == "days":
         return f"{value:.1f} 天" if locale == "zh" else f"{value:.1f} d"
+    if kpi.unit == "per_10k":
+        return f"{value:.2f} 件/万" if locale == "zh" else f"{value:.2f} per 10k"
+    if kpi.unit == "per_100m_cny":
+        return f"{value:.2f} 件/亿元" if locale == "zh" else f"{value:.2f} per 100M CNY"
     return f"{value:.1f}"
 
 

@@ -53,7 +53,13 @@ TABLES: dict[str, Table] = {
         Table("regions", (("code", "VARCHAR"), ("name_zh", "VARCHAR"), ("name_en", "VARCHAR"))),
         Table(
             "claims",
-            (*DIMENSION_COLUMNS, ("status", "VARCHAR"), ("reported_at", "TIMESTAMP"), ("closed_at", "TIMESTAMP")),
+            (
+                *DIMENSION_COLUMNS,
+                ("status", "VARCHAR"),
+                ("reported_at", "TIMESTAMP"),
+                ("closed_at", "TIMESTAMP"),
+                ("disputed", "BOOLEAN"),  # at least one complaint names the claim
+            ),
         ),
         Table(
             "clocks",
@@ -89,8 +95,72 @@ TABLES: dict[str, Table] = {
                 ("informed", "BOOLEAN"),
             ),
         ),
+        # One row per complaint; claim_id is null when it matches no claim. decided_on_time: decided with no
+        # decision clock breached (null while undecided or when withdrawn).
+        Table(
+            "complaints",
+            (
+                *DIMENSION_COLUMNS,
+                ("channel", "VARCHAR"),
+                ("category", "VARCHAR"),
+                ("sub_cause", "VARCHAR"),
+                ("status", "VARCHAR"),
+                ("major", "BOOLEAN"),
+                ("is_repeat", "BOOLEAN"),
+                ("first_contact_resolved", "BOOLEAN"),
+                ("decided_on_time", "BOOLEAN"),
+                ("received_at", "TIMESTAMP"),
+                ("decided_at", "TIMESTAMP"),
+                ("closed_at", "TIMESTAMP"),
+            ),
+        ),
+        # What the tenant reports per month (policies in force, premium); org_unit_id null = the whole tenant.
+        Table(
+            "volumes",
+            (
+                ("tenant_id", "BIGINT"),
+                ("org_unit_id", "BIGINT"),
+                ("region_code", "VARCHAR"),
+                ("month_at", "TIMESTAMP"),
+                ("policies", "BIGINT"),
+                ("premium_fen", "BIGINT"),
+            ),
+        ),
+        # Complaint rates' exposure, built from the three above: one row per claim (claims counted at reported_at),
+        # per complaint (at received_at) and per volume row (at its month), so complaints per
+        # 10 000 claims / policies / 100 M CNY premium share one period column.
+        Table(
+            "complaint_exposure",
+            (
+                *DIMENSION_COLUMNS,
+                ("month_at", "TIMESTAMP"),
+                ("complaints", "INTEGER"),
+                ("claims", "INTEGER"),
+                ("policies", "BIGINT"),
+                ("premium_fen", "BIGINT"),
+            ),
+        ),
+        # One row per satisfaction survey sent; the scores are null until answered.
+        Table(
+            "surveys",
+            (
+                *DIMENSION_COLUMNS,
+                ("subject_type", "VARCHAR"),
+                ("handler_id", "BIGINT"),
+                ("status", "VARCHAR"),
+                ("sent_at", "TIMESTAMP"),
+                ("responded_at", "TIMESTAMP"),
+                ("overall", "INTEGER"),
+                ("timeliness", "INTEGER"),
+                ("transparency", "INTEGER"),
+                ("attitude", "INTEGER"),
+            ),
+        ),
     )
 }
+
+# Built in DuckDB from other snapshot tables, not read from the database.
+DERIVED_TABLES = ("complaint_exposure",)
 
 
 # Month-end summaries of point-in-time KPIs (claimwatch.kpi.summary), written with the snapshot.

@@ -23,18 +23,20 @@ from zoneinfo import ZoneInfo
 import duckdb
 import numpy as np
 import structlog
-from sqlalchemy import Connection, Select, and_, or_, select
+from sqlalchemy import Connection, Select, and_, case, exists, func, or_, select
 
 from claimwatch import db
 from claimwatch.cases.models import CaseEvent, Claim
+from claimwatch.complaints.models import Complaint, ComplaintClock, TenantVolume
 from claimwatch.config import get_settings
 from claimwatch.kpi import catalogue as kpi_catalogue
 from claimwatch.kpi import summary as kpi_summary
 from claimwatch.kpi.catalogue import CatalogueError
-from claimwatch.kpi.schema import TABLES
+from claimwatch.kpi.schema import DERIVED_TABLES, TABLES
 from claimwatch.materials.models import MaterialsProfile
 from claimwatch.notify.models import MessageStatus, OutboxMessage
 from claimwatch.sla.models import RegulatorFiling, SlaClock
+from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
 from claimwatch.workflow import service as workflow_service
 
@@ -60,6 +62,55 @@ def _claim_dims() -> tuple[Any, ...]:
     return (Claim.tenant_id, Claim.id, Claim.org_unit_id, Claim.region_code, Claim.line)
 
 
+def _complaint_query() -> Select:
+    decision_breached = exists().where(
+        ComplaintClock.complaint_id == Complaint.id,
+        ComplaintClock.policy_code == "complaint_decision",
+        ComplaintClock.breached_at.is_not(None),
+    )
+    return select(
+        Complaint.tenant_id,
+        Complaint.claim_id,
+        Complaint.org_unit_id,
+        Complaint.region_code,
+        Complaint.line,
+        Complaint.channel,
+        Complaint.category,
+        Complaint.sub_cause,
+        Complaint.status,
+        func.coalesce(Complaint.major_reasons, "") != "",
+        Complaint.repeat_of_id.is_not(None),
+        Complaint.first_contact_resolved,
+        case((Complaint.decided_at.is_(None), None), else_=~decision_breached),
+        Complaint.received_at,
+        Complaint.decided_at,
+        Complaint.closed_at,
+    ).order_by(Complaint.id)
+
+
+def _survey_query() -> Select:
+    return (
+        select(
+            Survey.tenant_id,
+            Survey.claim_id,
+            Survey.org_unit_id,
+            Survey.region_code,
+            Survey.line,
+            Survey.subject_type,
+            Survey.handler_id,
+            Survey.status,
+            Survey.sent_at,
+            Survey.responded_at,
+            SurveyResponse.overall,
+            SurveyResponse.timeliness,
+            SurveyResponse.transparency,
+            SurveyResponse.attitude,
+        )
+        .outerjoin(SurveyResponse, SurveyResponse.survey_id == Survey.id)
+        .order_by(Survey.id)
+    )
+
+
 def _queries() -> dict[str, Select[Any]]:
     informed = (*MessageStatus.DONE, MessageStatus.OPTED_OUT)
     return {
@@ -74,7 +125,13 @@ def _queries() -> dict[str, Select[Any]]:
             OrgUnit.path,
         ),
         "regions": select(Region.code, Region.name_zh, Region.name_en),
-        "claims": select(*_claim_dims(), Claim.status, Claim.reported_at, Claim.closed_at).order_by(Claim.id),
+        "claims": select(
+            *_claim_dims(),
+            Claim.status,
+            Claim.reported_at,
+            Claim.closed_at,
+            exists().where(Complaint.claim_id == Claim.id),
+        ).order_by(Claim.id),
         "clocks": select(
             *_claim_dims(),
             SlaClock.policy_code,
@@ -118,7 +175,30 @@ def _queries() -> dict[str, Select[Any]]:
         )
         .where(CaseEvent.to_status.is_not(None), CaseEvent.event_type.in_(("reported", "transition")))
         .order_by(CaseEvent.id),
+        "complaints": _complaint_query(),
+        "volumes": select(
+            TenantVolume.tenant_id,
+            TenantVolume.org_unit_id,
+            OrgUnit.region_code,
+            TenantVolume.period,
+            TenantVolume.policies_in_force,
+            TenantVolume.premium_fen,
+        )
+        .outerjoin(OrgUnit, OrgUnit.id == TenantVolume.org_unit_id)
+        .order_by(TenantVolume.id),
+        "surveys": _survey_query(),
     }
+
+
+def _staged_columns(name: str) -> tuple[tuple[str, str], ...]:
+    """The columns as read from the database, where they differ from the snapshot's."""
+    columns = TABLES[name].columns
+    if name == "status_changes":
+        return (*columns[:-2], ("event_ref", "VARCHAR"), ("informed", "BOOLEAN"))
+    if name == "volumes":
+        # The month is stored as "YYYY-MM": already the local calendar month, turned into its first day below.
+        return tuple(("period", "VARCHAR") if column == "month_at" else (column, kind) for column, kind in columns)
+    return columns
 
 
 def _column(values: tuple[Any, ...], kind: str) -> np.ndarray[Any, Any]:
@@ -143,14 +223,7 @@ def _chunks(conn: Connection, statement: Select[Any]) -> Iterator[list[tuple[Any
 
 def _load_table(con: duckdb.DuckDBPyConnection, conn: Connection, name: str, statement: Select[Any]) -> int:
     """Streams one query into a DuckDB staging table with the snapshot's column types."""
-    staged = [
-        (column, kind)
-        for column, kind in (
-            TABLES[name].columns
-            if name != "status_changes"
-            else (*TABLES[name].columns[:-2], ("event_ref", "VARCHAR"), ("informed", "BOOLEAN"))
-        )
-    ]
+    staged = list(_staged_columns(name))
     con.execute(f"CREATE TABLE stage_{name} ({', '.join(f'{c} {k}' for c, k in staged)})")
     count = 0
     for rows in _chunks(conn, statement):
@@ -186,12 +259,37 @@ def _final_select(name: str, zone: str) -> str:
             "GROUP BY s.tenant_id, s.claim_id, s.org_unit_id, s.region_code, s.line, s.occurred_at, s.to_status, "
             "s.event_ref ORDER BY occurred_at"
         )
+    if name == "volumes":
+        return (
+            "SELECT tenant_id, org_unit_id, region_code, strptime(period, '%Y-%m') AS month_at, policies, "
+            "premium_fen FROM stage_volumes ORDER BY month_at"
+        )
     parts = [
         f"timezone('{zone}', {column}::TIMESTAMPTZ) AS {column}" if kind == "TIMESTAMP" else column
         for column, kind in table.columns
     ]
     order = f" ORDER BY {table.timestamps[0]}" if table.timestamps else ""
     return f"SELECT {', '.join(parts)} FROM stage_{name}{order}"  # noqa: S608 - our own column list
+
+
+def _exposure_select(generation: Path) -> str:
+    """complaint_exposure from the claims, complaints and volumes just written, counted per month and
+    dimension (a month's claims are one row, not one row each)."""
+
+    def parquet(name: str) -> str:
+        return "read_parquet('" + str(generation / f"{name}.parquet").replace("'", "''") + "')"
+
+    dims = "tenant_id, NULL::BIGINT AS claim_id, org_unit_id, region_code, line"
+    group = "tenant_id, org_unit_id, region_code, line, month_at"
+    return (
+        f"SELECT {dims}, date_trunc('month', reported_at) AS month_at, "  # noqa: S608 - paths and our own columns
+        "0 AS complaints, count(*)::INTEGER AS claims, "
+        f"NULL::BIGINT AS policies, NULL::BIGINT AS premium_fen FROM {parquet('claims')} GROUP BY {group} "
+        f"UNION ALL SELECT {dims}, date_trunc('month', received_at) AS month_at, count(*)::INTEGER, 0, NULL, NULL "
+        f"FROM {parquet('complaints')} GROUP BY {group} "
+        "UNION ALL SELECT tenant_id, NULL, org_unit_id, region_code, NULL, month_at, 0, 0, policies, premium_fen "
+        f"FROM {parquet('volumes')} ORDER BY month_at"
+    )
 
 
 def _write_summary(generation: Path, taken_at: dt.datetime) -> None:
@@ -225,7 +323,8 @@ def take_snapshot(root: Path | None = None, now: dt.datetime | None = None) -> S
                 rows[name] = _load_table(con, conn, name, statement)
         for name in TABLES:
             target = str(generation / f"{name}.parquet").replace("'", "''")
-            con.execute(f"COPY ({_final_select(name, zone)}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+            select_sql = _exposure_select(generation) if name in DERIVED_TABLES else _final_select(name, zone)
+            con.execute(f"COPY ({select_sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
         if "status_changes" in rows:
             rows["status_changes"] = int(
                 con.execute(
