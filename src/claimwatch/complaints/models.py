@@ -49,6 +49,9 @@ class Complaint(TenantScoped, Base):
     sub_cause: Mapped[str | None] = mapped_column(String(48), nullable=True)
     subject: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
+    # The text's keywords (jieba terms, personal data removed), space-separated, computed at intake so the
+    # keyword trends count instead of segmenting every text on every look.
+    keywords: Mapped[str | None] = mapped_column(Text, nullable=True)
     # 重大投诉: group complaint, media, regulator transfer, vulnerable customer (comma-separated reasons)
     major_reasons: Mapped[str | None] = mapped_column(String(120), nullable=True)
     special_team: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -323,3 +323,52 @@ def policies_for_tenant(tenant_code: str) -> dict[str, Policy]:
     if not path.exists():
         return base
     return parse_overrides(path.read_text(encoding="utf-8"), str(path), base)
+
+
+_SUBJECT_POLICY_KEYS = {"code", "name", "basis", "unit", "yellow", "red", "extension", "enabled"}
+
+
+def parse_subject_policies(text: str, source: str) -> list[Policy]:
+    """Policies of a subject that drives its clocks itself (complaints): code, name, basis, unit, yellow,
+    red, extension, enabled — no start/pause/stop conditions, since the subject's own service starts,
+    suspends and stops the clocks. Same file shape and errors (file:line) as :func:`parse_policies`."""
+    reader = _Reader(source)
+    doc = load_yaml(text, source, PolicyError)
+    if not isinstance(doc, Mapping) or set(doc) != {"policies"}:
+        raise PolicyError(source, 1, "a policy file is a mapping with one key, 'policies'")
+    entries = doc["policies"]
+    if not isinstance(entries, Sequence):
+        raise reader.fail(doc, "'policies' must be a list", "policies")
+    policies: list[Policy] = []
+    seen: dict[str, int] = {}
+    for node in entries:
+        if not isinstance(node, Mapping):
+            raise PolicyError(source, line_of(entries), "each policy must be a mapping")
+        for key in node:
+            if key not in _SUBJECT_POLICY_KEYS:
+                raise reader.fail(node, f"unknown key {key!r} in policy (allowed: {sorted(_SUBJECT_POLICY_KEYS)})", key)
+        for required in ("code", "unit", "yellow", "red"):
+            if required not in node:
+                raise reader.fail(node, f"policy is missing {required!r}")
+        try:
+            unit = Unit(str(node["unit"]))
+        except ValueError as exc:
+            known = ", ".join(u.value for u in Unit)
+            raise reader.fail(node, f"unknown unit {node['unit']!r} (known: {known})", "unit") from exc
+        code = str(node["code"])
+        if code in seen:
+            raise reader.fail(node, f"duplicate policy code {code!r} (first at line {seen[code]})")
+        seen[code] = line_of(node) or 0
+        name = node.get("name", {})
+        policies.append(
+            Policy(
+                code=code,
+                name_zh=str(name.get("zh", code)) if isinstance(name, dict) else str(name),
+                name_en=str(name.get("en", code)) if isinstance(name, dict) else str(name),
+                basis=str(node.get("basis", "")),
+                unit=unit,
+                source=f"{source}:{node.line}",
+                **reader.limits(node, None),
+            )
+        )
+    return policies

@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("sub_cause", sa.String(length=48), nullable=True),
         sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("keywords", sa.Text(), nullable=True),
         sa.Column("major_reasons", sa.String(length=120), nullable=True),
         sa.Column("special_team", sa.Boolean(), nullable=False),
         sa.Column("complex", sa.Boolean(), nullable=False),
@@ -230,6 +231,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_responses")),
         sa.UniqueConstraint("survey_id", name=op.f("uq_survey_responses_survey_id")),
     )
+    with op.batch_alter_table("survey_responses", schema=None) as batch_op:
+        batch_op.create_index("ix_survey_responses_tenant_submitted", ["tenant_id", "submitted_at"], unique=False)
+    with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.create_index("ix_claims_tenant_closed_at", ["tenant_id", "closed_at"], unique=False)
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("complaint_id", _BIG_ID, nullable=True))
         batch_op.add_column(sa.Column("reference", sa.String(length=64), nullable=True))
@@ -248,6 +253,8 @@ def downgrade() -> None:
         batch_op.drop_column("reference")
         batch_op.drop_column("complaint_id")
 
+    with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.drop_index("ix_claims_tenant_closed_at")
     op.drop_table("survey_responses")
     with op.batch_alter_table("surveys", schema=None) as batch_op:
         batch_op.drop_index("ix_surveys_tenant_sent")

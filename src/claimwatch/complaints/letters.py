@@ -1,0 +1,71 @@
+"""The decision letter (处理决定书), rendered from a Jinja template in defaults/complaints/letters.
+
+The letter states the facts verified, the basis and reasons, the outcome and any compensation, and the
+remedies (review within 30 days, mediation, arbitration, court). It names the complainant masked and passes
+``scrub_text``: it is stored on the complaint and sent through the outbox, so it never carries an ID or
+phone number in clear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from claimwatch.config import PACKAGE_DIR
+from claimwatch.privacy import mask_name, scrub_text
+
+LETTER_DIR = PACKAGE_DIR / "defaults" / "complaints" / "letters"
+
+
+@dataclass(frozen=True)
+class LetterFacts:
+    number: str
+    name: str | None
+    received_date: str
+    channel_label: str
+    category_label: str
+    sub_cause_label: str | None
+    claim_number: str | None
+    facts: str
+    basis: str
+    outcome_label: str
+    remedy: str | None
+    compensation: Decimal | None
+    review_deadline: str
+    insurer: str
+    decided_date: str
+
+
+@lru_cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(LETTER_DIR),
+        undefined=StrictUndefined,
+        autoescape=False,  # plain text: stored, sent by SMS/email, printed
+        keep_trailing_newline=False,
+    )
+
+
+def render_decision(facts: LetterFacts, locale: str = "zh") -> str:
+    template = _environment().get_template(f"decision.{'en' if locale == 'en' else 'zh'}.txt")
+    text = template.render(
+        number=facts.number,
+        name=mask_name(facts.name) or ("投诉人" if locale != "en" else "complainant"),
+        received_date=facts.received_date,
+        channel_label=facts.channel_label,
+        category_label=facts.category_label,
+        sub_cause_label=facts.sub_cause_label,
+        claim_number=facts.claim_number,
+        facts=facts.facts.strip(),
+        basis=facts.basis.strip(),
+        outcome_label=facts.outcome_label,
+        remedy=facts.remedy.strip() if facts.remedy else None,
+        compensation=f"{facts.compensation:,.2f}" if facts.compensation else None,
+        review_deadline=facts.review_deadline,
+        insurer=facts.insurer,
+        decided_date=facts.decided_date,
+    )
+    return scrub_text(text.strip())
