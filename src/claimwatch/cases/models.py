@@ -23,6 +23,8 @@ class Claim(TenantScoped, Base):
         Index("ix_claims_tenant_status", "tenant_id", "status"),
         Index("ix_claims_tenant_line_region", "tenant_id", "line", "region_code"),
         Index("ix_claims_tenant_reported_at", "tenant_id", "reported_at"),
+        # Claims closed in a window (satisfaction surveys to send).
+        Index("ix_claims_tenant_closed_at", "tenant_id", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

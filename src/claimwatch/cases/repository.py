@@ -252,3 +252,30 @@ def timeline(session: Session, claim_id: int) -> list[CaseEvent]:
     return list(
         session.execute(select(CaseEvent).where(CaseEvent.claim_id == claim_id).order_by(CaseEvent.audit_seq)).scalars()
     )
+
+
+CLOSED_CLAIM_FIELDS = (
+    "id",
+    "tenant_id",
+    "number",
+    "status",
+    "closed_at",
+    "org_unit_id",
+    "region_code",
+    "line",
+    "assignee_id",
+    "reopen_count",
+)
+
+
+def closed_between(session: Session, since: dt.datetime, until: dt.datetime) -> list[Any]:
+    """Claims of the session's tenant in a terminal state whose closure falls in [since, until), oldest
+    first: the columns of :data:`CLOSED_CLAIM_FIELDS`. A reopened claim has no ``closed_at``."""
+    columns = [getattr(Claim, name) for name in CLOSED_CLAIM_FIELDS]
+    return list(
+        session.execute(
+            select(*columns)
+            .where(Claim.closed_at.is_not(None), Claim.closed_at >= since, Claim.closed_at < until)
+            .order_by(Claim.closed_at, Claim.id)
+        ).all()
+    )

@@ -521,3 +521,27 @@ def claim_with_timeline(session: Session, number: str, locale: str) -> tuple[dic
         for e in repository.timeline(session, claim.id)
     ]
     return claim_detail(claim, locale, assignees, orgs), events
+
+
+@dataclass(frozen=True)
+class ClosedClaim:
+    """A claim closed (or rejected, or withdrawn: see ``status``) as of its latest closure."""
+
+    id: int
+    tenant_id: int
+    number: str
+    status: str
+    closed_at: dt.datetime
+    org_unit_id: int | None
+    region_code: str | None
+    line: str
+    assignee_id: int | None
+    reopen_count: int  # closures before this one were undone by this many reopenings
+
+
+def closed_claims_between(session: Session, since: dt.datetime, until: dt.datetime) -> list[ClosedClaim]:
+    """The session's tenant's claims whose current closure is in [since, until), oldest first."""
+    return [
+        ClosedClaim(**dict(zip(repository.CLOSED_CLAIM_FIELDS, row, strict=True)))
+        for row in repository.closed_between(session, since, until)
+    ]

@@ -49,7 +49,10 @@ class SurveyResponse(TenantScoped, Base):
     of phone and ID numbers. One per survey."""
 
     __tablename__ = "survey_responses"
-    __table_args__ = (UniqueConstraint("survey_id"),)
+    __table_args__ = (
+        UniqueConstraint("survey_id"),
+        Index("ix_survey_responses_tenant_submitted", "tenant_id", "submitted_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))

@@ -1,0 +1,115 @@
+"""Survey API: the public questionnaire of a link (no account: the token in the path is the credential)
+and the staff results. Thin: the rules are in :mod:`claimwatch.surveys.service`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from claimwatch.auth.deps import request_locale, require, tenant_session
+from claimwatch.auth.principal import Permission, Principal
+from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.surveys import service
+from claimwatch.surveys.schemas import AnswerIn, AnswerOut, Message, Question, ResultsOut, SurveyOut
+
+public_router = APIRouter(prefix="/api/v1/public/surveys", tags=["satisfaction surveys (public)"])
+router = APIRouter(prefix="/api/v1/surveys", tags=["satisfaction surveys"])
+
+# One answer per state, whatever the token: an unknown and a mistyped link look the same.
+DETAILS = {
+    service.UNKNOWN: "unknown survey link",
+    service.ANSWERED: "this survey has already been answered",
+    service.GONE: "this survey link has expired",
+}
+QUESTION_LABELS: dict[str, tuple[str, str]] = {
+    "overall": ("总体而言，您对本次服务的满意程度（0–10）", "Overall, how satisfied are you with our service (0–10)?"),
+    "timeliness": ("办理速度（0–10）", "Speed of handling (0–10)"),
+    "transparency": ("进度和结果的告知是否清楚（0–10）", "How clearly we kept you informed (0–10)"),
+    "attitude": ("工作人员的服务态度（0–10）", "Our staff's attitude (0–10)"),
+}
+_LINK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": Message, "description": "unknown link (the same answer for any token that is not a survey's)"},
+    409: {"model": Message, "description": "already answered"},
+    410: {"model": Message, "description": "expired"},
+}
+
+
+def _refused(state: str) -> JSONResponse:
+    return JSONResponse(status_code=service.LINK_STATUS[state], content={"detail": DETAILS[state]})
+
+
+@public_router.get("/{token}", response_model=SurveyOut, responses=_LINK_RESPONSES)
+def get_survey(token: str, request: Request) -> Any:
+    """The questionnaire of a link: which case it is about (number masked), until when it can be answered."""
+    tenant_id = service.tenant_of_link(token)
+    if tenant_id is None:
+        return _refused(service.UNKNOWN)
+    locale = request_locale(request)
+    with unit_of_work(TenantContext(tenant_id=tenant_id, read_only=True)) as session:
+        view = service.public_view(session, token, locale)
+    if view.state != service.OPEN:
+        return _refused(view.state)
+    pick = 1 if locale == "en" else 0
+    return SurveyOut(
+        status=view.state,
+        insurer=view.insurer,
+        subject_type=view.subject_type,
+        reference=view.reference,
+        closed_at=view.closed_at,  # type: ignore[arg-type]
+        expires_at=view.expires_at,  # type: ignore[arg-type]
+        questions=[
+            Question(field=name, label=QUESTION_LABELS[name][pick], required=name == "overall")
+            for name in service.SCORES
+        ],
+    )
+
+
+@public_router.post(
+    "/{token}",
+    status_code=201,
+    response_model=AnswerOut,
+    responses={**_LINK_RESPONSES, 422: {"description": "a score outside 0–10, or a comment over 1000 characters"}},
+)
+def post_answer(token: str, body: AnswerIn) -> Any:
+    """Answer once. A JSON body only: a cross-site form cannot send one without the browser asking first."""
+    tenant_id = service.tenant_of_link(token)
+    if tenant_id is None:
+        return _refused(service.UNKNOWN)
+    try:
+        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+            response = service.answer(session, token, body)
+            out = AnswerOut(status=service.RESPONDED, submitted_at=response.submitted_at)
+    except service.SurveyError as exc:
+        if exc.status == 422:
+            return JSONResponse(
+                status_code=422,
+                content={"detail": "invalid request", "problems": [{"field": exc.field, "message": exc.message}]},
+            )
+        return JSONResponse(status_code=exc.status, content={"detail": exc.message})
+    return JSONResponse(status_code=201, content=out.model_dump(mode="json"))
+
+
+ViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_SURVEYS))]
+SessionDep = Annotated[Session, Depends(tenant_session)]
+
+
+@router.get(
+    "/results",
+    response_model=ResultsOut,
+    responses={422: {"description": "a bad from/to/by/type/tenant parameter, named in the answer"}},
+)
+def get_results(request: Request, principal: ViewerDep, session: SessionDep) -> Any:
+    """Results by ``by`` (org, line, handler, period, region, subject_type) for the local dates ``from``
+    … ``to`` (default: this month and the two before), optionally one ``type`` (claim, complaint);
+    regulators may name one insurer with ``tenant``. Comments are masked, newest first."""
+    try:
+        query = service.parse_query(request.query_params)
+        return service.results_for(session, principal, query, request_locale(request))
+    except service.SurveyError as exc:
+        return JSONResponse(
+            status_code=exc.status,
+            content={"detail": "invalid request", "problems": [{"field": exc.field, "message": exc.message}]},
+        )

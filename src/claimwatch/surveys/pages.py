@@ -1,0 +1,202 @@
+"""Survey pages: the customer's questionnaire at /survey/{token} (no account, phone-sized first, its own
+layout like the lookup's) and the staff results at /surveys/results with a CSV export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from claimwatch.auth.deps import request_locale, require, tenant_session
+from claimwatch.auth.principal import Permission, Principal
+from claimwatch.config import get_settings
+from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.surveys import service
+from claimwatch.surveys.schemas import MAX_COMMENT
+from claimwatch.web.i18n import LOCALES, render_template
+from claimwatch.web.pages import PageRoute, render
+from claimwatch.web.security import CSRF_FIELD, add_page_headers, csrf_token, csrf_valid
+
+LANG_COOKIE = "lang"
+# A hard cap on what the form parser takes for the comment; the 1000-character rule is checked after
+# line ends are normalised, so that a browser's CRLF does not count twice.
+_MAX_POSTED_COMMENT = 8 * MAX_COMMENT
+
+public_router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+# --- the customer's questionnaire -------------------------------------------------------------------------
+
+
+def _render_public(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    locale = request_locale(request)
+    other = "en" if locale == "zh" else "zh"
+    page = {
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": csrf_token(request),
+        "other_locale": other,
+        # The answer to a POST switches language on the page itself, never by re-posting.
+        "switch_url": f"{quote(request.url.path)}?{urlencode({'lang': other})}",
+        "scores": service.SCORES,
+        "max_comment": MAX_COMMENT,
+    } | context
+    response = HTMLResponse(render_template(locale, template, page), status_code=status_code)
+    chosen = request.query_params.get("lang")
+    if chosen in LOCALES and request.cookies.get(LANG_COOKIE) != chosen:
+        response.set_cookie(
+            LANG_COOKIE,
+            chosen,
+            max_age=365 * 24 * 3600,
+            samesite="lax",
+            httponly=True,
+            secure=get_settings().session_cookie_secure,
+        )
+    response.headers["Vary"] = "Cookie, Accept-Language"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return add_page_headers(response)
+
+
+def _state_page(request: Request, state: str) -> HTMLResponse:
+    """Unknown (404), answered (409) or expired (410): one page each, the same for any token."""
+    return _render_public(request, "survey/closed.html", {"state": state}, status_code=service.LINK_STATUS[state])
+
+
+def _view(tenant_id: int, token: str, locale: str) -> service.PublicSurvey:
+    with unit_of_work(TenantContext(tenant_id=tenant_id, read_only=True)) as session:
+        return service.public_view(session, token, locale)
+
+
+def _form(
+    request: Request,
+    token: str,
+    view: service.PublicSurvey,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    error_field: str | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    return _render_public(
+        request,
+        "survey/form.html",
+        {
+            "view": view,
+            "action": f"/survey/{quote(token)}",
+            "error": error,
+            "error_field": error_field,
+            "values": values or {},
+        },
+        status_code=status_code,
+    )
+
+
+@public_router.get("/survey/{token}")
+def survey_page(token: str, request: Request) -> Response:
+    tenant_id = service.tenant_of_link(token)
+    if tenant_id is None:
+        return _state_page(request, service.UNKNOWN)
+    view = _view(tenant_id, token, request_locale(request))
+    if view.state == service.ANSWERED and request.query_params.get("submitted") == "1":
+        return _render_public(request, "survey/thanks.html", {})
+    if view.state != service.OPEN:
+        return _state_page(request, view.state)
+    return _form(request, token, view)
+
+
+@public_router.post("/survey/{token}")
+def survey_post(
+    token: str,
+    request: Request,
+    overall: Annotated[str, Form(max_length=8)] = "",
+    timeliness: Annotated[str, Form(max_length=8)] = "",
+    transparency: Annotated[str, Form(max_length=8)] = "",
+    attitude: Annotated[str, Form(max_length=8)] = "",
+    comment: Annotated[str, Form(max_length=_MAX_POSTED_COMMENT)] = "",
+    csrf_token_value: Annotated[str, Form(alias=CSRF_FIELD, max_length=100)] = "",
+) -> Response:
+    tenant_id = service.tenant_of_link(token)
+    if tenant_id is None:
+        return _state_page(request, service.UNKNOWN)
+    view = _view(tenant_id, token, request_locale(request))
+    if view.state != service.OPEN:
+        return _state_page(request, view.state)
+    values = {
+        "overall": overall,
+        "timeliness": timeliness,
+        "transparency": transparency,
+        "attitude": attitude,
+        "comment": comment,
+    }
+    # The token is the credential, but a cross-site page must still not answer for the customer.
+    if not csrf_valid(request, csrf_token_value):
+        return _form(request, token, view, status_code=403, error="csrf", values=values)
+    try:
+        answer = service.parse_form(values)
+        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+            service.answer(session, token, answer)
+    except service.SurveyError as exc:
+        if exc.status == 422:
+            return _form(request, token, view, status_code=422, error="invalid", error_field=exc.field, values=values)
+        return _state_page(request, {409: service.ANSWERED, 410: service.GONE}.get(exc.status, service.UNKNOWN))
+    return RedirectResponse(f"/survey/{quote(token)}?submitted=1", status_code=303)
+
+
+# --- staff results ----------------------------------------------------------------------------------------
+
+ViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_SURVEYS))]
+SessionDep = Annotated[Session, Depends(tenant_session)]
+
+
+def _url(path: str, params: dict[str, str]) -> str:
+    encoded = urlencode(params)
+    return f"{path}?{encoded}" if encoded else path
+
+
+@router.get("/surveys/results")
+def results_page(request: Request, principal: ViewerDep, session: SessionDep) -> HTMLResponse:
+    locale = request_locale(request)
+    tenants = service.tenant_options(session, principal)
+    raw = {name: request.query_params.get(name, "") for name in ("from", "to", "by", "type", "tenant", "drill")}
+    try:
+        query = service.parse_query(request.query_params)
+        result = service.results_for(session, principal, query, locale)
+    except service.SurveyError as exc:
+        context = {"error": exc, "raw": raw, "result": None, "tenants": tenants, "query": None}
+        return render(request, "surveys/results.html", context, status_code=exc.status, principal=principal)
+    params = query.params()
+    base = query.params(drill=None)
+    rows = result["rows"]
+    view = {
+        "csv_url": _url("/surveys/results.csv", base),
+        "comments_csv_url": _url("/surveys/results.csv", params | {"part": "comments"}),
+        "by_urls": {by: _url("/surveys/results", query.params(by=by, drill=None)) for by in service.GROUP_BY},
+        "drill_urls": {row["drill"]: _url("/surveys/results", base | {"drill": row["drill"]}) for row in rows},
+        "undrill_url": _url("/surveys/results", base),
+        "cross_tenant": principal.tenant_id is None,
+    }
+    context = {"error": None, "raw": raw, "result": result, "tenants": tenants, "query": query, "view": view}
+    return render(request, "surveys/results.html", context, principal=principal)
+
+
+@router.get("/surveys/results.csv")
+def results_csv(request: Request, principal: ViewerDep, session: SessionDep) -> Response:
+    """The table (or with ``part=comments`` the comments, masked) of the results page as CSV."""
+    try:
+        query = service.parse_query(request.query_params)
+        result = service.results_for(session, principal, query, request_locale(request), comment_limit=10_000)
+    except service.SurveyError as exc:
+        return Response(f"{exc.field}: {exc.message}\n", status_code=exc.status, media_type="text/plain")
+    comments = request.query_params.get("part") == "comments"
+    if comments:
+        body = service.to_csv(result["comments"], service.COMMENT_CSV_COLUMNS)
+    else:
+        body = service.to_csv([*result["rows"], result["total"]])
+    name = f"surveys-{query.period_from}-{query.period_to}-{'comments' if comments else query.group_by}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
