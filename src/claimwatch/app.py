@@ -15,6 +15,9 @@ from claimwatch.analytics.api import router as analytics_router
 from claimwatch.audit.api import router as audit_router
 from claimwatch.calendar.api import router as calendar_router
 from claimwatch.cases.api import router as cases_router
+from claimwatch.complaints.api import router as complaints_router
+from claimwatch.complaints.pages import api_router as complaint_keywords_router
+from claimwatch.complaints.pages import router as complaint_pages_router
 from claimwatch.config import PACKAGE_DIR, get_settings
 from claimwatch.kpi.api import router as kpi_router
 from claimwatch.kpi.pages import router as kpi_pages_router
@@ -25,6 +28,8 @@ from claimwatch.materials.api import router as materials_router
 from claimwatch.notify.api import router as notify_router
 from claimwatch.privacy import derive_key
 from claimwatch.sla.api import router as sla_router
+from claimwatch.surveys import api as surveys_api
+from claimwatch.surveys import pages as surveys_pages
 from claimwatch.web.pages import router as pages_router
 
 
@@ -75,9 +80,17 @@ def create_app() -> FastAPI:
     app.include_router(calendar_router)
     app.include_router(lookup_router)
     app.include_router(kpi_router)
+    # Before complaints_router: its /api/v1/complaints/{number} would take /api/v1/complaints/keywords.
+    app.include_router(complaint_keywords_router)
+    app.include_router(complaints_router)
     app.include_router(pages_router)
     app.include_router(kpi_pages_router)
+    app.include_router(complaint_pages_router)
     app.include_router(lookup_pages_router)
+    app.include_router(surveys_api.public_router)
+    app.include_router(surveys_api.router)
+    app.include_router(surveys_pages.public_router)
+    app.include_router(surveys_pages.router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
 
     @app.get("/healthz", include_in_schema=False)

@@ -14,6 +14,7 @@ from claimwatch.analytics import cli as analytics_cli
 from claimwatch.auth.models import Role
 from claimwatch.calendar import cli as calendar_cli
 from claimwatch.cli_output import fail
+from claimwatch.complaints import cli as complaints_cli
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo import cli as demo_cli
@@ -22,6 +23,7 @@ from claimwatch.kpi import cli as kpi_cli
 from claimwatch.materials import cli as materials_cli
 from claimwatch.notify import cli as notify_cli
 from claimwatch.sla import cli as sla_cli
+from claimwatch.surveys import cli as surveys_cli
 
 app = typer.Typer(help="claimwatch — 理赔督促与保险服务品质管理", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -42,6 +44,8 @@ app.add_typer(sla_cli.app, name="sla")
 app.add_typer(calendar_cli.app, name="calendar")
 app.add_typer(kpi_cli.app, name="kpi")
 app.add_typer(analytics_cli.app, name="analytics")
+app.add_typer(surveys_cli.app, name="surveys")
+app.add_typer(complaints_cli.app, name="complaints")
 
 console = Console()
 

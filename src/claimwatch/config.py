@@ -92,6 +92,19 @@ class Settings(BaseSettings):
     alert_min_count: int = Field(default=30, ge=1)
     alert_sigma: float = Field(default=3.0, gt=0)
     alert_lookback_months: int = Field(default=2, ge=1, le=24)
+    # Complaints: an earlier complaint of the same customer (or on the same claim) in the same category
+    # received within this many days makes a new one a repeat (重复投诉), linked to the most recent.
+    complaints_repeat_window_days: int = Field(default=90, ge=1, le=3650)
+    # Satisfaction surveys (回访): sent this many hours after a claim or complaint closes (a closure
+    # undone within the delay, e.g. reopened at once, gets none), answerable for survey_valid_days.
+    # Rejected claims get one too unless turned off: their service (timeliness, transparency of the
+    # reasons, attitude) is rated like any other, and leaving them out would hide unfair denials.
+    survey_delay_hours: float = Field(default=2.0, ge=0)
+    survey_valid_days: int = Field(default=30, ge=1, le=365)
+    survey_rejected_claims: bool = True
+    # The worker looks for closed claims and complaints to survey at most this often (a scan of the
+    # lookback window, so not on every 30-second pass).
+    survey_issue_interval_seconds: float = Field(default=600.0, ge=0)
     log_level: str = "INFO"
 
 

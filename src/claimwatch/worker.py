@@ -1,5 +1,6 @@
-"""The background worker: runs the SLA sweep and the claimant-notification delivery pass until told to stop,
-and refreshes the KPI snapshot and statistical alerts every CLAIMWATCH_KPI_REFRESH_SECONDS.
+"""The background worker: runs the SLA sweep (claim and complaint clocks) and the notification delivery pass
+until told to stop, issues satisfaction surveys every CLAIMWATCH_SURVEY_ISSUE_INTERVAL_SECONDS, and refreshes
+the KPI snapshot and statistical alerts every CLAIMWATCH_KPI_REFRESH_SECONDS.
 
 Several workers may run at once on PostgreSQL: each sweep transaction row-locks the clocks it
 works (SKIP LOCKED) after the tenant's audit chain, and escalations are unique per (clock, level).
@@ -15,10 +16,12 @@ from collections.abc import Callable
 import structlog
 
 from claimwatch.alerts import service as alerts_service
+from claimwatch.complaints import jobs as complaint_jobs
 from claimwatch.config import get_settings
 from claimwatch.kpi import snapshot as kpi_snapshot
 from claimwatch.notify import jobs as notify_jobs
 from claimwatch.sla import jobs
+from claimwatch.surveys import jobs as survey_jobs
 
 log = structlog.get_logger("claimwatch.worker")
 
@@ -44,6 +47,8 @@ def run(
     kpi_every = get_settings().kpi_refresh_seconds
     kpi = kpi if kpi is not None else kpi_every > 0
     kpi_due = 0.0
+    survey_every = get_settings().survey_issue_interval_seconds
+    survey_due = 0.0
     done = 0
     while not stop.is_set():
         try:
@@ -54,6 +59,21 @@ def run(
                     on_pass(result)
         except Exception:  # a failed pass is logged and retried; its transaction rolled back
             log.exception("sla sweep failed")
+        if sweep:
+            try:
+                swept = complaint_jobs.sweep()
+                if swept.checked:
+                    log.info("complaint sweep", checked=swept.checked, yellow=swept.yellow, red=swept.red)
+            except Exception:  # as above: the clocks' next_check_at did not move, the next pass redoes it
+                log.exception("complaint sweep failed")
+        if deliver and survey_every > 0 and time.monotonic() >= survey_due:
+            survey_due = time.monotonic() + survey_every
+            try:
+                issued = survey_jobs.issue_due()
+                if issued.issued:
+                    log.info("satisfaction surveys", issued=issued.issued)
+            except Exception:  # nothing was half-issued: each survey and its message commit together
+                log.exception("survey issuing failed")
         if deliver:
             try:
                 sent = notify_jobs.deliver()

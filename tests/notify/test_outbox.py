@@ -74,7 +74,7 @@ def test_report_acknowledges_with_expected_date_and_lookup(client, world):
         clocks = sla_repository.clocks_for_claims(session, [ack.claim_id])
     due = next(c.yellow_due_at for c in clocks if c.policy_code.startswith("timeliness_"))
     assert due is not None
-    assert service.local_time(due, with_time=False) in ack.body
+    assert service.local_due_date(due) in ack.body
 
 
 def test_progress_messages_follow_the_workflow_flag(client, world):
@@ -317,3 +317,14 @@ def test_a_staff_notice_is_queued_once_per_dedupe_key(world):
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
         rows = session.execute(select(StaffNotification).where(StaffNotification.dedupe_key == "once")).all()
     assert len(rows) == 1
+
+
+def test_a_whole_day_deadline_is_told_as_its_last_day():
+    """A deadline of whole days ends at the local midnight closing its last day: the claimant is told
+    that day, not the next (an hours deadline keeps its own day)."""
+    import datetime as dt
+
+    cst = dt.timezone(dt.timedelta(hours=8))
+    assert service.local_due_date(dt.datetime(2026, 12, 2, 0, 0, tzinfo=cst)) == "2026-12-01"
+    assert service.local_due_date(dt.datetime(2026, 12, 2, 9, 30, tzinfo=cst)) == "2026-12-02"
+    assert service.local_due_date(None) is None

@@ -46,7 +46,7 @@ LOCALES = ("zh", "en")
 CHANNELS = ("sms", "email", "wechat", "webhook")
 # Context values that must never be shown to staff (or stored in clear): the text sent is kept
 # encrypted, and staff see it with these values masked.
-SECRET_FIELDS: dict[str, tuple[str, ...]] = {"lookup_otp": ("code",)}
+SECRET_FIELDS: dict[str, tuple[str, ...]] = {"lookup_otp": ("code",), "survey_invitation": ("survey_url",)}
 _MASK = "******"
 _TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -85,6 +85,12 @@ def render(template: str, locale: str, context: dict[str, Any]) -> tuple[str, st
 def local_time(value: dt.datetime, with_time: bool = True) -> str:
     local = value.astimezone(ZoneInfo(get_settings().default_timezone))
     return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def local_due_date(value: dt.datetime | None) -> str | None:
+    """The last day of a deadline as people say it: a whole-day deadline ends at the local midnight that
+    closes its last day, so 'by 2026-11-17' is the instant 2026-11-18 00:00."""
+    return local_time(value - dt.timedelta(microseconds=1), with_time=False) if value is not None else None
 
 
 def lookup_url(tenant_code: str | None = None) -> str:
@@ -347,7 +353,7 @@ def on_case_events(session: Session, tenant_id: int, changes: Sequence[ClaimChan
             due = expected.get(change.claim_id)
             context |= {
                 "reported_at": local_time(change.at),
-                "expected_date": local_time(due, with_time=False) if due else None,
+                "expected_date": local_due_date(due),
             }
         else:
             template = "status_changed"

@@ -74,6 +74,8 @@ def render(
         "path": request.url.path,
         "nav_queue": principal is not None and principal.can(Permission.VIEW_ESCALATIONS),
         "nav_filings": principal is not None and principal.can(Permission.VIEW_FILINGS),
+        "nav_complaints": principal is not None and principal.can(Permission.VIEW_COMPLAINTS),
+        "nav_surveys": principal is not None and principal.can(Permission.VIEW_SURVEYS),
         "labels": labels,
     } | (context or {})
     response = HTMLResponse(render_template(locale, template, page_context), status_code=status_code)
