@@ -27,6 +27,14 @@ def test_demo_setup_on_a_fresh_sqlite_file_and_rerun(tmp_path):
         assert tenants == ["CPIC", "PAIC", "PICC"]
         assert claims == 60 and events > 60
         assert regulator.tenant_id is None
+        assert "refused" not in first.output  # every simulated complaint step was one the service allows
+        with db.get_engine().connect() as conn:
+            complaints = conn.execute(text("select count(distinct tenant_id), count(*) from complaints")).one()
+            surveys = conn.execute(text("select count(*) from surveys")).scalar_one()
+            answered = conn.execute(text("select count(*) from survey_responses")).scalar_one()
+            volumes = conn.execute(text("select count(distinct tenant_id) from tenant_volumes")).scalar_one()
+        assert complaints[0] == 3 and complaints[1] >= 12  # every insurer, some still on the desk
+        assert surveys > 0 and 0 < answered < surveys and volumes == 3
         for tenant_id in (1, 2, 3):
             with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
                 assert audit_service.verify(session, tenant_id).ok

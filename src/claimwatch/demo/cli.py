@@ -73,10 +73,19 @@ def setup(
             task = bar.add_task("load demo events", total=None, rate="")
             applied = service.setup(spec, progress=lambda rows: bar.advance(task, rows))
         err.print(f"{applied} events loaded for {claims} claims")
+        loaded = service.load_complaints(spec)
+        err.print(f"{loaded.filed} complaints filed and handled")
+        for refused in loaded.refused or []:
+            err.print(f"  a complaint step was refused: {refused}", markup=False)
+        from claimwatch.complaints import jobs as complaint_jobs
         from claimwatch.sla import jobs
 
         swept = jobs.sweep()
         err.print(f"SLA sweep: {swept.checked} clocks due, {swept.yellow} yellow and {swept.red} red escalations")
+        complaint_swept = complaint_jobs.sweep()
+        err.print(f"complaint sweep: {complaint_swept.checked} clocks due, {complaint_swept.closed} closed")
+        surveyed = service.load_surveys(spec)
+        err.print(f"{surveyed.issued} satisfaction surveys sent, {surveyed.answered} answered")
         from claimwatch.alerts import service as alerts_service
         from claimwatch.kpi import snapshot as kpi_snapshot
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
-from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.db import TenantContext, unit_of_work, utc_now
+from claimwatch.demo import complaints as demo_complaints
+from claimwatch.demo import surveys as demo_surveys
 from claimwatch.demo.generator import DemoSpec, iter_tenant_events
 from claimwatch.demo.organisation import DEMO_PASSWORD, REGULATOR_USERNAME, DemoTenant
 from claimwatch.imports import service as import_service
@@ -107,6 +110,29 @@ def setup(spec: DemoSpec, progress: Callable[[int], None] | None = None) -> int:
             raise RuntimeError(f"demo data rejected at event {first.line} ({first.event_id}): {first.reason}")
         applied += result.applied
     return applied
+
+
+def load_complaints(spec: DemoSpec, now: dt.datetime | None = None) -> demo_complaints.Loaded:
+    """The demo complaints and volumes of every tenant (after :func:`setup` loaded the claims)."""
+    now = now or utc_now()
+    total = demo_complaints.Loaded(0, [])
+    with unit_of_work(TenantContext.system_context()) as session:
+        ids = {t.code: tenancy_repository.tenant_by_code(session, t.code) for t in spec.tenants}
+    for index, tenant in enumerate(spec.tenants):
+        found = ids[tenant.code]
+        assert found is not None
+        loaded = demo_complaints.load(spec, index, found.id, now)
+        total.filed += loaded.filed
+        assert total.refused is not None
+        total.refused += loaded.refused or []
+    return total
+
+
+def load_surveys(spec: DemoSpec, now: dt.datetime | None = None) -> demo_surveys.Loaded:
+    """Surveys for every closed claim and complaint, about a third answered (after :func:`load_complaints`)."""
+    with unit_of_work(TenantContext.system_context()) as session:
+        found = [tenancy_repository.tenant_by_code(session, t.code) for t in spec.tenants]
+    return demo_surveys.load([t.id for t in found if t is not None], spec.seed, now or utc_now())
 
 
 def logins(spec: DemoSpec) -> list[Login]:
