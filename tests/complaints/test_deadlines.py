@@ -169,6 +169,10 @@ def test_decision_letter_is_stored_and_sent_and_the_review_clock_runs(desk: Desk
         complaints_service.close(session, desk.handler, number, "已告知投诉人", at=local(2026, 11, 20, 10))
     complaint = desk.complaint(number)
     assert (complaint.status, complaint.review_outcome) == ("closed", "upheld")
+    # The complainant is told the review's result, and what remains open to them.
+    told = [m for m in desk.messages(number) if m.template == "complaint_reviewed"]
+    assert told and "核查维持原处理决定" in told[0].subject and "维持原决定" in told[0].body
+    assert "仲裁" in told[0].body
     assert desk.clocks(number, "complaint_review")[0].outcome == "met"
     with desk.session() as session:
         closed = complaints_service.closed_between(session, local(2026, 11, 20), local(2026, 11, 21))

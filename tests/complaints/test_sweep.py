@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from claimwatch.complaints import jobs
+from claimwatch.complaints import service as complaints_service
+from claimwatch.complaints.service import ComplaintError
 from tests.complaints.helpers import Desk, local
 
 
@@ -23,6 +27,36 @@ def test_major_complaint_notifies_staff_at_intake(desk: Desk) -> None:
     ]
     assert "群体性投诉" in notices[0].subject and number in notices[0].body
     assert "escalated_major" in [e.kind for e in desk.events(number)]
+
+
+def test_a_complaint_can_turn_major_after_intake(desk: Desk) -> None:
+    """The media pick a complaint up a week in: it goes to the special team and staff are told once per
+    escalation; asking again for the same reason is refused, a new reason escalates again."""
+    number = desk.file(received_at=local(2026, 11, 2, 10))
+    assert desk.staff_notices() == []
+    with desk.session() as session:
+        complaints_service.accept(session, desk.handler, number, at=local(2026, 11, 2, 11))
+        complaints_service.mark_major(session, desk.handler, number, ["media"], "媒体报道", at=local(2026, 11, 9, 9))
+    complaint = desk.complaint(number)
+    assert complaint.special_team and complaint.major_reasons == "media"
+    assert sorted((n.recipient_role, n.kind) for n in desk.staff_notices()) == [
+        ("quality_manager", "complaint_major"),
+        ("supervisor", "complaint_major"),
+    ]
+    with pytest.raises(ComplaintError) as again:
+        with desk.session() as session:
+            complaints_service.mark_major(session, desk.handler, number, ["media"], "再次报道")
+    assert again.value.status == 409 and again.value.field == "major_reasons"
+    with pytest.raises(ComplaintError) as unknown:
+        with desk.session() as session:
+            complaints_service.mark_major(session, desk.handler, number, ["famous"], "名人")
+    assert unknown.value.status == 422 and "vulnerable" in unknown.value.message
+    with desk.session() as session:
+        reasons = ["group", "media"]
+        complaints_service.mark_major(session, desk.handler, number, reasons, "多人联名", at=local(2026, 11, 10))
+    assert desk.complaint(number).major_reasons == "group,media"
+    assert len(desk.staff_notices()) == 4
+    assert [e.kind for e in desk.events(number)].count("marked_major") == 2
 
 
 def test_yellow_then_red_each_warn_once(desk: Desk) -> None:

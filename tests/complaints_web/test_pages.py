@@ -258,6 +258,23 @@ def test_a_refused_action_names_the_field_and_changes_nothing(office: Office, si
     assert _status(office, office.personal) == "received"
 
 
+def test_a_handler_escalates_a_complaint_as_major_from_its_page(office: Office, signed_in):
+    client = signed_in(office.handler)
+    url = f"/complaints/{office.personal}"
+    page = client.get(url).text
+    assert 'id="action-major"' in page and 'name="major_reasons" value="media"' in page
+    token = csrf_from(page)
+    none = client.post(f"{url}/actions/major", data={"csrf_token": token, "reason": "媒体报道"}, follow_redirects=False)
+    assert none.status_code == 422 and 'id="err-major-major_reasons"' in none.text
+    data = {"csrf_token": token, "reason": "媒体报道，多人联名", "major_reasons": ["media", "group"]}
+    done = client.post(f"{url}/actions/major", data=data, follow_redirects=False)
+    assert done.status_code == 303
+    page = client.get(url).text
+    assert 'data-kind="marked_major"' in page
+    assert 'name="major_reasons" value="media"' not in page  # already major for that reason
+    assert 'name="major_reasons" value="vulnerable"' in page
+
+
 def test_a_supervisor_approves_the_extension_and_the_complainant_is_told(office: Office, signed_in):
     client = signed_in(office.supervisor)
     url = f"/complaints/{office.complex_one}"

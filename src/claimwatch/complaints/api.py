@@ -262,6 +262,16 @@ def post_appraisal_end(number: str, body: schemas.ReasonIn, request: Request, pr
     )
 
 
+@router.post("/complaints/{number}/major", responses=_ERRORS, summary="重大投诉: to the special team, staff told")
+def post_major(number: str, body: schemas.MajorIn, request: Request, principal: Principal = HANDLE) -> Any:
+    return _act(
+        number,
+        request,
+        principal,
+        lambda s: service.mark_major(s, principal, number, body.reasons, body.reason, at=body.at),
+    )
+
+
 @router.post("/complaints/{number}/new-facts", responses=_ERRORS, summary="New facts: the decision clock restarts")
 def post_new_facts(number: str, body: schemas.NoteIn, request: Request, principal: Principal = HANDLE) -> Any:
     return _act(number, request, principal, lambda s: service.new_facts(s, principal, number, body.note, at=body.at))

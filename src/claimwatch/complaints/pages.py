@@ -152,8 +152,12 @@ def _page_response(
             for code in complaints_service.OUTCOMES
         ],
         "review_options": [
-            (code, complaints_service.label(complaints_service.OUTCOME_LABELS, code, request_locale(request)))
+            (code, complaints_service.label(complaints_service.REVIEW_OUTCOME_LABELS, code, request_locale(request)))
             for code in complaints_service.REVIEW_OUTCOMES
+        ],
+        "major_options": [
+            (code, complaints_service.label(complaints_service.MAJOR_REASON_LABELS, code, request_locale(request)))
+            for code in complaints_service.MAJOR_REASONS
         ],
     }
     switch = page.url if request.method == "POST" else None

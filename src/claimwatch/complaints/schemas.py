@@ -93,6 +93,14 @@ class ReasonIn(BaseModel):
     at: AwareDatetime | None = None
 
 
+class MajorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reasons: list[str] = Field(min_length=1, max_length=4, description="group, media, regulator_transfer, vulnerable")
+    reason: str = Field(min_length=1, max_length=2000, description="what happened")
+    at: AwareDatetime | None = None
+
+
 class ReviewRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

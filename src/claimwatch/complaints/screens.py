@@ -66,6 +66,7 @@ ACTION_TITLES: dict[str, str] = {
     "review-request": N_("Review (核查) requested"),
     "review-decision": N_("Review decision"),
     "close": N_("Close the complaint"),
+    "major": N_("Escalate as a major complaint"),
 }
 # Which form field each action's text goes to (the service names it so in its errors).
 ACTION_TEXT_FIELD: dict[str, str] = {
@@ -80,6 +81,7 @@ ACTION_TEXT_FIELD: dict[str, str] = {
     "review-request": "note",
     "review-decision": "note",
     "close": "note",
+    "major": "reason",
 }
 OPTIONAL_TEXT = frozenset({"accept", "close"})
 # The field a refusal names, as the page shows it.
@@ -471,7 +473,9 @@ def _text(form: FormData, name: str, limit: int = MAX_TEXT) -> str:
 
 def action_values(form: FormData) -> dict[str, str]:
     names = ("note", "reason", "outcome", "facts", "basis", "remedy", "compensation", "first_contact", "received_at")
-    return {name: _text(form, name) for name in names}
+    values = {name: _text(form, name) for name in names}
+    values["major_reasons"] = ",".join(str(v) for v in form.getlist("major_reasons"))
+    return values
 
 
 def _money(value: str) -> Decimal | None:
@@ -526,6 +530,9 @@ def run_action(session: Session, principal: Principal, number: str, action: str,
         service.decide_review(session, principal, number, values.get("outcome", ""), text)
     elif action == "close":
         service.close(session, principal, number, text or None)
+    elif action == "major":
+        reasons = [r for r in values.get("major_reasons", "").split(",") if r]
+        service.mark_major(session, principal, number, reasons, text)
     else:  # the route only passes known actions
         raise complaints_service.ComplaintError(404, "action", f"unknown action {action!r}")
 

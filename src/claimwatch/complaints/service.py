@@ -50,6 +50,7 @@ from claimwatch.complaints.vocabulary import (  # noqa: F401 - the service is th
     MAJOR_REASONS,
     OUTCOME_LABELS,
     OUTCOMES,
+    REVIEW_OUTCOME_LABELS,
     REVIEW_OUTCOMES,
     STATUS_ACTIONS,
     STATUS_LABELS,
@@ -413,7 +414,9 @@ def _link_repeat(session: Session, complaint: Complaint, actor: str, now: dt.dat
     _record(session, earlier, "repeat_linked", now, actor, repeated_by=complaint.number)
 
 
-def _escalate_major(session: Session, complaint: Complaint, clock: ComplaintClock, now: dt.datetime) -> None:
+def _escalate_major(
+    session: Session, complaint: Complaint, clock: ComplaintClock, now: dt.datetime, key: str = "intake"
+) -> None:
     reasons = "、".join(label(MAJOR_REASON_LABELS, r, "zh") for r in (complaint.major_reasons or "").split(","))
     subject = f"重大投诉 {complaint.number}：{reasons}"
     body = (
@@ -430,7 +433,7 @@ def _escalate_major(session: Session, complaint: Complaint, clock: ComplaintCloc
             "complaint_major",
             subject,
             body,
-            f"complaint:{complaint.id}:major:{role.value}",
+            f"complaint:{complaint.id}:major:{key}:{role.value}",
             now,
         ):
             notified.append(role.value)
@@ -446,6 +449,38 @@ def _escalate_major(session: Session, complaint: Complaint, clock: ComplaintCloc
 
 
 # -- handling ------------------------------------------------------------------------------------------------
+
+
+def mark_major(
+    session: Session,
+    principal: Principal,
+    number: str,
+    reasons: list[str],
+    reason: str,
+    *,
+    at: dt.datetime | None = None,
+) -> None:
+    """A complaint turns major after intake (the media picked it up, a group formed, the complainant turns
+    out to be vulnerable): the reasons are added, the special team takes it, staff are notified."""
+    complaint = _lock(session, principal, number, Permission.HANDLE_COMPLAINTS)
+    _in_status(complaint, "escalation as major", (*HANDLING, "review_requested"))
+    unknown = [r for r in reasons if r not in MAJOR_REASONS]
+    if not reasons or unknown:
+        shown = f"unknown major reason {unknown[0]!r}" if unknown else "name at least one reason"
+        raise ComplaintError(422, "major_reasons", f"{shown} (known: {known(MAJOR_REASONS)})")
+    text = _reason(reason, "reason")
+    when = _when(at, complaint)
+    before = [r for r in (complaint.major_reasons or "").split(",") if r]
+    added = [r for r in MAJOR_REASONS if r in reasons and r not in before]
+    if not added:
+        raise ComplaintError(409, "major_reasons", "the complaint is already major for these reasons")
+    complaint.major_reasons = ",".join(r for r in MAJOR_REASONS if r in before or r in added)
+    complaint.special_team = True
+    _record(session, complaint, "marked_major", when, principal.actor, text, added=added)
+    book = ClockSet(session, complaint)
+    clock = book.open(clocks.REVIEW if complaint.status == "review_requested" else clocks.DECISION)
+    if clock is not None:
+        _escalate_major(session, complaint, clock, when, key=",".join(added))
 
 
 def accept(
@@ -799,6 +834,18 @@ def decide_review(
     complaint.status = "reviewed"
     complaint.reviewed_at = when
     complaint.review_outcome = outcome
+    locale = get_settings().default_locale
+    channels = _tell(
+        session,
+        complaint,
+        "complaint_reviewed",
+        "reviewed",
+        {
+            "outcome_label": label(REVIEW_OUTCOME_LABELS, outcome, locale),
+            "reviewed_at": notify_service.local_time(when),
+            "note": text,
+        },
+    )
     _record(
         session,
         complaint,
@@ -808,6 +855,7 @@ def decide_review(
         text,
         outcome=outcome,
         review_clock=review.outcome if review is not None else None,
+        notified_channels=channels,
     )
 
 

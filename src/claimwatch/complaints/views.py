@@ -24,7 +24,9 @@ from claimwatch.complaints.vocabulary import (
     CLOSED,
     EVENT_LABELS,
     MAJOR_REASON_LABELS,
+    MAJOR_REASONS,
     OUTCOME_LABELS,
+    REVIEW_OUTCOME_LABELS,
     STATUS_ACTIONS,
     STATUS_LABELS,
     STATUSES,
@@ -89,6 +91,8 @@ def actions_for(complaint: Complaint, book: ClockSet | None, principal: Principa
     if principal is not None and not principal.can(Permission.HANDLE_COMPLAINTS):
         return []
     allowed = list(STATUS_ACTIONS.get(complaint.status, ()))
+    if set(MAJOR_REASONS) <= set((complaint.major_reasons or "").split(",")):
+        allowed = [a for a in allowed if a != "major"]  # nothing left to add
     clock = None
     if book is not None:
         code = clocks.REVIEW if complaint.status == "review_requested" else clocks.DECISION
@@ -197,7 +201,7 @@ def complaint_view(
         "review_requested_at": complaint.review_requested_at,
         "reviewed_at": complaint.reviewed_at,
         "review_outcome": complaint.review_outcome,
-        "review_outcome_label": label(OUTCOME_LABELS, complaint.review_outcome, locale)
+        "review_outcome_label": label(REVIEW_OUTCOME_LABELS, complaint.review_outcome, locale)
         if complaint.review_outcome
         else "",
         "closed_at": complaint.closed_at,

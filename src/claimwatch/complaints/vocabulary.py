@@ -69,6 +69,10 @@ OUTCOME_LABELS: dict[str, tuple[str, str]] = {
     "upheld": ("投诉成立", "Complaint upheld"),
     "partly_upheld": ("投诉部分成立", "Complaint partly upheld"),
     "not_upheld": ("投诉不成立", "Complaint not upheld"),
+}
+# A review's outcome is about the original decision, not the complaint: "upheld" means the decision stands.
+REVIEW_OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    "upheld": ("核查维持原处理决定", "Decision upheld on review"),
     "changed": ("核查变更原处理决定", "Decision changed on review"),
 }
 EVENT_LABELS: dict[str, tuple[str, str]] = {
@@ -88,6 +92,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "review_window_lapsed": ("核查申请期满，自动办结", "Review window lapsed: closed"),
     "repeat_linked": ("关联重复投诉", "Repeat complaint linked"),
     "escalated_major": ("重大投诉，转专班处理", "Major complaint: special team"),
+    "marked_major": ("认定为重大投诉", "Marked as a major complaint"),
     "overdue": ("超期预警", "Overdue warning"),
 }
 
@@ -103,8 +108,19 @@ STATUS_ACTIONS: dict[str, tuple[str, ...]] = {
         "new-facts",
         "withdraw",
         "decide",
+        "major",
     ),
-    "accepted": ("note", "complex", "extend", "appraisal-start", "appraisal-end", "new-facts", "withdraw", "decide"),
+    "accepted": (
+        "note",
+        "complex",
+        "extend",
+        "appraisal-start",
+        "appraisal-end",
+        "new-facts",
+        "withdraw",
+        "decide",
+        "major",
+    ),
     "investigating": (
         "note",
         "complex",
@@ -114,9 +130,10 @@ STATUS_ACTIONS: dict[str, tuple[str, ...]] = {
         "new-facts",
         "withdraw",
         "decide",
+        "major",
     ),
     "decided": ("note", "review-request", "close"),
-    "review_requested": ("note", "appraisal-start", "appraisal-end", "withdraw", "review-decision"),
+    "review_requested": ("note", "appraisal-start", "appraisal-end", "withdraw", "review-decision", "major"),
     "reviewed": ("note", "close"),
     "closed": (),
     "withdrawn": (),

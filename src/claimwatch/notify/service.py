@@ -35,10 +35,11 @@ TEMPLATES = (
     "status_changed",
     "materials_notice",
     "lookup_otp",
-    # complaints: receipt, extension notice (required before a 60-day decision), decision letter
+    # complaints: receipt, extension notice (required before a 60-day decision), decision letter, review result
     "complaint_received",
     "complaint_extended",
     "complaint_decision",
+    "complaint_reviewed",
     # satisfaction survey link after a claim or complaint closes
     "survey_invitation",
 )
