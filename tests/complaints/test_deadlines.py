@@ -69,8 +69,29 @@ def test_extension_needs_a_way_to_tell_the_complainant(desk: Desk) -> None:
     with pytest.raises(ComplaintError) as refused:
         with desk.session() as session:
             complaints_service.extend(session, desk.supervisor, number, "特别复杂", at=local(2026, 10, 20))
-    assert refused.value.field == "contact"
+    assert refused.value.field == "contact" and "notice_by_post" in refused.value.message
     assert desk.clocks(number)[0].yellow_due_at == end_of_local_day(2026, 10, 28)  # rolled back
+    # A letter went to the address taken at intake: the approval stands, and the record says how they were told.
+    with desk.session() as session:
+        complaints_service.extend(
+            session, desk.supervisor, number, "特别复杂", at=local(2026, 10, 20), notice_by_post=True
+        )
+    assert desk.clocks(number)[0].yellow_due_at == end_of_local_day(2026, 11, 27)
+    extended = next(e for e in desk.events(number) if e.kind == "extended")
+    assert '"notice_by_post": true' in (extended.data or "")
+
+
+def test_no_address_no_phone_no_extension(desk: Desk) -> None:
+    """Known only by ID number (a walk-in who left no contact): no notice can go out, so no extension."""
+    number = desk.file(received_at=local(2026, 9, 28, 10), complainant={"id_number": "110101199003071234"})
+    with desk.session() as session:
+        complaints_service.mark_complex(session, desk.handler, number, "复杂", at=local(2026, 10, 9))
+    with pytest.raises(ComplaintError) as refused:
+        with desk.session() as session:
+            complaints_service.extend(
+                session, desk.supervisor, number, "特别复杂", at=local(2026, 10, 20), notice_by_post=True
+            )
+    assert refused.value.field == "contact" and "no postal address" in refused.value.message
 
 
 def test_a_late_complex_marking_cannot_extend_a_breach_away(desk: Desk) -> None:

@@ -243,9 +243,15 @@ def post_complex(number: str, body: schemas.ReasonIn, request: Request, principa
 
 
 @router.post("/complaints/{number}/extend", responses=_ERRORS, summary="Approved extension: 30 → 60 days")
-def post_extend(number: str, body: schemas.ReasonIn, request: Request, principal: Principal = HANDLE) -> Any:
-    """The caller approves (supervisor or admin); the complainant is told through the outbox."""
-    return _act(number, request, principal, lambda s: service.extend(s, principal, number, body.reason, at=body.at))
+def post_extend(number: str, body: schemas.ExtendIn, request: Request, principal: Principal = HANDLE) -> Any:
+    """The caller approves (supervisor or admin); the complainant is told through the outbox, or by post
+    (``notice_by_post``) when they gave no phone or email."""
+    return _act(
+        number,
+        request,
+        principal,
+        lambda s: service.extend(s, principal, number, body.reason, at=body.at, notice_by_post=body.notice_by_post),
+    )
 
 
 @router.post("/complaints/{number}/appraisal-start", responses=_ERRORS, summary="External appraisal: time excluded")

@@ -101,6 +101,12 @@ class MajorIn(BaseModel):
     at: AwareDatetime | None = None
 
 
+class ExtendIn(ReasonIn):
+    notice_by_post: bool = Field(
+        default=False, description="the complainant has no phone or email: the notice went by post (address at intake)"
+    )
+
+
 class ReviewRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

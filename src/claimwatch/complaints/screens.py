@@ -475,6 +475,7 @@ def action_values(form: FormData) -> dict[str, str]:
     names = ("note", "reason", "outcome", "facts", "basis", "remedy", "compensation", "first_contact", "received_at")
     values = {name: _text(form, name) for name in names}
     values["major_reasons"] = ",".join(str(v) for v in form.getlist("major_reasons"))
+    values["notice_by_post"] = _text(form, "notice_by_post")
     return values
 
 
@@ -502,7 +503,7 @@ def run_action(session: Session, principal: Principal, number: str, action: str,
     elif action == "complex":
         service.mark_complex(session, principal, number, text)
     elif action == "extend":
-        service.extend(session, principal, number, text)
+        service.extend(session, principal, number, text, notice_by_post=values.get("notice_by_post") == "1")
     elif action == "appraisal-start":
         service.start_appraisal(session, principal, number, text)
     elif action == "appraisal-end":

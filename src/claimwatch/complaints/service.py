@@ -563,11 +563,28 @@ def mark_complex(
     _record(session, complaint, "complex", when, principal.actor, text, due_before=before, due_after=after)
 
 
-def extend(session: Session, principal: Principal, number: str, reason: str, *, at: dt.datetime | None = None) -> None:
+def _postal_address_known(session: Session, complaint: Complaint) -> bool:
+    """The intake kept an (encrypted) postal address: a notice can go by letter."""
+    for event in repository.events(session, complaint.id):
+        if event.kind == "received" and event.data:
+            return bool(json.loads(event.data).get("address_enc"))
+    return False
+
+
+def extend(
+    session: Session,
+    principal: Principal,
+    number: str,
+    reason: str,
+    *,
+    at: dt.datetime | None = None,
+    notice_by_post: bool = False,
+) -> None:
     """A further 30 days (to 60) for a complex complaint. The principal is the approver and must hold an
     approver role of the policy (supervisor, admin); the approval is recorded and the complainant is told
-    through the outbox (complaint_extended) — refused when they cannot be reached, since the notice is a
-    condition of the extension."""
+    through the outbox (complaint_extended). The notice is a condition of the extension: a complainant with
+    no phone or email (a letter, a walk-in) is told by post — ``notice_by_post`` records that the letter
+    went, and needs the postal address taken at intake; with neither, the extension is refused."""
     complaint = _lock(session, principal, number, Permission.HANDLE_COMPLAINTS)
     _in_status(complaint, "an extension", HANDLING)
     text = _reason(reason, "reason")
@@ -592,12 +609,17 @@ def extend(session: Session, principal: Principal, number: str, reason: str, *, 
         f"extended:{clock.cycle}",
         {"due_date": due_date(after) or "", "reason": text},
     )
-    if not sent:
+    posted = not sent and notice_by_post and _postal_address_known(session, complaint)
+    if not sent and not posted:
         raise ComplaintError(
             409,
             "contact",
             "the complainant has no phone or email for the extension notice the law requires; "
-            "an extension cannot be approved without telling them",
+            + (
+                "no postal address was taken at intake either"
+                if notice_by_post
+                else "send it by post and confirm with notice_by_post"
+            ),
         )
     _record(
         session,
@@ -611,6 +633,7 @@ def extend(session: Session, principal: Principal, number: str, reason: str, *, 
         due_before=before,
         due_after=after,
         notice_channels=sent,
+        notice_by_post=posted,
     )
 
 
