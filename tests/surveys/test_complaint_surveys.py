@@ -112,6 +112,12 @@ def test_results_split_claims_from_complaints(world: World, client: TestClient):
         ("claim", 1, 10.0),
         ("complaint", 1, 3.0),
     ]
+    # Read against how the case ended: the claim closed (paid), the complaint partly upheld.
+    by_outcome = client.get("/api/v1/surveys/results", params={"by": "outcome"}, headers=headers).json()
+    assert sorted((r["key"], r["label"], r["mean_overall"]) for r in by_outcome["rows"]) == [
+        ("closed", "结案赔付", 10.0),
+        ("partly_upheld", "投诉部分成立", 3.0),
+    ]
     complaints_only = client.get("/api/v1/surveys/results", params={"type": "complaint"}, headers=headers).json()
     assert complaints_only["total"]["sent"] == 1 and complaints_only["total"]["detractors"] == 1.0
 

@@ -67,6 +67,7 @@ class ClosedComplaint:
     phone_hash: str | None
     email_enc: str | None
     email_hash: str | None
+    decision_outcome: str | None = None  # the decision that stood (none when a review changed it)
 
 
 def _email_masked(token: str | None) -> str:
@@ -348,6 +349,7 @@ def closed_between(session: Session, since: dt.datetime, until: dt.datetime) -> 
             phone_hash=c.phone_hash,
             email_enc=c.email_enc,
             email_hash=c.email_hash,
+            decision_outcome=None if c.review_outcome == "changed" else c.decision_outcome,
         )
         for c in repository.closed_between(session, since, until)
         if c.closed_at is not None

@@ -49,6 +49,8 @@ def _branch_offset(org_unit_id: int | None) -> float:
 
 def _answer(rng: random.Random, survey: Survey) -> AnswerIn:
     mean = (6.0 if survey.subject_type == "complaint" else 8.1) + _branch_offset(survey.org_unit_id)
+    if survey.outcome in ("rejected", "not_upheld"):
+        mean -= 2.0  # a refusal is rated lower, however well it was handled
     overall = _score(rng, mean)
     comment = None
     if rng.random() < 0.3:

@@ -51,7 +51,7 @@ def results(
     tenant: str = typer.Option(None, help="insurer code; default: every insurer"),
     period_from: str = typer.Option(None, "--from", help="first local date, YYYY-MM-DD"),
     period_to: str = typer.Option(None, "--to", help="last local date, YYYY-MM-DD"),
-    by: str = typer.Option("org", help="org, line, handler, period, region or subject_type"),
+    by: str = typer.Option("org", help="org, line, handler, period, region, subject_type or outcome"),
     subject_type: str = typer.Option(None, "--type", help="claim or complaint; default: both"),
     locale: str = typer.Option("zh", help="zh or en"),
 ) -> None:

@@ -35,6 +35,9 @@ class Survey(TenantScoped, Base):
     region_code: Mapped[str | None] = mapped_column(String(12), nullable=True)
     line: Mapped[str | None] = mapped_column(String(32), nullable=True)
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # How the case ended: a claim's closing status (closed = paid, rejected), a complaint's decision
+    # outcome (upheld, partly_upheld, not_upheld) — so answers can be read against the outcome.
+    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
     token_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # sent | responded | expired | unreachable
     closed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())  # when the subject closed

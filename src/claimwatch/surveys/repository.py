@@ -26,6 +26,7 @@ SURVEY_COLUMNS = (
     "region_code",
     "line",
     "handler_id",
+    "outcome",
     "token_hash",
     "status",
     "closed_at",

@@ -46,7 +46,7 @@ CLAIMANT_ACTOR = "claimant:survey"
 TEMPLATE = "survey_invitation"
 
 SUBJECT_TYPES = ("claim", "complaint")
-GROUP_BY = ("org", "line", "handler", "period", "region", "subject_type")
+GROUP_BY = ("org", "line", "handler", "period", "region", "subject_type", "outcome")
 SCORES = ("overall", "timeliness", "transparency", "attitude")
 DIMENSIONS = SCORES[1:]
 # Survey states.
@@ -83,6 +83,16 @@ class SurveyError(Exception):
 
 def _label(pair: tuple[str, str], locale: str) -> str:
     return pair[1] if locale == "en" else pair[0]
+
+
+# Claims end closed (paid) or rejected; complaints with their decision's outcome.
+_CLAIM_OUTCOMES = {"closed": ("结案赔付", "Closed (paid)"), "rejected": ("拒赔", "Rejected")}
+
+
+def outcome_label(code: str, locale: str) -> str:
+    if code in _CLAIM_OUTCOMES:
+        return _label(_CLAIM_OUTCOMES[code], locale)
+    return complaints_service.label(complaints_service.OUTCOME_LABELS, code, locale)
 
 
 def subject_label(subject_type: str, locale: str) -> str:
@@ -130,6 +140,7 @@ class Subject:
     region_code: str | None = None
     line: str | None = None
     handler_id: int | None = None
+    outcome: str | None = None
     complaint: complaints_service.ClosedComplaint | None = None
 
 
@@ -171,6 +182,7 @@ def due_subjects(session: Session, since: dt.datetime, until: dt.datetime) -> li
             region_code=claim.region_code,
             line=claim.line,
             handler_id=claim.assignee_id,
+            outcome=claim.status,
         )
         for claim in cases_service.closed_claims_between(session, since, until)
         if _surveyed_claim(claim)
@@ -187,6 +199,7 @@ def due_subjects(session: Session, since: dt.datetime, until: dt.datetime) -> li
             region_code=complaint.region_code,
             line=complaint.line,
             handler_id=complaint.handler_id,
+            outcome=complaint.decision_outcome,
             complaint=complaint,
         )
         for complaint in complaints_service.closed_between(session, since, until)
@@ -223,6 +236,7 @@ def issue(session: Session, tenant_id: int, subjects: Sequence[Subject], now: dt
             s.region_code,
             s.line,
             s.handler_id,
+            s.outcome,
             token_hash(tokens[s.key]),
             SENT,
             s.closed_at,
@@ -576,6 +590,7 @@ def _key_columns(query: ResultsQuery) -> tuple[ColumnElement[Any], ColumnElement
         "handler": Survey.handler_id,
         "region": Survey.region_code,
         "subject_type": Survey.subject_type,
+        "outcome": Survey.outcome,
     }[query.group_by]
     return column, column
 
@@ -655,6 +670,8 @@ class _Labels:
                 return key
         if self.group_by == "subject_type":
             return subject_label(key, self.locale)
+        if self.group_by == "outcome":
+            return outcome_label(key, self.locale)
         return key
 
 

@@ -189,6 +189,7 @@ def upgrade() -> None:
         sa.Column("region_code", sa.String(length=12), nullable=True),
         sa.Column("line", sa.String(length=32), nullable=True),
         sa.Column("handler_id", sa.Integer(), nullable=True),
+        sa.Column("outcome", sa.String(length=24), nullable=True),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=False),
