@@ -6,7 +6,7 @@ from __future__ import annotations
 import chinese_calendar
 import pytest
 
-from claimwatch.complaints import jobs
+from claimwatch.complaints import jobs, repository
 from claimwatch.complaints import service as complaints_service
 from claimwatch.complaints.service import ComplaintError
 from tests.complaints.helpers import Desk, decision, end_of_local_day, local
@@ -217,3 +217,23 @@ def test_first_contact_resolution_and_review_window_lapse_closes_in_the_sweep(de
     assert desk.clocks(number, "complaint_review_window")[0].outcome == "lapsed"
     assert [e.kind for e in desk.events(number)][-1] == "review_window_lapsed"
     assert jobs.sweep(now=local(2026, 11, 15)).closed == 0
+
+
+def test_the_queue_picks_the_nearest_deadlines_even_past_its_cap(desk: Desk) -> None:
+    """The oldest complaint is not always the most urgent: one marked complex (30 days) received first must
+    not push out a later one due sooner when the queue is cut at its cap."""
+    relaxed = desk.file(received_at=local(2026, 10, 26, 10))
+    with desk.session() as session:
+        complaints_service.mark_complex(session, desk.handler, relaxed, "复杂", at=local(2026, 10, 27))
+    urgent = desk.file(received_at=local(2026, 10, 28, 10))
+    later = desk.file(received_at=local(2026, 10, 30, 10))
+    with desk.session() as session:
+        top = complaints_service.queue(session, desk.handler, limit=2, now=local(2026, 11, 2))
+        everything = complaints_service.queue(session, desk.handler, now=local(2026, 11, 2))
+        # The database itself returns them in that order, so the cap never cuts off an urgent one.
+        rows = repository.listing(
+            session, statuses=None, exclude_statuses=None, category=None, channel=None, org_unit_ids=None, limit=2
+        )
+    assert [item["number"] for item in top] == [urgent, later]
+    assert [item["number"] for item in everything] == [urgent, later, relaxed]
+    assert [row.number for row in rows] == [urgent, later]

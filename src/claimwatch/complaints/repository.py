@@ -146,8 +146,19 @@ def listing(
         statement = statement.where(Complaint.channel == channel)
     if org_unit_ids is not None:
         statement = statement.where(Complaint.org_unit_id.in_(sorted(org_unit_ids)))
-    # Open complaints are few next to claims; a generous cap keeps one request bounded.
-    statement = statement.order_by(Complaint.received_at, Complaint.id).limit(max(limit * 10, 2000))
+    # The nearest running deadline of each complaint (the review window is the complainant's time, not ours),
+    # so the database returns the queue's first rows in the queue's order: nearest first, none last.
+    nearest = (
+        select(ComplaintClock.complaint_id, func.min(ComplaintClock.yellow_due_at).label("due_at"))
+        .where(ComplaintClock.state != "stopped", ComplaintClock.policy_code != "complaint_review_window")
+        .group_by(ComplaintClock.complaint_id)
+        .subquery()
+    )
+    statement = (
+        statement.outerjoin(nearest, nearest.c.complaint_id == Complaint.id)
+        .order_by(nearest.c.due_at.is_(None), nearest.c.due_at, Complaint.received_at, Complaint.id)
+        .limit(limit)
+    )
     return list(session.execute(statement).scalars())
 
 
