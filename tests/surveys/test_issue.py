@@ -228,3 +228,26 @@ def test_unanswered_surveys_expire(world: World, client: TestClient):
     assert jobs.issue_due(now=sent + dt.timedelta(days=30, seconds=1)).expired == 1
     assert surveys(acme)[0].status == "expired"
     assert jobs.issue_due(now=sent + dt.timedelta(days=31)).expired == 0
+
+
+def test_the_worker_issues_surveys_at_most_once_per_interval(world: World, client: TestClient, monkeypatch):
+    """`claimwatch worker` issues surveys on its own (after the SLA and complaint sweeps), and only every
+    CLAIMWATCH_SURVEY_ISSUE_INTERVAL_SECONDS: a second pass straight after finds the issuing not yet due."""
+    from claimwatch import worker
+    from claimwatch.config import get_settings
+
+    monkeypatch.setenv("CLAIMWATCH_SURVEY_ISSUE_INTERVAL_SECONDS", "3600")
+    get_settings.cache_clear()
+    acme = world.tenant("ACME", "示例保险")
+    close_claim(client, acme, "W-1", now() - dt.timedelta(hours=5))
+    calls = []
+    real_issue = jobs.issue_due
+
+    def counted(now=None, lookback_days=30):  # type: ignore[no-untyped-def]
+        calls.append(now)
+        return real_issue(now=now, lookback_days=lookback_days)
+
+    monkeypatch.setattr(jobs, "issue_due", counted)
+    assert worker.run(interval=0.01, passes=2, kpi=False) == 2
+    assert len(calls) == 1
+    assert [(s.reference, s.status) for s in surveys(acme)] == [("W-1", "sent")]
