@@ -29,7 +29,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "not allowed in the complaint's status or by its deadline"},
     422: {"description": "invalid field (named in 'problems')"},
 }
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_IMPORT_BYTES = importer.MAX_IMPORT_BYTES
 
 
 def _problem(exc: service.ComplaintError) -> JSONResponse:

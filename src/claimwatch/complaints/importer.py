@@ -51,6 +51,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "major_reasons": ("major_reasons", "重大投诉原因", "重大投诉"),
 }
 REQUIRED = ("channel", "received_at", "category", "subject", "description")
+MAX_IMPORT_BYTES = 20 * 1024 * 1024  # a regulator's transfer list is far smaller; refuse anything bigger
 _COMPLAINANT = ("name", "phone", "id_number", "email", "address")
 _SEPARATORS = re.compile(r"[,;，；、|]")
 CHANNEL_ALIASES = {

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch.auth.deps import request_locale, require, tenant_session
 from claimwatch.auth.principal import Permission, Principal
-from claimwatch.complaints import screens
+from claimwatch.complaints import importer, screens
 from claimwatch.complaints import service as complaints_service
 from claimwatch.db import unit_of_work
 from claimwatch.web.pages import PageRoute, render
@@ -108,6 +108,54 @@ async def intake(request: Request, principal: HandlerDep) -> Response:
         return RedirectResponse(screens.complaint_url(number), status_code=303)
     context = screens.intake_context(form, errors, locale)
     return render(request, "complaints/new.html", context, status_code=status, principal=principal)
+
+
+# -- CSV import (a regulator's 12378 transfer list) -------------------------------------------------------
+
+
+def _import_page(request: Request, principal: Principal, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context = {
+        "columns": [
+            (name, aliases[1] if len(aliases) > 1 else name, name in importer.REQUIRED)
+            for name, aliases in importer.HEADERS.items()
+        ],
+        "result": None,
+        "rejects": [],
+        "problem": None,
+    } | context
+    switch = "/complaints/import" if request.method == "POST" else None
+    return render(
+        request, "complaints/import.html", context, status_code=status_code, principal=principal, switch_path=switch
+    )
+
+
+@router.get("/complaints/import")
+def import_form(request: Request, principal: HandlerDep) -> HTMLResponse:
+    return _import_page(request, principal)
+
+
+@router.post("/complaints/import")
+async def import_upload(request: Request, principal: HandlerDep) -> HTMLResponse:
+    """All or nothing, as the CLI and API: any bad row and nothing is recorded; the page lists each."""
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    if not csrf_valid(request, token if isinstance(token, str) else None):
+        return _import_page(request, principal, 403, problem="csrf")
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return _import_page(request, principal, 422, problem="no_file")
+    content = await upload.read(importer.MAX_IMPORT_BYTES + 1)
+    if len(content) > importer.MAX_IMPORT_BYTES:
+        return _import_page(request, principal, 413, problem="too_big")
+    dry_run = form.get("dry_run") == "1"
+    try:
+        with unit_of_work(principal.context()) as session:
+            result = importer.import_csv(session, principal, content, dry_run=dry_run)
+    except importer.ImportRejected as exc:
+        return _import_page(request, principal, 422, rejects=exc.result.rejects, rows=exc.result.rows)
+    except complaints_service.ComplaintError as exc:
+        return _import_page(request, principal, exc.status, problem="refused", message=exc.message)
+    return _import_page(request, principal, 200 if dry_run else 201, result=result)
 
 
 # -- keyword trends ----------------------------------------------------------------------------------------
