@@ -144,6 +144,24 @@ def test_counts_shares_and_change_against_the_month_before_are_exact(texts: Offi
     assert result["series"]["periods"] == ["2026-09", "2026-10"] and series["理赔款"] == [1, 3]
 
 
+def test_root_causes_are_a_pareto_of_the_last_month_with_categories_by_month(texts: Office):
+    causes = _trends(texts.handler)["causes"]
+    assert (causes["period"], causes["complaints"]) == ("2026-10", 5)
+    rows = [
+        (c["category"], c["sub_cause"], c["complaints"], c["share"], c["cumulative_share"], c["change"])
+        for c in causes["sub_causes"]
+    ]
+    # October: two delays, two amount disputes, one mis-selling; September had one delay and one amount.
+    assert rows == [
+        ("claims", "amount", 2, 0.4, 0.4, 1),
+        ("claims", "delay", 2, 0.4, 0.8, 1),
+        ("sales", "misleading", 1, 0.2, 1.0, 1),
+    ]
+    first, last = causes["sub_causes"][0], causes["sub_causes"][2]
+    assert first["category_label"] == "理赔" and last["sub_cause_label"] == "销售误导"
+    assert [(c["category"], c["complaints"]) for c in causes["by_category"]] == [("claims", [2, 4]), ("sales", [0, 1])]
+
+
 def test_region_and_category_filters_and_the_region_breakdown(texts: Office):
     shanghai = _trends(texts.handler, period_from="2026-10", region="310000")
     october = shanghai["periods"][0]
@@ -196,6 +214,7 @@ def test_keyword_page_and_json(texts: Office, signed_in):
     assert page.status_code == 200
     assert 'id="period-2026-10"' in page.text and 'data-term="理赔款" data-trend="rising"' in page.text
     assert 'id="keyword-chart"' in page.text and 'id="keyword-data"' in page.text
+    assert 'id="root-causes"' in page.text and 'data-category="claims" data-sub-cause="amount"' in page.text
     assert CLEAR_PHONE not in page.text
     refused = client.get("/complaints/keywords?from=2026-10&to=2026-01")
     assert refused.status_code == 422 and 'id="err-period_to"' in refused.text

@@ -142,6 +142,49 @@ def _term_rows(now: _Tally, before: _Tally, top: int) -> list[dict[str, Any]]:
     return rising + others
 
 
+def _root_causes(
+    causes: dict[Month, Counter[tuple[str, str]]], wanted: list[Month], last: Month, locale: str
+) -> dict[str, Any]:
+    """Root causes (投诉原因): complaints per category month by month, and the last month's sub-causes as a
+    Pareto list — most complaints first, with the running share and the change against the month before."""
+    now, before = causes[last], causes[last.previous()]
+    total = sum(now.values())
+    pareto = []
+    running = 0
+    for (category, sub_cause), count in sorted(now.items(), key=lambda item: (-item[1], item[0])):
+        running += count
+        pareto.append(
+            {
+                "category": category,
+                "category_label": complaints_service.category_label(category, locale),
+                "sub_cause": sub_cause or None,
+                "sub_cause_label": complaints_service.sub_cause_label(category, sub_cause or None, locale),
+                "complaints": count,
+                "share": round(count / total, 4),
+                "cumulative_share": round(running / total, 4),
+                "previous_complaints": before[(category, sub_cause)],
+                "change": count - before[(category, sub_cause)],
+            }
+        )
+    by_category: dict[str, list[int]] = {}
+    for index, month in enumerate(wanted):
+        for (category, _), count in causes[month].items():
+            by_category.setdefault(category, [0] * len(wanted))[index] += count
+    return {
+        "period": last.label,
+        "complaints": total,
+        "sub_causes": pareto,
+        "by_category": [
+            {
+                "category": category,
+                "label": complaints_service.category_label(category, locale),
+                "complaints": counts,
+            }
+            for category, counts in sorted(by_category.items(), key=lambda item: (-sum(item[1]), item[0]))
+        ],
+    }
+
+
 def _tenant_filter(session: Session, principal: Principal, tenant: str | None) -> int | None:
     """A regulator may narrow to one insurer; anyone else sees their own tenant's complaints anyway."""
     if not tenant or principal.tenant_id is not None:
@@ -162,6 +205,7 @@ def keyword_trends(
     category: str | None = None,
     top: int = 20,
     tenant: str | None = None,
+    locale: str = "zh",
 ) -> dict[str, Any]:
     """Top complaint keywords per month in [period_from, period_to] (YYYY-MM, local time), for one region
     and category or all, with the change in share against the month before each month.
@@ -197,6 +241,7 @@ def keyword_trends(
         tenant_id=tenant_id,
     )
     overall: dict[Month, _Tally] = {month: _Tally() for month in [baseline, *wanted]}
+    causes: dict[Month, Counter[tuple[str, str]]] = {month: Counter() for month in [baseline, *wanted]}
     by_region: dict[str, _Tally] = {}
     for row in rows:
         month = Month.of(row.received_at, zone)
@@ -208,6 +253,7 @@ def keyword_trends(
             else terms.terms_of(f"{row.subject}\n{row.description}", hide=[row.complainant_name or ""])
         )
         overall[month].add(found)
+        causes[month][(row.category, row.sub_cause or "")] += 1
         if region is None and month == last:
             by_region.setdefault(row.region_code or "", _Tally()).add(found)
 
@@ -224,6 +270,7 @@ def keyword_trends(
         )
     leading = overall[last].ranked(min(top, 10))
     return {
+        "causes": _root_causes(causes, wanted, last, locale),
         "period_from": first.label,
         "period_to": last.label,
         "region": region,

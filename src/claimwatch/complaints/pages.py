@@ -175,7 +175,7 @@ def keyword_api(request: Request, principal: ViewerDep, session: SessionDep) -> 
     last six months), ``region``, ``category``, ``top`` (1–100), and for regulators ``tenant``."""
     query = screens.KeywordQuery.from_params(request.query_params, "period_from", "period_to")
     try:
-        return query.run(session, principal)
+        return query.run(session, principal, request_locale(request))
     except complaints_service.ComplaintError as exc:
         problems = [{"field": exc.field, "message": exc.message}]
         return JSONResponse(status_code=exc.status, content={"detail": exc.message, "problems": problems})

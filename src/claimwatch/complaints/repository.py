@@ -264,13 +264,14 @@ def keyword_texts(
     category: str | None = None,
     tenant_id: int | None = None,
 ) -> list[Any]:
-    """Texts for keyword trends: rows of (received_at, region_code, category, keywords, subject,
+    """Texts for keyword trends: rows of (received_at, region_code, category, sub_cause, keywords, subject,
     description, complainant_name) received in [since, until); ``keywords`` are the terms stored at intake
     (the text is there for a complaint stored without them). Withdrawn complaints count: they were complaints."""
     statement = select(
         Complaint.received_at,
         Complaint.region_code,
         Complaint.category,
+        Complaint.sub_cause,
         Complaint.keywords,
         Complaint.subject,
         Complaint.description,

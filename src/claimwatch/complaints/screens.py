@@ -578,7 +578,7 @@ class KeywordQuery:
             raise keywords.KeywordError(422, "top", f"top must be a whole number, got {self.top!r}")
         return int(self.top)
 
-    def run(self, session: Session, principal: Principal) -> dict[str, Any]:
+    def run(self, session: Session, principal: Principal, locale: str = "zh") -> dict[str, Any]:
         return keywords.keyword_trends(
             session,
             principal,
@@ -588,6 +588,7 @@ class KeywordQuery:
             category=self.category,
             top=self.top_number(),
             tenant=self.tenant if is_regulator(principal) else None,
+            locale=locale,
         )
 
 
@@ -607,7 +608,7 @@ def keyword_context(
     refused: dict[str, Any] | None = None
     status = 200
     try:
-        trends = query.run(session, principal)
+        trends = query.run(session, principal, locale)
     except complaints_service.ComplaintError as exc:
         refused, status = problem(exc.field, exc.message), exc.status
     regions = tenancy_service.region_names()
