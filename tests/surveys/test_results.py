@@ -13,7 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from claimwatch.auth.models import Role
-from claimwatch.surveys import jobs, service
+from claimwatch.surveys import jobs
+from claimwatch.surveys import results as survey_results
+from claimwatch.surveys.service import SurveyError
 from tests.factories import TenantHandle, World
 from tests.surveys.conftest import close_claim, now, token_for
 from tests.web.conftest import sign_in
@@ -116,7 +118,7 @@ def test_exact_figures_by_org_line_handler_period_and_type(seeded: Seeded, clien
     assert _figures(handlers["li.adjuster"]) == MOTOR
     assert _figures(handlers["wang.adjuster"]) == MEDICAL
 
-    month = service.local_today().strftime("%Y-%m")
+    month = survey_results.local_today().strftime("%Y-%m")
     periods = _api(client, seeded.acme, world, by="period").json()
     assert [row["key"] for row in periods["rows"]] == [month]
     assert _figures(periods["rows"][0]) == _figures(body["total"])
@@ -206,7 +208,7 @@ def test_bad_parameters_are_refused_naming_them(seeded: Seeded, client: TestClie
 
 
 def test_a_period_without_surveys_is_empty(seeded: Seeded, client: TestClient, world: World):
-    yesterday = service.local_today() - dt.timedelta(days=1)
+    yesterday = survey_results.local_today() - dt.timedelta(days=1)
     body = _api(client, seeded.acme, world, to=yesterday.isoformat(), **{"from": "2026-01-01"}).json()
     assert body["rows"] == [] and body["comments"] == [] and body["total"]["response_rate"] is None
 
@@ -266,15 +268,17 @@ def test_the_service_function(seeded: Seeded):
     from claimwatch.db import TenantContext, unit_of_work
 
     quality = Principal(role=Role.QUALITY_MANAGER, tenant_id=seeded.acme.id, actor="user:qian.quality")
-    today = service.local_today()
+    today = survey_results.local_today()
     with unit_of_work(TenantContext(tenant_id=seeded.acme.id, read_only=True)) as session:
-        body = service.results(session, quality, period_from=today, period_to=today, group_by="line")
+        body = survey_results.results(session, quality, period_from=today, period_to=today, group_by="line")
         assert {row["key"]: _figures(row) for row in body["rows"]} == {"motor": MOTOR, "medical": MEDICAL}
-        drilled = service.results(session, quality, period_from=today, period_to=today, drill="motor", group_by="line")
+        drilled = survey_results.results(
+            session, quality, period_from=today, period_to=today, drill="motor", group_by="line"
+        )
         assert [c["reference"] for c in drilled["comments"]] == ["C-1"]
-        with pytest.raises(service.SurveyError) as refused:
-            service.results(session, quality, period_from=today, period_to=today, group_by="colour")
+        with pytest.raises(SurveyError) as refused:
+            survey_results.results(session, quality, period_from=today, period_to=today, group_by="colour")
         assert (refused.value.status, refused.value.field) == (422, "by")
         adjuster = Principal(role=Role.ADJUSTER, tenant_id=seeded.acme.id, actor="user:li.adjuster")
         with pytest.raises(AccessDenied):
-            service.results(session, adjuster, period_from=today, period_to=today)
+            survey_results.results(session, adjuster, period_from=today, period_to=today)

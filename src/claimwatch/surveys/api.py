@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from claimwatch.auth.deps import request_locale, require, tenant_session
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.surveys import results as survey_results
 from claimwatch.surveys import service
 from claimwatch.surveys.schemas import AnswerIn, AnswerOut, Message, Question, ResultsOut, SurveyOut
 
@@ -106,8 +107,8 @@ def get_results(request: Request, principal: ViewerDep, session: SessionDep) -> 
     … ``to`` (default: this month and the two before), optionally one ``type`` (claim, complaint);
     regulators may name one insurer with ``tenant``. Comments are masked, newest first."""
     try:
-        query = service.parse_query(request.query_params)
-        return service.results_for(session, principal, query, request_locale(request))
+        query = survey_results.parse_query(request.query_params)
+        return survey_results.results_for(session, principal, query, request_locale(request))
     except service.SurveyError as exc:
         return JSONResponse(
             status_code=exc.status,

@@ -56,6 +56,7 @@ def results(
     locale: str = typer.Option("zh", help="zh or en"),
 ) -> None:
     """Results as the staff page shows them: sent, answered, response rate, mean scores, 9–10 and 0–6."""
+    from claimwatch.surveys import results as survey_results
     from claimwatch.surveys import service
     from claimwatch.tenancy import repository as tenancy_repository
 
@@ -73,9 +74,9 @@ def results(
         else Principal(role=Role.ADMIN, tenant_id=tenant_id, actor="cli:surveys")
     )
     try:
-        query = service.parse_query(params)
+        query = survey_results.parse_query(params)
         with unit_of_work(principal.context()) as session:
-            result = service.results_for(session, principal, query, "en" if locale == "en" else "zh")
+            result = survey_results.results_for(session, principal, query, "en" if locale == "en" else "zh")
     except service.SurveyError as exc:
         option = {"from": "--from", "to": "--to", "by": "--by", "type": "--type"}.get(exc.field, exc.field)
         raise fail(f"{option}: {exc.message}", 2) from None

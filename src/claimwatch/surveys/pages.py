@@ -14,6 +14,7 @@ from claimwatch.auth.deps import request_locale, require, tenant_session
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.surveys import results as survey_results
 from claimwatch.surveys import service
 from claimwatch.surveys.schemas import MAX_COMMENT
 from claimwatch.web.i18n import LOCALES, render_template
@@ -158,11 +159,11 @@ def _url(path: str, params: dict[str, str]) -> str:
 @router.get("/surveys/results")
 def results_page(request: Request, principal: ViewerDep, session: SessionDep) -> HTMLResponse:
     locale = request_locale(request)
-    tenants = service.tenant_options(session, principal)
+    tenants = survey_results.tenant_options(session, principal)
     raw = {name: request.query_params.get(name, "") for name in ("from", "to", "by", "type", "tenant", "drill")}
     try:
-        query = service.parse_query(request.query_params)
-        result = service.results_for(session, principal, query, locale)
+        query = survey_results.parse_query(request.query_params)
+        result = survey_results.results_for(session, principal, query, locale)
     except service.SurveyError as exc:
         context = {"error": exc, "raw": raw, "result": None, "tenants": tenants, "query": None}
         return render(request, "surveys/results.html", context, status_code=exc.status, principal=principal)
@@ -185,15 +186,15 @@ def results_page(request: Request, principal: ViewerDep, session: SessionDep) ->
 def results_csv(request: Request, principal: ViewerDep, session: SessionDep) -> Response:
     """The table (or with ``part=comments`` the comments, masked) of the results page as CSV."""
     try:
-        query = service.parse_query(request.query_params)
-        result = service.results_for(session, principal, query, request_locale(request), comment_limit=10_000)
+        query = survey_results.parse_query(request.query_params)
+        result = survey_results.results_for(session, principal, query, request_locale(request), comment_limit=10_000)
     except service.SurveyError as exc:
         return Response(f"{exc.field}: {exc.message}\n", status_code=exc.status, media_type="text/plain")
     comments = request.query_params.get("part") == "comments"
     if comments:
-        body = service.to_csv(result["comments"], service.COMMENT_CSV_COLUMNS)
+        body = survey_results.to_csv(result["comments"], survey_results.COMMENT_CSV_COLUMNS)
     else:
-        body = service.to_csv([*result["rows"], result["total"]])
+        body = survey_results.to_csv([*result["rows"], result["total"]])
     name = f"surveys-{query.period_from}-{query.period_to}-{'comments' if comments else query.group_by}.csv"
     return Response(
         body,
