@@ -2,28 +2,26 @@
 
 A :class:`ComplaintClock` row has the columns ``claimwatch.sla.engine`` computes on (budgets, consumed
 time, running_since, state, due dates), so the same arithmetic — art. 201/203 calendar days, suspension,
-bounded extension, breach recorded by how much — runs on complaints as on claims. The engine is typed for
-claim clocks; :func:`as_engine_clock` tells mypy that a complaint clock quacks the same (the engine never
-touches ``claim_id`` outside :func:`engine.new_clock`, whose result is copied here).
+bounded extension, breach recorded by how much — runs on complaints as on claims (both tables take their
+clock columns from ``sla.models.ClockColumns``; the engine never touches ``claim_id`` outside
+:func:`engine.new_clock`, whose result is copied here).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from claimwatch.calendar.workdays import Axis, CalendarYearMissing, Unit
 from claimwatch.complaints import repository
 from claimwatch.complaints.models import Complaint, ComplaintClock
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR
 from claimwatch.sla import engine
 from claimwatch.sla import service as sla_service
-from claimwatch.sla.models import SlaClock
-from claimwatch.sla.policies import Policy, parse_overrides, parse_subject_policies
+from claimwatch.sla.policies import Policy, parse_subject_policies, with_tenant_overrides
 from claimwatch.tenancy import repository as tenancy_repository
 
 DECISION = "complaint_decision"
@@ -53,14 +51,7 @@ def base_policies() -> dict[str, Policy]:
 @lru_cache
 def policies_for_tenant(tenant_code: str) -> dict[str, Policy]:
     """The defaults with the tenant's file applied (``<overrides dir>/complaints/<TENANT_CODE>.yaml``)."""
-    base = base_policies()
-    directory = get_settings().policy_overrides_dir
-    if directory is None:
-        return base
-    path = Path(directory) / "complaints" / f"{tenant_code}.yaml"
-    if not path.exists():
-        return base
-    return parse_overrides(path.read_text(encoding="utf-8"), str(path), base)
+    return with_tenant_overrides(base_policies(), tenant_code, "complaints")
 
 
 def tenant_policies(session: Session, tenant_id: int) -> dict[str, Policy]:
@@ -68,11 +59,6 @@ def tenant_policies(session: Session, tenant_id: int) -> dict[str, Policy]:
     if tenant is None:
         raise LookupError(f"no tenant {tenant_id}")
     return policies_for_tenant(tenant.code)
-
-
-def as_engine_clock(clock: ComplaintClock) -> SlaClock:
-    """The engine reads and writes only columns a complaint clock has too."""
-    return cast(SlaClock, clock)
 
 
 _COPIED = [name for name in engine.CLOCK_FIELDS if name not in ("id", "claim_id")]
@@ -115,12 +101,12 @@ class ClockSet:
         return clock
 
     def stop(self, clock: ComplaintClock, at: dt.datetime) -> bool:
-        return engine.stop(self.axis(clock), as_engine_clock(clock), max(at, clock.started_at))
+        return engine.stop(self.axis(clock), clock, max(at, clock.started_at))
 
     def end_window(self, clock: ComplaintClock, at: dt.datetime, outcome: str) -> None:
         """End the review window: applied for, lapsed, or waived by closing. Never a breach of ours."""
         if clock.state == engine.RUNNING:
-            clock.consumed = engine.consumed_at(self.axis(clock), as_engine_clock(clock), at)
+            clock.consumed = engine.consumed_at(self.axis(clock), clock, at)
         clock.state = engine.STOPPED
         clock.running_since = None
         clock.paused_since = None
@@ -141,14 +127,14 @@ class ClockSet:
         return stopped
 
     def suspend(self, clock: ComplaintClock, at: dt.datetime) -> bool:
-        return engine.pause(self.axis(clock), as_engine_clock(clock), at, suspension=True)
+        return engine.pause(self.axis(clock), clock, at, suspension=True)
 
     def resume(self, clock: ComplaintClock, at: dt.datetime) -> bool:
-        return engine.resume(self.axis(clock), as_engine_clock(clock), at, suspension=True)
+        return engine.resume(self.axis(clock), clock, at, suspension=True)
 
     def extend(self, clock: ComplaintClock, days: float, at: dt.datetime) -> None:
         """Raises ``engine.ExtensionRefused`` past the policy's maximum or after a breach."""
-        engine.extend(self.axis(clock), as_engine_clock(clock), self.policies[clock.policy_code], days, at)
+        engine.extend(self.axis(clock), clock, self.policies[clock.policy_code], days, at)
 
 
 def unit_seconds(clock: ComplaintClock) -> int:
@@ -162,13 +148,12 @@ def clock_view(
     policy = policies.get(clock.policy_code)
     per_unit = unit_seconds(clock)
     axis = axes(clock.unit)
-    as_clock = as_engine_clock(clock)
     deadline = clock.policy_code != REVIEW_WINDOW
     try:
-        missed = engine.missed_by_units(axis, as_clock, now, per_unit) if deadline else None
+        missed = engine.missed_by_units(axis, clock, now, per_unit) if deadline else None
     except CalendarYearMissing:
         missed = None
-    light = engine.light_at(as_clock, now) if deadline else engine.GREEN
+    light = engine.light_at(clock, now) if deadline else engine.GREEN
     return {
         "policy": clock.policy_code,
         "label": policy.label(locale) if policy else clock.policy_code,

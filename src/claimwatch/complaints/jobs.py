@@ -93,8 +93,7 @@ def _check(
     result: ComplaintSweepResult,
 ) -> None:
     axis = book.axis(clock)
-    as_clock = clocks.as_engine_clock(clock)
-    engine.advance_light(axis, as_clock, now)
+    engine.advance_light(axis, clock, now)
     owed = engine.LEVELS[clock.light]
     if clock.escalated < 1 <= owed:
         _warn(session, complaint, book, clock, engine.YELLOW, now)
@@ -104,7 +103,7 @@ def _check(
         result.red += 1
     clock.escalated = max(clock.escalated, owed)
     clock.updated_at = now
-    next_check = engine.next_check(axis, as_clock)
+    next_check = engine.next_check(axis, clock)
     clock.next_check_at = next_check if next_check is None or next_check > now else now + _RETRY
 
 

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from claimwatch.cases.models import BigId
 from claimwatch.db import Base, TenantScoped, UTCDateTime, utc_now
+from claimwatch.sla.models import ClockColumns
 
 
 class Complaint(TenantScoped, Base):
@@ -92,7 +93,7 @@ class ComplaintEvent(TenantScoped, Base):
     data: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
 
 
-class ComplaintClock(TenantScoped, Base):
+class ComplaintClock(ClockColumns, TenantScoped, Base):
     """A complaint deadline (decision 15/30/60 days, review, regulator-transfer acceptance).
 
     The columns are the ones the SLA engine (``claimwatch.sla.engine``) computes on, so the same
@@ -110,28 +111,6 @@ class ComplaintClock(TenantScoped, Base):
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
     policy_code: Mapped[str] = mapped_column(String(48))
     cycle: Mapped[int] = mapped_column(Integer, default=1)
-    unit: Mapped[str] = mapped_column(String(16))
-    yellow_budget: Mapped[float] = mapped_column(Float)
-    red_budget: Mapped[float] = mapped_column(Float)
-    extended: Mapped[float] = mapped_column(Float, default=0.0)
-    consumed: Mapped[float] = mapped_column(Float, default=0.0)
-    state: Mapped[str] = mapped_column(String(16))
-    light: Mapped[str] = mapped_column(String(8), default="green")
-    outcome: Mapped[str | None] = mapped_column(String(8), nullable=True)
-    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    anchor_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    running_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    paused_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    suspended_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    yellow_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    red_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    breached_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    missed_by: Mapped[float | None] = mapped_column(Float, nullable=True)
-    calendar_gap: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    next_check_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    escalated: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
 class TenantVolume(TenantScoped, Base):

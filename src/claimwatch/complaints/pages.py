@@ -22,7 +22,7 @@ from claimwatch.auth.principal import Permission, Principal
 from claimwatch.complaints import importer, screens
 from claimwatch.complaints import service as complaints_service
 from claimwatch.db import unit_of_work
-from claimwatch.web.pages import PageRoute, render
+from claimwatch.web.pages import PageRoute, is_htmx, render
 from claimwatch.web.security import CSRF_FIELD, csrf_valid
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -33,11 +33,6 @@ HandlerDep = Annotated[Principal, Depends(require(Permission.HANDLE_COMPLAINTS))
 SessionDep = Annotated[Session, Depends(tenant_session)]
 
 ACTIONS = frozenset(screens.ACTION_TITLES)
-
-
-def _is_htmx(request: Request) -> bool:
-    # A history restore wants the whole page, not a fragment.
-    return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
 
 
 def _not_found(request: Request, principal: Principal, status_code: int = 404) -> HTMLResponse:
@@ -55,7 +50,7 @@ def _not_found(request: Request, principal: Principal, status_code: int = 404) -
 def complaint_queue(request: Request, principal: ViewerDep, session: SessionDep) -> HTMLResponse:
     query = screens.QueueQuery.from_params(request.query_params)
     view = screens.queue_page(session, principal, query, request_locale(request))
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return render(request, "complaints/queue.html", {"view": view}, principal=principal)
     response = render(request, "complaints/queue_fragment.html", {"view": view}, principal=principal)
     response.headers["HX-Push-Url"] = query.url()  # the address bar shows the filters chosen

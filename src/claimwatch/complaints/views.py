@@ -292,7 +292,7 @@ def queue(
             if c.state != engine.STOPPED and c.policy_code != clocks.REVIEW_WINDOW
         ]
         nearest = min(running, key=lambda c: c.yellow_due_at or _FAR) if running else None
-        light = engine.light_at(clocks.as_engine_clock(nearest), now) if nearest is not None else None
+        light = engine.light_at(nearest, now) if nearest is not None else None
         overdue = light in (engine.YELLOW, engine.RED)
         if overdue_only and not overdue:
             continue

@@ -97,41 +97,22 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
 }
 
 # Actions a complaint in a status allows (the API's action names); refined by clock state and role.
+# What can be done while the complaint is being handled (before the decision); acceptance only once.
+_HANDLING_ACTIONS = (
+    "note",
+    "complex",
+    "extend",
+    "appraisal-start",
+    "appraisal-end",
+    "new-facts",
+    "withdraw",
+    "decide",
+    "major",
+)
 STATUS_ACTIONS: dict[str, tuple[str, ...]] = {
-    "received": (
-        "accept",
-        "note",
-        "complex",
-        "extend",
-        "appraisal-start",
-        "appraisal-end",
-        "new-facts",
-        "withdraw",
-        "decide",
-        "major",
-    ),
-    "accepted": (
-        "note",
-        "complex",
-        "extend",
-        "appraisal-start",
-        "appraisal-end",
-        "new-facts",
-        "withdraw",
-        "decide",
-        "major",
-    ),
-    "investigating": (
-        "note",
-        "complex",
-        "extend",
-        "appraisal-start",
-        "appraisal-end",
-        "new-facts",
-        "withdraw",
-        "decide",
-        "major",
-    ),
+    "received": ("accept", *_HANDLING_ACTIONS),
+    "accepted": _HANDLING_ACTIONS,
+    "investigating": _HANDLING_ACTIONS,
     "decided": ("note", "review-request", "close"),
     "review_requested": ("note", "appraisal-start", "appraisal-end", "withdraw", "review-decision", "major"),
     "reviewed": ("note", "close"),

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from claimwatch.calendar.workdays import Axis, CalendarYearMissing
-from claimwatch.sla.models import SlaClock
+from claimwatch.sla.models import ClockColumns
 from claimwatch.sla.policies import Policy
 
 RUNNING, PAUSED, SUSPENDED, STOPPED = "running", "paused", "suspended", "stopped"
@@ -55,7 +55,7 @@ class ClockState:
 
 
 # The engine runs on ORM rows (staff actions, views) and on plain states (bulk paths) alike.
-Clock = SlaClock | ClockState
+Clock = ClockColumns | ClockState
 CLOCK_FIELDS = tuple(ClockState.__dataclass_fields__)
 
 

@@ -9,26 +9,10 @@ from claimwatch.cases.models import BigId
 from claimwatch.db import Base, TenantScoped, UTCDateTime, utc_now
 
 
-class SlaClock(TenantScoped, Base):
-    """One clock per (claim, policy, cycle), stored as DESIGN §7 asks: budgets, consumed time,
-    ``running_since`` (null while paused, suspended or stopped), state, and derived due dates.
+class ClockColumns:
+    """The columns the SLA engine (``claimwatch.sla.engine``) computes on, shared by every clock table:
+    claim clocks here, complaint clocks in ``complaints.models``."""
 
-    Budgets and consumed time are seconds on the policy's axis (elapsed, business or working
-    time), so a pause or a calendar edit moves the deadline instead of leaving a stale date.
-    ``next_check_at`` is when the sweep must look again (the next threshold); null when nothing can
-    happen without an event, so the sweep reads an index range, never every clock.
-    """
-
-    __tablename__ = "sla_clocks"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "claim_id", "policy_code", "cycle"),
-        Index("ix_sla_clocks_tenant_next_check", "tenant_id", "next_check_at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
-    policy_code: Mapped[str] = mapped_column(String(48))
-    cycle: Mapped[int] = mapped_column(Integer, default=1)
     unit: Mapped[str] = mapped_column(String(16))
     yellow_budget: Mapped[float] = mapped_column(Float)
     red_budget: Mapped[float] = mapped_column(Float)
@@ -51,6 +35,28 @@ class SlaClock(TenantScoped, Base):
     next_check_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     escalated: Mapped[int] = mapped_column(Integer, default=0)  # 0 none, 1 yellow fired, 2 red fired
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class SlaClock(ClockColumns, TenantScoped, Base):
+    """One clock per (claim, policy, cycle), stored as DESIGN §7 asks: budgets, consumed time,
+    ``running_since`` (null while paused, suspended or stopped), state, and derived due dates.
+
+    Budgets and consumed time are seconds on the policy's axis (elapsed, business or working
+    time), so a pause or a calendar edit moves the deadline instead of leaving a stale date.
+    ``next_check_at`` is when the sweep must look again (the next threshold); null when nothing can
+    happen without an event, so the sweep reads an index range, never every clock.
+    """
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "claim_id", "policy_code", "cycle"),
+        Index("ix_sla_clocks_tenant_next_check", "tenant_id", "next_check_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    policy_code: Mapped[str] = mapped_column(String(48))
+    cycle: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class SlaClockEvent(TenantScoped, Base):

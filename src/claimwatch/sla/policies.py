@@ -315,11 +315,16 @@ def base_policies() -> dict[str, Policy]:
 @lru_cache
 def policies_for_tenant(tenant_code: str) -> dict[str, Policy]:
     """The defaults with the tenant's overrides file applied (``<dir>/<TENANT_CODE>.yaml``)."""
-    base = base_policies()
+    return with_tenant_overrides(base_policies(), tenant_code)
+
+
+def with_tenant_overrides(base: dict[str, Policy], tenant_code: str, subject: str | None = None) -> dict[str, Policy]:
+    """``base`` with the tenant's overrides file applied, if it has one: ``<overrides dir>/<TENANT_CODE>.yaml``
+    for claim policies, ``<overrides dir>/<subject>/<TENANT_CODE>.yaml`` for a subject's (complaints)."""
     directory = get_settings().policy_overrides_dir
     if directory is None:
         return base
-    path = Path(directory) / f"{tenant_code}.yaml"
+    path = Path(directory) / (subject or "") / f"{tenant_code}.yaml"
     if not path.exists():
         return base
     return parse_overrides(path.read_text(encoding="utf-8"), str(path), base)

@@ -40,7 +40,7 @@ MAX_USERNAME = 64
 MAX_PASSWORD = 1024
 
 
-def _is_htmx(request: Request) -> bool:
+def is_htmx(request: Request) -> bool:
     # A history restore wants the whole page, not a fragment.
     return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
 
@@ -194,7 +194,7 @@ def logout(request: Request, csrf_token_value: Annotated[str, Form(alias=CSRF_FI
 def claims(request: Request, principal: ViewerDep, session: SessionDep) -> HTMLResponse:
     query = service.ListQuery.from_params(request.query_params)
     page = service.claims_page(session, principal, query, request_locale(request))
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return render(request, "claims.html", {"view": page}, principal=principal)
     response = render(request, "claims_fragment.html", {"view": page}, principal=principal)
     response.headers["HX-Push-Url"] = query.url()  # the address bar shows the filters without empty ones
@@ -215,7 +215,7 @@ def claim(number: str, request: Request, principal: ViewerDep, session: SessionD
 def sla_queue(request: Request, principal: QueueViewerDep, session: SessionDep) -> HTMLResponse:
     include_acknowledged = request.query_params.get("all") == "1"
     view = service.queue_page(session, principal, include_acknowledged, request_locale(request))
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return render(request, "queue.html", {"view": view, "problem": None}, principal=principal)
     context = {"view": view, "problem": None, "oob_lang": True}
     response = render(request, "queue_fragment.html", context, principal=principal)
@@ -248,7 +248,7 @@ def sla_acknowledge(
             problem, status = "not_found", 404
         except service.AlreadyAcknowledged:
             problem, status = "already", 409
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if problem is None:
             return RedirectResponse(service.queue_url(back_to_all), status_code=303)
         return _error_page(request, status, principal, subject="escalation")
