@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
@@ -18,7 +19,9 @@ from claimwatch.cases.api import router as cases_router
 from claimwatch.complaints.api import router as complaints_router
 from claimwatch.complaints.pages import api_router as complaint_keywords_router
 from claimwatch.complaints.pages import router as complaint_pages_router
+from claimwatch.auth.principal import AccessDenied
 from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.errors import Problem, error_body
 from claimwatch.kpi.api import router as kpi_router
 from claimwatch.kpi.pages import router as kpi_pages_router
 from claimwatch.logs import configure_logging
@@ -31,6 +34,25 @@ from claimwatch.sla.api import router as sla_router
 from claimwatch.surveys import api as surveys_api
 from claimwatch.surveys import pages as surveys_pages
 from claimwatch.web.pages import router as pages_router
+
+
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return JSONResponse(status_code=exc.status, content=exc.body(), headers=exc.headers or None)
+
+
+async def _access_denied(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=403, content=error_body(str(exc), [{"field": "role", "message": str(exc)}]))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's and the auth dependencies' HTTP errors in the same body shape as every other error."""
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.detail, dict) and "detail" in exc.detail:
+        content = error_body(str(exc.detail["detail"]), exc.detail.get("problems", []))
+    else:
+        content = error_body(str(exc.detail))
+    return JSONResponse(status_code=exc.status_code, content=content, headers=getattr(exc, "headers", None))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -71,6 +93,9 @@ def create_app() -> FastAPI:
         max_age=8 * 3600,
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(AccessDenied, _access_denied)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(cases_router)
     app.include_router(audit_router)
     app.include_router(analytics_router)

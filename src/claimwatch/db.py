@@ -110,6 +110,17 @@ class TenantContext:
         return cls(tenant_id=None, read_only=True)
 
     @classmethod
+    def regulator_of(cls, tenant_id: int) -> TenantContext:
+        """A regulator's read-only view narrowed to one insurer: strictly less than what it may already read."""
+        return cls(tenant_id=tenant_id, read_only=True)
+
+    @classmethod
+    def anonymous(cls, tenant_id: int) -> TenantContext:
+        """A claimant without an account (lookup, survey link) acting on one insurer's data: the caller
+        proved a secret first, so writes are allowed, but only that insurer's."""
+        return cls(tenant_id=tenant_id)
+
+    @classmethod
     def system_context(cls) -> TenantContext:
         return cls(tenant_id=None, system=True)
 

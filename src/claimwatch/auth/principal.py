@@ -22,6 +22,9 @@ class Permission(enum.StrEnum):
     HANDLE_COMPLAINTS = "handle_complaints"  # intake, accept, notes, decide, review, withdraw, import
     VIEW_SURVEYS = "view_surveys"  # satisfaction survey results
     MANAGE_VOLUMES = "manage_volumes"  # policies in force and premium per month (complaint rates)
+    VIEW_KPIS = "view_kpis"  # the quality dashboard, KPI values and alerts
+    VIEW_ANALYTICS = "view_analytics"  # process analytics and XES export
+    EDIT_MATERIALS = "edit_materials"  # a claim's materials profile, notices and documents
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -43,11 +46,16 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
         {Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN, Role.REGULATOR}
     ),
     Permission.MANAGE_VOLUMES: frozenset({Role.QUALITY_MANAGER, Role.ADMIN, Role.INTEGRATION}),
+    Permission.VIEW_KPIS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN, Role.SUPERVISOR, Role.REGULATOR}),
+    Permission.VIEW_ANALYTICS: frozenset(
+        {Role.QUALITY_MANAGER, Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR, Role.REGULATOR}
+    ),
+    Permission.EDIT_MATERIALS: frozenset({Role.ADJUSTER, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION}),
 }
 
 
 class AccessDenied(PermissionError):
-    pass
+    """The caller's role or tenant does not allow the action (HTTP 403)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,11 @@ class Principal:
     api_key_id: int | None = None
     display_name: str = ""
 
+    @property
+    def is_regulator(self) -> bool:
+        """The cross-insurer, read-only view (监管/协会): sees every tenant, changes nothing."""
+        return self.role is Role.REGULATOR
+
     def can(self, permission: Permission) -> bool:
         return self.role in ROLE_PERMISSIONS[permission]
 
@@ -67,7 +80,7 @@ class Principal:
             raise AccessDenied(f"role {self.role.value!r} may not {permission.value.replace('_', ' ')}")
 
     def context(self) -> TenantContext:
-        if self.role is Role.REGULATOR:
+        if self.is_regulator:
             return TenantContext.regulator()
         if self.tenant_id is None:
             raise AccessDenied("this account belongs to no tenant")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from claimwatch.audit import service as audit_service
+from claimwatch.config import get_settings
 from claimwatch.tenancy import repository
 from claimwatch.tenancy.models import OrgLevel, OrgUnit, Tenant
 from claimwatch.tenancy.regions import REGIONS
@@ -26,6 +28,25 @@ def region_codes() -> frozenset[str]:
 
 def region_names() -> dict[str, tuple[str, str]]:
     return {code: (zh, en) for code, zh, en in REGIONS}
+
+
+@lru_cache
+def zone_named(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def platform_zone() -> ZoneInfo:
+    """The zone of views that span insurers (a regulator's) and of rows that belong to no tenant."""
+    return zone_named(get_settings().default_timezone)
+
+
+def tenant_zone(session: Session, tenant_id: int | None) -> ZoneInfo:
+    """The one rule for local time: a tenant's own zone (``tenants.timezone``) for its display, KPI
+    buckets, deadlines, letters and imports; the platform zone where no single tenant applies."""
+    if tenant_id is None:
+        return platform_zone()
+    tenant = repository.tenant_by_id(session, tenant_id)
+    return zone_named(tenant.timezone) if tenant is not None else platform_zone()
 
 
 @dataclass(frozen=True)
