@@ -32,12 +32,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from claimwatch.alerts import service as alerts_service
-from claimwatch.kpi import catalogue as kpi_catalogue
+from claimwatch.kpi import alerts as alerts_service
+from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import service as kpi_service
 from claimwatch.kpi import summary as kpi_summary
+from claimwatch.kpi.columns import TABLES, open_snapshot
 from claimwatch.kpi.engine import Period, Scope, compute, open_clock_lights
-from claimwatch.kpi.schema import TABLES, open_snapshot
 from claimwatch.kpi.snapshot import META, publish
 
 TENANTS = 5
@@ -315,7 +315,7 @@ def main() -> None:
         flush=True,
     )
 
-    kpis = [k for k in kpi_catalogue.catalogue() if k.available]
+    kpis = [k for k in kpi_loader.catalogue() if k.available]
     started = time.perf_counter()
     summary_rows = kpi_summary.write(generation, kpis, NOW)
     summary_s = time.perf_counter() - started

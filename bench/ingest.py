@@ -37,7 +37,7 @@ from claimwatch.cases import repository as cases_repository  # noqa: E402
 from claimwatch.cases import service as cases_service  # noqa: E402
 from claimwatch.cases.schemas import EventIn  # noqa: E402
 from claimwatch.db import TenantContext, unit_of_work  # noqa: E402
-from claimwatch.demo import service as demo_service  # noqa: E402
+from claimwatch.demo import jobs as demo_jobs  # noqa: E402
 from claimwatch.demo.generator import DemoSpec, iter_tenant_events  # noqa: E402
 from claimwatch.demo.organisation import DEMO_TENANTS  # noqa: E402
 from claimwatch.imports.service import integration_principal  # noqa: E402
@@ -64,8 +64,8 @@ def prepare(url: str) -> int:
     with unit_of_work(TenantContext.system_context()) as session:
         tenant_id = tenancy_service.create_tenant(session, code="PICC", name="人保财险").id
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-        demo_service.add_org_tree(session, tenant_id, DEMO_TENANTS[0])
-        demo_service.add_staff(session, tenant_id, DEMO_TENANTS[0])
+        demo_jobs.add_org_tree(session, tenant_id, DEMO_TENANTS[0])
+        demo_jobs.add_staff(session, tenant_id, DEMO_TENANTS[0])
     return tenant_id
 
 

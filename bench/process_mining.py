@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/process_mining.py [--events 1000000] [--runs 1] [--skip-generated]
 
-Logs: the largest log in ../shared/data (teleclaims.xes.gz, 46,138 events) and a generated log of
+Logs: the largest log in tests/data (teleclaims.xes.gz, 46,138 events) and a generated log of
 at least ``--events`` claim status events (the demo generator's claims, written as .xes.gz with our
 writer; the writing is not timed). For each log and each side: read the XES file, the directly-follows
 graph with performance (count, mean/median/min/max/sum waiting per edge), case durations, variants.
@@ -33,7 +33,7 @@ from claimwatch.analytics.xes import read_xes, write_xes  # noqa: E402
 from claimwatch.demo.generator import DemoSpec, iter_claim_events  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("CLAIMWATCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+DATA = ROOT / "tests" / "data"
 TOLERANCE_S = 1e-6
 STEPS = ("read", "dfg", "durations", "variants")
 
@@ -143,7 +143,7 @@ def main() -> None:
 
     import pm4py
 
-    results = [bench("largest shared log", DATA / "teleclaims.xes.gz", args.runs)]
+    results = [bench("largest public log", DATA / "teleclaims.xes.gz", args.runs)]
     if not args.skip_generated:
         with tempfile.TemporaryDirectory() as directory:
             start = time.perf_counter()

@@ -53,7 +53,7 @@ from claimwatch.calendar.workdays import Axis, WorkCalendar, make_axis  # noqa: 
 from claimwatch.config import get_settings  # noqa: E402
 from claimwatch.db import TenantContext, unit_of_work  # noqa: E402
 from claimwatch.sla import jobs  # noqa: E402
-from claimwatch.sla.policies import Policy, policies_for_tenant  # noqa: E402
+from claimwatch.sla.loader import Policy, policies_for_tenant  # noqa: E402
 from claimwatch.tenancy import service as tenancy_service  # noqa: E402
 
 DEFAULT_PG = "postgresql://claimwatch:claimwatch@127.0.0.1:5432/postgres"

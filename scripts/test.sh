@@ -9,4 +9,5 @@ if [ -z "${CLAIMWATCH_TEST_PG_URL:-}" ]; then
 fi
 .venv/bin/ruff check .
 .venv/bin/mypy
-.venv/bin/pytest "$@"
+.venv/bin/lint-imports
+.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"

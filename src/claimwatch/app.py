@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
@@ -14,12 +14,12 @@ from starlette.staticfiles import StaticFiles
 from claimwatch import __version__
 from claimwatch.analytics.api import router as analytics_router
 from claimwatch.audit.api import router as audit_router
+from claimwatch.auth.principal import AccessDenied
 from claimwatch.calendar.api import router as calendar_router
 from claimwatch.cases.api import router as cases_router
+from claimwatch.cases.pages import router as case_pages_router
 from claimwatch.complaints.api import router as complaints_router
-from claimwatch.complaints.pages import api_router as complaint_keywords_router
 from claimwatch.complaints.pages import router as complaint_pages_router
-from claimwatch.auth.principal import AccessDenied
 from claimwatch.config import PACKAGE_DIR, get_settings
 from claimwatch.errors import Problem, error_body
 from claimwatch.kpi.api import router as kpi_router
@@ -31,23 +31,37 @@ from claimwatch.materials.api import router as materials_router
 from claimwatch.notify.api import router as notify_router
 from claimwatch.privacy import derive_key
 from claimwatch.sla.api import router as sla_router
+from claimwatch.sla.pages import router as sla_pages_router
 from claimwatch.surveys import api as surveys_api
 from claimwatch.surveys import pages as surveys_pages
+from claimwatch.web.pages import page_refusal
 from claimwatch.web.pages import router as pages_router
 
+# The one set of error handlers. They run after the exception has passed the request's session dependency,
+# so whatever the refused request wrote is rolled back. An HTML route gets a page, any other the JSON body.
 
-async def _problem(request: Request, exc: Exception) -> JSONResponse:
+
+async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
+    page = page_refusal(request, exc)
+    if page is not None:
+        return page
     return JSONResponse(status_code=exc.status, content=exc.body(), headers=exc.headers or None)
 
 
-async def _access_denied(request: Request, exc: Exception) -> JSONResponse:
+async def _access_denied(request: Request, exc: Exception) -> Response:
+    page = page_refusal(request, exc)
+    if page is not None:
+        return page
     return JSONResponse(status_code=403, content=error_body(str(exc), [{"field": "role", "message": str(exc)}]))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's and the auth dependencies' HTTP errors in the same body shape as every other error."""
     assert isinstance(exc, StarletteHTTPException)
+    page = page_refusal(request, exc)
+    if page is not None:
+        return page
     if isinstance(exc.detail, dict) and "detail" in exc.detail:
         content = error_body(str(exc.detail["detail"]), exc.detail.get("problems", []))
     else:
@@ -105,10 +119,10 @@ def create_app() -> FastAPI:
     app.include_router(calendar_router)
     app.include_router(lookup_router)
     app.include_router(kpi_router)
-    # Before complaints_router: its /api/v1/complaints/{number} would take /api/v1/complaints/keywords.
-    app.include_router(complaint_keywords_router)
     app.include_router(complaints_router)
     app.include_router(pages_router)
+    app.include_router(case_pages_router)
+    app.include_router(sla_pages_router)
     app.include_router(kpi_pages_router)
     app.include_router(complaint_pages_router)
     app.include_router(lookup_pages_router)

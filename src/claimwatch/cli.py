@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from typer.core import TyperGroup
 
 from claimwatch import db
 from claimwatch.analytics import cli as analytics_cli
@@ -25,7 +28,23 @@ from claimwatch.notify import cli as notify_cli
 from claimwatch.sla import cli as sla_cli
 from claimwatch.surveys import cli as surveys_cli
 
-app = typer.Typer(help="claimwatch — 理赔督促与保险服务品质管理", no_args_is_help=True)
+
+class Commands(TyperGroup):
+    """Every command: a database without the schema (a command run before `claimwatch db upgrade`) is
+    named in one line with what to do, exit 2, instead of a driver traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:
+            from claimwatch import migrate  # Alembic only when needed: it adds to every command's start
+
+            if not migrate.is_missing_table(exc):
+                raise
+            raise fail(migrate.schema_advice(db.get_engine()), code=2) from None
+
+
+app = typer.Typer(help="claimwatch — 理赔督促与保险服务品质管理", no_args_is_help=True, cls=Commands)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants (insurers) and org units", no_args_is_help=True)
 user_app = typer.Typer(help="Users and API keys", no_args_is_help=True)

@@ -115,10 +115,11 @@ class TenantContext:
         return cls(tenant_id=tenant_id, read_only=True)
 
     @classmethod
-    def anonymous(cls, tenant_id: int) -> TenantContext:
+    def anonymous(cls, tenant_id: int, *, read_only: bool = False) -> TenantContext:
         """A claimant without an account (lookup, survey link) acting on one insurer's data: the caller
-        proved a secret first, so writes are allowed, but only that insurer's."""
-        return cls(tenant_id=tenant_id)
+        proved a secret first, so writes are allowed, but only that insurer's; ``read_only`` for what
+        only shows the claimant something."""
+        return cls(tenant_id=tenant_id, read_only=read_only)
 
     @classmethod
     def system_context(cls) -> TenantContext:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from claimwatch.config import PACKAGE_DIR, get_settings
+
+# PostgreSQL's SQLSTATE for "relation ... does not exist".
+UNDEFINED_TABLE = "42P01"
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -21,3 +28,20 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def is_missing_table(exc: DBAPIError) -> bool:
+    """A statement failed because a table is not there (SQLite or PostgreSQL)."""
+    original = exc.orig
+    return getattr(original, "sqlstate", None) == UNDEFINED_TABLE or str(original).startswith("no such table")
+
+
+def schema_advice(engine: Engine) -> str:
+    """One line telling the operator why a table is missing: no schema at all, or an older one."""
+    address = engine.url.render_as_string(hide_password=True)
+    with engine.connect() as conn:
+        revision = MigrationContext.configure(conn).get_current_revision()
+    if revision is None:
+        return f"the database at {address} has no schema: run `claimwatch db upgrade` first"
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return f"the database at {address} is at schema {revision}, not {head}: run `claimwatch db upgrade` first"

@@ -1,11 +1,11 @@
 """Imports every domain's tables so metadata (Alembic, tests) sees them all."""
 
-from claimwatch.alerts.models import QualityAlert
 from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from claimwatch.auth.models import ApiKey, User
 from claimwatch.calendar.models import BusinessHours, CalendarDay, CalendarYear
 from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.complaints.models import Complaint, ComplaintClock, ComplaintEvent, TenantVolume
+from claimwatch.kpi.models import QualityAlert
 from claimwatch.lookup.models import LookupCode, LookupThrottle
 from claimwatch.materials.models import MaterialsDocument, MaterialsNotice, MaterialsProfile
 from claimwatch.notify.models import OptOut, OutboxMessage, StaffNotification

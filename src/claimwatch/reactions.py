@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 # Topics. The payload of each is named beside it.
 CASE_EVENTS = "case_events"  # list[cases.schemas.CaseChange]: claims reported, moved, assigned, re-amounted
-CALENDAR_CHANGED = "calendar_changed"  # str: why (e.g. "calendar year 2027 loaded"); open deadlines recompute
+CALENDAR_CHANGED = "calendar_changed"  # calendar.service.CalendarChange; subscribers return deadlines moved
 
-Subscriber = Callable[[Session, int | None, Any], None]
+Subscriber = Callable[[Session, int | None, Any], Any]
 
 _subscribers: dict[str, list[Subscriber]] = {}
 _loaded = False
@@ -51,7 +51,7 @@ def subscribers(topic: str) -> list[Subscriber]:
     return list(_subscribers.get(topic, ()))
 
 
-def publish(topic: str, session: Session, tenant_id: int | None, payload: Any) -> None:
-    """Runs every subscriber of ``topic`` in the caller's session, in subscription order."""
-    for handler in subscribers(topic):
-        handler(session, tenant_id, payload)
+def publish(topic: str, session: Session, tenant_id: int | None, payload: Any) -> list[Any]:
+    """Runs every subscriber of ``topic`` in the caller's session, in subscription order; returns what
+    each returned (e.g. how many deadlines it moved)."""
+    return [handler(session, tenant_id, payload) for handler in subscribers(topic)]

@@ -1,6 +1,7 @@
 """The background worker: runs the SLA sweep (claim and complaint clocks) and the notification delivery pass
-until told to stop, issues satisfaction surveys every CLAIMWATCH_SURVEY_ISSUE_INTERVAL_SECONDS, and refreshes
-the KPI snapshot and statistical alerts every CLAIMWATCH_KPI_REFRESH_SECONDS.
+until told to stop, issues satisfaction surveys every CLAIMWATCH_SURVEY_ISSUE_INTERVAL_SECONDS, refreshes
+the KPI snapshot and statistical alerts every CLAIMWATCH_KPI_REFRESH_SECONDS, and forgets idle lookup
+throttle rows every hour.
 
 Several workers may run at once on PostgreSQL: each sweep transaction row-locks the clocks it
 works (SKIP LOCKED) after the tenant's audit chain, and escalations are unique per (clock, level).
@@ -15,15 +16,17 @@ from collections.abc import Callable
 
 import structlog
 
-from claimwatch.alerts import service as alerts_service
 from claimwatch.complaints import jobs as complaint_jobs
 from claimwatch.config import get_settings
-from claimwatch.kpi import snapshot as kpi_snapshot
+from claimwatch.kpi import jobs as kpi_jobs
+from claimwatch.lookup import jobs as lookup_jobs
 from claimwatch.notify import jobs as notify_jobs
 from claimwatch.sla import jobs
 from claimwatch.surveys import jobs as survey_jobs
 
 log = structlog.get_logger("claimwatch.worker")
+# Throttle rows are forgotten a day after their last use: an hourly pass keeps the table small enough.
+LOOKUP_PURGE_SECONDS = 3600.0
 
 
 def run(
@@ -49,6 +52,7 @@ def run(
     kpi_due = 0.0
     survey_every = get_settings().survey_issue_interval_seconds
     survey_due = 0.0
+    purge_due = 0.0
     done = 0
     while not stop.is_set():
         try:
@@ -91,10 +95,17 @@ def run(
         if kpi and time.monotonic() >= kpi_due:
             kpi_due = time.monotonic() + kpi_every
             try:
-                kpi_snapshot.take_snapshot()
-                alerts_service.evaluate()
+                kpi_jobs.refresh()
             except Exception:  # the next refresh retries; the dashboard keeps the previous snapshot
                 log.exception("kpi snapshot or alert evaluation failed")
+        if time.monotonic() >= purge_due:
+            purge_due = time.monotonic() + LOOKUP_PURGE_SECONDS
+            try:
+                purged = lookup_jobs.purge_throttles()
+                if purged:
+                    log.info("lookup throttles purged", rows=purged)
+            except Exception:  # a row kept an hour longer is harmless; the next pass retries
+                log.exception("lookup throttle purge failed")
         done += 1
         if passes is not None and done >= passes:
             break

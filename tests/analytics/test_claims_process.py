@@ -109,8 +109,10 @@ def test_api_roles_tenants_filters_and_xes_download(client, world):
     ).json()
     assert later["cases"] == 2  # reported at 09:00, 10:00 and 11:00 (+08:00)
     naive = client.get("/api/v1/analytics/process", params={"since": "2026-11-02T09:30:00"}, headers=quality)
-    assert naive.status_code == 422
-    assert client.get("/api/v1/analytics/process", params={"tenant": "OTHR"}, headers=quality).status_code == 404
+    assert naive.status_code == 422 and naive.json()["problems"][0]["field"] == "since"
+    other = client.get("/api/v1/analytics/process", params={"tenant": "OTHR"}, headers=quality)
+    assert other.status_code == 404
+    assert other.json()["problems"] == [{"field": "tenant", "message": "no insurer 'OTHR'"}]
     assert client.get("/api/v1/analytics/process", params={"tenant": "ACME"}, headers=quality).status_code == 200
 
     download = client.get("/api/v1/analytics/process.xes", headers=quality)

@@ -115,7 +115,6 @@ def test_round_trip_through_our_reader(tmp_path, compress):
 
 
 def test_round_trip_through_pm4py(tmp_path):
-    pytest.importorskip("pm4py")
     rows = [
         (
             "c<1>",

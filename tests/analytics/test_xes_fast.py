@@ -37,7 +37,7 @@ def _event(*lines: str) -> str:
 
 
 @pytest.mark.parametrize("name", ["running-example.xes", "helpdesk.xes.gz", "teleclaims.xes.gz"])
-def test_shared_logs_take_the_fast_path_and_match_expat(name, tmp_path):
+def test_public_logs_take_the_fast_path_and_match_expat(name, tmp_path):
     path = DATA / name
     assert xes._read_fast(path, name) is not None
     fast = read_xes(path).frame

@@ -40,7 +40,7 @@ def test_ingestion_follows_the_workflow(world_tenant, targets):
             accepted = True
         except cases_service.IngestRejected as exc:
             accepted = False
-            assert exc.problems[0].field == "to_status"
+            assert exc.event_problems[0].field == "to_status"
         assert accepted == allowed, (expected, target)
         if allowed:
             expected = target

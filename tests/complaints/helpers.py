@@ -13,8 +13,9 @@ from claimwatch.auth import repository as auth_repository
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
+from claimwatch.complaints import intake as complaints_intake
+from claimwatch.complaints import queries as complaint_queries
 from claimwatch.complaints import schemas
-from claimwatch.complaints import service as complaints_service
 from claimwatch.complaints.models import Complaint, ComplaintClock, ComplaintEvent
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.notify.models import OutboxMessage, StaffNotification
@@ -76,18 +77,18 @@ class Desk:
         }
         body.update(fields)
         with self.session() as session:
-            complaint = complaints_service.create_complaint(
+            complaint = complaints_intake.create_complaint(
                 session, principal or self.handler, schemas.ComplaintIn.model_validate(body)
             )
             return complaint.number
 
     def complaint(self, number: str) -> Complaint:
         with self.session() as session:
-            return complaints_service.get_complaint(session, number)
+            return complaint_queries.get_complaint(session, number)
 
     def clocks(self, number: str, policy: str | None = None) -> list[ComplaintClock]:
         with self.session() as session:
-            complaint = complaints_service.get_complaint(session, number)
+            complaint = complaint_queries.get_complaint(session, number)
             statement = (
                 select(ComplaintClock)
                 .where(ComplaintClock.complaint_id == complaint.id)
@@ -99,7 +100,7 @@ class Desk:
 
     def events(self, number: str) -> list[ComplaintEvent]:
         with self.session() as session:
-            complaint = complaints_service.get_complaint(session, number)
+            complaint = complaint_queries.get_complaint(session, number)
             return list(
                 session.execute(
                     select(ComplaintEvent)

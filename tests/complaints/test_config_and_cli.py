@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role
 from claimwatch.cli import app
-from claimwatch.complaints import clocks
+from claimwatch.complaints import clocks, vocabulary
+from claimwatch.complaints import queries as complaint_queries
 from claimwatch.complaints import service as complaints_service
 from claimwatch.config import get_settings
-from claimwatch.sla.policies import PolicyError, parse_subject_policies
+from claimwatch.sla.loader import PolicyError, parse_subject_policies
 from tests.complaints.helpers import Desk, end_of_local_day, local
 
 
@@ -28,8 +29,8 @@ def test_subject_policies_are_validated_with_file_and_line() -> None:
         parse_subject_policies(bad, "p.yaml")
     with pytest.raises(PolicyError, match=r"p.yaml:2: unknown key 'start'"):
         parse_subject_policies("policies:\n  - start: {events: [reported]}\n", "p.yaml")
-    assert len(complaints_service.categories()) == 7
-    for category in complaints_service.categories().values():
+    assert len(vocabulary.categories()) == 7
+    for category in vocabulary.categories().values():
         assert 4 <= len(category.sub_causes) <= 8, category.code
 
 
@@ -65,7 +66,7 @@ def test_cli_volumes_and_sweep(desk: Desk) -> None:
     bad = runner.invoke(app, ["complaints", "volumes", "set", "--tenant", "ACME", "--period", "2026/11"])
     assert bad.exit_code == 1 and "period" in bad.output
     with desk.session() as session:
-        rows = complaints_service.volume_views(session)
+        rows = complaint_queries.volume_views(session)
     assert [(r["period"], r["policies_in_force"], str(r["premium"])) for r in rows] == [("2026-11", 5000, "12345678.9")]
     desk.file(received_at=local(2026, 11, 2, 10))
     swept = runner.invoke(app, ["complaints", "sweep", "--now", "2026-11-18T09:00:00+08:00"])

@@ -7,8 +7,9 @@ import chinese_calendar
 import pytest
 
 from claimwatch.complaints import jobs, repository
+from claimwatch.complaints import queries as complaint_queries
 from claimwatch.complaints import service as complaints_service
-from claimwatch.complaints.service import ComplaintError
+from claimwatch.complaints.vocabulary import ComplaintError
 from tests.complaints.helpers import Desk, decision, end_of_local_day, local
 
 
@@ -196,7 +197,7 @@ def test_decision_letter_is_stored_and_sent_and_the_review_clock_runs(desk: Desk
     assert "仲裁" in told[0].body
     assert desk.clocks(number, "complaint_review")[0].outcome == "met"
     with desk.session() as session:
-        closed = complaints_service.closed_between(session, local(2026, 11, 20), local(2026, 11, 21))
+        closed = complaint_queries.closed_between(session, local(2026, 11, 20), local(2026, 11, 21))
     assert [c.number for c in closed] == [number]
 
 
@@ -228,8 +229,8 @@ def test_the_queue_picks_the_nearest_deadlines_even_past_its_cap(desk: Desk) -> 
     urgent = desk.file(received_at=local(2026, 10, 28, 10))
     later = desk.file(received_at=local(2026, 10, 30, 10))
     with desk.session() as session:
-        top = complaints_service.queue(session, desk.handler, limit=2, now=local(2026, 11, 2))
-        everything = complaints_service.queue(session, desk.handler, now=local(2026, 11, 2))
+        top = complaint_queries.queue(session, desk.handler, limit=2, now=local(2026, 11, 2))
+        everything = complaint_queries.queue(session, desk.handler, now=local(2026, 11, 2))
         # The database itself returns them in that order, so the cap never cuts off an urgent one.
         rows = repository.listing(
             session, statuses=None, exclude_statuses=None, category=None, channel=None, org_unit_ids=None, limit=2

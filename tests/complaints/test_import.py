@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from claimwatch.auth.models import Role
 from claimwatch.cli import app
 from claimwatch.complaints import service as complaints_service
-from tests.complaints.helpers import Desk
+from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.tenancy.models import Tenant
+from tests.complaints.helpers import Desk, decision
 
 CHINESE = """投诉渠道,转办编号,投诉时间,监管收到时间,投诉人,联系电话,投诉类别,投诉原因,投诉主题,投诉内容,重大投诉原因
 监管转办,12378-0001,2026-11-02 10:00,2026-10-30,周一,13811110001,理赔,拒赔争议,拒赔,医疗险被拒赔,
@@ -77,7 +81,11 @@ def test_api_import_all_or_nothing(client, desk: Desk) -> None:
         "/api/v1/complaints/import", content=BROKEN.encode(), headers=headers | {"Content-Type": "text/csv"}
     )
     assert refused.status_code == 422
-    assert {(r["line"], r["column"]) for r in refused.json()["rejects"]} >= {(3, "channel"), (5, "phone")}
+    body = refused.json()
+    # The one error body: each reject is a problem naming its field, with its file line and column.
+    assert set(body) == {"detail", "problems"} and body["detail"].endswith("problems: nothing imported")
+    assert {(r["line"], r["column"]) for r in body["problems"]} >= {(3, "channel"), (5, "phone")}
+    assert all(r["field"] and r["message"] for r in body["problems"])
     assert _count(desk) == 0
 
     checked = client.post(
@@ -95,5 +103,30 @@ def test_api_import_all_or_nothing(client, desk: Desk) -> None:
 
     bad_header = client.post("/api/v1/complaints/import", content="渠道,颜色\nhotline,red\n".encode(), headers=headers)
     assert bad_header.status_code == 422
-    messages = " ".join(r["message"] for r in bad_header.json()["rejects"])
+    messages = " ".join(r["message"] for r in bad_header.json()["problems"])
     assert "unknown column '颜色'" in messages and "missing column category" in messages
+
+
+def test_times_numbers_and_letters_are_in_the_insurers_own_zone(desk: Desk, tmp_path: Path) -> None:
+    """One rule for local time: an insurer in London reads file times, numbers its complaints and dates its
+    letters in London time, not the platform's (Asia/Shanghai, eight hours ahead)."""
+    with unit_of_work(TenantContext.system_context()) as session:
+        session.execute(update(Tenant).where(Tenant.id == desk.tenant.id).values(timezone="Europe/London"))
+    path = tmp_path / "late.csv"
+    path.write_text(
+        "channel,external_ref,received_at,name,phone,category,sub_cause,subject,description\n"
+        "hotline,TZ-1,2026-11-02 23:30,甲,13811110004,claims,delay,慢,太慢\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["complaints", "import", str(path), "--tenant", "ACME"])
+    assert result.exit_code == 0, result.output
+    with desk.session() as session:
+        found = complaints_service.repository.by_external_ref(session, "TZ-1")
+        assert found is not None
+        number, received_at = found.number, found.received_at
+    assert received_at.isoformat() == "2026-11-02T23:30:00+00:00"  # London is UTC in November
+    assert number.startswith("TS20261102")  # Shanghai: already 3 November
+    with desk.session() as session:
+        complaints_service.decide(session, desk.handler, number, decision(), at=received_at + dt.timedelta(minutes=10))
+    letter = desk.complaint(number).decision_letter or ""
+    assert "2026-11-02" in letter and "2026-11-03" not in letter

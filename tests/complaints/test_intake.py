@@ -10,6 +10,7 @@ from sqlalchemy import select
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role
 from claimwatch.complaints import service as complaints_service
+from claimwatch.complaints import vocabulary
 from claimwatch.complaints.models import Complaint, ComplaintEvent
 from claimwatch.privacy import field_cipher, keyed_hash
 from tests.complaints.helpers import Desk, end_of_local_day, local
@@ -31,12 +32,12 @@ def _post_claim(client, desk: Desk, number: str = "C-100") -> None:
 def test_every_channel_gives_one_numbered_record_with_a_decision_clock_and_receipt(desk: Desk) -> None:
     numbers = [
         desk.file(channel=channel, received_at=local(2026, 11, 2, 9 + i))
-        for i, channel in enumerate(complaints_service.CHANNELS)
+        for i, channel in enumerate(vocabulary.CHANNELS)
     ]
     # Numbered per tenant and day of receipt, in sequence.
     assert numbers == [f"TS20261102{i:04d}" for i in range(1, len(numbers) + 1)]
     assert desk.file(received_at=local(2026, 11, 3, 9)) == "TS202611030001"
-    for number, channel in zip(numbers, complaints_service.CHANNELS, strict=True):
+    for number, channel in zip(numbers, vocabulary.CHANNELS, strict=True):
         complaint = desk.complaint(number)
         assert (complaint.channel, complaint.status, complaint.category) == (channel, "received", "claims")
         decision = desk.clocks(number, "complaint_decision")
@@ -45,7 +46,7 @@ def test_every_channel_gives_one_numbered_record_with_a_decision_clock_and_recei
         assert [e.kind for e in desk.events(number)][0] == "received"
         receipt = [m for m in desk.messages(number) if m.template == "complaint_received"]
         assert receipt and "2026-11-17" in receipt[0].body and number in receipt[0].subject
-    regulator = desk.complaint(numbers[complaints_service.CHANNELS.index("regulator_12378")])
+    regulator = desk.complaint(numbers[vocabulary.CHANNELS.index("regulator_12378")])
     assert regulator.major_reasons == "regulator_transfer" and regulator.special_team
 
 

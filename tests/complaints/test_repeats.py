@@ -46,7 +46,7 @@ def test_complaints_on_the_same_claim_are_repeats_whoever_calls(client, desk: De
     second = desk.file(received_at=local(2026, 11, 5, 10), claim_number="C-300", complainant={"phone": "13500002222"})
     assert desk.complaint(second).repeat_of_id == desk.complaint(first).id
     with desk.session() as session:
-        from claimwatch.complaints import service as complaints_service
+        from claimwatch.complaints import queries as complaint_queries
 
-        view = complaints_service.complaint_view(session, complaints_service.get_complaint(session, first), "zh")
+        view = complaint_queries.complaint_view(session, complaint_queries.get_complaint(session, first), "zh")
     assert [(r["number"], r["relation"], r["linked"]) for r in view["related"]] == [(second, "later", True)]

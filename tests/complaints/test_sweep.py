@@ -8,7 +8,7 @@ import pytest
 
 from claimwatch.complaints import jobs
 from claimwatch.complaints import service as complaints_service
-from claimwatch.complaints.service import ComplaintError
+from claimwatch.complaints.vocabulary import ComplaintError
 from tests.complaints.helpers import Desk, local
 
 

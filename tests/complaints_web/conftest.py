@@ -16,6 +16,7 @@ from claimwatch.auth import repository as auth_repository
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
+from claimwatch.complaints import intake as complaints_intake
 from claimwatch.complaints import schemas
 from claimwatch.complaints import service as complaints_service
 from claimwatch.db import TenantContext, unit_of_work, utc_now
@@ -59,7 +60,7 @@ def file_complaint(username: str, **fields: Any) -> str:
     }
     body.update(fields)
     with unit_of_work(TenantContext.for_tenant(principal.tenant_id)) as session:
-        return complaints_service.create_complaint(session, principal, schemas.ComplaintIn.model_validate(body)).number
+        return complaints_intake.create_complaint(session, principal, schemas.ComplaintIn.model_validate(body)).number
 
 
 def act(username: str, action: str, number: str, *args: Any) -> None:

@@ -9,24 +9,26 @@ from sqlalchemy import select, update
 
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
-from claimwatch.complaints import keywords, schemas, screens
-from claimwatch.complaints import service as complaints_service
+from claimwatch.complaints import intake as complaints_intake
+from claimwatch.complaints import keywords, pages, schemas
+from claimwatch.complaints import terms as complaint_terms
 from claimwatch.complaints.models import Complaint
 from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.tenancy.service import platform_zone
 from tests.complaints_web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, Office, file_complaint, local, principal_of
 
 DIGIT = re.compile(r"\d")
 
 
 def test_domain_terms_stay_whole_and_noise_is_dropped():
-    terms = keywords.terms_of("我的理赔款到现在还没到账，定损员说定损金额就是这么多了！4S店也不管。")
+    terms = complaint_terms.terms_of("我的理赔款到现在还没到账，定损员说定损金额就是这么多了！4S店也不管。")
     assert "理赔款" in terms and "定损员" in terms and "定损" in terms and "4S店" in terms
     # Stopwords, punctuation and one-character tokens are gone.
     for noise in ("我", "的", "了", "还", "就是", "这么", "，", "！", "。", "说"):
         assert noise not in terms
     assert all(len(term) >= 2 for term in terms)
     # The user dictionary matters: plain jieba splits 免赔额 and keeps 的.
-    assert "免赔额" in keywords.terms_of("免赔额的约定不合理")
+    assert "免赔额" in complaint_terms.terms_of("免赔额的约定不合理")
 
 
 def test_phone_id_numbers_emails_names_and_numbers_never_become_keywords():
@@ -34,14 +36,14 @@ def test_phone_id_numbers_emails_names_and_numbers_never_become_keywords():
         f"投诉人欧阳娜娜，电话{CLEAR_PHONE}，身份证{CLEAR_ID_NUMBER}，邮箱ouyang.nana@example.com，"
         "保单号P2026110001，固话020-87654321，金额5000元，理赔款被扣了30%。"
     )
-    terms = keywords.terms_of(text, hide=["欧阳娜娜"])
+    terms = complaint_terms.terms_of(text, hide=["欧阳娜娜"])
     assert "理赔款" in terms
     assert not any(DIGIT.search(term) for term in terms), terms
     assert not any(part in term for term in terms for part in ("ouyang", "nana", "example", "欧阳", "娜娜"))
 
 
 def test_segmenter_is_built_once():
-    assert keywords.segmenter() is keywords.segmenter()
+    assert complaint_terms.segmenter() is complaint_terms.segmenter()
 
 
 def test_months():
@@ -60,7 +62,7 @@ def test_months():
 
 def test_chart_data_cannot_close_the_script_block():
     data = {"series": {"periods": ["2026-10"], "terms": [{"term": "</script><b>&", "complaints": [1]}]}}
-    text = screens.chart_json(data)
+    text = pages.chart_json(data)
     assert "<" not in text and ">" not in text and "&" not in text
     assert "\\u003c/script\\u003e" in text
 
@@ -245,7 +247,7 @@ def test_terms_are_stored_at_intake_and_the_trends_count_them(database, world): 
     tenant = world.tenant("ACME")
     desk = Principal(role=Role.COMPLAINT_HANDLER, tenant_id=tenant.id, actor="user:desk")
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
-        complaint = complaints_service.create_complaint(
+        complaint = complaints_intake.create_complaint(
             session,
             desk,
             schemas.ComplaintIn(
@@ -263,7 +265,7 @@ def test_terms_are_stored_at_intake_and_the_trends_count_them(database, world): 
         assert "13812345678" not in stored and "欧阳娜娜" not in stored
         # What is counted is what was stored: change it and the trend follows.
         session.execute(update(Complaint).where(Complaint.number == number).values(keywords="暗号 暗号"))
-    month = keywords.Month.of(received, keywords._zone()).label
+    month = keywords.Month.of(received, platform_zone()).label
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
         trends = keywords.keyword_trends(session, desk, period_from=month, period_to=month)
     assert [row["term"] for row in trends["periods"][-1]["terms"]] == ["暗号"]

@@ -6,7 +6,8 @@ import re
 
 from fastapi.testclient import TestClient
 
-from claimwatch.complaints import service as complaints_service
+from claimwatch.complaints import queries as complaint_queries
+from claimwatch.complaints import vocabulary
 from claimwatch.db import TenantContext, unit_of_work
 from tests.complaints_web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, TEXT_PHONE, Office
 from tests.web.conftest import csrf_from
@@ -18,7 +19,7 @@ def _rows(html: str) -> list[str]:
 
 def _status(office: Office, number: str) -> str:
     with unit_of_work(TenantContext.for_tenant(office.acme.id)) as session:
-        return complaints_service.get_complaint(session, number).status
+        return complaint_queries.get_complaint(session, number).status
 
 
 def test_queue_lists_the_tenants_open_complaints_by_deadline_with_personal_data_masked(office: Office, signed_in):
@@ -94,7 +95,7 @@ def test_another_insurers_complaint_is_not_found(office: Office, signed_in):
     refused = client.post(f"/complaints/{office.bbb_only}/actions/accept", data={"csrf_token": token})
     assert refused.status_code == 404
     with unit_of_work(TenantContext.for_tenant(office.bbb.id)) as session:
-        assert complaints_service.get_complaint(session, office.bbb_only).status == "received"
+        assert complaint_queries.get_complaint(session, office.bbb_only).status == "received"
 
 
 def test_regulator_reads_across_insurers_and_changes_nothing(office: Office, signed_in):
@@ -186,7 +187,7 @@ def test_intake_records_the_complaint_and_opens_its_page(office: Office, signed_
     assert response.status_code == 303, response.text
     number = response.headers["location"].removeprefix("/complaints/")
     with unit_of_work(TenantContext.for_tenant(office.acme.id)) as session:
-        complaint = complaints_service.get_complaint(session, number)
+        complaint = complaint_queries.get_complaint(session, number)
         assert (complaint.category, complaint.sub_cause, complaint.channel) == ("claims", "payment", "hotline")
         assert complaint.complex and complaint.special_team
         assert complaint.major_reasons == "media,vulnerable"
@@ -203,7 +204,7 @@ def test_sub_cause_select_follows_the_category(office: Office, signed_in):
     assert fragment.lstrip().startswith('<select name="sub_cause" id="f-sub-cause"')
     assert 'value="misleading"' in fragment and 'value="delay"' not in fragment and "<optgroup" not in fragment
     every = client.get("/complaints/new").text  # before a category is chosen: all, grouped
-    assert every.count("<optgroup") == len(complaints_service.categories())
+    assert every.count("<optgroup") == len(vocabulary.categories())
 
 
 def test_actions_accept_then_decide_stops_the_clock_and_writes_the_letter(office: Office, signed_in):

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from claimwatch import db
 from claimwatch.cli import app
 from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.demo import service as demo_service
+from claimwatch.demo import jobs as demo_jobs
 from claimwatch.demo.generator import DemoSpec, iter_claim_events, to_json_line
 from claimwatch.demo.organisation import DEMO_TENANTS
 from tests.factories import reported, transition
@@ -155,8 +155,8 @@ def test_generated_demo_stream_imports_cleanly(world, database, tmp_path):
     tenant = world.tenant("PICC")
     picc = DEMO_TENANTS[0]
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
-        demo_service.add_org_tree(session, tenant.id, picc)
-        demo_service.add_staff(session, tenant.id, picc)
+        demo_jobs.add_org_tree(session, tenant.id, picc)
+        demo_jobs.add_staff(session, tenant.id, picc)
     path = tmp_path / "demo.jsonl"
     events = list(iter_claim_events(DemoSpec(claims=400, seed=11, **WINDOW), "PICC"))
     path.write_text("".join(to_json_line(e) for e in events), encoding="utf-8")

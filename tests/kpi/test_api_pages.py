@@ -61,9 +61,13 @@ def test_api_refuses_other_roles_and_bad_input(kpi_world: KpiWorld, world):
     assert TestClient(create_app()).get("/api/v1/kpi", headers={"X-API-Key": integration}).status_code == 403
     assert TestClient(create_app()).get("/api/v1/kpi").status_code == 401
     client = _client(kpi_world.supervisor)
-    assert client.get("/api/v1/kpi", params={"period": "2026-13"}).status_code == 422
-    assert client.get("/api/v1/kpi", params={"by": "colour"}).status_code == 422
-    assert client.get("/api/v1/kpi", params={"by": "tenant"}).status_code == 422
+    # One error body: the refused input is named in ``problems``.
+    for params, field in (({"period": "2026-13"}, "period"), ({"by": "colour"}, "by"), ({"by": "tenant"}, "by")):
+        refused = client.get("/api/v1/kpi", params=params)
+        assert refused.status_code == 422
+        assert [p["field"] for p in refused.json()["problems"]] == [field], refused.json()
+    bad_month = client.get("/api/v1/kpi/alerts", params={"period": "2026-13"})
+    assert bad_month.status_code == 422 and bad_month.json()["problems"][0]["field"] == "period"
     assert client.get("/api/v1/kpi/catalogue").status_code == 200
 
 

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from claimwatch.cli import app
-from claimwatch.kpi.catalogue import CatalogueError, load_catalogue, parse_catalogue
+from claimwatch.kpi.loader import CatalogueError, load_catalogue, parse_catalogue
 
 GOOD = """kpis:
   - code: closure_rate

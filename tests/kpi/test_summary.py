@@ -11,9 +11,9 @@ import duckdb
 import pytest
 
 from claimwatch.kpi import summary
-from claimwatch.kpi.catalogue import Kpi, parse_catalogue
+from claimwatch.kpi.columns import TABLES, open_snapshot
 from claimwatch.kpi.engine import Period, Scope, compute
-from claimwatch.kpi.schema import TABLES, open_snapshot
+from claimwatch.kpi.loader import Kpi, parse_catalogue
 
 NOW = dt.datetime(2026, 11, 5, 10, 1, 30, 123456)  # noqa: DTZ001 - snapshot wall time
 CATALOGUE = """

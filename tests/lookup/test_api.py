@@ -11,8 +11,20 @@ from sqlalchemy import select
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.lookup import service
+from claimwatch.lookup.api import find_insurer
 from claimwatch.lookup.models import LookupCode, LookupThrottle
 from tests.lookup.conftest import LAST4, bearer, lookup, new_claim
+
+
+def verify(found: service.Insurer, *args, **kwargs) -> service.Outcome:  # type: ignore[no-untyped-def]
+    """The service in the unit of work the route opens for it: the claimant's insurer only."""
+    with unit_of_work(TenantContext.anonymous(found.id)) as session:
+        return service.verify(session, found, *args, **kwargs)
+
+
+def request_code(found: service.Insurer, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(TenantContext.anonymous(found.id)) as session:
+        service.request_code(session, found, *args, **kwargs)
 
 
 def test_last4_gives_the_claim_and_a_token_for_it(client, world):
@@ -42,7 +54,8 @@ def test_last4_gives_the_claim_and_a_token_for_it(client, world):
     again = client.get("/api/v1/lookup/claim", headers=bearer(body["token"]), params={"lang": "en"})
     assert again.status_code == 200
     assert again.json()["status_label"] == "Awaiting materials"
-    assert client.get("/api/v1/lookup/claim").status_code == 401
+    missing = client.get("/api/v1/lookup/claim")
+    assert missing.status_code == 401 and missing.json()["problems"][0]["field"] == "authorization"
     assert client.get("/api/v1/lookup/claim", headers=bearer(body["token"] + "x")).status_code == 401
 
     # running: the timeliness clock's target (small claim, 24 h) is the expected date, 2026-11-03 09:00 +08:00
@@ -65,6 +78,16 @@ def test_wrong_factor_and_unknown_claim_number_answer_exactly_the_same(client, w
         lookup(client, "ACME", "CLM-404", code="123456"),
     ]
     assert wrong.status_code == 401
+    # the one error body, and nothing in it about the claim
+    assert wrong.json() == {
+        "detail": "verification failed: check the claim number and the verification factor",
+        "problems": [
+            {
+                "field": "claim_number",
+                "message": "verification failed: check the claim number and the verification factor",
+            }
+        ],
+    }
     for response in others:
         assert response.status_code == 401
         assert response.content == wrong.content
@@ -93,10 +116,10 @@ def test_lockout_after_repeated_failures_even_with_the_right_factor(client, worl
     # case variants of the number share the lock
     assert lookup(client, "ACME", "clm-1", phone_last4=LAST4).status_code == 429
     # after the lock, the right factor works again
-    found = service.insurer("ACME")
+    found = find_insurer("ACME")
     assert found is not None
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=get_settings().lookup_lockout_seconds + 1)
-    assert service.verify(found, "CLM-1", "testclient", phone_last4=LAST4, now=later).result == service.VERIFIED
+    assert verify(found, "CLM-1", "testclient", phone_last4=LAST4, now=later).result == service.VERIFIED
 
 
 def test_a_client_address_is_locked_across_claim_numbers(client, world, monkeypatch):
@@ -184,26 +207,26 @@ def test_one_time_code_expires_and_runs_out_of_attempts(client, world, sent_code
     get_settings.cache_clear()
     acme = world.tenant("ACME")
     new_claim(client, acme, "CLM-1")
-    found = service.insurer("ACME")
+    found = find_insurer("ACME")
     assert found is not None
 
-    service.request_code(found, "CLM-1", "10.0.0.1")
+    request_code(found, "CLM-1", "10.0.0.1")
     code = sent_codes[-1]["context"]["code"]
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11)
-    assert service.verify(found, "CLM-1", "10.0.0.1", code=code, now=later).result == service.FAILED
+    assert verify(found, "CLM-1", "10.0.0.1", code=code, now=later).result == service.FAILED
 
-    service.request_code(found, "CLM-1", "10.0.0.1")
+    request_code(found, "CLM-1", "10.0.0.1")
     code = sent_codes[-1]["context"]["code"]
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(2):
-        assert service.verify(found, "CLM-1", "10.0.0.2", code=wrong).result == service.FAILED
-    assert service.verify(found, "CLM-1", "10.0.0.3", code=code).result == service.FAILED  # no attempts left
+        assert verify(found, "CLM-1", "10.0.0.2", code=wrong).result == service.FAILED
+    assert verify(found, "CLM-1", "10.0.0.3", code=code).result == service.FAILED  # no attempts left
 
     # a newer code replaces the older one
-    service.request_code(found, "CLM-1", "10.0.0.1")
+    request_code(found, "CLM-1", "10.0.0.1")
     assert len(sent_codes) == 3
-    assert service.verify(found, "CLM-1", "10.0.0.3", code=code).result == service.FAILED
-    assert service.verify(found, "CLM-1", "10.0.0.3", code=sent_codes[-1]["context"]["code"]).result == "verified"
+    assert verify(found, "CLM-1", "10.0.0.3", code=code).result == service.FAILED
+    assert verify(found, "CLM-1", "10.0.0.3", code=sent_codes[-1]["context"]["code"]).result == "verified"
 
 
 def test_code_requests_are_throttled_silently(client, world, sent_codes):
@@ -246,3 +269,35 @@ def test_a_token_reaches_its_own_claim_only(client, world):
     # staff API keys are not lookup tokens, and lookup tokens are not staff credentials
     assert client.get("/api/v1/lookup/claim", headers={"X-API-Key": acme.api_key}).status_code == 401
     assert client.get("/api/v1/claims/CLM-1", headers=bearer(token)).status_code == 401
+
+
+def test_the_worker_forgets_throttle_rows_idle_for_a_day(client, world):
+    """Throttle rows never expired: every claim number and address ever tried stayed a row. The worker's
+    pass deletes those idle for a day whose lock is over, and keeps the rest."""
+    from claimwatch import worker
+
+    world.tenant("ACME")
+    now = dt.datetime.now(dt.UTC)
+    stale, fresh, locked = now - dt.timedelta(days=2), now - dt.timedelta(hours=1), now + dt.timedelta(hours=1)
+    with unit_of_work(TenantContext.system_context()) as session:
+        for key, updated_at, locked_until in (
+            ("a" * 64, stale, None),
+            ("b" * 64, fresh, None),
+            ("c" * 64, stale, locked),
+        ):
+            session.add(
+                LookupThrottle(
+                    scope="claim",
+                    key_hash=key,
+                    failures=1,
+                    window_started_at=updated_at,
+                    locked_until=locked_until,
+                    updated_at=updated_at,
+                )
+            )
+
+    worker.run(interval=0.01, passes=1, sweep=False, deliver=False, kpi=False)
+
+    with unit_of_work(TenantContext.regulator()) as session:
+        kept = set(session.execute(select(LookupThrottle.key_hash)).scalars())
+    assert kept == {"b" * 64, "c" * 64}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from claimwatch.cases import service as cases_service
 from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.materials import service
+from claimwatch.materials import service, storage
 from claimwatch.materials.models import MaterialsDocument
 from tests.materials.conftest import PDF, key, new_claim
 
@@ -42,7 +42,7 @@ def test_failed_move_leaves_no_row_and_no_file(client, world, documents_dir, mon
     def broken_replace(src, dst):  # type: ignore[no-untyped-def]
         raise OSError("disk full")
 
-    monkeypatch.setattr(service.os, "replace", broken_replace)
+    monkeypatch.setattr(storage.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
             claim = cases_service.get_claim(session, number)

@@ -14,6 +14,7 @@ from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.notify import jobs, service
 from claimwatch.notify.channels import message_id_header
 from claimwatch.notify.models import OutboxMessage, StaffNotification
+from claimwatch.tenancy.service import zone_named
 from tests.factories import reported, transition
 
 EMAIL = "zhang.sanfeng@example.cn"
@@ -74,7 +75,7 @@ def test_report_acknowledges_with_expected_date_and_lookup(client, world):
         clocks = sla_repository.clocks_for_claims(session, [ack.claim_id])
     due = next(c.yellow_due_at for c in clocks if c.policy_code.startswith("timeliness_"))
     assert due is not None
-    assert service.local_due_date(due) in ack.body
+    assert service.local_due_date(due, zone=zone_named("Asia/Shanghai")) in ack.body
 
 
 def test_progress_messages_follow_the_workflow_flag(client, world):
@@ -173,7 +174,9 @@ def test_retries_backoff_dead_letter_alert_and_resend(client, world, webhook):
     webhook.status = 200
     response = client.post(f"/api/v1/notify/messages/{hook.id}/resend", headers=_headers(admin_key))
     assert response.status_code == 200 and response.json()["status"] == "queued"
-    assert client.post(f"/api/v1/notify/messages/{hook.id}/resend", headers=_headers(admin_key)).status_code == 409
+    again = client.post(f"/api/v1/notify/messages/{hook.id}/resend", headers=_headers(admin_key))
+    assert again.status_code == 409
+    assert [p["field"] for p in again.json()["problems"]] == ["status"], again.json()  # the one error body
     response = client.post("/api/v1/notify/resend", headers=_headers(admin_key))
     assert response.status_code == 200 and response.json() == {"requeued": 1}
     jobs.deliver()
@@ -325,6 +328,28 @@ def test_a_whole_day_deadline_is_told_as_its_last_day():
     import datetime as dt
 
     cst = dt.timezone(dt.timedelta(hours=8))
-    assert service.local_due_date(dt.datetime(2026, 12, 2, 0, 0, tzinfo=cst)) == "2026-12-01"
-    assert service.local_due_date(dt.datetime(2026, 12, 2, 9, 30, tzinfo=cst)) == "2026-12-02"
-    assert service.local_due_date(None) is None
+    assert (
+        service.local_due_date(dt.datetime(2026, 12, 2, 0, 0, tzinfo=cst), zone=zone_named("Asia/Shanghai"))
+        == "2026-12-01"
+    )
+    assert (
+        service.local_due_date(dt.datetime(2026, 12, 2, 9, 30, tzinfo=cst), zone=zone_named("Asia/Shanghai"))
+        == "2026-12-02"
+    )
+    assert service.local_due_date(None, zone=zone_named("Asia/Shanghai")) is None
+
+
+def test_message_dates_are_in_the_insurers_time_zone(client, world):
+    """The acknowledgement's dates were in the platform zone (Shanghai) whatever the insurer's own zone."""
+    from claimwatch.tenancy.models import Tenant
+
+    tenant = world.tenant()
+    with unit_of_work(TenantContext.system_context()) as session:
+        found = session.get(Tenant, tenant.id)
+        assert found is not None
+        found.timezone = "Asia/Urumqi"  # UTC+6
+    event = reported("CLM-Z-r", "CLM-Z", hours=-9)  # 2026-11-02 00:00 in Shanghai, 2026-11-01 22:00 in Urumqi
+    response = client.post("/api/v1/events", json=event, headers=_headers(tenant.api_key))
+    assert response.status_code == 201, response.text
+    ack = next(m for m in _messages(tenant.id) if m.template == "acknowledgement" and m.channel == "sms")
+    assert "2026-11-01 22:00" in ack.body, ack.body

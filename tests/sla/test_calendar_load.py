@@ -111,7 +111,8 @@ def test_csv_loads_too_and_the_api_is_for_the_platform_operator_only(client, wor
         files={"file": ("x.csv", b"date,kind\n2027-01-01,sometimes\n", "text/csv")},
         headers={"X-API-Key": platform_admin},
     )
-    assert bad.status_code == 422 and bad.json()["detail"].startswith("file: x.csv:2:")
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "file"
+    assert bad.json()["detail"].startswith("x.csv:2:")
     loaded = client.post("/api/v1/calendar/years", files=files, headers={"X-API-Key": platform_admin})
     assert loaded.status_code == 201, loaded.text
     assert loaded.json()["year"] == 2027 and loaded.json()["workdays"] == 1
@@ -126,7 +127,7 @@ def test_business_hours_are_per_tenant_and_validated(client, world):
     url = "/api/v1/calendar/business-hours"
     assert client.get(url, headers={"X-API-Key": admin}).json() == {"intervals": "09:00-12:00,13:30-17:30"}
     bad = client.put(url, json={"intervals": "09:00-12:00,11:00-18:00"}, headers={"X-API-Key": admin})
-    assert bad.status_code == 422 and bad.json()["detail"].startswith("intervals:")
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "intervals"
     assert client.put(url, json={"intervals": "08:30-17:00"}, headers={"X-API-Key": adjuster}).status_code == 403
     changed = client.put(url, json={"intervals": "8:30-12:00, 13:00-17:00"}, headers={"X-API-Key": admin})
     assert changed.status_code == 200 and changed.json()["intervals"] == "08:30-12:00,13:00-17:00"
@@ -166,7 +167,7 @@ def test_policy_files_are_validated_naming_the_line(tmp_path: Path, database):
 
 
 def test_tenant_overrides_change_the_budget(client, world, tmp_path, monkeypatch):
-    from claimwatch.sla import policies
+    from claimwatch.sla import loader as policies
 
     (tmp_path / "ACME.yaml").write_text("overrides:\n  timeliness_small:\n    yellow: 12\n    red: 20\n", "utf-8")
     monkeypatch.setattr(get_settings(), "policy_overrides_dir", tmp_path)

@@ -157,7 +157,8 @@ def test_suspension_and_extension_through_the_api(client, world):
     unknown = client.post(
         "/api/v1/claims/C-7/clocks/nope/suspend", json={"reason": "r"}, headers={"X-API-Key": supervisor}
     )
-    assert unknown.status_code == 404 and unknown.json()["detail"].startswith("policy: unknown policy 'nope'")
+    assert unknown.status_code == 404 and unknown.json()["detail"].startswith("unknown policy 'nope'")
+    assert unknown.json()["problems"][0]["field"] == "policy"
 
     other = world.tenant("OTHER")
     other_supervisor = world.api_key(other, Role.SUPERVISOR)

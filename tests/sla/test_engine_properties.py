@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from claimwatch.calendar.service import builtin_years
 from claimwatch.calendar.workdays import Unit, WorkCalendar, make_axis, parse_intervals
 from claimwatch.sla import engine
-from claimwatch.sla.policies import Policy
+from claimwatch.sla.loader import Policy
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Hypothesis takes naive bounds; ``timezones=`` makes every generated value aware.

@@ -206,8 +206,8 @@ def test_cli_sweep_refuses_a_time_without_offset(bad, database):
 def test_a_supervisor_of_one_branch_neither_sees_nor_acknowledges_another_branchs_cases(client, world):
     from claimwatch.auth import service as auth_service
     from claimwatch.auth.principal import Principal
+    from claimwatch.sla import queries
     from claimwatch.sla import service as sla_service
-    from claimwatch.sla import views
     from claimwatch.tenancy import repository as tenancy_repository
     from claimwatch.tenancy import service as tenancy_service
 
@@ -231,7 +231,7 @@ def test_a_supervisor_of_one_branch_neither_sees_nor_acknowledges_another_branch
     post_events(client, tenant.api_key, [reported("r", "B1-1", org_code=tenant.branch_code, amount="300")])
     jobs.sweep(now=local(2026, 11, 3, 12))
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
-        assert views.queue_view(session, principal, "zh") == []
+        assert queries.queue_view(session, principal, "zh") == []
         escalation_id = session.execute(select(Escalation.id)).scalars().first()
         assert escalation_id is not None
     with pytest.raises(sla_service.EscalationNotFound):

@@ -8,11 +8,14 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from claimwatch.cli import app
+from claimwatch.surveys import cli as surveys_cli
 from tests.factories import World
 from tests.surveys.conftest import close_claim, now, surveys, token_for
 
 
-def test_issue_and_results(world: World, client: TestClient):
+def test_issue_and_results(world: World, client: TestClient, monkeypatch):
+    # The console is made at import, before CliRunner's COLUMNS applies; a narrow worker would cut the table.
+    monkeypatch.setattr(surveys_cli.console, "width", 160)
     acme = world.tenant("ACME", "示例保险")
     close_claim(client, acme, "C-1", now() - dt.timedelta(hours=3), org_code=acme.branch_code)
     close_claim(client, acme, "C-2", now() - dt.timedelta(hours=3), claimant={"name": "王五"})

@@ -197,6 +197,13 @@ def test_json_api(world: World, client: TestClient):
     again = client.post(f"/api/v1/public/surveys/{token}", json={"overall": 10})
     assert again.status_code == 409
     assert client.get(f"/api/v1/public/surveys/{token}").status_code == 409
-    assert client.get("/api/v1/public/surveys/" + "B" * 32).status_code == 404
+    unknown = client.get("/api/v1/public/surveys/" + "B" * 32)
+    assert unknown.status_code == 404
+    # A refused link answers with the one error body, naming the token.
+    assert unknown.json() == {
+        "detail": "unknown survey link",
+        "problems": [{"field": "token", "message": "unknown survey link"}],
+    }
+    assert again.json()["problems"] == [{"field": "token", "message": "this survey has already been answered"}]
     assert client.post("/api/v1/public/surveys/nope", json={"overall": 1}).status_code == 404
     assert len(_responses(acme)) == 1

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 
 from claimwatch.auth.models import Role
 from claimwatch.surveys import jobs
-from claimwatch.surveys import results as survey_results
+from claimwatch.surveys import queries as survey_results
 from claimwatch.surveys.service import SurveyError
+from claimwatch.tenancy.service import platform_zone
 from tests.factories import TenantHandle, World
 from tests.surveys.conftest import close_claim, now, token_for
 from tests.web.conftest import sign_in
@@ -118,13 +119,13 @@ def test_exact_figures_by_org_line_handler_period_and_type(seeded: Seeded, clien
     assert _figures(handlers["li.adjuster"]) == MOTOR
     assert _figures(handlers["wang.adjuster"]) == MEDICAL
 
-    month = survey_results.local_today().strftime("%Y-%m")
+    month = survey_results.local_today(platform_zone()).strftime("%Y-%m")
     periods = _api(client, seeded.acme, world, by="period").json()
     assert [row["key"] for row in periods["rows"]] == [month]
     assert _figures(periods["rows"][0]) == _figures(body["total"])
 
     types = _api(client, seeded.acme, world, by="subject_type").json()
-    assert [(row["key"], row["label"]) for row in types["rows"]] == [("claim", "理赔")]
+    assert [(row["key"], row["label"]) for row in types["rows"]] == [("claim", "赔案")]
     only_complaints = _api(client, seeded.acme, world, by="org", type="complaint").json()
     assert only_complaints["rows"] == [] and only_complaints["total"]["sent"] == 0
 
@@ -208,7 +209,7 @@ def test_bad_parameters_are_refused_naming_them(seeded: Seeded, client: TestClie
 
 
 def test_a_period_without_surveys_is_empty(seeded: Seeded, client: TestClient, world: World):
-    yesterday = survey_results.local_today() - dt.timedelta(days=1)
+    yesterday = survey_results.local_today(platform_zone()) - dt.timedelta(days=1)
     body = _api(client, seeded.acme, world, to=yesterday.isoformat(), **{"from": "2026-01-01"}).json()
     assert body["rows"] == [] and body["comments"] == [] and body["total"]["response_rate"] is None
 
@@ -268,7 +269,7 @@ def test_the_service_function(seeded: Seeded):
     from claimwatch.db import TenantContext, unit_of_work
 
     quality = Principal(role=Role.QUALITY_MANAGER, tenant_id=seeded.acme.id, actor="user:qian.quality")
-    today = survey_results.local_today()
+    today = survey_results.local_today(platform_zone())
     with unit_of_work(TenantContext(tenant_id=seeded.acme.id, read_only=True)) as session:
         body = survey_results.results(session, quality, period_from=today, period_to=today, group_by="line")
         assert {row["key"]: _figures(row) for row in body["rows"]} == {"motor": MOTOR, "medical": MEDICAL}

@@ -104,7 +104,7 @@ class SlaWorld:
 
 
 def local(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=CST)  # type: ignore[misc]
+    return dt.datetime(*args, tzinfo=CST)  # type: ignore[misc, arg-type]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.config import get_settings
-from claimwatch.sla.policies import policies_for_tenant
+from claimwatch.sla.loader import policies_for_tenant
 from tests.factories import TenantHandle, World, reported
 from tests.web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, CST, SlaWorld, csrf_from, sign_in
 

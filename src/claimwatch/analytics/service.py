@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from claimwatch.analytics import process, repository
 from claimwatch.analytics.log import TIMESTAMP, EventLog
 from claimwatch.db import tenant_context
+from claimwatch.errors import Forbidden, Invalid
 
 
 def claims_event_log(
@@ -27,10 +28,10 @@ def claims_event_log(
     entered, timestamp = when it happened, resource = the actor. Claims reported in [since, until)."""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise ValueError(f"{name}: give a time zone offset")
+            raise Invalid(name, "give a time zone offset, e.g. +08:00")
     context = tenant_context(session)
     if context.tenant_id is not None and tenant_id != context.tenant_id:
-        raise PermissionError("a tenant session reads only its own claims")
+        raise Forbidden("tenant", "a tenant session reads only its own claims")
     codes: list[str] = []
     cases: list[str] = []
     activities: list[str] = []

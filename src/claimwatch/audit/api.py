@@ -2,26 +2,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Depends
 
 from claimwatch.audit import service
-from claimwatch.auth.deps import require, tenant_session
+from claimwatch.auth.deps import TenantSession, require
 from claimwatch.auth.principal import Permission, Principal
+from claimwatch.errors import Invalid
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
 @router.get("/verify")
 def verify_chain(
+    session: TenantSession,
     tenant_id: int | None = None,
     principal: Principal = Depends(require(Permission.VERIFY_AUDIT)),
-    session: Session = Depends(tenant_session),
 ) -> dict[str, Any]:
     """Re-hash the caller's chain (a regulator names the tenant) and report the first problem."""
     target = principal.tenant_id if principal.tenant_id is not None else tenant_id
     if target is None:
-        raise HTTPException(status_code=422, detail="tenant_id: a regulator must name the tenant to verify")
+        raise Invalid("tenant_id", "a regulator must name the tenant to verify")
     report = service.verify(session, target)
     first = report.first_problem
     return {

@@ -67,7 +67,3 @@ def count_entries(session: Session, tenant_id: int, kind: str) -> int:
         select(func.count()).select_from(AuditEntry).where(AuditEntry.tenant_id == tenant_id, AuditEntry.kind == kind),
         execution_options={"include_all_tenants": True},
     ).scalar_one()
-
-
-def recent_entries(session: Session, limit: int = 50) -> list[AuditEntry]:
-    return list(session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)).scalars())

@@ -161,7 +161,10 @@ def seal(session: Session, tenant_id: int) -> AuditCheckpoint | None:
 
 
 @dataclass(frozen=True)
-class Problem:
+class ChainBreak:
+    """Where verification found the chain altered (``seq`` None: rows outside the chain). Named apart from
+    :class:`claimwatch.errors.Problem`: a finding of a report, not a refused request."""
+
     seq: int | None
     what: str
 
@@ -174,14 +177,14 @@ class VerifyReport:
     tenant_id: int
     entries_checked: int = 0
     last_seq: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[ChainBreak] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     @property
-    def first_problem(self) -> Problem | None:
+    def first_problem(self) -> ChainBreak | None:
         return self.problems[0] if self.problems else None
 
 
@@ -198,27 +201,27 @@ def _check_links(session: Session, report: VerifyReport, pages: Iterator[Sequenc
             if entry.seq != expected_seq:
                 if entry.seq > expected_seq:
                     gap = f"{expected_seq}" if entry.seq == expected_seq + 1 else f"{expected_seq}-{entry.seq - 1}"
-                    report.problems.append(Problem(expected_seq, f"entries {gap} are missing (deleted)"))
+                    report.problems.append(ChainBreak(expected_seq, f"entries {gap} are missing (deleted)"))
                 else:
-                    report.problems.append(Problem(entry.seq, "sequence goes backwards (reordered)"))
+                    report.problems.append(ChainBreak(entry.seq, "sequence goes backwards (reordered)"))
                 return
             if entry.prev_hash != prev_hash:
                 report.problems.append(
-                    Problem(entry.seq, "does not link to the previous entry (reordered or replaced)")
+                    ChainBreak(entry.seq, "does not link to the previous entry (reordered or replaced)")
                 )
                 return
             if entry.kind in stored:
                 content_hash = stored[entry.kind].get(entry.seq)
                 if content_hash is None:
-                    report.problems.append(Problem(entry.seq, f"{entry.kind} {entry.subject} is missing (deleted)"))
+                    report.problems.append(ChainBreak(entry.seq, f"{entry.kind} {entry.subject} is missing (deleted)"))
                     return
             else:
                 content_hash = sha256_hex(entry.payload or "")
             if content_hash != entry.content_hash:
-                report.problems.append(Problem(entry.seq, f"content of {entry.kind} {entry.subject} was edited"))
+                report.problems.append(ChainBreak(entry.seq, f"content of {entry.kind} {entry.subject} was edited"))
                 return
             if chain_hash(prev_hash, entry.seq, entry.kind, entry.content_hash) != entry.hash:
-                report.problems.append(Problem(entry.seq, "entry hash does not match its content (edited)"))
+                report.problems.append(ChainBreak(entry.seq, "entry hash does not match its content (edited)"))
                 return
             prev_hash = entry.hash
             report.last_seq = entry.seq
@@ -236,12 +239,12 @@ def verify(session: Session, tenant_id: int) -> VerifyReport:
     checkpoints = repository.checkpoints(session, tenant_id)
     for checkpoint in checkpoints:
         if not hmac.compare_digest(checkpoint.signature, seal_signature(tenant_id, checkpoint.seq, checkpoint.hash)):
-            report.problems.append(Problem(checkpoint.seq, "checkpoint signature is invalid (forged seal)"))
+            report.problems.append(ChainBreak(checkpoint.seq, "checkpoint signature is invalid (forged seal)"))
             return report
     sealed = max((c.seq for c in checkpoints), default=0)
     if sealed > report.last_seq:
         report.problems.append(
-            Problem(
+            ChainBreak(
                 report.last_seq + 1,
                 f"chain ends at {report.last_seq} but a checkpoint sealed {sealed} (tail truncated)",
             )
@@ -249,11 +252,11 @@ def verify(session: Session, tenant_id: int) -> VerifyReport:
         return report
     for checkpoint in checkpoints:
         if repository.hash_at(session, tenant_id, checkpoint.seq) != checkpoint.hash:
-            report.problems.append(Problem(checkpoint.seq, "entry differs from the sealed checkpoint"))
+            report.problems.append(ChainBreak(checkpoint.seq, "entry differs from the sealed checkpoint"))
             return report
     if head is not None and head.seq != report.last_seq:
         report.problems.append(
-            Problem(
+            ChainBreak(
                 report.last_seq + 1, f"chain ends at {report.last_seq} but the head says {head.seq} (tail truncated)"
             )
         )
@@ -262,6 +265,6 @@ def verify(session: Session, tenant_id: int) -> VerifyReport:
         outside = source.count(session, tenant_id) - repository.count_entries(session, tenant_id, kind)
         if outside:
             report.problems.append(
-                Problem(None, f"{outside} {kind} rows are not in the chain (written outside claimwatch)")
+                ChainBreak(None, f"{outside} {kind} rows are not in the chain (written outside claimwatch)")
             )
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
@@ -60,3 +61,8 @@ def request_locale(request: Request) -> str:
         return chosen
     accept = request.headers.get("accept-language", "")
     return "en" if accept.lower().startswith("en") else "zh"
+
+
+# scope="function": the unit of work commits (or rolls back on a raised Problem) when the route returns,
+# before the response is sent, so an acknowledgement is never sent for a write that did not commit.
+TenantSession = Annotated[Session, Depends(tenant_session, scope="function")]

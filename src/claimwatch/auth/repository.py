@@ -21,10 +21,6 @@ def api_key_by_prefix(session: Session, prefix: str) -> ApiKey | None:
     return session.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
 
 
-def users_of_tenant(session: Session, tenant_id: int) -> list[User]:
-    return list(session.execute(select(User).where(User.tenant_id == tenant_id).order_by(User.username)).scalars())
-
-
 def user_ids_by_username(session: Session, tenant_id: int, usernames: set[str]) -> dict[str, int]:
     if not usernames:
         return {}

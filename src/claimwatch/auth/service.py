@@ -15,6 +15,7 @@ from claimwatch.auth import repository
 from claimwatch.auth.models import ApiKey, Role, User
 from claimwatch.auth.principal import Principal
 from claimwatch.db import utc_now
+from claimwatch.errors import Invalid
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the response time the same whether or not the user exists.
@@ -24,13 +25,16 @@ API_KEY_PREFIX = "cw"
 MIN_PASSWORD_LENGTH = 8
 
 
-class AuthError(ValueError):
-    pass
+class AuthError(Invalid):
+    """An account or API key the rules refuse (422): ``field`` names the input at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field, message)
 
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise AuthError("password", f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     return _hasher.hash(password)
 
 
@@ -79,12 +83,13 @@ def create_user(
     org_unit_id: int | None = None,
     actor: str = "system",
 ) -> User:
+    # The account's role and tenant must fit together (data validation, not a permission check).
     if role is Role.REGULATOR and tenant_id is not None:
-        raise AuthError("a regulator account belongs to no tenant")
+        raise AuthError("tenant_id", "a regulator account belongs to no tenant")
     if role is not Role.REGULATOR and tenant_id is None:
-        raise AuthError(f"a {role.value} account needs a tenant")
+        raise AuthError("tenant_id", f"a {role.value} account needs a tenant")
     if repository.user_by_username(session, username) is not None:
-        raise AuthError(f"username {username!r} is taken")
+        raise AuthError("username", f"username {username!r} is taken")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -111,7 +116,7 @@ def create_api_key(
 ) -> tuple[ApiKey, str]:
     """Returns the key row and the full key, which is shown once and never stored."""
     if role is Role.REGULATOR:
-        raise AuthError("API keys are per tenant; a regulator signs in as a user")
+        raise AuthError("role", "API keys are per tenant; a regulator signs in as a user")
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     key = ApiKey(tenant_id=tenant_id, name=name, prefix=prefix, secret_hash=_secret_hash(secret), role=role)
@@ -136,6 +141,6 @@ def principal_for_api_key(session: Session, presented: str) -> Principal | None:
 def revoke_api_key(session: Session, *, tenant_id: int, prefix: str, actor: str) -> None:
     key = repository.api_key_by_prefix(session, prefix)
     if key is None or key.tenant_id != tenant_id:
-        raise AuthError(f"no API key with prefix {prefix!r}")
+        raise AuthError("prefix", f"no API key with prefix {prefix!r}")
     key.revoked_at = utc_now()
     audit_service.record(session, tenant_id, "config.api_key", key.name, actor, {"action": "revoke", "prefix": prefix})

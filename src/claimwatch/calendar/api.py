@@ -2,16 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, File, UploadFile
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from claimwatch.auth.deps import require, tenant_session
+from claimwatch.auth.deps import TenantSession, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.calendar import service
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.sla import service as sla_service
+from claimwatch.errors import Forbidden, Invalid, Problem
 from claimwatch.tenancy import repository as tenancy_repository
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
@@ -21,7 +20,7 @@ MAX_CALENDAR_FILE = 256 * 1024
 
 @router.get("/years", summary="Years with working-day data (built-in or loaded)")
 def get_years(
-    _: Principal = Depends(require(Permission.VIEW_CLAIMS)), session: Session = Depends(tenant_session)
+    session: TenantSession, _: Principal = Depends(require(Permission.VIEW_CLAIMS))
 ) -> list[dict[str, Any]]:
     return service.year_summaries(session)
 
@@ -35,28 +34,26 @@ async def post_year(
     with unit_of_work(TenantContext.system_context()) as session:
         own = tenancy_repository.tenant_by_id(session, principal.tenant_id) if principal.tenant_id else None
     if platform is None or own is None or own.code != platform:
-        raise HTTPException(
-            status_code=403,
-            detail="the national calendar is shared by every insurer: it is loaded by the platform operator "
+        raise Forbidden(
+            "role",
+            "the national calendar is shared by every insurer: it is loaded by the platform operator "
             "(claimwatch calendar load FILE, or an admin of CLAIMWATCH_PLATFORM_TENANT)",
         )
     content = await file.read(MAX_CALENDAR_FILE + 1)
     if len(content) > MAX_CALENDAR_FILE:
-        raise HTTPException(status_code=413, detail=f"file: larger than {MAX_CALENDAR_FILE} bytes")
+        raise Problem(413, "file", f"larger than {MAX_CALENDAR_FILE} bytes")
     try:
         parsed = service.parse_year_file(content, file.filename or "calendar.yaml")
     except (service.CalendarFileError, UnicodeDecodeError) as exc:
-        raise HTTPException(status_code=422, detail=f"file: {exc}") from exc
+        raise Invalid("file", str(exc)) from exc
+    # The national calendar spans every tenant: the platform operator's change runs in the system context.
     with unit_of_work(TenantContext.system_context()) as session:
-        year = service.load_year(session, parsed, principal.actor)
-        moved = sla_service.recompute_open_clocks(
-            session, f"calendar {year} loaded from {parsed.source}", principal.actor
-        )
+        loaded = service.load_year(session, parsed, principal.actor)
     return {
-        "year": year,
+        "year": loaded.year,
         "holidays": len(parsed.arrangement.holidays),
         "workdays": len(parsed.arrangement.workdays),
-        "deadlines_moved": moved,
+        "deadlines_moved": loaded.deadlines_moved,
     }
 
 
@@ -66,25 +63,19 @@ class BusinessHoursIn(BaseModel):
 
 @router.get("/business-hours")
 def get_business_hours(
-    principal: Principal = Depends(require(Permission.VIEW_CLAIMS)), session: Session = Depends(tenant_session)
+    session: TenantSession, principal: Principal = Depends(require(Permission.VIEW_CLAIMS))
 ) -> dict[str, str]:
     if principal.tenant_id is None:
-        raise HTTPException(status_code=422, detail="tenant: business hours are per insurer")
+        raise Invalid("tenant", "business hours are per insurer")
     return {"intervals": service.business_hours_text(session, principal.tenant_id)}
 
 
 @router.put("/business-hours")
 def put_business_hours(
     body: BusinessHoursIn,
+    session: TenantSession,
     principal: Principal = Depends(require(Permission.MANAGE_TENANT)),
-    session: Session = Depends(tenant_session),
 ) -> dict[str, Any]:
     assert principal.tenant_id is not None
-    try:
-        text = service.set_business_hours(session, principal.tenant_id, body.intervals, principal.actor)
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=f"intervals: {exc}") from exc
-    moved = sla_service.recompute_tenant_clocks(
-        session, principal.tenant_id, f"business hours set to {text}", principal.actor
-    )
-    return {"intervals": text, "deadlines_moved": moved}
+    changed = service.set_business_hours(session, principal.tenant_id, body.intervals, principal.actor)
+    return {"intervals": changed.intervals, "deadlines_moved": changed.deadlines_moved}

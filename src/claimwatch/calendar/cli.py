@@ -11,6 +11,7 @@ from rich.table import Table
 
 from claimwatch.cli_output import fail
 from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.errors import Invalid
 
 app = typer.Typer(help="Working-day calendar (节假日与调休) and business hours", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -21,18 +22,16 @@ def load(path: Path = typer.Argument(..., help="YAML {year, holidays, workdays} 
     """Load a year's holidays and make-up working days (the State Council notice), then recompute
     every open deadline; the change is written into every tenant's audit chain."""
     from claimwatch.calendar import service
-    from claimwatch.sla import service as sla_service
 
     try:
         parsed = service.parse_year_file(path.read_bytes(), str(path))
     except (service.CalendarFileError, UnicodeDecodeError, OSError) as exc:
         raise fail(str(exc)) from exc
     with unit_of_work(TenantContext.system_context()) as session:
-        year = service.load_year(session, parsed, "cli")
-        moved = sla_service.recompute_open_clocks(session, f"calendar {year} loaded from {path.name}", "cli")
+        loaded = service.load_year(session, parsed, "cli")
     console.print(
-        f"{year}: {len(parsed.arrangement.holidays)} holidays on weekdays, "
-        f"{len(parsed.arrangement.workdays)} make-up working days; {moved} open deadlines recomputed"
+        f"{loaded.year}: {len(parsed.arrangement.holidays)} holidays on weekdays, "
+        f"{len(parsed.arrangement.workdays)} make-up working days; {loaded.deadlines_moved} open deadlines recomputed"
     )
 
 
@@ -77,7 +76,6 @@ def workday(
 def business_hours(tenant: str, intervals: str = typer.Argument(..., help="e.g. 09:00-12:00,13:30-17:30")) -> None:
     """Set a tenant's business hours (for business-hour clocks) and recompute its open deadlines."""
     from claimwatch.calendar import service
-    from claimwatch.sla import service as sla_service
     from claimwatch.tenancy import repository as tenancy_repository
 
     with unit_of_work(TenantContext.system_context()) as session:
@@ -87,8 +85,7 @@ def business_hours(tenant: str, intervals: str = typer.Argument(..., help="e.g. 
         tenant_id = found.id
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
         try:
-            text = service.set_business_hours(session, tenant_id, intervals, "cli")
-        except ValueError as exc:
-            raise fail(f"intervals: {exc}") from exc
-        moved = sla_service.recompute_tenant_clocks(session, tenant_id, f"business hours set to {text}", "cli")
-    console.print(f"{tenant}: {text}; {moved} open deadlines recomputed")
+            changed = service.set_business_hours(session, tenant_id, intervals, "cli")
+        except Invalid as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"{tenant}: {changed.intervals}; {changed.deadlines_moved} open deadlines recomputed")

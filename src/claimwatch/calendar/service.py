@@ -1,7 +1,8 @@
 """The calendar in force: built-in years from ``chinese-calendar`` plus years an admin loaded.
 
-Loading a year is a configuration change: it is written into every tenant's audit chain and the
-open SLA deadlines are recomputed by the caller (``sla_service.recompute_after_calendar_change``).
+Loading a year or changing a tenant's business hours is a configuration change: it is written into
+the audit chain and announced as ``reactions.CALENDAR_CHANGED``, so that the clocks (a higher layer,
+which this module does not import) recompute their open deadlines in the same transaction.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import datetime as dt
 import hashlib
 import io
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from sqlalchemy.orm import Session
 
+from claimwatch import reactions
 from claimwatch.audit import service as audit_service
 from claimwatch.calendar import repository
 from claimwatch.calendar.workdays import (
@@ -28,7 +29,9 @@ from claimwatch.calendar.workdays import (
     parse_intervals,
 )
 from claimwatch.db import utc_now
+from claimwatch.errors import Invalid
 from claimwatch.tenancy import repository as tenancy_repository
+from claimwatch.tenancy import service as tenancy_service
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
 from claimwatch.yaml_source import load as load_yaml
 
@@ -69,11 +72,6 @@ def get_calendar(session: Session) -> WorkCalendar:
     return calendar
 
 
-def tenant_zone(session: Session, tenant_id: int) -> ZoneInfo:
-    tenant = tenancy_repository.tenant_by_id(session, tenant_id)
-    return ZoneInfo(tenant.timezone if tenant else "Asia/Shanghai")
-
-
 def business_hours_text(session: Session, tenant_id: int) -> str:
     row = repository.business_hours(session, tenant_id)
     return row.intervals if row is not None else DEFAULT_BUSINESS_HOURS
@@ -81,16 +79,40 @@ def business_hours_text(session: Session, tenant_id: int) -> str:
 
 def axis_for(session: Session, tenant_id: int, unit: Unit) -> Axis:
     intervals = parse_intervals(business_hours_text(session, tenant_id)) if unit is Unit.BUSINESS_HOURS else []
-    return make_axis(unit, get_calendar(session), tenant_zone(session, tenant_id), intervals)
+    return make_axis(unit, get_calendar(session), tenancy_service.tenant_zone(session, tenant_id), intervals)
 
 
-def set_business_hours(session: Session, tenant_id: int, intervals: str, actor: str) -> str:
-    """Validate and store the tenant's business hours; audited. Returns the normalised text."""
-    parsed = parse_intervals(intervals)
+@dataclass(frozen=True)
+class CalendarChange:
+    """The payload of ``reactions.CALENDAR_CHANGED``: whose deadlines may move (``None``: every tenant's)."""
+
+    tenant_id: int | None
+    reason: str
+    actor: str
+
+
+def _announce(session: Session, change: CalendarChange) -> int:
+    """Tell the subscribers; returns how many open deadlines they moved."""
+    return sum(reactions.publish(reactions.CALENDAR_CHANGED, session, change.tenant_id, change))
+
+
+@dataclass(frozen=True)
+class BusinessHoursSet:
+    intervals: str
+    deadlines_moved: int
+
+
+def set_business_hours(session: Session, tenant_id: int, intervals: str, actor: str) -> BusinessHoursSet:
+    """Validate and store the tenant's business hours; audited; open deadlines move with them."""
+    try:
+        parsed = parse_intervals(intervals)
+    except ValueError as exc:
+        raise Invalid("intervals", str(exc)) from exc
     text = ",".join(f"{s // 3600:02d}:{s % 3600 // 60:02d}-{e // 3600:02d}:{e % 3600 // 60:02d}" for s, e in parsed)
     repository.save_business_hours(session, tenant_id, text, actor, utc_now())
     audit_service.record(session, tenant_id, "config.business_hours", str(tenant_id), actor, {"intervals": text})
-    return text
+    moved = _announce(session, CalendarChange(tenant_id, f"business hours set to {text}", actor))
+    return BusinessHoursSet(text, moved)
 
 
 # -- loading a year's arrangement --------------------------------------------------------------
@@ -198,11 +220,15 @@ def _parse_csv(text: str, source: str) -> YearArrangement:
     return arrangement
 
 
-def load_year(session: Session, parsed: ParsedYear, actor: str) -> int:
-    """Store a year's arrangement (replacing an earlier load) and audit it in every tenant's chain.
+@dataclass(frozen=True)
+class YearLoaded:
+    year: int
+    deadlines_moved: int
 
-    Returns the year. The caller recomputes the open deadlines in the same transaction.
-    """
+
+def load_year(session: Session, parsed: ParsedYear, actor: str) -> YearLoaded:
+    """Store a year's arrangement (replacing an earlier load), audit it in every tenant's chain, and
+    have every open deadline recomputed in the same transaction."""
     arrangement = parsed.arrangement
     repository.replace_year(session, arrangement, parsed.source, parsed.sha256, actor, utc_now())
     payload = {
@@ -214,7 +240,8 @@ def load_year(session: Session, parsed: ParsedYear, actor: str) -> int:
     }
     for tenant_id in [tenant.id for tenant in tenancy_repository.all_tenants(session)]:
         audit_service.record(session, tenant_id, "config.calendar", str(arrangement.year), actor, payload)
-    return arrangement.year
+    reason = f"calendar {arrangement.year} loaded from {parsed.source}"
+    return YearLoaded(arrangement.year, _announce(session, CalendarChange(None, reason, actor)))
 
 
 def year_summaries(session: Session) -> list[dict[str, object]]:

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from claimwatch.errors import Conflict
+
 DAY = 86400
 
 
@@ -34,19 +36,17 @@ class Unit(enum.StrEnum):
     def seconds_per_unit(self) -> int:
         return 3600 if self in (Unit.HOURS, Unit.BUSINESS_HOURS) else DAY
 
-    @property
-    def whole_days(self) -> bool:
-        return self in (Unit.CALENDAR_DAYS, Unit.WORKING_DAYS)
 
-
-class CalendarYearMissing(LookupError):
-    """No working-day data for a year: refuse rather than guess (DESIGN §4)."""
+class CalendarYearMissing(Conflict):
+    """No working-day data for a year: refuse rather than guess (DESIGN §4). 409: the request is fine,
+    the calendar is not ready for it yet."""
 
     def __init__(self, year: int) -> None:
         self.year = year
         super().__init__(
+            "calendar",
             f"no working-day calendar for {year}: load the State Council arrangement for {year} "
-            f"(claimwatch calendar load FILE) before computing deadlines in that year"
+            f"(claimwatch calendar load FILE) before computing deadlines in that year",
         )
 
 
@@ -122,16 +122,6 @@ class WorkCalendar:
     def is_working_day(self, day: dt.date) -> bool:
         return bool(self.working[self.index(day)])
 
-    def next_working_day(self, day: dt.date) -> dt.date:
-        """``day`` itself if it is a working day, else the next one (Civil Code art. 203)."""
-        i = self.index(day)
-        k = int(self.cum_working[i])
-        if k >= len(self.working_days):
-            raise CalendarYearMissing(self.last_year + 1)
-        found = int(self.working_days[k])
-        self._check(found, self.day_at(found).year)
-        return self.day_at(found)
-
     def add_working_days(self, day: dt.date, count: int) -> dt.date:
         """The ``count``-th working day after ``day`` (the start day itself is not counted)."""
         i = self.index(day)
@@ -139,10 +129,6 @@ class WorkCalendar:
         if k >= len(self.working_days):
             raise CalendarYearMissing(self.last_year + 1)
         return self.day_at(int(self.working_days[k]))
-
-    def working_days_between(self, start: dt.date, end: dt.date) -> int:
-        """Working days in ``(start, end]``."""
-        return int(self.cum_working[self.index(end) + 1] - self.cum_working[self.index(start) + 1])
 
     # -- vectorised ----------------------------------------------------------------------------
     def add_working_days_vec(self, days: np.ndarray, count: int | np.ndarray) -> np.ndarray:

@@ -1,20 +1,50 @@
+"""Claims routes (thin): event ingestion, the claims list and a claim with its timeline. Refusals are
+raised (``Problem``) and answered by the app's handler; the request's transaction rolls back."""
+
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from claimwatch.auth.deps import request_locale, require, tenant_session
+from claimwatch.auth.deps import TenantSession, current_principal, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases import repository, service
 from claimwatch.cases.schemas import BatchAck, ClaimDetail, ClaimPage, EventAck, EventBatch, EventIn, TimelineEntry
 from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.errors import Invalid, Problem
 from claimwatch.tenancy import repository as tenancy_repository
 
 router = APIRouter(prefix="/api/v1", tags=["claims"])
+
+
+def claim_reader(
+    principal: Principal = Depends(current_principal),
+    tenant: str | None = Query(None, description="tenant code; required for a regulator"),
+) -> Iterator[Session]:
+    """The session one claim is read in: the caller's tenant's, or for a regulator a read-only session
+    narrowed to the insurer it names (claim numbers are unique per insurer only). A request
+    dependency like ``tenant_session``, so it opens its own unit of work; read-only for a regulator."""
+    context = principal.context()
+    if principal.is_regulator:
+        if not tenant:
+            raise Invalid("tenant", "a regulator must name the tenant of the claim")
+        with unit_of_work(context) as session:
+            found = tenancy_repository.tenant_by_code(session, tenant)
+            tenant_id = found.id if found is not None else None
+        if tenant_id is None:
+            raise service.ClaimNotFound(f"no insurer {tenant!r}")
+        context = TenantContext.regulator_of(tenant_id)
+    with unit_of_work(context) as session:
+        yield session
+
+
+# A claim's session, for the routes that read one claim (``?tenant=CODE`` for a regulator).
+ClaimReader = Annotated[Session, Depends(claim_reader, scope="function")]
 
 _EVENT_EXAMPLE = {
     "event_id": "core-000123",
@@ -53,13 +83,16 @@ def _validation_problems(exc: ValidationError, offset_field: str = "") -> list[d
     },
 )
 def post_events(
+    session: TenantSession,
     body: Any = Body(
         ..., openapi_examples={"single": {"value": _EVENT_EXAMPLE}, "batch": {"value": {"events": [_EVENT_EXAMPLE]}}}
     ),
     principal: Principal = Depends(require(Permission.INGEST_EVENTS)),
 ) -> JSONResponse:
+    """A rejected batch raises ``IngestRejected`` (its status, a problem per event with its ``index``);
+    nothing of it is written. An accepted one commits before the acknowledgement is sent."""
     if not isinstance(body, dict):
-        raise HTTPException(status_code=400, detail="body must be a JSON object: one event or {'events': [...]}")
+        raise Problem(400, "body", "body must be a JSON object: one event or {'events': [...]}")
     try:
         if "events" in body:
             limit = service.get_settings().max_batch_events
@@ -76,19 +109,8 @@ def post_events(
             events = [EventIn.model_validate(body)]
             single = True
     except ValidationError as exc:
-        return JSONResponse(status_code=422, content={"detail": "invalid event", "problems": _validation_problems(exc)})
-    except service.IngestRejected as exc:
-        return JSONResponse(
-            status_code=exc.status, content={"detail": str(exc), "problems": [p.as_dict() for p in exc.problems]}
-        )
-    try:
-        # The route opens the unit of work itself so the commit happens before the acknowledgement.
-        with unit_of_work(principal.context()) as session:
-            acks = service.ingest_events(session, principal, events)
-    except service.IngestRejected as exc:
-        return JSONResponse(
-            status_code=exc.status, content={"detail": str(exc), "problems": [p.as_dict() for p in exc.problems]}
-        )
+        raise Invalid("body", "invalid event", problems=_validation_problems(exc)) from exc
+    acks = service.ingest_events(session, principal, events)
     applied = sum(1 for ack in acks if ack.status == "applied")
     result = BatchAck(
         applied=applied,
@@ -107,6 +129,7 @@ def post_events(
 @router.get("/claims", response_model=ClaimPage)
 def get_claims(
     request: Request,
+    session: TenantSession,
     status: str | None = None,
     line: str | None = None,
     region: str | None = None,
@@ -114,7 +137,6 @@ def get_claims(
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
     _: Principal = Depends(require(Permission.VIEW_CLAIMS)),
-    session: Session = Depends(tenant_session),
 ) -> dict[str, Any]:
     filters = repository.ClaimFilter(status=status, line=line, region_code=region, number=number)
     return service.list_claims(session, filters, page, page_size, request_locale(request))
@@ -124,25 +146,10 @@ def get_claims(
 def get_claim(
     number: str,
     request: Request,
-    tenant: str | None = Query(None, description="tenant code; required for a regulator"),
-    principal: Principal = Depends(require(Permission.VIEW_CLAIMS)),
+    session: ClaimReader,
+    _: Principal = Depends(require(Permission.VIEW_CLAIMS)),
 ) -> dict[str, Any]:
-    context = principal.context()
-    if context.tenant_id is None:
-        # Claim numbers are unique per insurer: a cross-tenant reader names the insurer.
-        if not tenant:
-            raise HTTPException(status_code=422, detail="tenant: a regulator must name the tenant of the claim")
-        with unit_of_work(context) as session:
-            found = tenancy_repository.tenant_by_code(session, tenant)
-            tenant_id = found.id if found is not None else None
-        if tenant_id is None:
-            raise HTTPException(status_code=404, detail=f"no claim {number}")
-        context = TenantContext(tenant_id=tenant_id, read_only=True)
-    try:
-        with unit_of_work(context) as session:
-            claim, events = service.claim_with_timeline(session, number, request_locale(request))
-    except service.ClaimNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    claim, events = service.claim_with_timeline(session, number, request_locale(request))
     return {
         "claim": ClaimDetail.model_validate(claim).model_dump(mode="json"),
         "timeline": [TimelineEntry.model_validate(e).model_dump(mode="json") for e in events],

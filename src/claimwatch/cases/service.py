@@ -10,18 +10,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from claimwatch import reactions
 from claimwatch.audit import service as audit_service
 from claimwatch.audit.hashing import canonical_json, row_content_hash
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.principal import Principal
 from claimwatch.cases import repository
+from claimwatch.cases.events import CaseChange
 from claimwatch.cases.models import Claim
 from claimwatch.cases.schemas import EventIn, EventType
 from claimwatch.config import get_settings
 from claimwatch.db import utc_now
-from claimwatch.notify import service as notify_service
+from claimwatch.errors import NotFound, Problem
 from claimwatch.privacy import field_cipher, keyed_hash, mask_id_number, mask_name, mask_phone, scrub_text
-from claimwatch.sla import service as sla_service
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.workflow import service as workflow_service
@@ -40,15 +41,16 @@ class EventProblem:
         return {"index": self.index, "event_id": self.event_id, "field": self.field, "message": self.message}
 
 
-class IngestRejected(Exception):
-    """Nothing of the batch was written. ``status`` is the HTTP status that fits the worst problem."""
+class IngestRejected(Problem):
+    """Nothing of the batch was written. ``status`` is the HTTP status that fits the worst problem; each
+    problem of the body names its event (``index``, ``event_id``). ``event_problems`` keeps them typed."""
 
     def __init__(self, status: int, problems: list[EventProblem]) -> None:
-        self.status = status
-        self.problems = problems
+        self.event_problems = problems
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(f"event {first.index} ({first.event_id}): {first.field}: {first.message}{more}")
+        message = f"event {first.index} ({first.event_id}): {first.field}: {first.message}{more}"
+        super().__init__(status, first.field, message, problems=[p.as_dict() for p in problems])
 
 
 class BatchTooLarge(IngestRejected):
@@ -205,9 +207,9 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
         tenant_id,
         [{"id": state.id, **changes[state.number]} for state in touched.values() if state.new_row is None],
     )
-    sla_service.on_case_events(session, tenant_id, [_case_change(state, row) for _, state, row in applied])
-    # Claimant messages (acknowledgement, progress) go into the outbox in this same transaction.
-    notify_service.on_case_events(session, tenant_id, [_claim_change(state, row) for _, state, row in applied])
+    # Subscribers (clocks, claimant messages in the outbox) write in this same transaction.
+    published = [_case_change(state, row) for _, state, row in applied]
+    reactions.publish(reactions.CASE_EVENTS, session, tenant_id, published)
     chain.close()
 
     for index, event in enumerate(events):
@@ -218,21 +220,9 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
     return [ack for ack in acks if ack is not None]
 
 
-def _claim_change(state: repository.ClaimState, row: dict[str, Any]) -> notify_service.ClaimChange:
+def _case_change(state: repository.ClaimState, row: dict[str, Any]) -> CaseChange:
     assert state.id is not None
-    return notify_service.ClaimChange(
-        claim_id=state.id,
-        line=state.line,
-        event_type=row["event_type"],
-        to_status=row["to_status"],
-        event_ref=row["client_event_id"],
-        at=row["occurred_at"],
-    )
-
-
-def _case_change(state: repository.ClaimState, row: dict[str, Any]) -> sla_service.CaseChange:
-    assert state.id is not None
-    return sla_service.CaseChange(
+    return CaseChange(
         claim_id=state.id,
         line=state.line,
         # A reopened claim is tiered on its assessed amount when there is one.
@@ -242,6 +232,7 @@ def _case_change(state: repository.ClaimState, row: dict[str, Any]) -> sla_servi
         event_type=row["event_type"],
         from_status=row["from_status"],
         to_status=row["to_status"],
+        event_ref=row["client_event_id"],
         at=row["occurred_at"],
         actor=row["actor"],
     )
@@ -425,8 +416,11 @@ def _transition(
     return True
 
 
-class ClaimNotFound(LookupError):
-    pass
+class ClaimNotFound(NotFound):
+    """Unknown claim, or another tenant's: both look the same to the caller."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("number", message)
 
 
 def get_claim(session: Session, number: str) -> Claim:

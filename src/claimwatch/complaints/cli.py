@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
-from claimwatch.cli_output import fail
+from claimwatch.cli_output import NowOption, fail, parse_now
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="Complaints (投诉): import, deadline sweep, volumes", no_args_is_help=True)
@@ -90,21 +89,11 @@ def import_file(
 
 
 @app.command("sweep")
-def sweep_once(
-    now: str = typer.Option(None, help="pretend it is this time (ISO 8601 with offset); default: now"),
-) -> None:
+def sweep_once(now: NowOption = None) -> None:
     """One pass over every insurer's due complaint deadlines: lights, staff notices, lapsed review windows."""
     from claimwatch.complaints import jobs
 
-    at = None
-    if now is not None:
-        try:
-            at = dt.datetime.fromisoformat(now)
-        except ValueError as exc:
-            raise fail(f"--now {now!r} is not an ISO 8601 time") from exc
-        if at.tzinfo is None:
-            raise fail("--now needs a time zone offset, e.g. 2026-11-23T09:00:00+08:00")
-    result = jobs.sweep(now=at)
+    result = jobs.sweep(now=parse_now(now))
     console.print(
         f"checked {result.checked} complaint clocks: {result.yellow} yellow, {result.red} red, "
         f"{result.closed} closed after the review window"
@@ -124,6 +113,7 @@ def volumes_set(
 
     from claimwatch.complaints import schemas
     from claimwatch.complaints import service as complaints_service
+    from claimwatch.errors import Problem
 
     amount = None
     if premium is not None:
@@ -134,14 +124,15 @@ def volumes_set(
     try:
         data = schemas.VolumeIn(period=period, org_code=org, policies_in_force=policies, premium=amount)
     except ValidationError as exc:
-        field, message = complaints_service.validation_message(exc)
+        first = exc.errors()[0]
+        field, message = ".".join(str(part) for part in first["loc"]), first["msg"]
         raise fail(f"--{field.replace('_in_force', '').replace('_', '-')}: {message}") from exc
     tenant_id = _tenant_id(tenant)
     try:
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
             row = complaints_service.set_volume(session, _operator(tenant_id, "volumes"), data)
             shown = (row.period, row.policies_in_force, row.premium_fen)
-    except complaints_service.ComplaintError as exc:
+    except Problem as exc:
         raise fail(f"{exc.field}: {exc.message}") from exc
     premium_text = f"{Decimal(shown[2]) / 100:,.2f} CNY" if shown[2] is not None else "—"
     console.print(f"{tenant} {shown[0]}: policies {shown[1] if shown[1] is not None else '—'}, premium {premium_text}")

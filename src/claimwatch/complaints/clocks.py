@@ -21,7 +21,7 @@ from claimwatch.complaints.models import Complaint, ComplaintClock
 from claimwatch.config import PACKAGE_DIR
 from claimwatch.sla import engine
 from claimwatch.sla import service as sla_service
-from claimwatch.sla.policies import Policy, parse_subject_policies, with_tenant_overrides
+from claimwatch.sla.loader import Policy, parse_subject_policies, with_tenant_overrides
 from claimwatch.tenancy import repository as tenancy_repository
 
 DECISION = "complaint_decision"

@@ -6,7 +6,8 @@ usual Chinese ones (投诉渠道, 投诉时间, 投诉人, 联系电话, …); c
 reasons may be codes or their Chinese/English labels. A row whose ``external_ref`` was imported before is
 counted as existing, not added again (re-importing the same list is harmless).
 
-Times without a UTC offset are local time (CLAIMWATCH_DEFAULT_TIMEZONE); a date alone is its local midnight.
+Times without a UTC offset are the insurer's local time (its ``tenants.timezone``); a date alone is its
+local midnight.
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from claimwatch.auth.principal import Principal
-from claimwatch.complaints import schemas
-from claimwatch.complaints import service as complaints_service
-from claimwatch.config import get_settings
+from claimwatch.complaints import intake, schemas
+from claimwatch.complaints.vocabulary import CHANNEL_LABELS, MAJOR_REASON_LABELS, ComplaintError, categories, label
+from claimwatch.errors import Problem
+from claimwatch.tenancy import service as tenancy_service
 
 # field -> accepted headers (compared case-insensitively, spaces and underscores ignored)
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -90,6 +91,13 @@ class Reject:
     def as_dict(self) -> dict[str, Any]:
         return {"line": self.line, "column": self.column, "field": self.field, "message": self.message}
 
+    def as_problem(self) -> dict[str, Any]:
+        """The reject as one of the error body's problems: the field named, with its file line and column."""
+        return {"field": self.field or self.column or "file", "message": self.message} | {
+            "line": self.line,
+            "column": self.column,
+        }
+
 
 @dataclass
 class ImportResult:
@@ -111,12 +119,18 @@ class ImportResult:
         }
 
 
-class ImportRejected(Exception):
-    """Some rows are bad: nothing was imported. ``result.rejects`` is the report."""
+class ImportRejected(Problem):
+    """Some rows are bad: nothing was imported (422). ``result.rejects`` is the report; the error body's
+    ``problems`` name each (line, column, field, message)."""
 
     def __init__(self, result: ImportResult) -> None:
         self.result = result
-        super().__init__(f"{len(result.rejects)} problems; nothing imported")
+        super().__init__(
+            422,
+            "file",
+            f"{len(result.rejects)} problems: nothing imported",
+            problems=[reject.as_problem() for reject in result.rejects],
+        )
 
 
 def decode(content: bytes) -> str:
@@ -132,29 +146,29 @@ def decode(content: bytes) -> str:
             ) from exc
 
 
-def _labels(pairs: dict[str, tuple[str, str]]) -> dict[str, str]:
+def _labels(table: dict[str, str]) -> dict[str, str]:
+    """A file may name a code by the code itself or by its Chinese or English label."""
     found = {}
-    for code, (zh, en) in pairs.items():
-        found[_norm(code)] = code
-        found[_norm(zh)] = code
-        found[_norm(en)] = code
+    for code in table:
+        for name in (code, label(table, code, "zh"), label(table, code, "en")):
+            found[_norm(name)] = code
     return found
 
 
 def _channel(value: str) -> str:
-    index = _labels(complaints_service.CHANNEL_LABELS) | {_norm(k): v for k, v in CHANNEL_ALIASES.items()}
+    index = _labels(CHANNEL_LABELS) | {_norm(k): v for k, v in CHANNEL_ALIASES.items()}
     return index.get(_norm(value), value)
 
 
 def _category(value: str) -> str:
     index: dict[str, str] = {}
-    for code, category in complaints_service.categories().items():
+    for code, category in categories().items():
         index |= {_norm(code): code, _norm(category.zh): code, _norm(category.en): code}
     return index.get(_norm(value), value)
 
 
 def _sub_cause(category: str, value: str) -> str:
-    found = complaints_service.categories().get(category)
+    found = categories().get(category)
     if found is None:
         return value
     index: dict[str, str] = {}
@@ -164,16 +178,16 @@ def _sub_cause(category: str, value: str) -> str:
 
 
 def _major(value: str) -> list[str]:
-    index = _labels(complaints_service.MAJOR_REASON_LABELS)
+    index = _labels(MAJOR_REASON_LABELS)
     return [index.get(_norm(part), part.strip()) for part in _SEPARATORS.split(value) if part.strip()]
 
 
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
 
 
-def parse_time(value: str) -> dt.datetime:
+def parse_time(value: str, zone: dt.tzinfo) -> dt.datetime:
+    """A time as written in the file; without an offset, local time in ``zone`` (the insurer's)."""
     text = value.strip()
-    zone = ZoneInfo(get_settings().default_timezone)
     parsed: dt.datetime | None = None
     try:
         parsed = dt.datetime.fromisoformat(text)
@@ -232,7 +246,9 @@ def read_rows(text: str) -> tuple[dict[str, str], list[_Row], list[Reject]]:
     return written, rows, problems
 
 
-def _complaint_body(row: _Row, column: Callable[[str], str], rejects: list[Reject]) -> tuple[dict[str, Any], bool]:
+def _complaint_body(
+    row: _Row, column: Callable[[str], str], rejects: list[Reject], zone: dt.tzinfo
+) -> tuple[dict[str, Any], bool]:
     """The row as a ComplaintIn body, and whether a value could not be read (reported, left out so the rest
     of the row is still checked)."""
     values = row.values
@@ -243,7 +259,7 @@ def _complaint_body(row: _Row, column: Callable[[str], str], rejects: list[Rejec
             body.setdefault("complainant", {})[name] = raw
         elif name in ("received_at", "regulator_received_at"):
             try:
-                body[name] = parse_time(raw)
+                body[name] = parse_time(raw, zone)
             except ValueError as exc:
                 rejects.append(Reject(row.line, column(name), name, str(exc)))
                 bad = True
@@ -267,8 +283,8 @@ def _field_to_column(field_name: str) -> str:
     return "phone" if field_name == "complainant" else field_name
 
 
-def check(session: Session, text: str) -> tuple[list[tuple[int, schemas.ComplaintIn]], ImportResult]:
-    """Parse and validate every row; nothing is written."""
+def check(session: Session, text: str, zone: dt.tzinfo) -> tuple[list[tuple[int, schemas.ComplaintIn]], ImportResult]:
+    """Parse and validate every row (times without an offset in ``zone``); nothing is written."""
     written, rows, rejects = read_rows(text)
     result = ImportResult(rows=len(rows), rejects=rejects)
     if any(r.line == 1 for r in rejects):
@@ -280,7 +296,7 @@ def check(session: Session, text: str) -> tuple[list[tuple[int, schemas.Complain
     valid: list[tuple[int, schemas.ComplaintIn]] = []
     seen_refs: dict[str, int] = {}
     for row in rows:
-        body, unreadable = _complaint_body(row, column, result.rejects)
+        body, unreadable = _complaint_body(row, column, result.rejects, zone)
         try:
             data = schemas.ComplaintIn.model_validate(body)
         except ValidationError as exc:
@@ -289,7 +305,7 @@ def check(session: Session, text: str) -> tuple[list[tuple[int, schemas.Complain
                 target = _field_to_column(name)
                 result.rejects.append(Reject(row.line, written.get(target), name, error["msg"]))
             continue
-        problems = complaints_service.problems_of(session, data)
+        problems = intake.problems_of(session, data)
         for name, message in problems:
             target = _field_to_column(name)
             result.rejects.append(Reject(row.line, written.get(target), name, message))
@@ -322,7 +338,7 @@ def import_csv(
     """Import every row in the caller's transaction, or raise :class:`ImportRejected` with the report (the
     caller rolls back: nothing of the file is kept). ``progress(done, total)`` after each row."""
     text = decode(content) if isinstance(content, bytes) else content
-    valid, result = check(session, text)
+    valid, result = check(session, text, tenancy_service.tenant_zone(session, principal.tenant_id))
     result.dry_run = dry_run
     if result.rejects:
         raise ImportRejected(result)
@@ -330,8 +346,8 @@ def import_csv(
         return result
     for done, (line, data) in enumerate(valid, start=1):
         try:
-            complaint, created = complaints_service.intake(session, principal, data)
-        except complaints_service.ComplaintError as exc:
+            complaint, created = intake.intake(session, principal, data)
+        except ComplaintError as exc:
             result.rejects.append(Reject(line, None, exc.field, exc.message))
             raise ImportRejected(result) from exc
         result.numbers.append(complaint.number)

@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from claimwatch.audit import service as audit_service
 from claimwatch.auth.models import Role
-from claimwatch.complaints import clocks, repository
+from claimwatch.complaints import clocks, letters, repository
 from claimwatch.complaints import service as complaints_service
 from claimwatch.complaints.models import Complaint, ComplaintClock
-from claimwatch.db import TenantContext, unit_of_work, utc_now
+from claimwatch.complaints.vocabulary import category_label
+from claimwatch.db import utc_now
 from claimwatch.notify import service as notify_service
 from claimwatch.sla import engine
-from claimwatch.tenancy import repository as tenancy_repository
+from claimwatch.sla import jobs as sla_jobs
 
 SYSTEM_ACTOR = "system:complaints"
 BATCH_SIZE = 500
@@ -40,18 +41,16 @@ class ComplaintSweepResult:
 
 
 def sweep(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> ComplaintSweepResult:
-    """One pass over every tenant's due complaint clocks; each batch commits on its own."""
-    now = now or utc_now()
+    """One pass over every tenant's due complaint clocks (the SLA sweep's loop); each batch commits on its
+    own."""
+    at = now or utc_now()
     result = ComplaintSweepResult()
-    with unit_of_work(TenantContext.system_context()) as session:
-        tenant_ids = [tenant.id for tenant in tenancy_repository.all_tenants(session)]
-        due = repository.tenants_with_due_clocks(session, tenant_ids, now)
-    for tenant_id in due:
-        while True:
-            with unit_of_work(TenantContext.system_context()) as session:
-                handled = sweep_tenant_batch(session, tenant_id, now, batch_size, result)
-            if handled < batch_size:
-                break
+    sla_jobs.sweep_due_tenants(
+        at,
+        batch_size,
+        repository.tenants_with_due_clocks,
+        lambda session, tenant_id, limit: sweep_tenant_batch(session, tenant_id, at, limit, result),
+    )
     return result
 
 
@@ -120,7 +119,7 @@ def _warn(
     policy = book.policies.get(clock.policy_code)
     name = policy.name_zh if policy is not None else clock.policy_code
     due_at = clock.yellow_due_at if level == engine.YELLOW else clock.red_due_at
-    due = complaints_service.due_date(due_at) or "—"
+    due = letters.due_date(due_at, complaints_service.zone_of(session, complaint)) or "—"
     major = bool(complaint.major_reasons)
     recipients: list[tuple[str, str]] = []
     if level == engine.YELLOW:
@@ -133,7 +132,7 @@ def _warn(
     prefix = "【重大投诉】" if major else ""
     subject = f"{prefix}投诉 {complaint.number} {name} {light}"
     body = (
-        f"{prefix}投诉 {complaint.number}（{complaints_service.category_label(complaint.category, 'zh')}）的「{name}」"
+        f"{prefix}投诉 {complaint.number}（{category_label(complaint.category, 'zh')}）的「{name}」"
         f"期限 {due} 已过，请督办。"
     )
     sent = []
@@ -141,7 +140,7 @@ def _warn(
         key = f"complaint:{clock.id}:{level}:{role}"
         if notify_service.notify_staff(session, complaint.tenant_id, role, kind, subject, body, key, now):
             sent.append(role)
-    complaints_service.record_system_event(
+    complaints_service.record_event(
         session,
         complaint,
         "overdue",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,21 +16,19 @@ from sqlalchemy.orm import Session
 
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.complaints import repository, terms
-from claimwatch.complaints import service as complaints_service
-from claimwatch.config import get_settings
+from claimwatch.complaints.queries import clean_param
+from claimwatch.complaints.vocabulary import ComplaintError, categories, category_label, sub_cause_label
+from claimwatch.db import utc_now
 from claimwatch.tenancy import service as tenancy_service
 
 MAX_PERIODS = 24  # one request reads every complaint of the range: keep it bounded
 MAX_TOP = 100
 REGION_TOP = 5  # terms shown per region in the by-region breakdown
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+DEFAULT_MONTHS = 6  # without a range: the last six months up to this one
 
 
-segmenter = terms.segmenter
-terms_of = terms.terms_of
-
-
-class KeywordError(complaints_service.ComplaintError):
+class KeywordError(ComplaintError):
     """A refused keyword query (422 naming the field)."""
 
 
@@ -75,10 +74,58 @@ def months(first: Month, last: Month) -> list[Month]:
     return found
 
 
-def _zone() -> dt.tzinfo:
-    from zoneinfo import ZoneInfo
+def zone_for(session: Session, principal: Principal) -> dt.tzinfo:
+    """The months are the caller's insurer's; a regulator's cross-insurer view counts in the platform zone."""
+    return tenancy_service.tenant_zone(session, principal.tenant_id)
 
-    return ZoneInfo(get_settings().default_timezone)
+
+@dataclass(frozen=True)
+class KeywordQuery:
+    """The keyword page's and API's filters, as typed: :func:`keyword_trends` refuses bad ones naming the
+    field."""
+
+    period_from: str
+    period_to: str
+    region: str | None = None
+    category: str | None = None
+    top: str = "20"
+    tenant: str | None = None
+
+    @classmethod
+    def from_params(
+        cls, params: Mapping[str, str], zone: dt.tzinfo, from_name: str = "from", to_name: str = "to"
+    ) -> KeywordQuery:
+        """Without a range: the last six months up to this one (in ``zone``)."""
+        last = Month.of(utc_now(), zone)
+        first = last
+        for _ in range(DEFAULT_MONTHS - 1):
+            first = first.previous()
+        return cls(
+            period_from=clean_param(params.get(from_name), 16) or first.label,
+            period_to=clean_param(params.get(to_name), 16) or last.label,
+            region=clean_param(params.get("region"), 12),
+            category=clean_param(params.get("category"), 24),
+            top=clean_param(params.get("top"), 4) or "20",
+            tenant=clean_param(params.get("tenant"), 32),
+        )
+
+    def top_number(self) -> int:
+        if not self.top.isdigit():
+            raise KeywordError(422, "top", f"top must be a whole number, got {self.top!r}")
+        return int(self.top)
+
+    def run(self, session: Session, principal: Principal, locale: str = "zh") -> dict[str, Any]:
+        return keyword_trends(
+            session,
+            principal,
+            period_from=self.period_from,
+            period_to=self.period_to,
+            region=self.region,
+            category=self.category,
+            top=self.top_number(),
+            tenant=self.tenant if principal.is_regulator else None,
+            locale=locale,
+        )
 
 
 # -- the trends -----------------------------------------------------------------------------------------
@@ -156,9 +203,9 @@ def _root_causes(
         pareto.append(
             {
                 "category": category,
-                "category_label": complaints_service.category_label(category, locale),
+                "category_label": category_label(category, locale),
                 "sub_cause": sub_cause or None,
-                "sub_cause_label": complaints_service.sub_cause_label(category, sub_cause or None, locale),
+                "sub_cause_label": sub_cause_label(category, sub_cause or None, locale),
                 "complaints": count,
                 "share": round(count / total, 4),
                 "cumulative_share": round(running / total, 4),
@@ -177,7 +224,7 @@ def _root_causes(
         "by_category": [
             {
                 "category": category,
-                "label": complaints_service.category_label(category, locale),
+                "label": category_label(category, locale),
                 "complaints": counts,
             }
             for category, counts in sorted(by_category.items(), key=lambda item: (-sum(item[1]), item[0]))
@@ -187,7 +234,7 @@ def _root_causes(
 
 def _tenant_filter(session: Session, principal: Principal, tenant: str | None) -> int | None:
     """A regulator may narrow to one insurer; anyone else sees their own tenant's complaints anyway."""
-    if not tenant or principal.tenant_id is not None:
+    if not tenant or not principal.is_regulator:
         return None
     for label in tenancy_service.tenant_labels(session):
         if label.code == tenant:
@@ -226,11 +273,11 @@ def keyword_trends(
         raise KeywordError(422, "top", f"top must be between 1 and {MAX_TOP}")
     if region is not None and region not in tenancy_service.region_codes():
         raise KeywordError(422, "region", f"unknown region code {region!r}")
-    if category is not None and category not in complaints_service.categories():
+    if category is not None and category not in categories():
         raise KeywordError(422, "category", f"unknown category {category!r}")
     tenant_id = _tenant_filter(session, principal, tenant)
 
-    zone = _zone()
+    zone = zone_for(session, principal)
     baseline = first.previous()
     rows = repository.keyword_texts(
         session,

@@ -8,6 +8,7 @@ phone number in clear.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -18,6 +19,24 @@ from claimwatch.config import PACKAGE_DIR
 from claimwatch.privacy import mask_name, scrub_text
 
 LETTER_DIR = PACKAGE_DIR / "defaults" / "complaints" / "letters"
+
+
+# Dates written to a complainant (letters, notices, numbers) are in the insurer's zone
+# (``tenancy.service.tenant_zone``), the zone its deadlines are counted in.
+
+
+def local_time(value: dt.datetime, zone: dt.tzinfo, with_time: bool = True) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def local_date(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
+    return local_time(value, zone, with_time=False) if value is not None else None
+
+
+def due_date(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
+    """The last day of a deadline as people say it: a whole-day deadline ends at the local midnight that
+    closes its last day, so 'by 2026-11-17' is the instant 2026-11-18 00:00."""
+    return local_date(value - dt.timedelta(microseconds=1), zone) if value is not None else None
 
 
 @dataclass(frozen=True)

@@ -24,23 +24,8 @@ def by_number(session: Session, number: str) -> list[Complaint]:
     return list(session.execute(select(Complaint).where(Complaint.number == number)).scalars())
 
 
-def by_id(session: Session, complaint_id: int) -> Complaint | None:
-    return session.execute(select(Complaint).where(Complaint.id == complaint_id)).scalar_one_or_none()
-
-
 def by_external_ref(session: Session, external_ref: str) -> Complaint | None:
     return session.execute(select(Complaint).where(Complaint.external_ref == external_ref)).scalar_one_or_none()
-
-
-def by_external_refs(session: Session, refs: Iterable[str]) -> dict[str, Complaint]:
-    wanted = sorted(set(refs))
-    found: dict[str, Complaint] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        for complaint in session.execute(select(Complaint).where(Complaint.external_ref.in_(chunk))).scalars():
-            assert complaint.external_ref is not None
-            found[complaint.external_ref] = complaint
-    return found
 
 
 def numbers_with_prefix(session: Session, prefix: str) -> list[str]:

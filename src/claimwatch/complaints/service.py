@@ -1,5 +1,8 @@
-"""Complaint handling (投诉处理): intake from every channel, deadlines on the SLA engine, decision letters,
-reviews (核查), repeats and major-complaint escalation. No HTTP here, never commits.
+"""Complaint handling (投诉处理) after intake: acceptance, notes, deadlines on the SLA engine (complex,
+extension, appraisal, new facts), withdrawal, the decision and its letter, reviews (核查), closing,
+major-complaint escalation, and the monthly volumes complaint rates are measured against. Intake is
+:mod:`claimwatch.complaints.intake`; what pages and the API read is :mod:`claimwatch.complaints.queries`.
+No HTTP here, never commits.
 
 Lock order (as in sla/service.py): every action takes the tenant's audit-chain head first, then touches
 the complaint and its clock rows, and writes its ComplaintEvent and audit entry in the same transaction.
@@ -19,50 +22,29 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from claimwatch.audit import service as audit_service
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Permission, Principal
-from claimwatch.cases import service as cases_service
-from claimwatch.cases.models import Claim
-from claimwatch.complaints import clocks, letters, repository, schemas, terms
+from claimwatch.complaints import clocks, letters, repository, schemas
 from claimwatch.complaints.clocks import ClockSet
-from claimwatch.complaints.models import Complaint, ComplaintClock, ComplaintEvent
-from claimwatch.complaints.views import (  # noqa: F401 - the service is the domain's one entry point
-    ClosedComplaint,
-    actions_for,
-    closed_between,
-    complaint_view,
-    queue,
-    set_volume,
-    volume_views,
-)
-from claimwatch.complaints.vocabulary import (  # noqa: F401 - the service is the domain's one entry point
-    CATEGORY_FILE,
+from claimwatch.complaints.models import Complaint, ComplaintClock, ComplaintEvent, TenantVolume
+from claimwatch.complaints.queries import get_complaint
+from claimwatch.complaints.vocabulary import (
     CHANNEL_LABELS,
-    CHANNELS,
     CLOSED,
-    EVENT_LABELS,
     HANDLING,
     MAJOR_REASON_LABELS,
     MAJOR_REASONS,
     OUTCOME_LABELS,
-    OUTCOMES,
     REVIEW_OUTCOME_LABELS,
     REVIEW_OUTCOMES,
-    STATUS_ACTIONS,
-    STATUS_LABELS,
     STATUSES,
-    Category,
     ComplaintError,
-    SubCause,
-    categories,
     category_label,
     known,
     label,
-    parse_categories,
     require,
     sub_cause_label,
     tenant_of,
@@ -70,63 +52,14 @@ from claimwatch.complaints.vocabulary import (  # noqa: F401 - the service is th
 from claimwatch.config import get_settings
 from claimwatch.db import utc_now
 from claimwatch.notify import service as notify_service
-from claimwatch.privacy import field_cipher, keyed_hash, scrub_text
+from claimwatch.privacy import scrub_text
 from claimwatch.sla import engine
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
-from claimwatch.workflow import service as workflow_service
 
-_FUTURE_SLACK = dt.timedelta(minutes=5)
-# -- validation ---------------------------------------------------------------------------------------
+FUTURE_SLACK = dt.timedelta(minutes=5)  # clocks disagree a little: a time this far ahead is not "in the future"
 
-
-def problems_of(session: Session, data: schemas.ComplaintIn, now: dt.datetime | None = None) -> list[tuple[str, str]]:
-    """Every problem of a complaint as (field, message): the API raises the first, the import reports all."""
-    now = now or utc_now()
-    found: list[tuple[str, str]] = []
-    if data.channel not in CHANNELS:
-        found.append(("channel", f"unknown channel {data.channel!r} (known: {known(CHANNELS)})"))
-    category = categories().get(data.category)
-    if category is None:
-        found.append(("category", f"unknown category {data.category!r} (known: {known(categories())})"))
-    elif data.sub_cause is not None and data.sub_cause not in category.sub_causes:
-        found.append(
-            (
-                "sub_cause",
-                f"unknown sub-cause {data.sub_cause!r} of {data.category} (known: {known(category.sub_causes)})",
-            )
-        )
-    for reason in data.major_reasons:
-        if reason not in MAJOR_REASONS:
-            found.append(("major_reasons", f"unknown major reason {reason!r} (known: {known(MAJOR_REASONS)})"))
-    if data.received_at is not None and data.received_at > now + _FUTURE_SLACK:
-        found.append(("received_at", f"received_at {data.received_at.isoformat()} is in the future"))
-    if data.regulator_received_at is not None:
-        if data.channel != "regulator_12378":
-            found.append(("regulator_received_at", "only a regulator transfer (regulator_12378) has one"))
-        elif data.regulator_received_at > (data.received_at or now) + _FUTURE_SLACK:
-            found.append(("regulator_received_at", "the regulator cannot have received it after we did"))
-    who = data.complainant
-    if not (who.phone or who.email or who.id_number or who.address) and not data.claim_number:
-        found.append(
-            (
-                "complainant",
-                "no way to reach or identify the complainant: give a phone, email, ID number or address, "
-                "or the claim number",
-            )
-        )
-    if data.claim_number:
-        try:
-            cases_service.get_claim(session, data.claim_number)
-        except cases_service.ClaimNotFound:
-            found.append(("claim_number", f"no claim {data.claim_number} in this tenant"))
-    if data.org_code and tenancy_repository.org_unit_by_code(session, data.org_code) is None:
-        found.append(("org_code", f"unknown org unit {data.org_code!r}"))
-    if data.region_code and data.region_code not in tenancy_service.region_codes():
-        found.append(("region_code", f"unknown region code {data.region_code!r}"))
-    if data.line and data.line not in workflow_service.lines():
-        found.append(("line", f"unknown line of business {data.line!r} (known: {known(workflow_service.lines())})"))
-    return found
+# -- checks ---------------------------------------------------------------------------------------------
 
 
 def _when(at: dt.datetime | None, complaint: Complaint, field: str = "at") -> dt.datetime:
@@ -135,7 +68,7 @@ def _when(at: dt.datetime | None, complaint: Complaint, field: str = "at") -> dt
         return now
     if at.tzinfo is None:
         raise ComplaintError(422, field, "give the time with a UTC offset")
-    if at > now + _FUTURE_SLACK:
+    if at > now + FUTURE_SLACK:
         raise ComplaintError(422, field, f"{field} {at.isoformat()} is in the future")
     if at < complaint.received_at:
         raise ComplaintError(422, field, f"{field} {at.isoformat()} is before the complaint was received")
@@ -151,7 +84,7 @@ def _reason(text: str | None, field: str) -> str:
 # -- recording ------------------------------------------------------------------------------------------
 
 
-def _record(
+def record_event(
     session: Session,
     complaint: Complaint,
     kind: str,
@@ -160,7 +93,8 @@ def _record(
     note: str | None = None,
     **data: Any,
 ) -> None:
-    """A ComplaintEvent and its audit-chain entry (the caller already holds the chain)."""
+    """A ComplaintEvent and its audit-chain entry (the caller, an action or the sweep, already holds the
+    chain)."""
     payload = {key: _plain(value) for key, value in data.items() if value is not None}
     session.add(
         ComplaintEvent(
@@ -185,13 +119,6 @@ def _record(
     )
     complaint.updated_at = utc_now()
     session.flush()
-
-
-def record_system_event(
-    session: Session, complaint: Complaint, kind: str, at: dt.datetime, actor: str, **data: Any
-) -> None:
-    """For the sweep (which holds the chain): an event such as 'overdue' and its audit entry."""
-    _record(session, complaint, kind, at, actor, None, **data)
 
 
 def _plain(value: Any) -> Any:
@@ -222,11 +149,9 @@ def _in_status(complaint: Complaint, action: str, allowed: tuple[str, ...]) -> N
         )
 
 
-def _local_date(value: dt.datetime | None) -> str | None:
-    return notify_service.local_time(value, with_time=False) if value is not None else None
-
-
-due_date = notify_service.local_due_date
+def zone_of(session: Session, complaint: Complaint) -> dt.tzinfo:
+    """The zone of the complaint's dates as people read them: its insurer's."""
+    return tenancy_service.tenant_zone(session, complaint.tenant_id)
 
 
 def _contact(complaint: Complaint) -> Any:
@@ -245,7 +170,7 @@ def _contact(complaint: Complaint) -> Any:
     )
 
 
-def _tell(session: Session, complaint: Complaint, template: str, key: str, context: dict[str, Any]) -> int:
+def tell(session: Session, complaint: Complaint, template: str, key: str, context: dict[str, Any]) -> int:
     """A message to the complainant through the outbox; how many channels it was written for."""
     messages = notify_service.enqueue_to_contact(
         session,
@@ -259,170 +184,16 @@ def _tell(session: Session, complaint: Complaint, template: str, key: str, conte
     return len(messages)
 
 
-# -- intake ------------------------------------------------------------------------------------------------
-
-
-def _next_number(session: Session, received_at: dt.datetime) -> str:
-    """TS + the local date of receipt + a sequence per tenant and day (the caller holds the chain)."""
-    prefix = "TS" + notify_service.local_time(received_at, with_time=False).replace("-", "")
-    taken = [n[len(prefix) :] for n in repository.numbers_with_prefix(session, prefix)]
-    sequence = max((int(s) for s in taken if s.isdigit()), default=0) + 1
-    return f"{prefix}{sequence:04d}"
-
-
-def _customer_key(data: schemas.ComplaintIn, claim: Claim | None) -> str | None:
-    """Keyed hash of the ID number, else the phone; from the claim's claimant when the complainant gave neither."""
-    who = data.complainant
-    if who.id_number:
-        return keyed_hash(who.id_number)
-    if who.phone:
-        return keyed_hash(who.phone)
-    if claim is not None:
-        id_number = field_cipher().decrypt(claim.claimant_id_number_enc)
-        return keyed_hash(id_number) if id_number else claim.claimant_phone_hash
-    return None
-
-
-def intake(session: Session, principal: Principal, data: schemas.ComplaintIn) -> tuple[Complaint, bool]:
-    """:func:`create_complaint`, also saying whether it was new (False: the external_ref was known)."""
-    require(principal, Permission.HANDLE_COMPLAINTS)
-    tenant_id = tenant_of(principal)
-    now = utc_now()
-    problems = problems_of(session, data, now)
-    if problems:
-        raise ComplaintError(422, *problems[0])
-    audit_service.open_chain(session, tenant_id).close()
-    if data.external_ref:
-        existing = repository.by_external_ref(session, data.external_ref)
-        if existing is not None:
-            return existing, False
-    claim = cases_service.get_claim(session, data.claim_number) if data.claim_number else None
-    received_at = data.received_at or now
-    org_unit_id = claim.org_unit_id if claim is not None else None
-    if data.org_code:
-        unit = tenancy_repository.org_unit_by_code(session, data.org_code)
-        org_unit_id = unit.id if unit is not None else None
-    who = data.complainant
-    cipher = field_cipher()
-    phone_enc, phone_hash = cipher.encrypt(who.phone), keyed_hash(who.phone)
-    email_enc, email_hash = cipher.encrypt(who.email), keyed_hash(who.email)
-    name = who.name
-    if claim is not None and not (who.phone or who.email):
-        # The claimant complains about their claim: reach them where the claim does (ciphertext copied).
-        phone_enc, phone_hash = claim.claimant_phone_enc, claim.claimant_phone_hash
-        email_enc, email_hash = claim.claimant_email_enc, claim.claimant_email_hash
-        name = name or claim.claimant_name
-    major = list(dict.fromkeys(data.major_reasons))
-    if data.channel == "regulator_12378" and "regulator_transfer" not in major:
-        major.append("regulator_transfer")
-    complaint = Complaint(
-        tenant_id=tenant_id,
-        number=_next_number(session, received_at),
-        channel=data.channel,
-        external_ref=data.external_ref,
-        received_at=received_at,
-        claim_id=claim.id if claim is not None else None,
-        org_unit_id=org_unit_id,
-        region_code=data.region_code or (claim.region_code if claim is not None else None),
-        line=data.line or (claim.line if claim is not None else None),
-        complainant_name=name,
-        phone_enc=phone_enc,
-        phone_hash=phone_hash,
-        id_number_enc=cipher.encrypt(who.id_number),
-        id_number_hash=keyed_hash(who.id_number),
-        email_enc=email_enc,
-        email_hash=email_hash,
-        customer_key=_customer_key(data, claim),
-        category=data.category,
-        sub_cause=data.sub_cause,
-        # Free text may carry a phone or ID number typed by the complainant: never kept in clear.
-        subject=scrub_text(data.subject),
-        description=scrub_text(data.description),
-        keywords=terms.stored_terms(data.subject, data.description, name),
-        major_reasons=",".join(major) or None,
-        special_team=bool(major),
-        complex=False,
-        status="received",
-        handler_id=principal.user_id,
-        created_by=principal.actor,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(complaint)
-    session.flush()
-    _record(
-        session,
-        complaint,
-        "received",
-        received_at,
-        principal.actor,
-        channel=data.channel,
-        category=data.category,
-        sub_cause=data.sub_cause,
-        external_ref=data.external_ref,
-        claim=data.claim_number,
-        major_reasons=major or None,
-        address_enc=cipher.encrypt(who.address),
-    )
-    book = ClockSet(session, complaint)
-    decision_clock = book.start(clocks.DECISION, received_at)
-    if data.channel == "regulator_12378":
-        book.start(clocks.REGULATOR_ACCEPT, data.regulator_received_at or received_at)
-    _link_repeat(session, complaint, principal.actor, now)
-    if major:
-        _escalate_major(session, complaint, decision_clock, now)
-    if data.decision is not None:
-        first_contact = True if data.decision.first_contact_resolved is None else data.decision.first_contact_resolved
-        _decide(session, principal, complaint, book, data.decision, received_at, first_contact)
-    else:
-        _tell(
-            session,
-            complaint,
-            "complaint_received",
-            "received",
-            {
-                "received_at": notify_service.local_time(received_at),
-                "due_date": due_date(decision_clock.yellow_due_at),
-            },
-        )
-    return complaint, True
-
-
-def create_complaint(session: Session, principal: Principal, data: schemas.ComplaintIn) -> Complaint:
-    """Intake. Validates (422 naming the field), links claim and customer, numbers it, starts the clocks,
-    detects a repeat, escalates a major complaint, and acknowledges receipt through the outbox (with the
-    decision due date). A known ``external_ref`` returns the complaint already recorded (re-import is
-    idempotent). ``data.decision`` decides it at once (resolved at the first contact)."""
-    return intake(session, principal, data)[0]
-
-
-def _link_repeat(session: Session, complaint: Complaint, actor: str, now: dt.datetime) -> None:
-    window = dt.timedelta(days=get_settings().complaints_repeat_window_days)
-    earlier = repository.latest_related(
-        session,
-        exclude_id=complaint.id,
-        customer_key=complaint.customer_key,
-        claim_id=complaint.claim_id,
-        category=complaint.category,
-        since=complaint.received_at - window,
-        until=complaint.received_at,
-    )
-    if earlier is None:
-        return
-    complaint.repeat_of_id = earlier.id
-    _record(session, complaint, "repeat_linked", now, actor, repeat_of=earlier.number)
-    _record(session, earlier, "repeat_linked", now, actor, repeated_by=complaint.number)
-
-
-def _escalate_major(
+def escalate_major(
     session: Session, complaint: Complaint, clock: ComplaintClock, now: dt.datetime, key: str = "intake"
 ) -> None:
     reasons = "、".join(label(MAJOR_REASON_LABELS, r, "zh") for r in (complaint.major_reasons or "").split(","))
+    due = letters.due_date(clock.yellow_due_at, zone_of(session, complaint))
     subject = f"重大投诉 {complaint.number}：{reasons}"
     body = (
         f"投诉 {complaint.number}（{category_label(complaint.category, 'zh')}，"
         f"{label(CHANNEL_LABELS, complaint.channel, 'zh')}）为重大投诉（{reasons}），已转专班处理；"
-        f"处理决定期限 {due_date(clock.yellow_due_at) or '待定'}。"
+        f"处理决定期限 {due or '待定'}。"
     )
     notified = []
     for role in (Role.SUPERVISOR, Role.QUALITY_MANAGER):
@@ -437,7 +208,7 @@ def _escalate_major(
             now,
         ):
             notified.append(role.value)
-    _record(
+    record_event(
         session,
         complaint,
         "escalated_major",
@@ -476,11 +247,11 @@ def mark_major(
         raise ComplaintError(409, "major_reasons", "the complaint is already major for these reasons")
     complaint.major_reasons = ",".join(r for r in MAJOR_REASONS if r in before or r in added)
     complaint.special_team = True
-    _record(session, complaint, "marked_major", when, principal.actor, text, added=added)
+    record_event(session, complaint, "marked_major", when, principal.actor, text, added=added)
     book = ClockSet(session, complaint)
     clock = book.open(clocks.REVIEW if complaint.status == "review_requested" else clocks.DECISION)
     if clock is not None:
-        _escalate_major(session, complaint, clock, when, key=",".join(added))
+        escalate_major(session, complaint, clock, when, key=",".join(added))
 
 
 def accept(
@@ -498,7 +269,7 @@ def accept(
     complaint.accepted_at = when
     if principal.user_id is not None:
         complaint.handler_id = principal.user_id
-    _record(
+    record_event(
         session,
         complaint,
         "accepted",
@@ -518,7 +289,7 @@ def add_note(session: Session, principal: Principal, number: str, note: str, *, 
     when = _when(at, complaint)
     if complaint.status == "accepted":
         complaint.status = "investigating"
-    _record(session, complaint, "note", when, principal.actor, text)
+    record_event(session, complaint, "note", when, principal.actor, text)
 
 
 def _handling_clock(book: ClockSet, complaint: Complaint) -> ComplaintClock:
@@ -560,7 +331,7 @@ def mark_complex(
         raise ComplaintError(409, "complex", f"complaint {number} is already complex in this cycle")
     before, after = _extend(session, principal, complaint, clocks.COMPLEX_EXTENSION_DAYS, when, book, clock)
     complaint.complex = True
-    _record(session, complaint, "complex", when, principal.actor, text, due_before=before, due_after=after)
+    record_event(session, complaint, "complex", when, principal.actor, text, due_before=before, due_after=after)
 
 
 def _postal_address_known(session: Session, complaint: Complaint) -> bool:
@@ -602,12 +373,12 @@ def extend(
     if clock.extended < clocks.COMPLEX_EXTENSION_DAYS * clocks.unit_seconds(clock) - 1e-6:
         raise ComplaintError(409, "complex", "mark the complaint complex first (15 → 30 days), then extend to 60")
     before, after = _extend(session, principal, complaint, clocks.APPROVED_EXTENSION_DAYS, when, book, clock)
-    sent = _tell(
+    sent = tell(
         session,
         complaint,
         "complaint_extended",
         f"extended:{clock.cycle}",
-        {"due_date": due_date(after) or "", "reason": text},
+        {"due_date": letters.due_date(after, zone_of(session, complaint)) or "", "reason": text},
     )
     posted = not sent and notice_by_post and _postal_address_known(session, complaint)
     if not sent and not posted:
@@ -621,7 +392,7 @@ def extend(
                 else "send it by post and confirm with notice_by_post"
             ),
         )
-    _record(
+    record_event(
         session,
         complaint,
         "extended",
@@ -650,7 +421,7 @@ def start_appraisal(
     before = clock.yellow_due_at
     if not book.suspend(clock, when):
         raise ComplaintError(409, "appraisal", f"an appraisal of complaint {number} is already under way")
-    _record(session, complaint, "appraisal_started", when, principal.actor, text, due_before=before)
+    record_event(session, complaint, "appraisal_started", when, principal.actor, text, due_before=before)
 
 
 def end_appraisal(
@@ -667,7 +438,7 @@ def end_appraisal(
         raise ComplaintError(422, "at", "an appraisal cannot end before it began")
     if not book.resume(clock, when):
         raise ComplaintError(409, "appraisal", f"no appraisal of complaint {number} is under way")
-    _record(session, complaint, "appraisal_ended", when, principal.actor, text, due_after=clock.yellow_due_at)
+    record_event(session, complaint, "appraisal_ended", when, principal.actor, text, due_after=clock.yellow_due_at)
 
 
 def new_facts(session: Session, principal: Principal, number: str, note: str, *, at: dt.datetime | None = None) -> None:
@@ -685,7 +456,7 @@ def new_facts(session: Session, principal: Principal, number: str, note: str, *,
     new = book.start(clocks.DECISION, when)
     if suspended:
         book.suspend(new, when)
-    _record(
+    record_event(
         session,
         complaint,
         "new_facts",
@@ -710,10 +481,10 @@ def withdraw(
     stopped = ClockSet(session, complaint).stop_all(when)
     complaint.status = "withdrawn"
     complaint.closed_at = when
-    _record(session, complaint, "withdrawn", when, principal.actor, text, clocks_stopped=stopped)
+    record_event(session, complaint, "withdrawn", when, principal.actor, text, clocks_stopped=stopped)
 
 
-def _decide(
+def apply_decision(
     session: Session,
     principal: Principal,
     complaint: Complaint,
@@ -728,6 +499,7 @@ def _decide(
             book.stop(clock, when)
     window = book.start(clocks.REVIEW_WINDOW, when)
     locale = get_settings().default_locale
+    zone = zone_of(session, complaint)
     tenant = tenancy_repository.tenant_by_id(session, complaint.tenant_id)
     claim_number = None
     if complaint.claim_id is not None:
@@ -736,7 +508,7 @@ def _decide(
         letters.LetterFacts(
             number=complaint.number,
             name=complaint.complainant_name,
-            received_date=_local_date(complaint.received_at) or "",
+            received_date=letters.local_date(complaint.received_at, zone) or "",
             channel_label=label(CHANNEL_LABELS, complaint.channel, locale),
             category_label=category_label(complaint.category, locale),
             sub_cause_label=sub_cause_label(complaint.category, complaint.sub_cause, locale) or None,
@@ -746,9 +518,9 @@ def _decide(
             outcome_label=label(OUTCOME_LABELS, data.outcome, locale),
             remedy=data.remedy,
             compensation=data.compensation,
-            review_deadline=due_date(window.yellow_due_at) or "",
+            review_deadline=letters.due_date(window.yellow_due_at, zone) or "",
             insurer=tenant.name if tenant is not None else "",
-            decided_date=_local_date(when) or "",
+            decided_date=letters.local_date(when, zone) or "",
         ),
         locale,
     )
@@ -758,19 +530,19 @@ def _decide(
     complaint.decision_letter = letter
     complaint.compensation_fen = int(data.compensation * 100) if data.compensation is not None else None
     complaint.first_contact_resolved = first_contact
-    sent = _tell(
+    sent = tell(
         session,
         complaint,
         "complaint_decision",
         "decision",
         {
             "outcome_label": label(OUTCOME_LABELS, data.outcome, locale),
-            "decided_at": notify_service.local_time(when),
-            "review_deadline": due_date(window.yellow_due_at) or "",
+            "decided_at": letters.local_time(when, zone),
+            "review_deadline": letters.due_date(window.yellow_due_at, zone) or "",
             "letter": letter,
         },
     )
-    _record(
+    record_event(
         session,
         complaint,
         "decided",
@@ -800,7 +572,7 @@ def decide(
     _in_status(complaint, "a decision", HANDLING)
     when = _when(at, complaint)
     first_contact = bool(data.first_contact_resolved)
-    _decide(session, principal, complaint, ClockSet(session, complaint), data, when, first_contact)
+    apply_decision(session, principal, complaint, ClockSet(session, complaint), data, when, first_contact)
     return complaint
 
 
@@ -824,14 +596,14 @@ def request_review(
         raise ComplaintError(
             409,
             "received_at",
-            f"the 30-day review window ended on {due_date(window.yellow_due_at)}",
+            f"the 30-day review window ended on {letters.due_date(window.yellow_due_at, zone_of(session, complaint))}",
         )
     if window is not None:
         book.end_window(window, when, clocks.WINDOW_APPLIED)
     review = book.start(clocks.REVIEW, when)
     complaint.status = "review_requested"
     complaint.review_requested_at = when
-    _record(session, complaint, "review_requested", when, principal.actor, text, due_after=review.yellow_due_at)
+    record_event(session, complaint, "review_requested", when, principal.actor, text, due_after=review.yellow_due_at)
 
 
 def decide_review(
@@ -858,18 +630,18 @@ def decide_review(
     complaint.reviewed_at = when
     complaint.review_outcome = outcome
     locale = get_settings().default_locale
-    channels = _tell(
+    channels = tell(
         session,
         complaint,
         "complaint_reviewed",
         "reviewed",
         {
             "outcome_label": label(REVIEW_OUTCOME_LABELS, outcome, locale),
-            "reviewed_at": notify_service.local_time(when),
+            "reviewed_at": letters.local_time(when, zone_of(session, complaint)),
             "note": text,
         },
     )
-    _record(
+    record_event(
         session,
         complaint,
         "reviewed",
@@ -892,7 +664,7 @@ def close(
     ClockSet(session, complaint).stop_all(when)
     complaint.status = "closed"
     complaint.closed_at = when
-    _record(session, complaint, "closed", when, principal.actor, scrub_text(note) if note else None)
+    record_event(session, complaint, "closed", when, principal.actor, scrub_text(note) if note else None)
 
 
 def lapse_review_window(
@@ -906,7 +678,7 @@ def lapse_review_window(
     lapsed_at = min(now, window.yellow_due_at) if window.yellow_due_at is not None else now
     complaint.status = "closed"
     complaint.closed_at = lapsed_at
-    _record(
+    record_event(
         session,
         complaint,
         "review_window_lapsed",
@@ -917,21 +689,45 @@ def lapse_review_window(
     )
 
 
-# -- reading
+# -- volumes (for complaint rates per 10 000 policies and per 100 M CNY premium) ------------------------------
 
 
-def get_complaint(session: Session, number: str, tenant_id: int | None = None) -> Complaint:
-    """ComplaintError(404, "number", …) if absent (another tenant's complaint is absent). A regulator's
-    session sees every tenant: it names the tenant when two insurers use the same number."""
-    found = [c for c in repository.by_number(session, number) if tenant_id is None or c.tenant_id == tenant_id]
-    if not found:
-        raise ComplaintError(404, "number", f"no complaint {number}")
-    if len(found) > 1:
-        raise ComplaintError(422, "tenant", f"complaint number {number} exists at several insurers: name the tenant")
-    return found[0]
-
-
-def validation_message(error: ValidationError) -> tuple[str, str]:
-    """The first problem of a Pydantic error as (field, message)."""
-    first = error.errors()[0]
-    return ".".join(str(part) for part in first["loc"]), first["msg"]
+def set_volume(session: Session, principal: Principal, data: schemas.VolumeIn) -> TenantVolume:
+    """Record (or replace) a month's policies in force and premium, for the tenant or one org unit; audited."""
+    require(principal, Permission.MANAGE_VOLUMES)
+    tenant_id = tenant_of(principal)
+    org_unit_id = None
+    if data.org_code:
+        unit = tenancy_repository.org_unit_by_code(session, data.org_code)
+        if unit is None:
+            raise ComplaintError(422, "org_code", f"unknown org unit {data.org_code!r}")
+        org_unit_id = unit.id
+    if data.policies_in_force is None and data.premium is None:
+        raise ComplaintError(422, "policies_in_force", "give policies_in_force, premium or both")
+    audit_service.open_chain(session, tenant_id).close()
+    row = repository.volume(session, data.period, org_unit_id)
+    now = utc_now()
+    if row is None:
+        row = TenantVolume(tenant_id=tenant_id, period=data.period, org_unit_id=org_unit_id)
+        session.add(row)
+    if data.policies_in_force is not None:
+        row.policies_in_force = data.policies_in_force
+    if data.premium is not None:
+        row.premium_fen = int(data.premium * 100)
+    row.updated_by = principal.actor
+    row.updated_at = now
+    session.flush()
+    audit_service.record(
+        session,
+        tenant_id,
+        "config.volume",
+        data.period,
+        principal.actor,
+        {
+            "period": data.period,
+            "org": data.org_code,
+            "policies_in_force": row.policies_in_force,
+            "premium_fen": row.premium_fen,
+        },
+    )
+    return row

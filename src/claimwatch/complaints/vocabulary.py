@@ -1,6 +1,7 @@
 """The complaint vocabulary: channels, statuses, outcomes, major reasons, categories and sub-causes
-(defaults/complaints/categories.yaml), their zh/en labels, and the error every complaint module raises.
-Shared by the service, the views, the importer and the pages."""
+(defaults/complaints/categories.yaml), their labels (catalogue msgids marked with ``N_``; categories carry
+their zh/en names in their YAML), and the error every complaint module raises.
+Shared by the services, the queries, the importer and the pages."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.config import PACKAGE_DIR
+from claimwatch.errors import Problem
+from claimwatch.web.i18n import N_, translate
 from claimwatch.yaml_source import ConfigFileError, Mapping, line_of
 from claimwatch.yaml_source import load as load_yaml
 
@@ -39,61 +42,61 @@ REVIEW_OUTCOMES = ("upheld", "changed")
 HANDLING = ("received", "accepted", "investigating")  # before the decision
 CLOSED = ("closed", "withdrawn")
 
-CHANNEL_LABELS: dict[str, tuple[str, str]] = {
-    "hotline": ("客服热线", "Hotline"),
-    "app": ("APP", "App"),
-    "wechat": ("微信", "WeChat"),
-    "email": ("电子邮件", "Email"),
-    "letter": ("信函", "Letter"),
-    "walk_in": ("现场来访", "Walk-in"),
-    "regulator_12378": ("监管转办(12378)", "Regulator transfer (12378)"),
-    "consumer_association": ("消费者协会", "Consumer association"),
+CHANNEL_LABELS: dict[str, str] = {
+    "hotline": N_("Hotline"),
+    "app": N_("App"),
+    "wechat": N_("WeChat"),
+    "email": N_("Email"),
+    "letter": N_("Letter"),
+    "walk_in": N_("Walk-in"),
+    "regulator_12378": N_("Regulator transfer (12378)"),
+    "consumer_association": N_("Consumer association"),
 }
-MAJOR_REASON_LABELS: dict[str, tuple[str, str]] = {
-    "group": ("群体性投诉", "Group complaint"),
-    "media": ("媒体关注", "Media attention"),
-    "regulator_transfer": ("监管转办", "Regulator transfer"),
-    "vulnerable": ("特殊群体（老年人等）", "Vulnerable customer"),
+MAJOR_REASON_LABELS: dict[str, str] = {
+    "group": N_("Group complaint"),
+    "media": N_("Media attention"),
+    "regulator_transfer": N_("Regulator transfer"),
+    "vulnerable": N_("Vulnerable customer"),
 }
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "received": ("已登记", "Received"),
-    "accepted": ("已受理", "Accepted"),
-    "investigating": ("调查中", "Investigating"),
-    "decided": ("已作出处理决定", "Decided"),
-    "review_requested": ("核查中", "Review requested"),
-    "reviewed": ("已核查", "Reviewed"),
-    "closed": ("已办结", "Closed"),
-    "withdrawn": ("已撤回", "Withdrawn"),
+STATUS_LABELS: dict[str, str] = {
+    "received": N_("Registered"),
+    "accepted": N_("Accepted"),
+    "investigating": N_("Investigating"),
+    "decided": N_("Decided"),
+    "review_requested": N_("Under review"),
+    "reviewed": N_("Reviewed"),
+    "closed": N_("Closed"),
+    "withdrawn": N_("Withdrawn"),
 }
-OUTCOME_LABELS: dict[str, tuple[str, str]] = {
-    "upheld": ("投诉成立", "Complaint upheld"),
-    "partly_upheld": ("投诉部分成立", "Complaint partly upheld"),
-    "not_upheld": ("投诉不成立", "Complaint not upheld"),
+OUTCOME_LABELS: dict[str, str] = {
+    "upheld": N_("Complaint upheld"),
+    "partly_upheld": N_("Complaint partly upheld"),
+    "not_upheld": N_("Complaint not upheld"),
 }
 # A review's outcome is about the original decision, not the complaint: "upheld" means the decision stands.
-REVIEW_OUTCOME_LABELS: dict[str, tuple[str, str]] = {
-    "upheld": ("核查维持原处理决定", "Decision upheld on review"),
-    "changed": ("核查变更原处理决定", "Decision changed on review"),
+REVIEW_OUTCOME_LABELS: dict[str, str] = {
+    "upheld": N_("Decision upheld on review"),
+    "changed": N_("Decision changed on review"),
 }
-EVENT_LABELS: dict[str, tuple[str, str]] = {
-    "received": ("登记投诉", "Complaint received"),
-    "accepted": ("受理", "Accepted"),
-    "note": ("调查记录", "Investigation note"),
-    "complex": ("认定情况复杂（延长至30日）", "Marked complex (30 days)"),
-    "extended": ("审批延期（延长至60日）", "Extension approved (60 days)"),
-    "appraisal_started": ("外部鉴定开始（期间不计入）", "External appraisal started (time excluded)"),
-    "appraisal_ended": ("外部鉴定结束", "External appraisal ended"),
-    "new_facts": ("新事实/新请求，重新计时", "New facts: clock restarted"),
-    "withdrawn": ("投诉人撤回", "Withdrawn by the complainant"),
-    "decided": ("作出处理决定", "Decided"),
-    "review_requested": ("申请核查", "Review requested"),
-    "reviewed": ("核查决定", "Review decided"),
-    "closed": ("办结", "Closed"),
-    "review_window_lapsed": ("核查申请期满，自动办结", "Review window lapsed: closed"),
-    "repeat_linked": ("关联重复投诉", "Repeat complaint linked"),
-    "escalated_major": ("重大投诉，转专班处理", "Major complaint: special team"),
-    "marked_major": ("认定为重大投诉", "Marked as a major complaint"),
-    "overdue": ("超期预警", "Overdue warning"),
+EVENT_LABELS: dict[str, str] = {
+    "received": N_("Complaint received"),
+    "accepted": N_("Complaint accepted"),
+    "note": N_("Investigation note"),
+    "complex": N_("Marked complex (30 days)"),
+    "extended": N_("Extension approved (60 days)"),
+    "appraisal_started": N_("External appraisal started (time excluded)"),
+    "appraisal_ended": N_("External appraisal ended"),
+    "new_facts": N_("New facts: clock restarted"),
+    "withdrawn": N_("Withdrawn by the complainant"),
+    "decided": N_("Decision made"),
+    "review_requested": N_("Review applied for"),
+    "reviewed": N_("Review decided"),
+    "closed": N_("Complaint closed"),
+    "review_window_lapsed": N_("Review window lapsed: closed"),
+    "repeat_linked": N_("Repeat complaint linked"),
+    "escalated_major": N_("Major complaint: special team"),
+    "marked_major": N_("Marked as a major complaint"),
+    "overdue": N_("Overdue warning"),
 }
 
 # Actions a complaint in a status allows (the API's action names); refined by clock state and role.
@@ -122,24 +125,16 @@ STATUS_ACTIONS: dict[str, tuple[str, ...]] = {
 CATEGORY_FILE = PACKAGE_DIR / "defaults" / "complaints" / "categories.yaml"
 
 
-def label(table: dict[str, tuple[str, str]], code: str | None, locale: str) -> str:
-    """The zh or en label of a code in one of the label tables (the code itself when unknown)."""
+def label(table: dict[str, str], code: str | None, locale: str) -> str:
+    """The label of a code in one of the label tables, in ``locale`` (the code itself when unknown)."""
     if code is None:
         return ""
-    pair = table.get(code)
-    if pair is None:
-        return code
-    return pair[0] if locale == "zh" else pair[1]
+    message = table.get(code)
+    return code if message is None else translate(locale, message)
 
 
-class ComplaintError(Exception):
-    """A refused request: HTTP status, the field at fault, and a message naming it."""
-
-    def __init__(self, status: int, field: str, message: str) -> None:
-        self.status = status
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+class ComplaintError(Problem):
+    """A refused complaint request: HTTP status, the field at fault, and a message naming it."""
 
 
 @dataclass(frozen=True)

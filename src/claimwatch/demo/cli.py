@@ -12,7 +12,7 @@ from rich.table import Table
 
 from claimwatch import db, migrate
 from claimwatch.cli_output import fail
-from claimwatch.demo import service
+from claimwatch.demo import jobs
 from claimwatch.demo.generator import DemoSpec, iter_claim_events, to_json_line
 from claimwatch.demo.organisation import DEMO_PASSWORD
 from claimwatch.imports.cli import progress_bar
@@ -66,33 +66,33 @@ def setup(
     """Migrate the database, create the demo insurers and staff, load the demo history, print logins."""
     spec = _spec(claims, seed, start)
     migrate.upgrade(db.get_engine().url.render_as_string(hide_password=False))
-    if service.is_set_up(spec):
+    if jobs.is_set_up(spec):
         err.print("demo data already loaded")
     else:
         with progress_bar() as bar:
             task = bar.add_task("load demo events", total=None, rate="")
-            applied = service.setup(spec, progress=lambda rows: bar.advance(task, rows))
+            applied = jobs.setup(spec, progress=lambda rows: bar.advance(task, rows))
         err.print(f"{applied} events loaded for {claims} claims")
-        loaded = service.load_complaints(spec)
+        loaded = jobs.load_complaints(spec)
         err.print(f"{loaded.filed} complaints filed and handled")
         for refused in loaded.refused or []:
             err.print(f"  a complaint step was refused: {refused}", markup=False)
         from claimwatch.complaints import jobs as complaint_jobs
-        from claimwatch.sla import jobs
+        from claimwatch.sla import jobs as sla_jobs
 
-        swept = jobs.sweep()
+        swept = sla_jobs.sweep()
         err.print(f"SLA sweep: {swept.checked} clocks due, {swept.yellow} yellow and {swept.red} red escalations")
         complaint_swept = complaint_jobs.sweep()
         err.print(f"complaint sweep: {complaint_swept.checked} clocks due, {complaint_swept.closed} closed")
-        surveyed = service.load_surveys(spec)
+        surveyed = jobs.load_surveys(spec)
         err.print(f"{surveyed.issued} satisfaction surveys sent, {surveyed.answered} answered")
-        from claimwatch.alerts import service as alerts_service
+        from claimwatch.kpi import jobs as kpi_jobs
         from claimwatch.kpi import snapshot as kpi_snapshot
 
         kpi_snapshot.take_snapshot()
-        found = alerts_service.evaluate(None)
+        found = kpi_jobs.evaluate_alerts(None)
         err.print(f"KPI snapshot taken; {found.created} quality alerts")
     table = Table("username", "password", "role", "tenant", title="demo logins · http://127.0.0.1:8000")
-    for login in service.logins(spec):
+    for login in jobs.logins(spec):
         table.add_row(login.username, DEMO_PASSWORD, login.role.value, login.tenant)
     console.print(table)

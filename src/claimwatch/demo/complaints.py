@@ -14,8 +14,10 @@ from typing import Any
 
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
+from claimwatch.complaints import intake as complaints_intake
 from claimwatch.complaints import schemas as complaint_schemas
 from claimwatch.complaints import service as complaints_service
+from claimwatch.complaints.vocabulary import ComplaintError
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo.complaint_texts import CATEGORY_WEIGHTS, CHANNEL_WEIGHTS, TEXTS
 from claimwatch.demo.generator import CHINA, DemoSpec, iter_tenant_events
@@ -202,7 +204,7 @@ def _handle(
     if first_contact:
         data.decision = _decision(rng, True)
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-        complaint = complaints_service.create_complaint(session, desk, data)
+        complaint = complaints_intake.create_complaint(session, desk, data)
         number = complaint.number
     if first_contact:
         _settle_after_decision(rng, number, tenant_id, desk, plan.received_at, now)
@@ -322,7 +324,7 @@ def load(spec: DemoSpec, tenant_index: int, tenant_id: int, now: dt.datetime) ->
     for plan in sorted(_plans(rng, claims, now, tenant.code), key=lambda p: p.received_at):
         try:
             _handle(rng, plan, tenant_id, desk, approver, now)
-        except complaints_service.ComplaintError as refused:
+        except ComplaintError as refused:
             assert loaded.refused is not None
             loaded.refused.append(f"{plan.claim.number}: {refused.field}: {refused.message}")
         loaded.filed += 1

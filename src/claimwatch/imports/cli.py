@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from claimwatch.cli_output import fail
-from claimwatch.imports import service
+from claimwatch.imports import jobs, service
 
 app = typer.Typer(help="Bulk import", no_args_is_help=True)
 err = Console(stderr=True)
@@ -40,7 +40,7 @@ def import_events(
         file_format = service.detect_format(file, fmt)
         if not file.is_file():
             raise service.ImportFailed(f"cannot read {file}: no such file")
-        tenant_id = service.resolve_tenant(tenant)
+        tenant_id = jobs.resolve_tenant(tenant)
         total = service.count_rows(file, file_format)
         principal = service.integration_principal(tenant_id, file.name)
         with progress_bar() as bar:
@@ -51,7 +51,7 @@ def import_events(
                 speed = bar.tasks[0].speed
                 bar.update(task, rate=f"{speed:,.0f} rows/s" if speed else "")
 
-            result = service.import_rows(
+            result = jobs.import_rows(
                 service.read_rows(file, file_format), principal, mode=mode, batch_size=batch_size, progress=advance
             )
     except service.ImportFailed as exc:

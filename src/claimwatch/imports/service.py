@@ -16,23 +16,27 @@ CSV header (UTF-8, one event per row; an empty cell means "absent")::
 Only the first four columns are required; dotted names nest (``claim.claimant.phone``).
 """
 
+# (The docstring above is `claimwatch import events --help`.) This module reads and checks rows and applies
+# one batch in the session it is given; the transactions (one for the file, or one per batch) are opened by
+# claimwatch.imports.jobs.
+
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.cases import service as cases_service
 from claimwatch.cases.schemas import EventIn
-from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.privacy import scrub_text
 from claimwatch.tenancy import repository as tenancy_repository
 
@@ -177,15 +181,19 @@ def integration_principal(tenant_id: int, source: str) -> Principal:
     return Principal(role=Role.INTEGRATION, tenant_id=tenant_id, actor=f"import:{source}"[:100])
 
 
-def resolve_tenant(code: str) -> int:
-    with unit_of_work(TenantContext.system_context()) as session:
-        tenant = tenancy_repository.tenant_by_code(session, code)
-        if tenant is None:
-            raise ImportFailed(f"unknown tenant {code!r}")
-        return tenant.id
+def resolve_tenant(session: Session, code: str) -> int:
+    tenant = tenancy_repository.tenant_by_code(session, code)
+    if tenant is None:
+        raise ImportFailed(f"unknown tenant {code!r}")
+    return tenant.id
 
 
-def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ImportFailed(f"unknown mode {mode!r} ({' or '.join(MODES)})")
+
+
+def batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
     batch: list[Row] = []
     for row in rows:
         batch.append(row)
@@ -196,7 +204,7 @@ def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
-def _count(result: ImportResult, acks: list[cases_service.Ack]) -> None:
+def count(result: ImportResult, acks: list[cases_service.Ack]) -> None:
     for ack in acks:
         if ack.status == "applied":
             result.applied += 1
@@ -204,98 +212,18 @@ def _count(result: ImportResult, acks: list[cases_service.Ack]) -> None:
             result.duplicates += 1
 
 
-def _rejects_of(rows: list[Row], exc: cases_service.IngestRejected) -> list[Reject]:
+def rejects_of(rows: list[Row], exc: cases_service.IngestRejected) -> list[Reject]:
     return [
         Reject(rows[p.index].line, p.event_id, p.field, scrub_text(p.message))
-        for p in exc.problems
+        for p in exc.event_problems
         if 0 <= p.index < len(rows)
     ]
 
 
-def import_rows(
-    rows: Iterator[Row],
-    principal: Principal,
-    *,
-    mode: str = "all-or-nothing",
-    batch_size: int = 1000,
-    progress: Callable[[int], None] | None = None,
-) -> ImportResult:
-    if mode not in MODES:
-        raise ImportFailed(f"unknown mode {mode!r} ({' or '.join(MODES)})")
-    if principal.tenant_id is None:
-        raise ImportFailed("an import needs a tenant")
-    result = ImportResult()
-    context = TenantContext.for_tenant(principal.tenant_id)
-    if mode == "all-or-nothing":
-        _import_all_or_nothing(rows, principal, context, batch_size, result, progress)
-    else:
-        _import_skip_invalid(rows, principal, context, batch_size, result, progress)
-    return result
-
-
-class _RollBack(Exception):
-    pass
-
-
-def _import_all_or_nothing(
-    rows: Iterator[Row],
-    principal: Principal,
-    context: TenantContext,
-    batch_size: int,
-    result: ImportResult,
-    progress: Callable[[int], None] | None,
-) -> None:
-    try:
-        with unit_of_work(context) as session:
-            for batch in _batches(rows, batch_size):
-                result.rows += len(batch)
-                result.rejects.extend(row.reject for row in batch if row.reject is not None)
-                valid = [row for row in batch if row.event is not None]
-                if valid and not result.rejects:
-                    try:
-                        _count(
-                            result, cases_service.ingest_events(session, principal, [r.event for r in valid if r.event])
-                        )
-                    except cases_service.IngestRejected as exc:
-                        result.rejects.extend(_rejects_of(valid, exc))
-                if progress:
-                    progress(len(batch))
-            if result.rejects:
-                raise _RollBack
-    except _RollBack:
-        result.committed = False
-        result.applied = result.duplicates = 0
-
-
-def _import_skip_invalid(
-    rows: Iterator[Row],
-    principal: Principal,
-    context: TenantContext,
-    batch_size: int,
-    result: ImportResult,
-    progress: Callable[[int], None] | None,
-) -> None:
-    for batch in _batches(rows, batch_size):
-        result.rows += len(batch)
-        result.rejects.extend(row.reject for row in batch if row.reject is not None)
-        pending = [row for row in batch if row.event is not None]
-        # Dropping one event can invalidate a later one of the same claim: retry until clean.
-        while pending:
-            try:
-                with unit_of_work(context) as session:
-                    acks = cases_service.ingest_events(session, principal, [r.event for r in pending if r.event])
-            except cases_service.IngestRejected as exc:
-                rejected = _rejects_of(pending, exc)
-                if not rejected:
-                    raise
-                result.rejects.extend(rejected)
-                bad = {p.index for p in exc.problems}
-                pending = [row for index, row in enumerate(pending) if index not in bad]
-                continue
-            _count(result, acks)
-            break
-        if progress:
-            progress(len(batch))
+def apply(session: Session, principal: Principal, rows: list[Row]) -> list[cases_service.Ack]:
+    """The valid rows' events through the event API's rules, in ``session``; raises
+    :class:`~claimwatch.cases.service.IngestRejected` naming the bad ones (the caller rolls back)."""
+    return cases_service.ingest_events(session, principal, [row.event for row in rows if row.event is not None])
 
 
 def write_reject_report(path: Path, rejects: list[Reject]) -> None:

@@ -4,33 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
-from claimwatch.alerts import service as alerts_service
-from claimwatch.auth.deps import current_principal, request_locale, tenant_session
-from claimwatch.auth.principal import Principal
-from claimwatch.kpi import catalogue as kpi_catalogue
+from claimwatch.auth.deps import TenantSession, request_locale, require
+from claimwatch.auth.principal import Permission, Principal
+from claimwatch.errors import Invalid
+from claimwatch.kpi import alerts as kpi_alerts
+from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import service
-from claimwatch.kpi.engine import BadPeriod, Period
+from claimwatch.kpi.engine import Period
 
 router = APIRouter(prefix="/api/v1", tags=["kpi"])
-
-
-def viewer(principal: Principal = Depends(current_principal)) -> Principal:
-    if not service.may_view(principal):
-        raise HTTPException(status_code=403, detail=f"role {principal.role.value!r} may not view KPIs")
-    return principal
+viewer = require(Permission.VIEW_KPIS)
 
 
 def _period(text: str | None) -> Period | None:
-    if not text:
-        return None
-    try:
-        return Period.parse(text)
-    except BadPeriod as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    return Period.parse(text) if text else None
 
 
 @router.get("/kpi", summary="KPI values for a period (YYYY-MM or YYYY-Qn), optionally by org, region or line")
@@ -46,21 +36,15 @@ def get_kpis(
     principal: Principal = Depends(viewer),
 ) -> Any:
     chosen = _period(period)
-    try:
-        dimension = service.check_dimension(by)
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    dimension = service.check_dimension(by)
     if dimension == "tenant" and principal.tenant_id is not None:
-        raise HTTPException(status_code=422, detail="by=tenant is for regulators")
+        raise Invalid("by", "by=tenant is for regulators")
     locale = request_locale(request)
-    try:
-        with service.opened() as snap:
-            scope = service.scope_for(principal, snap.con, tenant, org, region, line)
-            chosen = chosen or service.default_period(snap.local_now)
-            rows = service.api_rows(snap, scope, chosen, dimension, locale)
-            taken_at = snap.taken_at
-    except service.NoSnapshot as exc:
-        raise HTTPException(status_code=503, detail=str(exc)) from exc
+    with service.opened() as snap:
+        scope = service.scope_for(principal, snap.con, tenant, org, region, line)
+        chosen = chosen or service.default_period(snap.local_now)
+        rows = service.api_rows(snap, scope, chosen, dimension, locale)
+        taken_at = snap.taken_at
     if format == "csv":
         filename = f"kpi-{chosen.label}{'-' + dimension if dimension else ''}.csv"
         return Response(
@@ -93,15 +77,15 @@ def get_catalogue(request: Request, _: Principal = Depends(viewer)) -> list[dict
             "owner": kpi.owner(locale),
             "alert": kpi.alert,
         }
-        for kpi in kpi_catalogue.catalogue()
+        for kpi in kpi_loader.catalogue()
     ]
 
 
 @router.get("/kpi/alerts", summary="Statistical alerts (p-chart) of the given months")
 def get_alerts(
+    session: TenantSession,
     period: list[str] = Query(default_factory=list, description="months, e.g. 2026-10; default: the last two"),
-    principal: Principal = Depends(viewer),
-    session: Session = Depends(tenant_session),
+    _: Principal = Depends(viewer),
 ) -> list[dict[str, Any]]:
     periods = [p for p in (_period(text) for text in period) if p is not None]
     if not periods:
@@ -123,5 +107,5 @@ def get_alerts(
             "count": alert.count,
             "created_at": alert.created_at.isoformat(),
         }
-        for alert in alerts_service.recent_alerts(session, [p.label for p in periods])
+        for alert in kpi_alerts.recent_alerts(session, [p.label for p in periods])
     ]

@@ -27,7 +27,7 @@ def snapshot(directory: Path = typer.Option(None, "--dir", help="default CLAIMWA
 def check(path: Path = typer.Argument(None, help="catalogue YAML; default CLAIMWATCH_KPI_CATALOGUE")) -> None:
     """Validate a KPI catalogue; exits 1 naming the file and line of the first problem."""
     from claimwatch.config import get_settings
-    from claimwatch.kpi.catalogue import CatalogueError, load_catalogue
+    from claimwatch.kpi.loader import CatalogueError, load_catalogue
 
     try:
         kpis = load_catalogue(path or get_settings().kpi_catalogue)
@@ -45,8 +45,9 @@ def show(
     csv: bool = typer.Option(False, "--csv", help="print CSV instead of a table"),
 ) -> None:
     """Print KPI values from the current snapshot."""
+    from claimwatch.errors import Problem
     from claimwatch.kpi import service
-    from claimwatch.kpi.engine import BadPeriod, Period, Scope
+    from claimwatch.kpi.engine import Period, Scope
 
     try:
         chosen = Period.parse(period) if period else None
@@ -59,8 +60,8 @@ def show(
                     raise fail(f"unknown tenant {tenant!r}")
             chosen = chosen or service.default_period(snap.local_now)
             rows = service.api_rows(snap, Scope(tenant_ids), chosen, dimension, "zh")
-    except (BadPeriod, ValueError, service.NoSnapshot) as exc:
-        raise fail(str(exc)) from exc
+    except Problem as exc:  # a bad period or dimension, or no snapshot yet
+        raise fail(exc.message) from exc
     if csv:
         console.print(service.to_csv(rows).lstrip("\ufeff"), end="", soft_wrap=True, markup=False)
         return
@@ -79,17 +80,17 @@ def alerts(
     min_count: int = typer.Option(None, help="default CLAIMWATCH_ALERT_MIN_COUNT (30)"),
 ) -> None:
     """Evaluate the p-chart alerts; record and notify new out-of-control units."""
-    from claimwatch.alerts import service as alerts_service
+    from claimwatch.kpi import jobs
     from claimwatch.kpi import snapshot as kpi_snapshot
     from claimwatch.kpi.engine import BadPeriod, Period
 
     try:
         periods = [Period.parse(p) for p in period] if period else None
     except BadPeriod as exc:
-        raise fail(str(exc)) from exc
+        raise fail(exc.message) from exc
     if refresh:
         kpi_snapshot.take_snapshot()
-    result = alerts_service.evaluate(periods, min_count=min_count)
+    result = jobs.evaluate_alerts(periods, min_count=min_count)
     for finding in result.findings:
         console.print(
             f"{finding.period} {finding.kpi.code} {finding.dimension}={finding.unit_key} ({finding.unit_label}): "

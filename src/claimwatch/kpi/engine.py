@@ -13,17 +13,21 @@ from typing import Any
 
 import duckdb
 
+from claimwatch.errors import Invalid
 from claimwatch.kpi import summary
-from claimwatch.kpi.catalogue import END, Kpi
-from claimwatch.kpi.schema import END_POINTS, END_SUMMARY
+from claimwatch.kpi.columns import END_POINTS, END_SUMMARY
+from claimwatch.kpi.loader import END, Kpi
 
 DIMENSIONS = {"tenant": "tenant_id", "org": "org_unit_id", "region": "region_code", "line": "line"}
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
-class BadPeriod(ValueError):
-    pass
+class BadPeriod(Invalid):
+    """A period that is neither a month (2026-10) nor a quarter (2026-Q4): 422."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("period", message)
 
 
 @dataclass(frozen=True, order=True)

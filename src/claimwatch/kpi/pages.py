@@ -6,36 +6,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
-from claimwatch.auth.deps import current_principal, request_locale, tenant_session
-from claimwatch.auth.principal import Principal
-from claimwatch.kpi import dashboard, service
+from claimwatch.auth.deps import TenantSession, request_locale, require
+from claimwatch.auth.principal import Permission, Principal
+from claimwatch.kpi import queries, service
+from claimwatch.tenancy.service import tenant_zone
 from claimwatch.web.pages import PageRoute, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
-
-def _viewer(principal: Principal = Depends(current_principal)) -> Principal:
-    if not service.may_view(principal):
-        raise HTTPException(status_code=403, detail="may not view KPIs")  # PageRoute shows the 403 page
-    return principal
-
-
-ViewerDep = Annotated[Principal, Depends(_viewer)]
-SessionDep = Annotated[Session, Depends(tenant_session)]
+ViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_KPIS))]  # PageRoute shows the 403 page
 
 
 @router.get("/dashboard")
-def dashboard_page(request: Request, principal: ViewerDep, session: SessionDep) -> HTMLResponse:
-    query = dashboard.DashboardQuery.from_params(request.query_params)
-    view = dashboard.build(session, principal, query, request_locale(request))
-    return render(request, "dashboard.html", {"view": view}, principal=principal)
+def dashboard_page(request: Request, principal: ViewerDep, session: TenantSession) -> HTMLResponse:
+    query = queries.DashboardQuery.from_params(request.query_params)
+    view = queries.build(session, principal, query, request_locale(request))
+    # The snapshot's time in the viewer's zone (a regulator's: the platform's).
+    zone = tenant_zone(session, principal.tenant_id)
+    return render(request, "dashboard.html", {"view": view}, principal=principal, zone=zone)
 
 
 @router.get("/dashboard.csv")
 def dashboard_csv(request: Request, principal: ViewerDep) -> Response:
-    query = dashboard.DashboardQuery.from_params(request.query_params)
+    query = queries.DashboardQuery.from_params(request.query_params)
     locale = request_locale(request)
     try:
         with service.opened() as snap:
@@ -46,7 +40,7 @@ def dashboard_csv(request: Request, principal: ViewerDep) -> Response:
             if by:
                 rows += service.api_rows(snap, scope, period, by, locale)
     except service.NoSnapshot:
-        raise HTTPException(status_code=404, detail="no snapshot yet") from None
+        raise HTTPException(status_code=404, detail="no snapshot yet") from None  # the page's 404, not JSON
     filename = f"kpi-{period.label}{'-' + by if by else ''}.csv"
     return Response(
         service.to_csv(rows),

@@ -9,40 +9,29 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import duckdb
 
-from claimwatch.auth.models import Role
-from claimwatch.auth.principal import Principal
-from claimwatch.config import get_settings
-from claimwatch.kpi import catalogue as kpi_catalogue
+from claimwatch.auth.principal import Permission, Principal
+from claimwatch.errors import Forbidden, Invalid, Problem
+from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import snapshot as kpi_snapshot
-from claimwatch.kpi.catalogue import Kpi
+from claimwatch.kpi.columns import open_snapshot
 from claimwatch.kpi.engine import DIMENSIONS, Period, Result, Scope, compute
-from claimwatch.kpi.schema import open_snapshot
+from claimwatch.kpi.loader import Kpi
+from claimwatch.kpi.snapshot import snapshot_zone
 from claimwatch.workflow import service as workflow_service
 
-# Who may see KPIs, the dashboard and alerts.
-KPI_ROLES = frozenset({Role.QUALITY_MANAGER, Role.ADMIN, Role.SUPERVISOR, Role.REGULATOR})
 TREND_PERIODS = 12
 
 
-class KpiAccessDenied(PermissionError):
-    pass
+class NoSnapshot(Problem):
+    """No snapshot was taken yet (`claimwatch kpi snapshot`, or the worker): 503, the figures are not ready."""
 
+    status = 503
 
-class NoSnapshot(LookupError):
-    """No snapshot was taken yet (`claimwatch kpi snapshot`, or the worker)."""
-
-
-def may_view(principal: Principal) -> bool:
-    return principal.role in KPI_ROLES
-
-
-def require_view(principal: Principal) -> None:
-    if not may_view(principal):
-        raise KpiAccessDenied(f"role {principal.role.value!r} may not view KPIs")
+    def __init__(self, message: str = "no KPI snapshot yet: run `claimwatch kpi snapshot` or the worker") -> None:
+        super().__init__(503, "snapshot", message)
 
 
 @dataclass(frozen=True)
@@ -53,15 +42,14 @@ class OpenSnapshot:
     @property
     def local_now(self) -> dt.datetime:
         """The snapshot's moment in local wall time, as the snapshot's timestamps are."""
-        zone = ZoneInfo(get_settings().default_timezone)
-        return self.taken_at.astimezone(zone).replace(tzinfo=None)
+        return self.taken_at.astimezone(snapshot_zone()).replace(tzinfo=None)
 
 
 @contextmanager
 def opened(root: Any = None) -> Iterator[OpenSnapshot]:
     info = kpi_snapshot.current(root)
     if info is None:
-        raise NoSnapshot("no KPI snapshot yet: run `claimwatch kpi snapshot` or the worker")
+        raise NoSnapshot()
     con = open_snapshot(info.directory)
     try:
         yield OpenSnapshot(con, info.taken_at)
@@ -70,8 +58,9 @@ def opened(root: Any = None) -> Iterator[OpenSnapshot]:
 
 
 def default_period(now_local: dt.datetime | None = None, kind: str = "month") -> Period:
+    """The period containing ``now_local`` (default: now), in the snapshot's zone (:func:`snapshot_zone`)."""
     if now_local is None:
-        now_local = dt.datetime.now(ZoneInfo(get_settings().default_timezone)).replace(tzinfo=None)
+        now_local = dt.datetime.now(snapshot_zone()).replace(tzinfo=None)
     return Period.containing(now_local.date(), kind)
 
 
@@ -89,14 +78,14 @@ def scope_for(
     line: str | None = None,
 ) -> Scope:
     """A tenant user sees only their tenant (whatever they ask); a regulator every tenant or the one chosen."""
-    require_view(principal)
-    if principal.role is Role.REGULATOR:
+    principal.require(Permission.VIEW_KPIS)
+    if principal.is_regulator:
         tenant_ids: tuple[int, ...] | None = None
         if tenant_code:
             tenant_ids = tuple(t for t, code, _ in tenant_rows(con) if code == tenant_code)
     else:
         if principal.tenant_id is None:
-            raise KpiAccessDenied("this account belongs to no tenant")
+            raise Forbidden("tenant", "this account belongs to no tenant")
         tenant_ids = (principal.tenant_id,)
     return Scope(tenant_ids=tenant_ids, org_unit_id=org, region=region, line=line)
 
@@ -116,7 +105,7 @@ def unit_labels(con: duckdb.DuckDBPyConnection, dimension: str, locale: str) -> 
 
 
 def available_kpis() -> list[Kpi]:
-    return [kpi for kpi in kpi_catalogue.catalogue() if kpi.available]
+    return [kpi for kpi in kpi_loader.catalogue() if kpi.available]
 
 
 def values(
@@ -135,7 +124,7 @@ def api_rows(snap: OpenSnapshot, scope: Scope, period: Period, by: str | None, l
     result = values(snap, scope, [period], dims)
     labels = unit_labels(snap.con, by, locale) if by else {}
     rows: list[dict[str, Any]] = []
-    for kpi in kpi_catalogue.catalogue():
+    for kpi in kpi_loader.catalogue():
         found = [v for v in result.values if v.kpi == kpi.code]
         base = {
             "kpi": kpi.code,
@@ -210,5 +199,5 @@ def check_dimension(by: str | None) -> str | None:
     if by in (None, ""):
         return None
     if by not in DIMENSIONS:
-        raise ValueError(f"by must be one of {', '.join(DIMENSIONS)}")
+        raise Invalid("by", f"by must be one of {', '.join(DIMENSIONS)}")
     return by

@@ -5,11 +5,16 @@ columns are read through SQLAlchemy in chunks, every tenant at once with the ten
 and written by DuckDB as Parquet into a new generation directory under CLAIMWATCH_SNAPSHOT_DIR.
 The ``current`` symlink is then swapped atomically: a reader sees the old snapshot or the new one,
 never half of each. Older generations beyond the last two are removed.
+
+A snapshot belongs to its database: generations live in ``<CLAIMWATCH_SNAPSHOT_DIR>/<identity>/``, where
+the identity is a hash of the database's address (see ``identity_of``), and ``meta.json`` records it.
+Two instances started from the same folder on different databases thus never read each other's numbers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -24,20 +29,22 @@ import duckdb
 import numpy as np
 import structlog
 from sqlalchemy import Connection, Select, and_, case, exists, func, or_, select
+from sqlalchemy.engine import URL, make_url
 
 from claimwatch import db
 from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.complaints.models import Complaint, ComplaintClock, TenantVolume
 from claimwatch.config import get_settings
-from claimwatch.kpi import catalogue as kpi_catalogue
+from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import summary as kpi_summary
-from claimwatch.kpi.catalogue import CatalogueError
-from claimwatch.kpi.schema import DERIVED_TABLES, TABLES
+from claimwatch.kpi.columns import DERIVED_TABLES, TABLES
+from claimwatch.kpi.loader import CatalogueError
 from claimwatch.materials.models import MaterialsProfile
 from claimwatch.notify.models import MessageStatus, OutboxMessage
 from claimwatch.sla.models import RegulatorFiling, SlaClock
 from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
+from claimwatch.tenancy.service import platform_zone
 from claimwatch.workflow import service as workflow_service
 
 log = structlog.get_logger("claimwatch.kpi.snapshot")
@@ -45,6 +52,7 @@ CURRENT = "current"
 META = "meta.json"
 CHUNK_ROWS = 50_000
 KEEP_GENERATIONS = 2
+DEFAULT_PORTS: dict[str, int] = {"postgresql": 5432}
 
 
 @dataclass(frozen=True)
@@ -54,8 +62,39 @@ class SnapshotInfo:
     rows: dict[str, int]
 
 
-def snapshot_root() -> Path:
-    return get_settings().snapshot_dir
+def identity_of(url: str | URL) -> str:
+    """A short stable name for a database: its dialect, user, host, port and name (an SQLite file by its
+    absolute path), never the password or driver, so the same database reached by two spellings of its
+    URL (relative or absolute path, postgresql:// or postgresql+psycopg://) has one identity."""
+    url = make_url(url)
+    backend = url.get_backend_name()
+    database = url.database or ""
+    if backend == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
+        database = str(Path(database).resolve())
+    port = url.port or DEFAULT_PORTS.get(backend) or ""
+    address = f"{backend}://{url.username or ''}@{url.host or ''}:{port}/{database}"
+    return hashlib.sha256(address.encode()).hexdigest()[:16]
+
+
+def database_identity() -> str:
+    """The identity of the database this process works on."""
+    return identity_of(db.get_engine().url)
+
+
+def snapshot_root(base: Path | None = None) -> Path:
+    """Where this database's snapshots live: under ``base`` (default CLAIMWATCH_SNAPSHOT_DIR), one folder
+    per database."""
+    return (base or get_settings().snapshot_dir) / database_identity()
+
+
+def snapshot_zone() -> ZoneInfo:
+    """The zone of the snapshot's wall-time columns, and so of its month and quarter buckets.
+
+    The snapshot is taken once for every tenant (one Parquet file per table, which a regulator reads across
+    insurers too), so its timestamps are converted into one zone: the platform zone, not each tenant's
+    (``tenancy.service.tenant_zone``). A tenant in another zone sees its months bucketed on the platform's
+    calendar; per-tenant buckets would need each row converted in its own tenant's zone."""
+    return platform_zone()
 
 
 def _claim_dims() -> tuple[Any, ...]:
@@ -295,23 +334,24 @@ def _exposure_select(generation: Path) -> str:
 def _write_summary(generation: Path, taken_at: dt.datetime) -> None:
     """The month-end summaries of the catalogue's point-in-time KPIs (none if the catalogue does not load)."""
     try:
-        kpis = kpi_catalogue.catalogue()
+        kpis = kpi_loader.catalogue()
     except CatalogueError as exc:
         log.warning("kpi snapshot without month-end summary", error=str(exc))
         return
-    local_now = taken_at.astimezone(ZoneInfo(get_settings().default_timezone)).replace(tzinfo=None)
+    local_now = taken_at.astimezone(snapshot_zone()).replace(tzinfo=None)
     kpi_summary.write(generation, kpis, local_now)
 
 
 def take_snapshot(root: Path | None = None, now: dt.datetime | None = None) -> SnapshotInfo:
-    """Reads the operational database (every tenant) into a new Parquet generation and makes it current."""
-    root = (root or snapshot_root()).resolve()
+    """Reads the operational database (every tenant) into a new Parquet generation and makes it current
+    (under ``snapshot_root(root)``)."""
+    root = snapshot_root(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     taken_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     written = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     generation = root / f"gen-{written}-{uuid.uuid4().hex[:8]}"
     generation.mkdir()
-    zone = get_settings().default_timezone.replace("'", "")
+    zone = snapshot_zone().key.replace("'", "")
     con = duckdb.connect(":memory:")
     rows: dict[str, int] = {}
     try:
@@ -337,7 +377,8 @@ def take_snapshot(root: Path | None = None, now: dt.datetime | None = None) -> S
         con.close()
         shutil.rmtree(generation, ignore_errors=True)
         raise
-    (generation / META).write_text(json.dumps({"taken_at": taken_at.isoformat(), "rows": rows}), encoding="utf-8")
+    meta = {"taken_at": taken_at.isoformat(), "rows": rows, "database": database_identity()}
+    (generation / META).write_text(json.dumps(meta), encoding="utf-8")
     publish(root, generation)
     log.info("kpi snapshot", directory=str(generation), **rows)
     return SnapshotInfo(generation, taken_at, rows)
@@ -358,8 +399,9 @@ def publish(root: Path, generation: Path) -> None:
 
 
 def current(root: Path | None = None) -> SnapshotInfo | None:
-    """The snapshot in force, or None when none was taken yet."""
-    root = root or snapshot_root()
+    """This database's snapshot in force (under ``snapshot_root(root)``), or None when none was taken yet
+    or the one found was read from another database."""
+    root = snapshot_root(root)
     link = root / CURRENT
     if not link.exists():
         return None
@@ -367,5 +409,14 @@ def current(root: Path | None = None) -> SnapshotInfo | None:
     try:
         meta = json.loads((directory / META).read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return None
+    identity = database_identity()
+    if meta.get("database") != identity:
+        log.warning(
+            "kpi snapshot of another database ignored",
+            directory=str(directory),
+            snapshot_database=meta.get("database"),
+            database=identity,
+        )
         return None
     return SnapshotInfo(directory, dt.datetime.fromisoformat(meta["taken_at"]), meta.get("rows", {}))

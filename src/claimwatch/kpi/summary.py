@@ -24,8 +24,8 @@ from typing import Any
 
 import duckdb
 
-from claimwatch.kpi.catalogue import END, Kpi
-from claimwatch.kpi.schema import END_POINTS, END_SUMMARY, TABLES, open_snapshot
+from claimwatch.kpi.columns import END_POINTS, END_SUMMARY, TABLES, open_snapshot
+from claimwatch.kpi.loader import END, Kpi
 
 MAX_ENDS = 40  # month starts: a 12-quarter trend needs 37
 END_COLUMN = "__cw_end"  # the end instant in the summary pass; no snapshot column has this name

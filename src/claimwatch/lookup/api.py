@@ -18,16 +18,30 @@ from claimwatch.materials import service as materials_service
 
 router = APIRouter(prefix="/api/v1/lookup", tags=["claimant lookup"])
 
-FAILED = {"detail": "verification failed: check the claim number and the verification factor"}
-LOCKED = {"detail": "too many failed attempts: try again later"}
 OTP_SENT = {"detail": "if the claim number is registered, a one-time code has been sent to the claimant's phone"}
-NO_SESSION = {"detail": "lookup session missing or expired: verify again"}
 
 
 def client_address(request: Request) -> str:
     """The peer address. Behind a reverse proxy, run uvicorn with --proxy-headers and
     --forwarded-allow-ips so this is the claimant's address, not the proxy's."""
     return request.client.host if request.client else "unknown"
+
+
+def find_insurer(code: str) -> service.Insurer | None:
+    """The insurer of a public code: from the minute's cache, or read across tenants (read-only), the one
+    read made before the claimant's insurer is known. Everything after runs in that insurer's context."""
+    cached = service.cached_insurer(code)
+    if not isinstance(cached, service.NotCached):
+        return cached
+    with unit_of_work(TenantContext.regulator()) as session:
+        return service.insurer(session, code)
+
+
+def _insurer(code: str) -> service.Insurer:
+    found = find_insurer(code)
+    if found is None:
+        raise service.UnknownInsurer(code)
+    return found
 
 
 def _iso(value: object) -> str:
@@ -41,14 +55,12 @@ def _json(content: dict[str, Any], status_code: int = 200) -> Response:
     return Response(body, status_code=status_code, media_type="application/json")
 
 
-def _unknown_insurer(code: str) -> JSONResponse:
-    # Insurer codes are public (printed in every SMS link); claim numbers are not.
-    return JSONResponse(status_code=404, content={"detail": f"unknown insurer {code!r}"})
-
-
-def _session(request: Request) -> service.LookupSession | None:
+def _session(request: Request) -> service.LookupSession:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return service.read_token(token.strip()) if scheme.lower() == "bearer" else None
+    found = service.read_token(token.strip()) if scheme.lower() == "bearer" else None
+    if found is None:
+        raise service.NoLookupSession()
+    return found
 
 
 @router.post(
@@ -66,16 +78,22 @@ async def lookup(body: LookupIn, request: Request) -> Any:
     # Run inline on the event loop, not in the thread pool: a lookup is about a millisecond of
     # indexed single-row reads (the GIL serialises it anyway), and the hand-off to a worker thread
     # and back cost as much again under load.
-    found = service.insurer(body.insurer)
-    if found is None:
-        return _unknown_insurer(body.insurer)
-    outcome = service.verify(
-        found, body.claim_number, client_address(request), body.phone_last4, body.code, locale=request_locale(request)
-    )
+    found = _insurer(body.insurer)
+    # A failure is answered only after its counts committed (they are what locks a guesser out).
+    with unit_of_work(TenantContext.anonymous(found.id)) as session:
+        outcome = service.verify(
+            session,
+            found,
+            body.claim_number,
+            client_address(request),
+            body.phone_last4,
+            body.code,
+            locale=request_locale(request),
+        )
     if outcome.result == service.LOCKED:
-        return JSONResponse(status_code=429, content=LOCKED, headers={"Retry-After": str(outcome.retry_after)})
+        raise service.Locked(outcome.retry_after)
     if outcome.result != service.VERIFIED or outcome.session is None or outcome.view is None:
-        return JSONResponse(status_code=401, content=FAILED)
+        raise service.VerificationFailed()
     # Serialised here rather than re-validated through the response model: the public hot path.
     return _json(
         {"token": outcome.token, "token_type": "bearer", "expires_at": outcome.session.expires_at}
@@ -86,10 +104,9 @@ async def lookup(body: LookupIn, request: Request) -> Any:
 @router.post("/otp", status_code=202, response_model=Message, responses={404: {"model": Message}})
 def request_otp(body: OtpIn, request: Request) -> Any:
     """Ask for a one-time code by SMS. Always the same answer, whether or not the claim exists."""
-    found = service.insurer(body.insurer)
-    if found is None:
-        return _unknown_insurer(body.insurer)
-    service.request_code(found, body.claim_number, client_address(request), request_locale(request))
+    found = _insurer(body.insurer)
+    with unit_of_work(TenantContext.anonymous(found.id)) as session:
+        service.request_code(session, found, body.claim_number, client_address(request), request_locale(request))
     return JSONResponse(status_code=202, content=OTP_SENT)
 
 
@@ -97,13 +114,11 @@ def request_otp(body: OtpIn, request: Request) -> Any:
 def get_claim(request: Request) -> Any:
     """The claim of the bearer token (and nothing else)."""
     lookup_session = _session(request)
-    if lookup_session is None:
-        return JSONResponse(status_code=401, content=NO_SESSION)
-    with unit_of_work(TenantContext(tenant_id=lookup_session.tenant_id, read_only=True)) as session:
+    with unit_of_work(TenantContext.anonymous(lookup_session.tenant_id, read_only=True)) as session:
         claim = service.session_claim(session, lookup_session)
         found = service.insurer_by_id(session, lookup_session.tenant_id)
         if claim is None or found is None:
-            return JSONResponse(status_code=401, content=NO_SESSION)
+            raise service.NoLookupSession()
         return _json(service.claim_view(session, claim, found, request_locale(request)))
 
 
@@ -126,26 +141,18 @@ def post_document(
 ) -> Any:
     """Upload a missing document of the token's claim."""
     lookup_session = _session(request)
-    if lookup_session is None:
-        return JSONResponse(status_code=401, content=NO_SESSION)
     locale = request_locale(request)
-    try:
-        with unit_of_work(TenantContext.for_tenant(lookup_session.tenant_id)) as session:
-            claim = service.session_claim(session, lookup_session)
-            if claim is None:
-                return JSONResponse(status_code=401, content=NO_SESSION)
-            stored, created = service.upload(session, claim, item_code, file.filename, file.content_type, file.file)
-            view = materials_service.materials_view(session, claim, locale)
-            label = materials_service.item_label(claim.line, item_code, locale)
-            missing = [
-                {"code": code, "label": materials_service.item_label(claim.line, code, locale)}
-                for code in view["missing"]
-            ]
-    except materials_service.MaterialsError as exc:
-        return JSONResponse(
-            status_code=exc.status,
-            content={"detail": str(exc), "problems": [{"field": exc.field, "message": exc.message}]},
-        )
+    # A refused file raises (a Problem) and the unit of work rolls back: nothing of it is kept.
+    with unit_of_work(TenantContext.anonymous(lookup_session.tenant_id)) as session:
+        claim = service.session_claim(session, lookup_session)
+        if claim is None:
+            raise service.NoLookupSession()
+        stored, created = service.upload(session, claim, item_code, file.filename, file.content_type, file.file)
+        view = materials_service.materials_view(session, claim, locale)
+        label = materials_service.item_label(claim.line, item_code, locale)
+        missing = [
+            {"code": code, "label": materials_service.item_label(claim.line, code, locale)} for code in view["missing"]
+        ]
     body = UploadOut.model_validate(
         stored | {"status": "stored" if created else "duplicate", "item_label": label, "missing": missing}
     )

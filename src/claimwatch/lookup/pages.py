@@ -3,7 +3,7 @@ claim of the signed lookup cookie, and the upload of missing documents. Own layo
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -13,44 +13,16 @@ from claimwatch.auth.deps import request_locale
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.lookup import service
-from claimwatch.lookup.api import client_address
+from claimwatch.lookup.api import client_address, find_insurer
 from claimwatch.materials import service as materials_service
-from claimwatch.web.i18n import LOCALES, render_template
-from claimwatch.web.security import CSRF_FIELD, add_page_headers, csrf_token, csrf_valid
+from claimwatch.tenancy import service as tenancy_service
+from claimwatch.web.pages import render
+from claimwatch.web.security import CSRF_FIELD, csrf_valid
 
 COOKIE = "claimwatch_lookup"
-LANG_COOKIE = "lang"
 ACCEPT = ".pdf,.jpg,.jpeg,.png,.heic,.heif,.tif,.tiff,.webp,.ofd," + ",".join(materials_service.ALLOWED_CONTENT_TYPES)
 
 router = APIRouter(include_in_schema=False)
-
-
-def _render(
-    request: Request, template: str, context: dict[str, Any], status_code: int = 200, switch_path: str | None = None
-) -> HTMLResponse:
-    locale = request_locale(request)
-    other = "en" if locale == "zh" else "zh"
-    path = switch_path or request.url.path
-    query = dict(request.query_params) | {"lang": other} if switch_path is None else {"lang": other}
-    page = {
-        "csrf_field": CSRF_FIELD,
-        "csrf_token": csrf_token(request),
-        "other_locale": other,
-        "switch_url": f"{path}?{urlencode(query)}",
-    } | context
-    response = HTMLResponse(render_template(locale, template, page), status_code=status_code)
-    chosen = request.query_params.get("lang")
-    if chosen in LOCALES and request.cookies.get(LANG_COOKIE) != chosen:
-        response.set_cookie(
-            LANG_COOKIE,
-            chosen,
-            max_age=365 * 24 * 3600,
-            samesite="lax",
-            httponly=True,
-            secure=get_settings().session_cookie_secure,
-        )
-    response.headers["Vary"] = "Cookie, Accept-Language"
-    return add_page_headers(response)
 
 
 def _form(
@@ -63,9 +35,12 @@ def _form(
     chosen: str = "",
     retry_minutes: int = 0,
 ) -> HTMLResponse:
-    choices = [] if fixed is not None else service.insurers()
+    choices = []
+    if fixed is None:
+        with unit_of_work(TenantContext.regulator()) as session:  # the choice of insurer spans tenants
+            choices = service.insurers(session)
     switch = f"/lookup/{quote(fixed.code)}" if fixed is not None else "/lookup"
-    return _render(
+    return render(
         request,
         "lookup/form.html",
         {
@@ -82,7 +57,7 @@ def _form(
 
 
 def _not_found(request: Request) -> HTMLResponse:
-    return _render(request, "lookup/error.html", {"status": 404}, status_code=404, switch_path="/lookup")
+    return render(request, "lookup/error.html", {"status": 404}, status_code=404, switch_path="/lookup")
 
 
 @router.get("/lookup")
@@ -92,7 +67,7 @@ def lookup_form(request: Request, insurer: str | None = None) -> Response:
 
 @router.get("/lookup/{code}")
 def insurer_form(code: str, request: Request) -> Response:
-    found = service.insurer(code)
+    found = find_insurer(code)
     if found is None:
         return _not_found(request)
     return _form(request, found)
@@ -100,7 +75,7 @@ def insurer_form(code: str, request: Request) -> Response:
 
 def _posted_insurer(request: Request, insurer: str) -> tuple[service.Insurer | None, service.Insurer | None]:
     """The insurer of a posted form, and whether the form had it fixed (an insurer's own page)."""
-    found = service.insurer(insurer) if insurer else None
+    found = find_insurer(insurer) if insurer else None
     return found, found if request.query_params.get("from") == "insurer" else None
 
 
@@ -122,7 +97,8 @@ def lookup_post(
     last4, otp = phone_last4.strip(), code.strip()
     if not number or not ((otp.isdigit() and len(otp) == 6) or (not otp and last4.isdigit() and len(last4) == 4)):
         return _form(request, fixed, status_code=422, message="invalid", claim_number=number, chosen=found.code)
-    outcome = service.verify(found, number, client_address(request), None if otp else last4, otp or None)
+    with unit_of_work(TenantContext.anonymous(found.id)) as session:
+        outcome = service.verify(session, found, number, client_address(request), None if otp else last4, otp or None)
     if outcome.result == service.LOCKED:
         locked = _form(
             request,
@@ -170,7 +146,8 @@ def otp_post(
             claim_number=number,
             chosen=insurer,
         )
-    service.request_code(found, number, client_address(request), request_locale(request))
+    with unit_of_work(TenantContext.anonymous(found.id)) as session:
+        service.request_code(session, found, number, client_address(request), request_locale(request))
     return _form(request, fixed, message="otp_sent", claim_number=number, chosen=found.code)
 
 
@@ -181,16 +158,17 @@ def _claim_page(
     if lookup_session is None or lookup_session.tenant_id != found.id:
         return RedirectResponse(f"/lookup/{quote(found.code)}", status_code=303)
     locale = request_locale(request)
-    with unit_of_work(TenantContext(tenant_id=found.id, read_only=True)) as session:
+    with unit_of_work(TenantContext.anonymous(found.id, read_only=True)) as session:
         claim = service.session_claim(session, lookup_session)
         if claim is None:
             return RedirectResponse(f"/lookup/{quote(found.code)}", status_code=303)
         view = service.claim_view(session, claim, found, locale)
+        zone = tenancy_service.tenant_zone(session, found.id)
     uploaded = request.query_params.get("uploaded")
     uploaded_label = None
     if uploaded and request.method == "GET":
         uploaded_label = materials_service.item_label(view["line"], uploaded[:64], locale)
-    return _render(
+    return render(
         request,
         "lookup/claim.html",
         {
@@ -204,12 +182,13 @@ def _claim_page(
         },
         status_code=status_code,
         switch_path=f"/lookup/{quote(found.code)}/claim" if request.method == "POST" else None,
+        zone=zone,
     )
 
 
 @router.get("/lookup/{code}/claim")
 def claim_page(code: str, request: Request) -> Response:
-    found = service.insurer(code)
+    found = find_insurer(code)
     if found is None:
         return _not_found(request)
     return _claim_page(request, found)
@@ -233,7 +212,7 @@ def upload_post(
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=100)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    found = service.insurer(code)
+    found = find_insurer(code)
     if found is None:
         return _not_found(request)
     lookup_session = service.read_token(request.cookies.get(COOKIE))
@@ -244,7 +223,7 @@ def upload_post(
     if file is None or not file.filename:
         return _claim_page(request, found, status_code=422, upload_error="empty")
     try:
-        with unit_of_work(TenantContext.for_tenant(found.id)) as session:
+        with unit_of_work(TenantContext.anonymous(found.id)) as session:
             claim = service.session_claim(session, lookup_session)
             if claim is None:
                 return RedirectResponse(f"/lookup/{quote(found.code)}", status_code=303)
@@ -258,7 +237,7 @@ def upload_post(
 def logout(
     code: str, request: Request, csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=100)] = ""
 ) -> Response:
-    response = RedirectResponse(f"/lookup/{quote(code)}" if service.insurer(code) else "/lookup", status_code=303)
+    response = RedirectResponse(f"/lookup/{quote(code)}" if find_insurer(code) else "/lookup", status_code=303)
     if csrf_valid(request, csrf_token):
         response.delete_cookie(COOKIE, path="/lookup")
     return response

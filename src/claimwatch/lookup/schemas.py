@@ -29,8 +29,16 @@ class OtpIn(BaseModel):
     claim_number: str = Field(min_length=1, max_length=64)
 
 
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
 class Message(BaseModel):
+    """An acknowledgement, or an error in the one error body shape (``problems`` then names the input)."""
+
     detail: str
+    problems: list[FieldProblem] = Field(default_factory=list)
 
 
 class Item(BaseModel):

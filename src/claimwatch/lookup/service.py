@@ -7,6 +7,9 @@ same — same outcome, the same work on both paths (a decryption and a keyed has
 dummy on the miss path), the same throttle writes. Throttles are keyed by (insurer, claim number)
 whether or not the claim exists, and by client address; they live in the database with atomic
 updates, so every app process enforces the same counts.
+
+Every function takes the session of its caller: the routes open it, for the insurer the claimant named
+(:meth:`TenantContext.anonymous`); only finding that insurer by its code reads across tenants.
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from sqlalchemy.orm import Session
 from claimwatch.cases import service as cases_service
 from claimwatch.cases.models import Claim
 from claimwatch.config import get_settings
-from claimwatch.db import TenantContext, unit_of_work, utc_now
+from claimwatch.db import utc_now
+from claimwatch.errors import NotFound, Problem
 from claimwatch.lookup import repository
 from claimwatch.lookup.models import LookupCode
 from claimwatch.materials import service as materials_service
+from claimwatch.notify import service as notify_service
 from claimwatch.privacy import derive_key, field_cipher, mask_name, mask_phone, scrub_text
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.workflow import service as workflow_service
@@ -61,6 +66,39 @@ class UploadRejected(materials_service.MaterialsError):
         super().__init__(422, "file", message)
 
 
+class VerificationFailed(Problem):
+    """401, one body for every failure: a wrong factor and an unknown claim number must look the same."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "claim_number", "verification failed: check the claim number and the verification factor")
+
+
+class Locked(Problem):
+    """429: the claim number or the client address is locked after repeated failures."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429,
+            "claim_number",
+            "too many failed attempts: try again later",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class NoLookupSession(Problem):
+    """401: no lookup token, or a forged or expired one, or one for a claim that is gone."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "authorization", "lookup session missing or expired: verify again")
+
+
+class UnknownInsurer(NotFound):
+    """Insurer codes are public (printed in every SMS link); claim numbers are not."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__("insurer", f"unknown insurer {code!r}")
+
+
 # --- insurers ----------------------------------------------------------------------------------------
 
 
@@ -76,21 +114,36 @@ _insurer_cache: dict[str, tuple[float, Insurer | None]] = {}
 _insurer_lock = threading.Lock()
 
 
-def insurer(code: str) -> Insurer | None:
-    """An insurer by its (public) code; cached a minute, as every lookup starts here."""
-    code = code.strip().upper()[:32]
+def insurer_code(code: str) -> str:
+    return code.strip().upper()[:32]
+
+
+class NotCached:
+    """What :func:`cached_insurer` answers when the code was not looked up within the last minute."""
+
+
+NOT_CACHED = NotCached()
+
+
+def cached_insurer(code: str) -> Insurer | None | NotCached:
+    """The insurer of a code if looked up within the last minute (every lookup starts here, and a hit
+    needs no database session at all), else :data:`NOT_CACHED`: then :func:`insurer` reads it."""
     now = time.monotonic()
     with _insurer_lock:
-        cached = _insurer_cache.get(code)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    with unit_of_work(TenantContext.regulator()) as session:
-        tenant = tenancy_repository.tenant_by_code(session, code)
-        found = Insurer(tenant.id, tenant.code, tenant.name) if tenant is not None else None
+        cached = _insurer_cache.get(insurer_code(code))
+    return cached[1] if cached is not None and cached[0] > now else NOT_CACHED
+
+
+def insurer(session: Session, code: str) -> Insurer | None:
+    """An insurer by its (public) code, remembered a minute. ``session`` must see every tenant's row (the
+    claimant has not told us which insurer's data they may touch yet)."""
+    code = insurer_code(code)
+    tenant = tenancy_repository.tenant_by_code(session, code)
+    found = Insurer(tenant.id, tenant.code, tenant.name) if tenant is not None else None
     with _insurer_lock:
         if len(_insurer_cache) > 1000:
             _insurer_cache.clear()
-        _insurer_cache[code] = (now + _INSURER_TTL, found)
+        _insurer_cache[code] = (time.monotonic() + _INSURER_TTL, found)
     return found
 
 
@@ -99,9 +152,9 @@ def insurer_by_id(session: Session, tenant_id: int) -> Insurer | None:
     return Insurer(tenant.id, tenant.code, tenant.name) if tenant is not None else None
 
 
-def insurers() -> list[Insurer]:
-    with unit_of_work(TenantContext.regulator()) as session:
-        return [Insurer(t.id, t.code, t.name) for t in tenancy_repository.all_tenants(session)]
+def insurers(session: Session) -> list[Insurer]:
+    """Every insurer, for the lookup form's choice (``session`` sees every tenant)."""
+    return [Insurer(t.id, t.code, t.name) for t in tenancy_repository.all_tenants(session)]
 
 
 def clear_cache() -> None:
@@ -223,6 +276,7 @@ def _code_matches(session: Session, claim: Claim | None, code: str, now: dt.date
 
 
 def verify(
+    session: Session,
     found: Insurer,
     number: str,
     client: str,
@@ -233,90 +287,90 @@ def verify(
 ) -> Outcome:
     """Claim number + one factor. A locked claim number or client address is refused before the
     factor is looked at (a right factor during a lock is refused too); a failure counts against both.
-    With ``locale``, a success also carries the claim's view, read in the same transaction."""
+    With ``locale``, a success also carries the claim's view, read in the same transaction.
+
+    Returns (never raises) a failure: its counts must commit with the caller's session."""
     now = now or utc_now()
     settings = get_settings()
     number = normalise_number(number)
     keys = [(CLAIM, claim_key(found.id, number)), (IP, ip_key(client))]
-    with unit_of_work(TenantContext.for_tenant(found.id)) as session:
-        rows = repository.throttles(session, keys)
-        locks = [row.locked_until for row in rows if row.locked_until is not None and row.locked_until > now]
-        if locks:
-            return Outcome(LOCKED, retry_after=max(1, int((max(locks) - now).total_seconds()) + 1))
+    rows = repository.throttles(session, keys)
+    locks = [row.locked_until for row in rows if row.locked_until is not None and row.locked_until > now]
+    if locks:
+        return Outcome(LOCKED, retry_after=max(1, int((max(locks) - now).total_seconds()) + 1))
+    claim = None
+    try:
+        claim = cases_service.get_claim(session, number) if number else None
+    except cases_service.ClaimNotFound:
         claim = None
-        try:
-            claim = cases_service.get_claim(session, number) if number else None
-        except cases_service.ClaimNotFound:
-            claim = None
-        if code is not None:
-            ok = _code_matches(session, claim, code, now)
-        else:
-            ok = _phone_matches(claim, phone_last4 or "")
-        if not ok or claim is None:
-            window, lockout = settings.lookup_failure_window_seconds, settings.lookup_lockout_seconds
-            repository.count_failure(session, CLAIM, keys[0][1], now, window, settings.lookup_max_failures, lockout)
-            repository.count_failure(session, IP, keys[1][1], now, window, settings.lookup_ip_max_failures, lockout)
-            return Outcome(FAILED)
-        if any(row.scope == CLAIM and row.failures for row in rows):
-            repository.clear_failures(session, CLAIM, keys[0][1])
-        token, expires = issue_token(found.id, claim.id, now)
-        view = claim_view(session, claim, found, locale, now) if locale else None
-        return Outcome(VERIFIED, LookupSession(found.id, claim.id, expires), token, view=view)
+    if code is not None:
+        ok = _code_matches(session, claim, code, now)
+    else:
+        ok = _phone_matches(claim, phone_last4 or "")
+    if not ok or claim is None:
+        window, lockout = settings.lookup_failure_window_seconds, settings.lookup_lockout_seconds
+        repository.count_failure(session, CLAIM, keys[0][1], now, window, settings.lookup_max_failures, lockout)
+        repository.count_failure(session, IP, keys[1][1], now, window, settings.lookup_ip_max_failures, lockout)
+        return Outcome(FAILED)
+    if any(row.scope == CLAIM and row.failures for row in rows):
+        repository.clear_failures(session, CLAIM, keys[0][1])
+    token, expires = issue_token(found.id, claim.id, now)
+    view = claim_view(session, claim, found, locale, now) if locale else None
+    return Outcome(VERIFIED, LookupSession(found.id, claim.id, expires), token, view=view)
 
 
-def request_code(found: Insurer, number: str, client: str, locale: str = "zh", now: dt.datetime | None = None) -> None:
+def request_code(
+    session: Session, found: Insurer, number: str, client: str, locale: str = "zh", now: dt.datetime | None = None
+) -> None:
     """Send a one-time code to the claimant's phone if the claim exists and sending is not throttled.
     The caller answers the same whatever happened here."""
     now = now or utc_now()
     settings = get_settings()
     number = normalise_number(number)
     keys = [(OTP, claim_key(found.id, number)), (OTP_IP, ip_key(client))]
-    with unit_of_work(TenantContext.for_tenant(found.id)) as session:
-        rows = repository.throttles(session, keys)
-        if any(row.locked_until is not None and row.locked_until > now for row in rows):
-            return
-        window, lockout = settings.lookup_failure_window_seconds, settings.lookup_lockout_seconds
-        repository.count_failure(session, OTP, keys[0][1], now, window, settings.lookup_otp_max_sends, lockout)
-        repository.count_failure(session, OTP_IP, keys[1][1], now, window, settings.lookup_otp_ip_max_sends, lockout)
-        code = f"{secrets.randbelow(10**6):06d}"
-        try:
-            claim = cases_service.get_claim(session, number) if number else None
-        except cases_service.ClaimNotFound:
-            claim = None
-        if claim is None or not claim.claimant_phone_enc:
-            code_hash(-1, code)
-            return
-        ttl = settings.lookup_otp_ttl_seconds
-        row = repository.add_code(
-            session,
-            LookupCode(
-                tenant_id=found.id,
-                claim_id=claim.id,
-                code_hash=code_hash(claim.id, code),
-                created_at=now,
-                expires_at=now + dt.timedelta(seconds=ttl),
-                attempts=0,
-            ),
-        )
-        from claimwatch.notify import service as notify_service
-
-        notify_service.enqueue(
-            session,
+    rows = repository.throttles(session, keys)
+    if any(row.locked_until is not None and row.locked_until > now for row in rows):
+        return
+    window, lockout = settings.lookup_failure_window_seconds, settings.lookup_lockout_seconds
+    repository.count_failure(session, OTP, keys[0][1], now, window, settings.lookup_otp_max_sends, lockout)
+    repository.count_failure(session, OTP_IP, keys[1][1], now, window, settings.lookup_otp_ip_max_sends, lockout)
+    code = f"{secrets.randbelow(10**6):06d}"
+    try:
+        claim = cases_service.get_claim(session, number) if number else None
+    except cases_service.ClaimNotFound:
+        claim = None
+    if claim is None or not claim.claimant_phone_enc:
+        code_hash(-1, code)
+        return
+    ttl = settings.lookup_otp_ttl_seconds
+    row = repository.add_code(
+        session,
+        LookupCode(
             tenant_id=found.id,
             claim_id=claim.id,
-            template="lookup_otp",
-            context={"code": code, "minutes": ttl // 60},
-            channels=["sms"],
-            idempotency_key=f"otp:{row.id}",
-            locale=locale,
-        )
+            code_hash=code_hash(claim.id, code),
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=ttl),
+            attempts=0,
+        ),
+    )
+    notify_service.enqueue(
+        session,
+        tenant_id=found.id,
+        claim_id=claim.id,
+        template="lookup_otp",
+        context={"code": code, "minutes": ttl // 60},
+        channels=["sms"],
+        idempotency_key=f"otp:{row.id}",
+        locale=locale,
+    )
 
 
-def purge(now: dt.datetime | None = None) -> int:
-    """Forget throttle keys idle for a day (for the worker)."""
+def purge(session: Session, now: dt.datetime | None = None) -> int:
+    """Forget throttle keys idle for a day whose lock is over (the worker's pass: without it every claim
+    number and address ever tried would stay a row). ``session`` spans tenants: throttles have none."""
     before = (now or utc_now()) - dt.timedelta(days=1)
-    with unit_of_work(TenantContext(tenant_id=None)) as session:
-        return repository.purge_throttles(session, before)
+    return repository.purge_throttles(session, before)
 
 
 # --- what the claimant sees --------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from claimwatch.cli_output import fail
 
 app = typer.Typer(help="Materials checklists (理赔材料标准化清单)", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
 
 
 @app.command("check")

@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
-import os
 import re
 import unicodedata
-import uuid
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,9 +18,11 @@ from claimwatch.audit import service as audit_service
 from claimwatch.cases.models import Claim
 from claimwatch.config import get_settings
 from claimwatch.db import utc_now
-from claimwatch.materials import repository
+from claimwatch.errors import Problem
+from claimwatch.materials import repository, storage
 from claimwatch.materials.loader import Checklist, ClaimTypeDef, Requirement, load_checklist_dir
 from claimwatch.materials.models import MaterialsDocument, MaterialsNotice, MaterialsProfile
+from claimwatch.materials.storage import HEAD_BYTES, StagedFile
 from claimwatch.notify import service as notify_service
 from claimwatch.privacy import scrub_text
 from claimwatch.sla import service as sla_service
@@ -52,18 +50,10 @@ ALLOWED_CONTENT_TYPES: dict[str, str] = {
 }
 _CONTENT_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "application/x-pdf": "application/pdf"}
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"heif"}
-_HEAD_BYTES = 1024
-_CHUNK = 1024 * 1024
 
 
-class MaterialsError(Exception):
+class MaterialsError(Problem):
     """A request the materials rules refuse; ``status`` is the HTTP status that fits, ``field`` the input."""
-
-    def __init__(self, status: int, field: str, message: str) -> None:
-        self.status = status
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
 
 
 # --- checklists ------------------------------------------------------------------------------------
@@ -298,55 +288,17 @@ def issue_notice(
 # --- documents -------------------------------------------------------------------------------------
 
 
-@dataclass
-class StagedFile:
-    """An upload written to a temporary name under the documents directory, not yet in place."""
-
-    path: Path
-    sha256: str
-    size: int
-    head: bytes
-    moved: bool = field(default=False)
-
-    def discard(self) -> None:
-        if not self.moved:
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()
-
-
-def documents_root() -> Path:
-    return get_settings().documents_dir
-
-
 def stage_upload(stream: BinaryIO, max_bytes: int | None = None, root: Path | None = None) -> StagedFile:
-    """Copy an upload to a temporary file while hashing it; refuse it as soon as it is too large."""
+    """Stage an upload (:func:`storage.stage`), refused as soon as it is too large, or when empty."""
     limit = max_bytes if max_bytes is not None else get_settings().max_document_bytes
-    incoming = (root or documents_root()) / ".incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
-    path = incoming / f"{uuid.uuid4().hex}.part"
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
     try:
-        with path.open("xb") as out:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise MaterialsError(413, "file", f"the file is larger than the limit of {limit} bytes")
-                if len(head) < _HEAD_BYTES:
-                    head += chunk[: _HEAD_BYTES - len(head)]
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        raise
-    if size == 0:
-        path.unlink()
+        staged = storage.stage(stream, limit, root)
+    except storage.FileTooLarge as exc:
+        raise MaterialsError(413, "file", str(exc)) from exc
+    if staged.size == 0:
+        staged.discard()
         raise MaterialsError(422, "file", "the file is empty")
-    return StagedFile(path, digest.hexdigest(), size, head)
+    return staged
 
 
 def normalise_content_type(content_type: str | None) -> str:
@@ -357,7 +309,7 @@ def normalise_content_type(content_type: str | None) -> str:
 def content_matches(content_type: str, head: bytes) -> bool:
     """Whether the file's first bytes are those of the declared type."""
     if content_type == "application/pdf":
-        return b"%PDF-" in head[:_HEAD_BYTES]
+        return b"%PDF-" in head[:HEAD_BYTES]
     if content_type == "image/jpeg":
         return head.startswith(b"\xff\xd8\xff")
     if content_type == "image/png":
@@ -438,11 +390,7 @@ def store_document(
         return existing, False
 
     relative = f"{claim.tenant_id}/{claim.id}/{staged.sha256}"
-    target = documents_root() / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged.path, target)
-    staged.moved = True
-    _fsync_directory(target.parent)
+    storage.place(staged, relative)
 
     seq = audit_service.record(
         session,
@@ -489,20 +437,6 @@ def store_document(
     return document, True
 
 
-def document_path(document: MaterialsDocument) -> Path:
-    return documents_root() / document.storage_path
-
-
-def _fsync_directory(path: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 # --- the claim's materials, for the API and the claim page -----------------------------------------
 
 
@@ -527,6 +461,17 @@ def document_dict(document: MaterialsDocument, locale: str, line: str | None = N
         "uploaded_by": document.uploaded_by,
         "audit_seq": document.audit_seq,
     }
+
+
+def received_at(view: dict[str, Any]) -> dict[str, dt.datetime]:
+    """When each checklist item of a :func:`materials_view` was last received (the claim page shows this
+    rather than the documents themselves: their file names may carry personal data)."""
+    latest: dict[str, dt.datetime] = {}
+    for document in view.get("documents", []):
+        code, at = document["item_code"], document["uploaded_at"]
+        if code not in latest or at > latest[code]:
+            latest[code] = at
+    return latest
 
 
 def materials_view(session: Session, claim: Claim, locale: str) -> dict[str, Any]:

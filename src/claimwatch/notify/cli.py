@@ -44,9 +44,15 @@ def worker(
     passes: int = typer.Option(None, help="stop after this many passes; default: run until SIGTERM"),
 ) -> None:
     """Run delivery passes only (no SLA sweep), until SIGTERM."""
-    from claimwatch import worker as worker_module
+    import signal
+    import threading
 
-    worker_module.run(interval=interval, passes=passes, sweep=False, deliver=True)
+    from claimwatch.notify import jobs
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    jobs.deliver_until_stopped(stop, interval, passes)
 
 
 @app.command("failures")

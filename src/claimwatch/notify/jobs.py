@@ -15,10 +15,12 @@ lost. Dead messages raise one admin alert per tenant per day.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import select
@@ -30,6 +32,7 @@ from claimwatch.notify import channels as channel_registry
 from claimwatch.notify import repository, service
 from claimwatch.notify.models import MessageStatus, StaffNotification
 from claimwatch.privacy import field_cipher, scrub_text
+from claimwatch.tenancy.service import tenant_zone
 
 log = structlog.get_logger("claimwatch.notify")
 
@@ -85,6 +88,25 @@ def deliver(
     if result.dead_tenants:
         result.alerts = alert_admins(result.dead_tenants, now or utc_now())
     return result
+
+
+def deliver_until_stopped(stop: threading.Event, interval: float, passes: int | None = None) -> int:
+    """Delivery passes only (no sweeps, no surveys, no KPIs), every ``interval`` seconds until ``stop`` is
+    set or ``passes`` ran: ``claimwatch notify worker``, a delivery-only process beside the main worker.
+    Returns the passes run."""
+    done = 0
+    while not stop.is_set():
+        try:
+            sent = deliver()
+            if sent.claimed:
+                log.info("claimant messages", claimed=sent.claimed, sent=sent.sent + sent.delivered, failed=sent.failed)
+        except Exception:  # the outbox keeps every message; the next pass retries
+            log.exception("notification delivery failed")
+        done += 1
+        if passes is not None and done >= passes:
+            break
+        stop.wait(interval)
+    return done
 
 
 def _deliver_batch(
@@ -212,22 +234,20 @@ def _record(outcomes: list[dict[str, Any]]) -> None:
         repository.record_outcomes(session, outcomes)
 
 
-def _local_day(now: dt.datetime) -> tuple[dt.date, dt.datetime]:
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(get_settings().default_timezone)
+def _local_day(now: dt.datetime, zone: ZoneInfo) -> tuple[dt.date, dt.datetime]:
     day = now.astimezone(zone).date()
     start = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
     return day, start
 
 
 def alert_admins(tenant_ids: set[int], now: dt.datetime) -> int:
-    """One notice to the tenant's admins per local day listing the messages that died that day: the
-    first dead message of the day creates it (dedupe key with the date); while unread it is kept current."""
-    day, start = _local_day(now)
+    """One notice to the tenant's admins per local day (the tenant's own zone) listing the messages that died
+    that day: the first dead message of the day creates it (dedupe key with the date); while unread it is
+    kept current."""
     created = 0
     for tenant_id in sorted(tenant_ids):
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+            day, start = _local_day(now, tenant_zone(session, tenant_id))
             created += _alert_tenant(session, tenant_id, day, start, now)
     return created
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from claimwatch.cases.events import CaseChange
 from claimwatch.config import get_settings
 from claimwatch.db import bulk_insert_ignore, utc_now
+from claimwatch.errors import Problem
 from claimwatch.notify import repository
 from claimwatch.notify.models import MessageStatus, OptOut, OutboxMessage, StaffNotification
 from claimwatch.privacy import field_cipher, keyed_hash, mask_name, mask_phone, scrub_text
-from claimwatch.sla import service as sla_service
 from claimwatch.tenancy import repository as tenancy_repository
+from claimwatch.tenancy.service import tenant_zone
 from claimwatch.workflow import service as workflow_service
 
 TEMPLATES = (
@@ -52,12 +53,8 @@ _MASK = "******"
 _TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 
-class NotifyError(Exception):
-    def __init__(self, status: int, field: str, message: str) -> None:
-        self.status = status
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+class NotifyError(Problem):
+    """A request the notification rules refuse; ``status`` is the HTTP status that fits, ``field`` the input."""
 
 
 @lru_cache
@@ -83,15 +80,16 @@ def render(template: str, locale: str, context: dict[str, Any]) -> tuple[str, st
     return scrub_text(subject.strip())[:300], scrub_text(body)
 
 
-def local_time(value: dt.datetime, with_time: bool = True) -> str:
-    local = value.astimezone(ZoneInfo(get_settings().default_timezone))
+def local_time(value: dt.datetime, with_time: bool = True, *, zone: ZoneInfo) -> str:
+    """A date (and time) as the claimant reads it: in ``zone``, the tenant's (``tenancy.service.tenant_zone``)."""
+    local = value.astimezone(zone)
     return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
 
-def local_due_date(value: dt.datetime | None) -> str | None:
+def local_due_date(value: dt.datetime | None, *, zone: ZoneInfo) -> str | None:
     """The last day of a deadline as people say it: a whole-day deadline ends at the local midnight that
     closes its last day, so 'by 2026-11-17' is the instant 2026-11-18 00:00."""
-    return local_time(value - dt.timedelta(microseconds=1), with_time=False) if value is not None else None
+    return local_time(value - dt.timedelta(microseconds=1), with_time=False, zone=zone) if value is not None else None
 
 
 def lookup_url(tenant_code: str | None = None) -> str:
@@ -306,24 +304,20 @@ def enqueue_to_contact(
     return messages
 
 
-@dataclass(frozen=True)
-class ClaimChange:
-    """An applied case event, as the notifications need it."""
-
-    claim_id: int
-    line: str
-    event_type: str
-    to_status: str | None
-    event_ref: str  # the sender's event id
-    at: dt.datetime
+ExpectedCompletion = Callable[[Session, int, list[int]], dict[int, dt.datetime]]
 
 
-def on_case_events(session: Session, tenant_id: int, changes: Sequence[ClaimChange]) -> int:
+def on_case_events(
+    session: Session, tenant_id: int, changes: Sequence[CaseChange], expected_completion: ExpectedCompletion
+) -> int:
     """Enqueue the claimant messages a batch of applied events calls for, in the caller's transaction:
     an acknowledgement with the expected completion date at ``reported``, a progress message for each
     transition into a state whose workflow ``notify_claimant`` flag is set. One query per kind of
-    data for the whole batch, one bulk insert. Returns the rows written."""
-    wanted: list[ClaimChange] = []
+    data for the whole batch, one bulk insert. Returns the rows written.
+
+    ``expected_completion`` gives each new claim's expected date (the SLA clocks' target); it is passed
+    in because the clocks sit above the outbox, which every domain uses."""
+    wanted: list[CaseChange] = []
     for change in changes:
         if change.to_status is None:
             continue
@@ -337,9 +331,10 @@ def on_case_events(session: Session, tenant_id: int, changes: Sequence[ClaimChan
         return 0
     contacts = repository.claim_contacts(session, {c.claim_id for c in wanted})
     reported_ids = [c.claim_id for c in wanted if c.event_type == "reported"]
-    expected = sla_service.expected_completion(session, tenant_id, reported_ids)
+    expected = expected_completion(session, tenant_id, reported_ids)
     channels = default_channels()
     locale = get_settings().default_locale
+    zone = tenant_zone(session, tenant_id)  # the dates in the messages: the insurer's local time
     addresses = {claim_id: _addresses(contact, channels) for claim_id, contact in contacts.items()}
     opted = repository.opted_out(session, [h for found in addresses.values() for _, _, h in found])
     now = utc_now()
@@ -353,15 +348,15 @@ def on_case_events(session: Session, tenant_id: int, changes: Sequence[ClaimChan
             template = "acknowledgement"
             due = expected.get(change.claim_id)
             context |= {
-                "reported_at": local_time(change.at),
-                "expected_date": local_due_date(due),
+                "reported_at": local_time(change.at, zone=zone),
+                "expected_date": local_due_date(due, zone=zone),
             }
         else:
             template = "status_changed"
             assert change.to_status is not None
             context |= {
                 "status_label": workflow_service.state_label(contact.line, change.to_status, locale),
-                "changed_at": local_time(change.at),
+                "changed_at": local_time(change.at, zone=zone),
             }
         rendered = render(template, locale, context)
         for channel, recipient_enc, recipient_hash in addresses[change.claim_id]:
@@ -523,8 +518,6 @@ def proactive_notification_rate(
     """Share of claims whose every status change (in the period) into a notify-flagged state got a
     message that reached the claimant (sent or delivered; an honoured opt-out counts as informed).
     ``org_unit_id`` takes the unit and its whole subtree."""
-    from claimwatch.tenancy import repository as tenancy_repository
-
     org_ids: list[int] | None = None
     if org_unit_id is not None:
         units = tenancy_repository.org_units(session)

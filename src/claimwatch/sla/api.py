@@ -1,35 +1,31 @@
+"""SLA routes (thin): a claim's clocks and the staff actions on them, the supervisors' queue, regulator
+filings and the policies in force. Refusals are raised (``Problem``) and answered by the app's handler."""
+
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from claimwatch.auth.deps import request_locale, require, tenant_session
-from claimwatch.auth.principal import AccessDenied, Permission, Principal
+from claimwatch.auth.deps import TenantSession, request_locale, require
+from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases import service as cases_service
 from claimwatch.cases.models import Claim
-from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.sla import service, views
+from claimwatch.errors import Invalid, NotFound
+from claimwatch.sla import queries, service
 from claimwatch.sla.schemas import AcknowledgeIn, ClockOut, ExtendIn, QueueItem, SuspendIn
 from claimwatch.tenancy import repository as tenancy_repository
 
 router = APIRouter(prefix="/api/v1", tags=["sla"])
 
 
-def _claim(session: Session, number: str) -> Any:
-    try:
-        return cases_service.get_claim(session, number)
-    except cases_service.ClaimNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-
-
 def _clock(session: Session, number: str, policy: str, locale: str) -> dict[str, Any]:
-    claim = _claim(session, number)
-    latest = [view for view in views.clocks_view(session, claim, locale) if view["policy"] == policy][-1]
+    claim = cases_service.get_claim(session, number)
+    latest = [view for view in queries.clocks_view(session, claim, locale) if view["policy"] == policy][-1]
     return ClockOut.model_validate(latest).model_dump(mode="json")
 
 
@@ -37,26 +33,21 @@ def _clock(session: Session, number: str, policy: str, locale: str) -> dict[str,
 def get_clocks(
     number: str,
     request: Request,
-    _: Principal = Depends(require(Permission.VIEW_CLAIMS)),
-    session: Session = Depends(tenant_session),
+    session: TenantSession,
+    principal: Principal = Depends(require(Permission.VIEW_CLAIMS)),
 ) -> list[dict[str, Any]]:
-    if session.info["tenant"].tenant_id is None:
-        raise HTTPException(status_code=422, detail="tenant: a regulator reads clocks through the claim page")
-    return views.clocks_view(session, _claim(session, number), request_locale(request))
+    if principal.is_regulator:
+        raise Invalid("tenant", "a regulator reads clocks through the claim page")
+    return queries.clocks_view(session, cases_service.get_claim(session, number), request_locale(request))
 
 
 def _act_on_clock(
     session: Session, number: str, policy: str, request: Request, action: Callable[[Claim], object]
 ) -> dict[str, Any]:
-    """Run a staff action on the claim's clock; answer the clock as it now stands, or the refusal."""
-    try:
-        action(_claim(session, number))
-    except AccessDenied as exc:
-        raise HTTPException(status_code=403, detail=str(exc)) from exc
-    except service.ClockNotFound as exc:
-        raise HTTPException(status_code=404, detail=f"policy: {exc}") from exc
-    except service.ClockActionRefused as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    """Run a staff action on the claim's clock and answer the clock as it now stands. A refusal raises
+    (unknown claim or clock 404, a refused action 409, a role that may not approve 403) and the
+    request's transaction rolls back."""
+    action(cases_service.get_claim(session, number))
     return _clock(session, number, policy, request_locale(request))
 
 
@@ -66,8 +57,8 @@ def post_suspend(
     policy: str,
     body: SuspendIn,
     request: Request,
+    session: TenantSession,
     principal: Principal = Depends(require(Permission.MANAGE_CLOCKS)),
-    session: Session = Depends(tenant_session),
 ) -> dict[str, Any]:
     """Exclude time by law from the clock (e.g. external appraisal); ends with resume-suspension."""
     return _act_on_clock(
@@ -85,8 +76,8 @@ def post_end_suspension(
     policy: str,
     body: SuspendIn,
     request: Request,
+    session: TenantSession,
     principal: Principal = Depends(require(Permission.MANAGE_CLOCKS)),
-    session: Session = Depends(tenant_session),
 ) -> dict[str, Any]:
     return _act_on_clock(
         session,
@@ -103,8 +94,8 @@ def post_extend(
     policy: str,
     body: ExtendIn,
     request: Request,
+    session: TenantSession,
     principal: Principal = Depends(require(Permission.MANAGE_CLOCKS)),
-    session: Session = Depends(tenant_session),
 ) -> dict[str, Any]:
     """A reasoned extension, approved by a role the policy names and bounded by its maximum."""
     return _act_on_clock(
@@ -119,33 +110,29 @@ def post_extend(
 @router.get("/sla/queue", response_model=list[QueueItem], summary="Yellow and red cases, oldest first")
 def get_queue(
     request: Request,
+    session: TenantSession,
     include_acknowledged: bool = False,
     limit: int = Query(500, ge=1, le=5000),
     principal: Principal = Depends(require(Permission.VIEW_ESCALATIONS)),
-    session: Session = Depends(tenant_session),
 ) -> list[dict[str, Any]]:
-    return views.queue_view(session, principal, request_locale(request), include_acknowledged, limit)
+    return queries.queue_view(session, principal, request_locale(request), include_acknowledged, limit)
 
 
 @router.post("/sla/escalations/{escalation_id}/acknowledge", status_code=204)
 def post_acknowledge(
     escalation_id: int,
     body: AcknowledgeIn,
+    session: TenantSession,
     principal: Principal = Depends(require(Permission.VIEW_ESCALATIONS)),
-    session: Session = Depends(tenant_session),
 ) -> Response:
-    try:
-        service.acknowledge(session, principal, escalation_id, body.note)
-    except service.EscalationNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except service.ClockActionRefused as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    service.acknowledge(session, principal, escalation_id, body.note)
     return Response(status_code=204)
 
 
 @router.get("/sla/filings", summary="Regulator filings (监管报备); ?format=csv|json")
 def get_filings(
     request: Request,
+    session: TenantSession,
     format: str = Query("json", pattern="^(json|csv)$"),
     tenant: str | None = Query(None, description="insurer code (regulators: optional filter)"),
     since: dt.datetime | None = Query(None, description="filed at or after (ISO 8601 with offset)"),
@@ -154,17 +141,15 @@ def get_filings(
 ) -> Response:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise HTTPException(status_code=422, detail=f"{name}: give a time zone offset, e.g. +08:00")
-    context = principal.context()
-    with unit_of_work(context) as session:
-        tenant_id = context.tenant_id
-        if tenant is not None:
-            found = tenancy_repository.tenant_by_code(session, tenant)
-            if found is None or (context.tenant_id is not None and found.id != context.tenant_id):
-                raise HTTPException(status_code=404, detail=f"tenant: no insurer {tenant!r}")
-            tenant_id = found.id
-        rows = views.filings_view(session, request_locale(request), tenant_id, since, until)
-    body = views.export_filings(rows, format)
+            raise Invalid(name, "give a time zone offset, e.g. +08:00")
+    tenant_id = principal.tenant_id
+    if tenant is not None:
+        found = tenancy_repository.tenant_by_code(session, tenant)
+        if found is None or (principal.tenant_id is not None and found.id != principal.tenant_id):
+            raise NotFound("tenant", f"no insurer {tenant!r}")
+        tenant_id = found.id
+    rows = queries.filings_view(session, request_locale(request), tenant_id, since, until)
+    body = queries.export_filings(rows, format)
     if format == "csv":
         return Response(
             body,
@@ -177,13 +162,13 @@ def get_filings(
 @router.get("/sla/policies", summary="The SLA policies in force for the caller's insurer")
 def get_policies(
     request: Request,
+    session: TenantSession,
     principal: Principal = Depends(require(Permission.VIEW_CLAIMS)),
 ) -> list[dict[str, Any]]:
     if principal.tenant_id is None:
-        raise HTTPException(status_code=422, detail="tenant: policies are per insurer")
+        raise Invalid("tenant", "policies are per insurer")
     locale = request_locale(request)
-    with unit_of_work(TenantContext.for_tenant(principal.tenant_id)) as session:
-        policies = service.tenant_policies(session, principal.tenant_id)
+    policies = service.tenant_policies(session, principal.tenant_id)
     return [
         {
             "code": p.code,

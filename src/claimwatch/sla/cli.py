@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from claimwatch.cli_output import fail
+from claimwatch.cli_output import NowOption, fail, parse_now
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="SLA clocks, escalations and regulator filings", no_args_is_help=True)
@@ -23,7 +22,7 @@ def check(
     overrides: Path = typer.Option(None, help="a tenant override file to check against the defaults"),
 ) -> None:
     """Validate policy files (and an override file); exits 1 naming the file and line of the first problem."""
-    from claimwatch.sla.policies import PolicyError, base_policies, parse_overrides, parse_policies
+    from claimwatch.sla.loader import PolicyError, base_policies, parse_overrides, parse_policies
 
     try:
         if paths:
@@ -45,21 +44,11 @@ def check(
 
 
 @app.command("sweep")
-def sweep_once(
-    now: str = typer.Option(None, help="pretend it is this time (ISO 8601 with offset); default: now"),
-) -> None:
+def sweep_once(now: NowOption = None) -> None:
     """One sweep over every tenant's due clocks: lights, escalations, regulator filings."""
     from claimwatch.sla import jobs
 
-    at = None
-    if now is not None:
-        try:
-            at = dt.datetime.fromisoformat(now)
-        except ValueError as exc:
-            raise fail(f"--now {now!r} is not an ISO 8601 time") from exc
-        if at.tzinfo is None:
-            raise fail("--now needs a time zone offset, e.g. 2026-11-23T09:00:00+08:00")
-    result = jobs.sweep(now=at)
+    result = jobs.sweep(now=parse_now(now))
     console.print(f"checked {result.checked} clocks: {result.yellow} yellow, {result.red} red escalations")
 
 
@@ -70,7 +59,7 @@ def filings(
     out: Path = typer.Option(None, help="file to write; default: standard output"),
 ) -> None:
     """Export regulator filings (监管报备) of red clocks."""
-    from claimwatch.sla import views
+    from claimwatch.sla import queries
     from claimwatch.tenancy import repository as tenancy_repository
 
     if format not in ("csv", "json"):
@@ -82,7 +71,7 @@ def filings(
             if found is None:
                 raise fail(f"unknown tenant {tenant!r}")
             tenant_id = found.id
-        text = views.export_filings(views.filings_view(session, "zh", tenant_id), format)
+        text = queries.export_filings(queries.filings_view(session, "zh", tenant_id), format)
     if out is None:
         sys.stdout.write(text)
     else:

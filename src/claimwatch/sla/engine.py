@@ -12,8 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from claimwatch.calendar.workdays import Axis, CalendarYearMissing
+from claimwatch.errors import Conflict
+from claimwatch.sla.loader import Policy
 from claimwatch.sla.models import ClockColumns
-from claimwatch.sla.policies import Policy
 
 RUNNING, PAUSED, SUSPENDED, STOPPED = "running", "paused", "suspended", "stopped"
 GREEN, YELLOW, RED = "green", "yellow", "red"
@@ -228,8 +229,11 @@ def stop(axis: Axis, clock: Clock, at: dt.datetime) -> bool:
     return True
 
 
-class ExtensionRefused(ValueError):
-    pass
+class ExtensionRefused(Conflict):
+    """The policy's bounds refuse the extension (409, field ``amount``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("amount", message)
 
 
 def extend(axis: Axis, clock: Clock, policy: Policy, amount_units: float, at: dt.datetime) -> None:

@@ -10,7 +10,7 @@ makes a second firing impossible even if they did.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
@@ -23,8 +23,8 @@ from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, bulk_insert_ignore, unit_of_work, utc_now
 from claimwatch.notify import service as notify_service
 from claimwatch.sla import engine, repository
+from claimwatch.sla.loader import Policy
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock
-from claimwatch.sla.policies import Policy
 from claimwatch.sla.service import SYSTEM_ACTOR, Axes, tenant_policies
 from claimwatch.tenancy import repository as tenancy_repository
 
@@ -40,20 +40,37 @@ class SweepResult:
     by_tenant: dict[int, int] = field(default_factory=dict)
 
 
-def sweep(now: dt.datetime | None = None, batch_size: int | None = None) -> SweepResult:
-    """One pass over every tenant's due clocks. Each batch commits on its own."""
-    now = now or utc_now()
-    batch_size = batch_size or get_settings().sweep_batch_size
-    result = SweepResult()
+# Which tenants have clocks due at ``now``, given every tenant's id (a clock table's repository).
+TenantsDue = Callable[[Session, list[int], dt.datetime], Iterable[int]]
+# One batch of one tenant's due clocks in the given transaction; returns how many it handled.
+SweepBatch = Callable[[Session, int, int], int]
+
+
+def sweep_due_tenants(now: dt.datetime, batch_size: int, tenants_due: TenantsDue, sweep_batch: SweepBatch) -> None:
+    """The one sweep loop of every clock table (claim clocks here, complaint clocks too): the tenants
+    with due clocks, then each tenant batch by batch, every batch in its own transaction (committed
+    on its own, so a long sweep holds no lock for long) until a batch comes back short."""
     with unit_of_work(TenantContext.system_context()) as session:
         tenant_ids = [tenant.id for tenant in tenancy_repository.all_tenants(session)]
-        due = repository.tenants_with_due_clocks(session, tenant_ids, now)
+        due = list(tenants_due(session, tenant_ids, now))
     for tenant_id in due:
         while True:
             with unit_of_work(TenantContext.system_context()) as session:
-                handled = sweep_tenant_batch(session, tenant_id, now, batch_size, result)
+                handled = sweep_batch(session, tenant_id, batch_size)
             if handled < batch_size:
                 break
+
+
+def sweep(now: dt.datetime | None = None, batch_size: int | None = None) -> SweepResult:
+    """One pass over every tenant's due clocks. Each batch commits on its own."""
+    at = now or utc_now()
+    result = SweepResult()
+    sweep_due_tenants(
+        at,
+        batch_size or get_settings().sweep_batch_size,
+        repository.tenants_with_due_clocks,
+        lambda session, tenant_id, limit: sweep_tenant_batch(session, tenant_id, at, limit, result),
+    )
     return result
 
 

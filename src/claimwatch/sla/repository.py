@@ -4,8 +4,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, any_, bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import Claim
@@ -149,21 +148,6 @@ def tenants_with_due_clocks(session: Session, tenant_ids: Iterable[int], now: dt
         if found is not None:
             due.append(tenant_id)
     return due
-
-
-def claim_facts(session: Session, claim_ids: Iterable[int]) -> dict[int, Any]:
-    """id → row (id, number, line, org_unit_id, region_code, reported_at)."""
-    ids = sorted(set(claim_ids))
-    facts: dict[int, Any] = {}
-    columns = (Claim.id, Claim.number, Claim.line, Claim.org_unit_id, Claim.region_code, Claim.reported_at)
-    if ids and session.get_bind().dialect.name == "postgresql":
-        # One array parameter instead of thousands of IN placeholders.
-        rows = session.execute(select(*columns).where(Claim.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))))
-        return {row[0]: row for row in rows}
-    for start in range(0, len(ids), 5000):
-        rows = session.execute(select(*columns).where(Claim.id.in_(ids[start : start + 5000])))
-        facts.update({row[0]: row for row in rows})
-    return facts
 
 
 def escalation_ids(session: Session, clock_ids: Sequence[int], level: str) -> dict[int, int]:

@@ -7,7 +7,6 @@ tenant's audit-chain head first (ingestion already holds it), then the clock row
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,29 +16,17 @@ from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.principal import AccessDenied, Principal
 from claimwatch.calendar import service as calendar_service
 from claimwatch.calendar.workdays import Axis, Unit
+from claimwatch.cases.events import CaseChange
 from claimwatch.cases.models import Claim
 from claimwatch.db import utc_now
+from claimwatch.errors import Conflict, NotFound
 from claimwatch.sla import engine, repository
 from claimwatch.sla.engine import ClockState
+from claimwatch.sla.loader import SIGNALS, Policy, policies_for_tenant
 from claimwatch.sla.models import SlaClock, SlaClockEvent
-from claimwatch.sla.policies import SIGNALS, Policy, policies_for_tenant
 from claimwatch.tenancy import repository as tenancy_repository
 
 SYSTEM_ACTOR = "system:sla"
-
-
-@dataclass(frozen=True)
-class CaseChange:
-    """One applied case event, as the clocks need it."""
-
-    claim_id: int
-    line: str
-    amount_fen: int | None
-    event_type: str
-    from_status: str | None
-    to_status: str | None
-    at: dt.datetime
-    actor: str
 
 
 class Axes:
@@ -241,12 +228,18 @@ def signal(
 # -- staff actions: suspension and extension ---------------------------------------------------
 
 
-class ClockNotFound(LookupError):
-    pass
+class ClockNotFound(NotFound):
+    """No such policy, or the claim has no clock of it (404, field ``policy``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("policy", message)
 
 
-class ClockActionRefused(ValueError):
-    pass
+class ClockActionRefused(Conflict):
+    """The clock's state refuses the staff action (409)."""
+
+    def __init__(self, message: str, field: str = "policy") -> None:
+        super().__init__(field, message)
 
 
 def _open_clock(session: Session, claim: Claim, policy_code: str) -> tuple[SlaClock, Policy]:
@@ -264,9 +257,9 @@ def _staff_action(
     session: Session, principal: Principal, claim: Claim, policy_code: str, kind: str, reason: str, at: dt.datetime
 ) -> tuple[SlaClock, Policy, Axis, dt.datetime | None]:
     if not reason or not reason.strip():
-        raise ClockActionRefused(f"{kind} needs a reason")
+        raise ClockActionRefused(f"{kind} needs a reason", field="reason")
     if at > utc_now() + dt.timedelta(minutes=5):
-        raise ClockActionRefused("'at' is in the future")
+        raise ClockActionRefused("'at' is in the future", field="at")
     audit_service.open_chain(session, claim.tenant_id).close()
     clock, policy = _open_clock(session, claim, policy_code)
     if clock.state == engine.STOPPED:
@@ -313,7 +306,7 @@ def end_suspension(
     at = at or utc_now()
     clock, _, axis, before = _staff_action(session, principal, claim, policy_code, "ending a suspension", reason, at)
     if clock.suspended_since is not None and at < clock.suspended_since:
-        raise ClockActionRefused("a suspension cannot end before it began")
+        raise ClockActionRefused("a suspension cannot end before it began", field="at")
     if not engine.resume(axis, clock, at, suspension=True):
         raise ClockActionRefused(f"the {policy_code} clock is not suspended")
     _record(
@@ -338,10 +331,7 @@ def extend(
     clock, policy, axis, before = _staff_action(session, principal, claim, policy_code, "an extension", reason, at)
     if principal.role.value not in policy.approver_roles:
         raise AccessDenied(f"role {principal.role.value!r} may not approve extensions of {policy_code}")
-    try:
-        engine.extend(axis, clock, policy, amount, at)
-    except engine.ExtensionRefused as exc:
-        raise ClockActionRefused(str(exc)) from exc
+    engine.extend(axis, clock, policy, amount, at)  # raises ExtensionRefused (409)
     _record(
         session,
         principal,
@@ -408,8 +398,18 @@ def _recompute(session: Session, tenant_ids: list[int], reason: str, actor: str)
 # -- the supervisors' queue ------------------------------------------------------------------------
 
 
-class EscalationNotFound(LookupError):
-    pass
+class EscalationNotFound(NotFound):
+    """Unknown, another insurer's, or outside the supervisor's branch: all look the same (404)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("escalation", message)
+
+
+class AlreadyAcknowledged(ClockActionRefused):
+    """Someone took the case in hand first (409)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="escalation")
 
 
 def org_scope(session: Session, principal: Principal) -> set[int] | None:
@@ -435,7 +435,9 @@ def acknowledge(session: Session, principal: Principal, escalation_id: int, note
         raise EscalationNotFound(f"no escalation {escalation_id}")
     audit_service.open_chain(session, escalation.tenant_id).close()
     if escalation.status != "open":
-        raise ClockActionRefused(f"escalation {escalation_id} was already acknowledged by {escalation.acknowledged_by}")
+        raise AlreadyAcknowledged(
+            f"escalation {escalation_id} was already acknowledged by {escalation.acknowledged_by}"
+        )
     escalation.status = "acknowledged"
     escalation.acknowledged_by = principal.actor
     escalation.acknowledged_at = utc_now()

@@ -1,5 +1,9 @@
 """Survey API: the public questionnaire of a link (no account: the token in the path is the credential)
-and the staff results. Thin: the rules are in :mod:`claimwatch.surveys.service`."""
+and the staff results. Thin: the rules are in :mod:`claimwatch.surveys.service`, the results in
+:mod:`claimwatch.surveys.queries`; a refusal raises and the app answers with the one error body.
+
+The public routes are their own request wrapper: they find the link's insurer in a read-only
+cross-tenant transaction, then act as an anonymous claimant of that insurer only."""
 
 from __future__ import annotations
 
@@ -7,14 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
-from claimwatch.auth.deps import request_locale, require, tenant_session
+from claimwatch.auth.deps import TenantSession, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.surveys import results as survey_results
-from claimwatch.surveys import service
-from claimwatch.surveys.schemas import AnswerIn, AnswerOut, Message, Question, ResultsOut, SurveyOut
+from claimwatch.surveys import queries, service
+from claimwatch.surveys.schemas import AnswerIn, AnswerOut, Question, ResultsOut, SurveyOut
 
 public_router = APIRouter(prefix="/api/v1/public/surveys", tags=["satisfaction surveys (public)"])
 router = APIRouter(prefix="/api/v1/surveys", tags=["satisfaction surveys"])
@@ -32,27 +34,37 @@ QUESTION_LABELS: dict[str, tuple[str, str]] = {
     "attitude": ("工作人员的服务态度（0–10）", "Our staff's attitude (0–10)"),
 }
 _LINK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"model": Message, "description": "unknown link (the same answer for any token that is not a survey's)"},
-    409: {"model": Message, "description": "already answered"},
-    410: {"model": Message, "description": "expired"},
+    404: {"description": "unknown link (the same answer for any token that is not a survey's)"},
+    409: {"description": "already answered"},
+    410: {"description": "expired"},
 }
 
 
-def _refused(state: str) -> JSONResponse:
-    return JSONResponse(status_code=service.LINK_STATUS[state], content={"detail": DETAILS[state]})
+def refused(state: str) -> service.SurveyError:
+    """The one refusal of a link in ``state`` (unknown, answered, expired), whatever the token."""
+    return service.SurveyError(service.LINK_STATUS[state], "token", DETAILS[state])
+
+
+def link_tenant(token: str) -> int | None:
+    """The insurer of a link (None: malformed or unknown), read in its own read-only cross-tenant
+    transaction: the one read of the public path before the tenant is known."""
+    if not service.well_formed(token):
+        return None
+    with unit_of_work(TenantContext.regulator()) as session:
+        return service.tenant_of_link(session, token)
 
 
 @public_router.get("/{token}", response_model=SurveyOut, responses=_LINK_RESPONSES)
 def get_survey(token: str, request: Request) -> Any:
     """The questionnaire of a link: which case it is about (number masked), until when it can be answered."""
-    tenant_id = service.tenant_of_link(token)
+    tenant_id = link_tenant(token)
     if tenant_id is None:
-        return _refused(service.UNKNOWN)
+        raise refused(service.UNKNOWN)
     locale = request_locale(request)
-    with unit_of_work(TenantContext(tenant_id=tenant_id, read_only=True)) as session:
+    with unit_of_work(TenantContext.anonymous(tenant_id, read_only=True)) as session:
         view = service.public_view(session, token, locale)
     if view.state != service.OPEN:
-        return _refused(view.state)
+        raise refused(view.state)
     pick = 1 if locale == "en" else 0
     return SurveyOut(
         status=view.state,
@@ -76,25 +88,17 @@ def get_survey(token: str, request: Request) -> Any:
 )
 def post_answer(token: str, body: AnswerIn) -> Any:
     """Answer once. A JSON body only: a cross-site form cannot send one without the browser asking first."""
-    tenant_id = service.tenant_of_link(token)
+    tenant_id = link_tenant(token)
     if tenant_id is None:
-        return _refused(service.UNKNOWN)
-    try:
-        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            response = service.answer(session, token, body)
-            out = AnswerOut(status=service.RESPONDED, submitted_at=response.submitted_at)
-    except service.SurveyError as exc:
-        if exc.status == 422:
-            return JSONResponse(
-                status_code=422,
-                content={"detail": "invalid request", "problems": [{"field": exc.field, "message": exc.message}]},
-            )
-        return JSONResponse(status_code=exc.status, content={"detail": exc.message})
+        raise refused(service.UNKNOWN)
+    # A refusal (answered, expired, a bad score) raises out of the unit of work: nothing is kept.
+    with unit_of_work(TenantContext.anonymous(tenant_id)) as session:
+        response = service.answer(session, token, body)
+        out = AnswerOut(status=service.RESPONDED, submitted_at=response.submitted_at)
     return JSONResponse(status_code=201, content=out.model_dump(mode="json"))
 
 
 ViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_SURVEYS))]
-SessionDep = Annotated[Session, Depends(tenant_session)]
 
 
 @router.get(
@@ -102,15 +106,9 @@ SessionDep = Annotated[Session, Depends(tenant_session)]
     response_model=ResultsOut,
     responses={422: {"description": "a bad from/to/by/type/tenant parameter, named in the answer"}},
 )
-def get_results(request: Request, principal: ViewerDep, session: SessionDep) -> Any:
+def get_results(request: Request, principal: ViewerDep, session: TenantSession) -> Any:
     """Results by ``by`` (org, line, handler, period, region, subject_type) for the local dates ``from``
     … ``to`` (default: this month and the two before), optionally one ``type`` (claim, complaint);
     regulators may name one insurer with ``tenant``. Comments are masked, newest first."""
-    try:
-        query = survey_results.parse_query(request.query_params)
-        return survey_results.results_for(session, principal, query, request_locale(request))
-    except service.SurveyError as exc:
-        return JSONResponse(
-            status_code=exc.status,
-            content={"detail": "invalid request", "problems": [{"field": exc.field, "message": exc.message}]},
-        )
+    query = queries.parse_query(request.query_params, queries.zone_for(session, principal))
+    return queries.results_for(session, principal, query, request_locale(request))

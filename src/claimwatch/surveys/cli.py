@@ -2,43 +2,29 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
-from claimwatch.cli_output import fail
+from claimwatch.cli_output import NowOption, fail, parse_now
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="Satisfaction surveys after a claim or complaint closes", no_args_is_help=True)
 console = Console()
 
 
-def _parse_now(now: str | None) -> dt.datetime | None:
-    if now is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(now)
-    except ValueError:
-        raise fail(f"--now: not an ISO date-time: {now!r}", 2) from None
-    if parsed.tzinfo is None:
-        raise fail("--now: give a time zone, e.g. 2026-11-02T09:00:00+08:00", 2)
-    return parsed
-
-
 @app.command("issue")
 def issue(
     lookback_days: int = typer.Option(30, min=1, max=3650, help="closures this many days back are considered"),
-    now: str = typer.Option(None, help="ISO date-time with zone to run as of (default: now)"),
+    now: NowOption = None,
 ) -> None:
     """Send a survey for every claim or complaint closed (survey_delay_hours ago or more) that has none;
     expire unanswered surveys past their validity. Safe to run from several workers at once."""
     from claimwatch.surveys import jobs
 
-    result = jobs.issue_due(now=_parse_now(now), lookback_days=lookback_days)
+    result = jobs.issue_due(now=parse_now(now, 2), lookback_days=lookback_days)
     console.print(
         f"issued {result.issued} survey(s): {result.claims} after claims, {result.complaints} after complaints "
         f"({result.unreachable} with no reachable contact); expired {result.expired}",
@@ -56,8 +42,7 @@ def results(
     locale: str = typer.Option("zh", help="zh or en"),
 ) -> None:
     """Results as the staff page shows them: sent, answered, response rate, mean scores, 9–10 and 0–6."""
-    from claimwatch.surveys import results as survey_results
-    from claimwatch.surveys import service
+    from claimwatch.surveys import queries, service
     from claimwatch.tenancy import repository as tenancy_repository
 
     params = {"from": period_from or "", "to": period_to or "", "by": by, "type": subject_type or ""}
@@ -74,9 +59,9 @@ def results(
         else Principal(role=Role.ADMIN, tenant_id=tenant_id, actor="cli:surveys")
     )
     try:
-        query = survey_results.parse_query(params)
         with unit_of_work(principal.context()) as session:
-            result = survey_results.results_for(session, principal, query, "en" if locale == "en" else "zh")
+            query = queries.parse_query(params, queries.zone_for(session, principal))
+            result = queries.results_for(session, principal, query, "en" if locale == "en" else "zh")
     except service.SurveyError as exc:
         option = {"from": "--from", "to": "--to", "by": "--by", "type": "--type"}.get(exc.field, exc.field)
         raise fail(f"{option}: {exc.message}", 2) from None

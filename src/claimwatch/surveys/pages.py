@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
-from claimwatch.auth.deps import request_locale, require, tenant_session
+from claimwatch.auth.deps import TenantSession, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
-from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.surveys import results as survey_results
-from claimwatch.surveys import service
+from claimwatch.surveys import queries, service
+from claimwatch.surveys.api import link_tenant
 from claimwatch.surveys.schemas import MAX_COMMENT
-from claimwatch.web.i18n import LOCALES, render_template
+from claimwatch.tenancy import service as tenancy_service
 from claimwatch.web.pages import PageRoute, render
-from claimwatch.web.security import CSRF_FIELD, add_page_headers, csrf_token, csrf_valid
+from claimwatch.web.security import CSRF_FIELD, csrf_valid
 
 LANG_COOKIE = "lang"
 # A hard cap on what the form parser takes for the comment; the 1000-character rule is checked after
@@ -32,32 +31,16 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 # --- the customer's questionnaire -------------------------------------------------------------------------
 
 
-def _render_public(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    locale = request_locale(request)
-    other = "en" if locale == "zh" else "zh"
-    page = {
-        "csrf_field": CSRF_FIELD,
-        "csrf_token": csrf_token(request),
-        "other_locale": other,
-        # The answer to a POST switches language on the page itself, never by re-posting.
-        "switch_url": f"{quote(request.url.path)}?{urlencode({'lang': other})}",
-        "scores": service.SCORES,
-        "max_comment": MAX_COMMENT,
-    } | context
-    response = HTMLResponse(render_template(locale, template, page), status_code=status_code)
-    chosen = request.query_params.get("lang")
-    if chosen in LOCALES and request.cookies.get(LANG_COOKIE) != chosen:
-        response.set_cookie(
-            LANG_COOKIE,
-            chosen,
-            max_age=365 * 24 * 3600,
-            samesite="lax",
-            httponly=True,
-            secure=get_settings().session_cookie_secure,
-        )
-    response.headers["Vary"] = "Cookie, Accept-Language"
+def _render_public(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200, zone: ZoneInfo | None = None
+) -> HTMLResponse:
+    """Through the one page renderer, with the questionnaire's own layout (no account, no navigation);
+    times in the insurer's zone. The answer to a POST switches language on the page itself, never by
+    re-posting; search engines are asked not to index a link."""
+    page = {"scores": service.SCORES, "max_comment": MAX_COMMENT} | context
+    response = render(request, template, page, status_code=status_code, switch_path=quote(request.url.path), zone=zone)
     response.headers["X-Robots-Tag"] = "noindex"
-    return add_page_headers(response)
+    return response
 
 
 def _state_page(request: Request, state: str) -> HTMLResponse:
@@ -65,15 +48,17 @@ def _state_page(request: Request, state: str) -> HTMLResponse:
     return _render_public(request, "survey/closed.html", {"state": state}, status_code=service.LINK_STATUS[state])
 
 
-def _view(tenant_id: int, token: str, locale: str) -> service.PublicSurvey:
-    with unit_of_work(TenantContext(tenant_id=tenant_id, read_only=True)) as session:
-        return service.public_view(session, token, locale)
+def _view(tenant_id: int, token: str, locale: str) -> tuple[service.PublicSurvey, ZoneInfo]:
+    """What the link shows, and the insurer's zone its times are shown in."""
+    with unit_of_work(TenantContext.anonymous(tenant_id, read_only=True)) as session:
+        return service.public_view(session, token, locale), tenancy_service.tenant_zone(session, tenant_id)
 
 
 def _form(
     request: Request,
     token: str,
     view: service.PublicSurvey,
+    zone: ZoneInfo,
     *,
     status_code: int = 200,
     error: str | None = None,
@@ -91,20 +76,21 @@ def _form(
             "values": values or {},
         },
         status_code=status_code,
+        zone=zone,
     )
 
 
 @public_router.get("/survey/{token}")
 def survey_page(token: str, request: Request) -> Response:
-    tenant_id = service.tenant_of_link(token)
+    tenant_id = link_tenant(token)
     if tenant_id is None:
         return _state_page(request, service.UNKNOWN)
-    view = _view(tenant_id, token, request_locale(request))
+    view, zone = _view(tenant_id, token, request_locale(request))
     if view.state == service.ANSWERED and request.query_params.get("submitted") == "1":
         return _render_public(request, "survey/thanks.html", {})
     if view.state != service.OPEN:
         return _state_page(request, view.state)
-    return _form(request, token, view)
+    return _form(request, token, view, zone)
 
 
 @public_router.post("/survey/{token}")
@@ -118,10 +104,10 @@ def survey_post(
     comment: Annotated[str, Form(max_length=_MAX_POSTED_COMMENT)] = "",
     csrf_token_value: Annotated[str, Form(alias=CSRF_FIELD, max_length=100)] = "",
 ) -> Response:
-    tenant_id = service.tenant_of_link(token)
+    tenant_id = link_tenant(token)
     if tenant_id is None:
         return _state_page(request, service.UNKNOWN)
-    view = _view(tenant_id, token, request_locale(request))
+    view, zone = _view(tenant_id, token, request_locale(request))
     if view.state != service.OPEN:
         return _state_page(request, view.state)
     values = {
@@ -133,14 +119,17 @@ def survey_post(
     }
     # The token is the credential, but a cross-site page must still not answer for the customer.
     if not csrf_valid(request, csrf_token_value):
-        return _form(request, token, view, status_code=403, error="csrf", values=values)
+        return _form(request, token, view, zone, status_code=403, error="csrf", values=values)
     try:
         answer = service.parse_form(values)
-        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+        # The page is the request wrapper: a refusal raises out of the unit of work, nothing is kept.
+        with unit_of_work(TenantContext.anonymous(tenant_id)) as session:
             service.answer(session, token, answer)
     except service.SurveyError as exc:
         if exc.status == 422:
-            return _form(request, token, view, status_code=422, error="invalid", error_field=exc.field, values=values)
+            return _form(
+                request, token, view, zone, status_code=422, error="invalid", error_field=exc.field, values=values
+            )
         return _state_page(request, {409: service.ANSWERED, 410: service.GONE}.get(exc.status, service.UNKNOWN))
     return RedirectResponse(f"/survey/{quote(token)}?submitted=1", status_code=303)
 
@@ -148,7 +137,6 @@ def survey_post(
 # --- staff results ----------------------------------------------------------------------------------------
 
 ViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_SURVEYS))]
-SessionDep = Annotated[Session, Depends(tenant_session)]
 
 
 def _url(path: str, params: dict[str, str]) -> str:
@@ -157,16 +145,17 @@ def _url(path: str, params: dict[str, str]) -> str:
 
 
 @router.get("/surveys/results")
-def results_page(request: Request, principal: ViewerDep, session: SessionDep) -> HTMLResponse:
+def results_page(request: Request, principal: ViewerDep, session: TenantSession) -> HTMLResponse:
     locale = request_locale(request)
-    tenants = survey_results.tenant_options(session, principal)
+    zone = queries.zone_for(session, principal)
+    tenants = queries.tenant_options(session, principal)
     raw = {name: request.query_params.get(name, "") for name in ("from", "to", "by", "type", "tenant", "drill")}
     try:
-        query = survey_results.parse_query(request.query_params)
-        result = survey_results.results_for(session, principal, query, locale)
+        query = queries.parse_query(request.query_params, zone)
+        result = queries.results_for(session, principal, query, locale)
     except service.SurveyError as exc:
         context = {"error": exc, "raw": raw, "result": None, "tenants": tenants, "query": None}
-        return render(request, "surveys/results.html", context, status_code=exc.status, principal=principal)
+        return render(request, "surveys/results.html", context, status_code=exc.status, principal=principal, zone=zone)
     params = query.params()
     base = query.params(drill=None)
     rows = result["rows"]
@@ -176,25 +165,26 @@ def results_page(request: Request, principal: ViewerDep, session: SessionDep) ->
         "by_urls": {by: _url("/surveys/results", query.params(by=by, drill=None)) for by in service.GROUP_BY},
         "drill_urls": {row["drill"]: _url("/surveys/results", base | {"drill": row["drill"]}) for row in rows},
         "undrill_url": _url("/surveys/results", base),
-        "cross_tenant": principal.tenant_id is None,
+        "cross_tenant": principal.is_regulator,
     }
     context = {"error": None, "raw": raw, "result": result, "tenants": tenants, "query": query, "view": view}
-    return render(request, "surveys/results.html", context, principal=principal)
+    return render(request, "surveys/results.html", context, principal=principal, zone=zone)
 
 
 @router.get("/surveys/results.csv")
-def results_csv(request: Request, principal: ViewerDep, session: SessionDep) -> Response:
+def results_csv(request: Request, principal: ViewerDep, session: TenantSession) -> Response:
     """The table (or with ``part=comments`` the comments, masked) of the results page as CSV."""
+    zone = queries.zone_for(session, principal)
     try:
-        query = survey_results.parse_query(request.query_params)
-        result = survey_results.results_for(session, principal, query, request_locale(request), comment_limit=10_000)
+        query = queries.parse_query(request.query_params, zone)
+        result = queries.results_for(session, principal, query, request_locale(request), comment_limit=10_000)
     except service.SurveyError as exc:
         return Response(f"{exc.field}: {exc.message}\n", status_code=exc.status, media_type="text/plain")
     comments = request.query_params.get("part") == "comments"
     if comments:
-        body = survey_results.to_csv(result["comments"], survey_results.COMMENT_CSV_COLUMNS)
+        body = queries.to_csv(result["comments"], zone, queries.COMMENT_CSV_COLUMNS)
     else:
-        body = survey_results.to_csv([*result["rows"], result["total"]])
+        body = queries.to_csv([*result["rows"], result["total"]], zone)
     name = f"surveys-{query.period_from}-{query.period_to}-{'comments' if comments else query.group_by}.csv"
     return Response(
         body,

@@ -60,16 +60,6 @@ def by_token_hashes(session: Session, token_hashes: Sequence[str]) -> list[Surve
     return found
 
 
-def mark_unreachable(session: Session, survey_ids: Sequence[int]) -> None:
-    for chunk in _chunks(survey_ids):
-        session.execute(
-            update(Survey)
-            .where(Survey.id.in_(chunk), Survey.status == "sent")
-            .values(status="unreachable")
-            .execution_options(synchronize_session=False)
-        )
-
-
 def expire(session: Session, now: dt.datetime) -> int:
     """Unanswered surveys past their expiry become ``expired``; returns how many."""
     result = session.execute(

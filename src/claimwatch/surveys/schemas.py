@@ -21,10 +21,6 @@ class AnswerIn(BaseModel):
     comment: str | None = Field(None, max_length=MAX_COMMENT)
 
 
-class Message(BaseModel):
-    detail: str
-
-
 class Question(BaseModel):
     field: str
     label: str

@@ -25,15 +25,18 @@ from sqlalchemy.orm import Session
 from claimwatch.audit import service as audit_service
 from claimwatch.audit.hashing import canonical_json, sha256_hex
 from claimwatch.cases import service as cases_service
-from claimwatch.complaints import service as complaints_service
+from claimwatch.complaints import queries as complaint_queries
+from claimwatch.complaints.vocabulary import OUTCOME_LABELS, label
 from claimwatch.config import get_settings
-from claimwatch.db import TenantContext, tenant_context, unit_of_work, utc_now
+from claimwatch.db import tenant_context, utc_now
+from claimwatch.errors import Problem
 from claimwatch.notify import service as notify_service
 from claimwatch.privacy import scrub_text
 from claimwatch.surveys import repository
 from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.surveys.schemas import MAX_COMMENT, AnswerIn
 from claimwatch.tenancy import repository as tenancy_repository
+from claimwatch.web.i18n import N_
 from claimwatch.workflow import service as workflow_service
 
 ACTOR = "system:surveys"
@@ -51,47 +54,42 @@ ANSWERABLE = (SENT, UNREACHABLE)  # an unreachable survey's link may still reach
 OPEN, ANSWERED, GONE, UNKNOWN = "open", "answered", "expired", "unknown"
 LINK_STATUS = {OPEN: 200, ANSWERED: 409, GONE: 410, UNKNOWN: 404}
 
-SUBJECT_LABELS: dict[str, tuple[str, str]] = {
-    "claim": ("理赔", "Claim"),
-    "complaint": ("投诉", "Complaint"),
+SUBJECT_LABELS: dict[str, str] = {
+    "claim": N_("Claim"),
+    "complaint": N_("Complaint"),
 }
 # How the invitation names the case ("your claim …").
-_INVITATION_SUBJECT: dict[str, tuple[str, str]] = {
-    "claim": ("理赔案件", "claim"),
-    "complaint": ("投诉", "complaint"),
+_INVITATION_SUBJECT: dict[str, str] = {
+    "claim": N_("claim"),
+    "complaint": N_("complaint"),
 }
-NOT_SET: tuple[str, str] = ("未指定", "Not set")
+NOT_SET = N_("Not set")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_RESULT_MONTHS = 36
 COMMENT_LIMIT = 200
 
 
-class SurveyError(Exception):
-    """A refused request: ``status`` is the HTTP status, ``field`` what was wrong."""
-
-    def __init__(self, status: int, field: str, message: str) -> None:
-        self.status = status
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+class SurveyError(Problem):
+    """A refused survey request: ``status`` is the HTTP status, ``field`` what was wrong."""
 
 
 def localised(pair: tuple[str, str], locale: str) -> str:
+    """The zh or en name of a data item that carries both (a region)."""
     return pair[1] if locale == "en" else pair[0]
 
 
 # Claims end closed (paid) or rejected; complaints with their decision's outcome.
-_CLAIM_OUTCOMES = {"closed": ("结案赔付", "Closed (paid)"), "rejected": ("拒赔", "Rejected")}
+_CLAIM_OUTCOMES = {"closed": N_("Closed (paid)"), "rejected": N_("Rejected")}
 
 
 def outcome_label(code: str, locale: str) -> str:
     if code in _CLAIM_OUTCOMES:
-        return localised(_CLAIM_OUTCOMES[code], locale)
-    return complaints_service.label(complaints_service.OUTCOME_LABELS, code, locale)
+        return label(_CLAIM_OUTCOMES, code, locale)
+    return label(OUTCOME_LABELS, code, locale)
 
 
 def subject_label(subject_type: str, locale: str) -> str:
-    return localised(SUBJECT_LABELS.get(subject_type, (subject_type, subject_type)), locale)
+    return label(SUBJECT_LABELS, subject_type, locale)
 
 
 # --- tokens -------------------------------------------------------------------------------------------
@@ -136,7 +134,7 @@ class Subject:
     line: str | None = None
     handler_id: int | None = None
     outcome: str | None = None
-    complaint: complaints_service.ClosedComplaint | None = None
+    complaint: complaint_queries.ClosedComplaint | None = None
 
 
 @dataclass
@@ -197,7 +195,7 @@ def due_subjects(session: Session, since: dt.datetime, until: dt.datetime) -> li
             outcome=complaint.decision_outcome,
             complaint=complaint,
         )
-        for complaint in complaints_service.closed_between(session, since, until)
+        for complaint in complaint_queries.closed_between(session, since, until)
         if tenant_id is None or complaint.tenant_id == tenant_id
     ]
     existing = repository.keys_sent_since(session, since)
@@ -274,7 +272,7 @@ def _invite(session: Session, tenant_id: int, survey: Survey, subject: Subject, 
     settings = get_settings()
     context = {
         "survey_url": survey_url(token),
-        "subject_label": localised(_INVITATION_SUBJECT[subject.subject_type], locale),
+        "subject_label": label(_INVITATION_SUBJECT, subject.subject_type, locale),
         "valid_days": settings.survey_valid_days,
     }
     key = f"survey:{survey.id}"
@@ -316,14 +314,13 @@ def expire(session: Session, now: dt.datetime) -> int:
 # --- the public link -----------------------------------------------------------------------------------
 
 
-def tenant_of_link(token: str) -> int | None:
+def tenant_of_link(session: Session, token: str) -> int | None:
     """The insurer a link belongs to, or None for a malformed or unknown one (no database read for a
-    malformed token). Runs in its own read-only, cross-tenant transaction: the only read of the public
-    path before the tenant is known."""
+    malformed token). The only read of the public path before the tenant is known: the caller gives it a
+    read-only, cross-tenant session."""
     if not well_formed(token):
         return None
-    with unit_of_work(TenantContext.regulator()) as session:
-        return repository.tenant_of_token(session, token_hash(token))
+    return repository.tenant_of_token(session, token_hash(token))
 
 
 def link_state(survey: Survey | None, now: dt.datetime) -> str:

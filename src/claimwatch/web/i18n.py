@@ -16,18 +16,21 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR
+from claimwatch.tenancy.service import platform_zone
 
 LOCALE_DIR = PACKAGE_DIR / "locale"
 TEMPLATE_DIR = PACKAGE_DIR / "web" / "templates"
 DOMAIN = "messages"
 LOCALES = ("zh", "en")
-DEFAULT_LOCALE = "zh"
 # What Babel's number formatting calls each of our two languages.
 _BABEL_LOCALE = {"zh": "zh_CN", "en": "en"}
 _HTML_LANG = {"zh": "zh-CN", "en": "en"}
+# The render context's key for the zone times are shown in.
+TIME_ZONE_KEY = "time_zone"
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional name, picked up by Babel's extractor
@@ -43,18 +46,23 @@ def translations(locale: str) -> Translations:
     return loaded
 
 
-@lru_cache
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().default_timezone)
+def translate(locale: str, message: str) -> str:
+    """A message marked with :func:`N_`, in ``locale``: the one way code constants get their labels,
+    outside templates too (JSON ``*_label`` fields, letters, staff notices, CSV headers). Labels that are
+    data (categories, regions, workflow states, KPIs) carry their zh/en names in their YAML instead."""
+    return translations(locale if locale in LOCALES else "zh").gettext(message)
 
 
-def local_time(value: dt.datetime | None, with_seconds: bool = False) -> str:
-    """UTC from the database, shown in the local zone (Asia/Shanghai by default)."""
+@pass_context
+def local_time(context: Context, value: dt.datetime | None, with_seconds: bool = False) -> str:
+    """UTC from the database, shown in the zone the page was rendered with (``TIME_ZONE_KEY``, the
+    tenant's: see ``tenancy.service.tenant_zone``); the platform zone when a page names none."""
     if value is None:
         return ""
     if value.tzinfo is None:
         raise ValueError("naive datetime refused; the database layer returns aware UTC values")
-    local = value.astimezone(local_zone())
+    zone = context.get(TIME_ZONE_KEY)
+    local = value.astimezone(zone if isinstance(zone, ZoneInfo) else platform_zone())
     return local.strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
 
 

@@ -33,6 +33,15 @@ LIGHT_LABELS: dict[str, str] = {
     "red": N_("Red"),
 }
 
+# The unit of a clock's budget (SLA and complaint clocks alike).
+UNIT_LABELS: dict[str, str] = {
+    "hours": N_("hours"),
+    "business_hours": N_("business hours"),
+    "calendar_days": N_("calendar days"),
+    "working_days": N_("working days"),
+}
+
+# The state of a clock (SLA and complaint clocks alike).
 CLOCK_STATE_LABELS: dict[str, str] = {
     "running": N_("Running"),
     "paused": N_("Paused (waiting for the claimant)"),

@@ -1,29 +1,32 @@
-"""Server-rendered pages: sign-in, the claims list (HTMX filters), a claim with its timeline, SLA
-clocks and materials, the supervisors' queue (督办队列) and the regulator filings (监管报备).
+"""The web shell: the one page renderer (:func:`render`), the page route class (:class:`PageRoute`),
+the error page, and sign-in/sign-out.
 
-Routes stay thin: they read the request, call :mod:`claimwatch.web.service` and render. Every page
-but /login needs a signed-in user with VIEW_CLAIMS; a visitor who is not signed in is sent to
-/login (303) instead of getting the API's JSON 401.
+A domain's screens live in that domain's ``pages.py`` (the claims in :mod:`claimwatch.cases.pages`,
+the supervisors' queue and filings in :mod:`claimwatch.sla.pages`); they render through
+:func:`render` and use :class:`PageRoute`, so a visitor who is not signed in is sent to /login (303)
+instead of getting the API's JSON 401, and a refusal (403, 404, a raised ``Problem``) is a page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from claimwatch.auth import service as auth_service
-from claimwatch.auth.deps import SESSION_USER_KEY, current_principal, request_locale, require, tenant_session
-from claimwatch.auth.principal import Permission, Principal
+from claimwatch.auth.deps import SESSION_USER_KEY, current_principal, request_locale
+from claimwatch.auth.principal import AccessDenied, Permission, Principal
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.web import labels, service
-from claimwatch.web.i18n import LOCALES, render_template
+from claimwatch.errors import Problem
+from claimwatch.tenancy.service import platform_zone
+from claimwatch.web import labels
+from claimwatch.web.i18n import LOCALES, TIME_ZONE_KEY, render_template
 from claimwatch.web.labels import EVENT_TYPE_LABELS, ROLE_LABELS
 from claimwatch.web.security import (
     CSRF_FIELD,
@@ -59,11 +62,20 @@ def render(
     status_code: int = 200,
     principal: Principal | None = None,
     switch_path: str | None = None,
+    zone: ZoneInfo | None = None,
 ) -> HTMLResponse:
-    """``switch_path``: where the language link leads when not this page (the answer to a POST)."""
+    """The one way a page is rendered: ``template`` with ``context`` plus what every page needs (the
+    signed-in ``principal``, navigation, CSRF token, language switch, labels).
+
+    ``switch_path``: where the language link leads when not this page (the answer to a POST).
+    ``zone``: the zone the ``localtime`` filter shows times in: the tenant's
+    (``tenancy.service.tenant_zone``); the platform zone when not given (e.g. a regulator's
+    cross-insurer view).
+    """
     locale = request_locale(request)
     other = "en" if locale == "zh" else "zh"
     page_context: dict[str, Any] = {
+        TIME_ZONE_KEY: zone or platform_zone(),
         "principal": principal,
         "role_label": ROLE_LABELS.get(principal.role, principal.role.value) if principal else "",
         "event_type_labels": EVENT_TYPE_LABELS,
@@ -76,6 +88,7 @@ def render(
         "nav_filings": principal is not None and principal.can(Permission.VIEW_FILINGS),
         "nav_complaints": principal is not None and principal.can(Permission.VIEW_COMPLAINTS),
         "nav_surveys": principal is not None and principal.can(Permission.VIEW_SURVEYS),
+        "nav_dashboard": principal is not None and principal.can(Permission.VIEW_KPIS),
         "labels": labels,
     } | (context or {})
     response = HTMLResponse(render_template(locale, template, page_context), status_code=status_code)
@@ -103,27 +116,41 @@ def _login_redirect(request: Request) -> Response:
 
 
 class PageRoute(APIRoute):
-    """Turns the auth dependencies' HTTP errors into pages: 401 → /login, 403 and 404 → an HTML page."""
+    """Marks an HTML route: the app's error handlers answer its refusals with pages (see
+    :func:`page_refusal`) instead of JSON.
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def page_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except HTTPException as exc:
-                if exc.status_code == 401:
-                    return _login_redirect(request)
-                if exc.status_code in (403, 404):
-                    return _error_page(request, exc.status_code)
-                raise
-
-        return page_handler
+    The conversion happens in the app's handlers, not around the route, so that the exception passes
+    through the request's session dependency first and the unit of work rolls back: a refused action
+    leaves nothing behind."""
 
 
-def _error_page(
+def page_refusal(request: Request, exc: Exception) -> Response | None:
+    """The page that answers a refusal of an HTML route: 401 → /login, 403 and 404 → the error page, a
+    ``Problem`` → the error page with its status. ``None`` for a JSON route or another error."""
+    if not isinstance(request.scope.get("route"), PageRoute):
+        return None
+    principal = getattr(request.state, "principal", None)
+    if isinstance(exc, Problem):
+        return error_page(request, exc.status, principal, subject=_subject(request))
+    if isinstance(exc, AccessDenied):
+        return error_page(request, 403, principal)
+    if isinstance(exc, StarletteHTTPException):
+        if exc.status_code == 401:
+            return _login_redirect(request)
+        if exc.status_code in (403, 404):
+            return error_page(request, exc.status_code, principal)
+    return None
+
+
+def _subject(request: Request) -> str:
+    """What the error page says was not found, and where it leads back to."""
+    return "escalation" if request.url.path.startswith("/sla/queue") else "claim"
+
+
+def error_page(
     request: Request, status_code: int, principal: Principal | None = None, subject: str = "claim"
 ) -> HTMLResponse:
+    """The HTML answer to a refusal: 404 (``subject``: "claim" or "escalation"), 409, or not allowed."""
     context = {"status": status_code, "subject": subject}
     # The answer to a form post: the language link leads to a page, not back to the post's address.
     switch_path = None
@@ -133,11 +160,6 @@ def _error_page(
 
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
-
-ViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_CLAIMS))]
-QueueViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_ESCALATIONS))]
-FilingsViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_FILINGS))]
-SessionDep = Annotated[Session, Depends(tenant_session)]
 
 
 @router.get("/")
@@ -185,80 +207,6 @@ def login(
 @router.post("/logout")
 def logout(request: Request, csrf_token_value: Annotated[str, Form(alias=CSRF_FIELD)] = "") -> Response:
     if not csrf_valid(request, csrf_token_value):
-        return _error_page(request, 403)
+        return error_page(request, 403)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
-
-
-@router.get("/claims")
-def claims(request: Request, principal: ViewerDep, session: SessionDep) -> HTMLResponse:
-    query = service.ListQuery.from_params(request.query_params)
-    page = service.claims_page(session, principal, query, request_locale(request))
-    if not is_htmx(request):
-        return render(request, "claims.html", {"view": page}, principal=principal)
-    response = render(request, "claims_fragment.html", {"view": page}, principal=principal)
-    response.headers["HX-Push-Url"] = query.url()  # the address bar shows the filters without empty ones
-    return response
-
-
-@router.get("/claims/{number:path}")
-def claim(number: str, request: Request, principal: ViewerDep, session: SessionDep) -> HTMLResponse:
-    tenant_code = request.query_params.get("tenant") or None
-    try:
-        view = service.claim_page(session, principal, number, tenant_code, request_locale(request))
-    except service.ClaimNotFound:
-        return _error_page(request, 404, principal)
-    return render(request, "claim.html", {"view": view}, principal=principal)
-
-
-@router.get("/sla/queue")
-def sla_queue(request: Request, principal: QueueViewerDep, session: SessionDep) -> HTMLResponse:
-    include_acknowledged = request.query_params.get("all") == "1"
-    view = service.queue_page(session, principal, include_acknowledged, request_locale(request))
-    if not is_htmx(request):
-        return render(request, "queue.html", {"view": view, "problem": None}, principal=principal)
-    context = {"view": view, "problem": None, "oob_lang": True}
-    response = render(request, "queue_fragment.html", context, principal=principal)
-    response.headers["HX-Push-Url"] = view.url()
-    return response
-
-
-@router.post("/sla/queue/{escalation_id}/acknowledge")
-def sla_acknowledge(
-    escalation_id: str,
-    request: Request,
-    principal: QueueViewerDep,
-    note: Annotated[str, Form()] = "",
-    include_acknowledged: Annotated[str, Form(alias="all")] = "",
-    csrf_token_value: Annotated[str, Form(alias=CSRF_FIELD)] = "",
-) -> Response:
-    """督办 a case, then back to the queue: a redirect, or for htmx the queue's table at once.
-    htmx swaps no error response, so there a refusal comes back as the table with an alert."""
-    back_to_all = include_acknowledged == "1"
-    problem: str | None = None
-    status = 200
-    if not csrf_valid(request, csrf_token_value):
-        problem, status = "expired", 403
-    elif not (escalation_id.isascii() and escalation_id.isdigit()) or len(escalation_id) > 18:
-        problem, status = "not_found", 404
-    else:
-        try:
-            service.acknowledge(principal, int(escalation_id), note)
-        except service.EscalationNotFound:
-            problem, status = "not_found", 404
-        except service.AlreadyAcknowledged:
-            problem, status = "already", 409
-    if not is_htmx(request):
-        if problem is None:
-            return RedirectResponse(service.queue_url(back_to_all), status_code=303)
-        return _error_page(request, status, principal, subject="escalation")
-    with unit_of_work(principal.context()) as session:
-        view = service.queue_page(session, principal, back_to_all, request_locale(request))
-        return render(request, "queue_fragment.html", {"view": view, "problem": problem}, principal=principal)
-
-
-@router.get("/sla/filings")
-def sla_filings(request: Request, principal: FilingsViewerDep, session: SessionDep) -> HTMLResponse:
-    query = service.FilingsQuery.from_params(request.query_params)
-    view = service.filings_page(session, principal, query, request_locale(request))
-    return render(request, "filings.html", {"view": view}, principal=principal)

@@ -10,11 +10,15 @@ from sqlalchemy.orm import Session
 from claimwatch.audit import service as audit_service
 from claimwatch.audit.hashing import sha256_hex
 from claimwatch.config import get_settings
+from claimwatch.errors import Invalid
 from claimwatch.workflow.loader import Workflow, load_workflow_dir
 
 
-class UnknownLine(LookupError):
-    pass
+class UnknownLine(Invalid):
+    """A line of business no workflow describes (422, field ``line``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("line", message)
 
 
 @lru_cache

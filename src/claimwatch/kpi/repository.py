@@ -1,4 +1,4 @@
-"""Queries of the alerts domain."""
+"""Queries of the KPI alerts (``quality_alerts``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from claimwatch.alerts.models import QualityAlert
+from claimwatch.kpi.models import QualityAlert
 
 ALERT_KEY = ("tenant_id", "kpi_code", "dimension", "unit_key", "period")
 

@@ -1,5 +1,8 @@
 """Survey results (回访结果): sent, answered, response rate, means per dimension and the 9–10 / 0–6 shares
-by org, line, handler, region, month, case type or outcome, with the comments and CSV export. Read only."""
+by org, line, handler, region, month, case type or outcome, with the comments and CSV export. Read only.
+
+Dates and months are the caller's insurer's local ones (``tenancy.service.tenant_zone``); a regulator's
+cross-insurer view counts in the platform zone."""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.principal import Permission, Principal
-from claimwatch.config import get_settings
 from claimwatch.db import utc_now
 from claimwatch.privacy import scrub_text
 from claimwatch.surveys import repository
@@ -33,15 +35,16 @@ from claimwatch.surveys.service import (
 )
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
+from claimwatch.web.i18n import N_, translate
 from claimwatch.workflow import service as workflow_service
 
 
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().default_timezone)
+def zone_for(session: Session, principal: Principal) -> ZoneInfo:
+    return tenancy_service.tenant_zone(session, principal.tenant_id)
 
 
-def local_today(now: dt.datetime | None = None) -> dt.date:
-    return (now or utc_now()).astimezone(local_zone()).date()
+def local_today(zone: dt.tzinfo, now: dt.datetime | None = None) -> dt.date:
+    return (now or utc_now()).astimezone(zone).date()
 
 
 def default_period(today: dt.date) -> tuple[dt.date, dt.date]:
@@ -85,10 +88,10 @@ def _date(params: Mapping[str, str], name: str, default: dt.date) -> dt.date:
         raise SurveyError(422, name, "a date as YYYY-MM-DD") from None
 
 
-def parse_query(params: Mapping[str, str], today: dt.date | None = None) -> ResultsQuery:
-    """Query parameters ``from``, ``to`` (local dates, inclusive), ``by``, ``type``, ``tenant``; a bad
-    one is refused (422) naming it."""
-    start, end = default_period(today or local_today())
+def parse_query(params: Mapping[str, str], zone: dt.tzinfo) -> ResultsQuery:
+    """Query parameters ``from``, ``to`` (local dates in ``zone``, inclusive; default: this month and the
+    two before), ``by``, ``type``, ``tenant``; a bad one is refused (422) naming it."""
+    start, end = default_period(local_today(zone))
     period_from = _date(params, "from", start)
     period_to = _date(params, "to", end)
     group_by = (params.get("by") or "org").strip()
@@ -112,17 +115,15 @@ def checked(query: ResultsQuery) -> ResultsQuery:
     return query
 
 
-def _utc_bounds(period_from: dt.date, period_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    zone = local_zone()
+def _utc_bounds(period_from: dt.date, period_to: dt.date, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(period_from, dt.time(), zone).astimezone(dt.UTC)
     end = dt.datetime.combine(period_to + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
     return start, end
 
 
-def _month_key(column: Any, period_from: dt.date, period_to: dt.date) -> ColumnElement[Any]:
+def _month_key(column: Any, period_from: dt.date, period_to: dt.date, zone: dt.tzinfo) -> ColumnElement[Any]:
     """The local month (YYYY-MM) of a timestamp already within the period, the same SQL on every
     database: a CASE over the UTC instants where each local month begins."""
-    zone = local_zone()
     labels: list[tuple[str, dt.datetime]] = []
     year, month = period_from.year, period_from.month
     while (year, month) <= (period_to.year, period_to.month):
@@ -136,12 +137,12 @@ def _month_key(column: Any, period_from: dt.date, period_to: dt.date) -> ColumnE
     return case(*whens, else_=labels[-1][0])
 
 
-def _key_columns(query: ResultsQuery) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def _key_columns(query: ResultsQuery, zone: dt.tzinfo) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """The grouping expression for surveys sent, and for answers submitted, in the period."""
     if query.group_by == "period":
         return (
-            _month_key(Survey.sent_at, query.period_from, query.period_to),
-            _month_key(SurveyResponse.submitted_at, query.period_from, query.period_to),
+            _month_key(Survey.sent_at, query.period_from, query.period_to, zone),
+            _month_key(SurveyResponse.submitted_at, query.period_from, query.period_to, zone),
         )
     column: ColumnElement[Any] = {  # type: ignore[assignment]
         "org": Survey.org_unit_id,
@@ -214,7 +215,7 @@ class _Labels:
 
     def key(self, key: str) -> str:
         if key == "":
-            return localised(NOT_SET, self.locale)
+            return translate(self.locale, NOT_SET)
         if self.group_by == "org":
             return self.orgs.get(int(key), key)
         if self.group_by == "handler":
@@ -257,7 +258,7 @@ def _drill_condition(query: ResultsQuery, answer_key: ColumnElement[Any], labels
 
 def tenant_options(session: Session, principal: Principal) -> list[tuple[str, str]]:
     """(code, name) of every insurer, for a regulator's filter; nobody else chooses."""
-    if principal.tenant_id is not None:
+    if not principal.is_regulator:
         return []
     return [(label.code, label.name) for label in tenancy_service.tenant_labels(session)]
 
@@ -296,7 +297,7 @@ def results_for(
     """:func:`results` of a query (:func:`parse_query` reads one from request parameters)."""
     principal.require(Permission.VIEW_SURVEYS)
     checked(query)
-    cross_tenant = principal.tenant_id is None
+    cross_tenant = principal.is_regulator
     tenant_id = None
     labels = _Labels(session, query.group_by, locale)
     if cross_tenant and query.tenant:
@@ -304,8 +305,9 @@ def results_for(
         tenant_id = by_code.get(query.tenant)
         if tenant_id is None:
             raise SurveyError(422, "tenant", f"unknown insurer {query.tenant!r}")
-    start, end = _utc_bounds(query.period_from, query.period_to)
-    sent_key, answer_key = _key_columns(query)
+    zone = zone_for(session, principal)
+    start, end = _utc_bounds(query.period_from, query.period_to, zone)
+    sent_key, answer_key = _key_columns(query, zone)
     groups: dict[tuple[int, str], _Totals] = {}
     for tid, key, sent, unreachable, responded in repository.sent_counts(
         session, sent_key, start, end, query.subject_type, tenant_id
@@ -352,7 +354,7 @@ def results_for(
         }
         for tid, key, submitted_at, subject_type, reference, handler_id, org_id, score, text in found_comments
     ]
-    total_label = "全部" if locale == "zh" else "All"
+    total_label = translate(locale, N_("All"))
     return {
         "period_from": query.period_from,
         "period_to": query.period_to,
@@ -395,9 +397,10 @@ COMMENT_CSV_COLUMNS = (
 )
 
 
-def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = CSV_COLUMNS) -> str:
-    """CSV with a BOM (spreadsheet programs then read the Chinese right). Free text is scrubbed again,
-    and a cell that a spreadsheet would run as a formula is quoted with a leading apostrophe."""
+def to_csv(rows: Sequence[Mapping[str, Any]], zone: dt.tzinfo, columns: Sequence[str] = CSV_COLUMNS) -> str:
+    """CSV with a BOM (spreadsheet programs then read the Chinese right), times in ``zone``. Free text is
+    scrubbed again, and a cell that a spreadsheet would run as a formula is quoted with a leading
+    apostrophe."""
     import csv
     import io
 
@@ -405,15 +408,15 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = CSV_COLUM
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_csv_cell(row.get(name)) for name in columns])
+        writer.writerow([_csv_cell(row.get(name), zone) for name in columns])
     return "\ufeff" + buffer.getvalue()
 
 
-def _csv_cell(value: Any) -> str:
+def _csv_cell(value: Any, zone: dt.tzinfo) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return value.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if not isinstance(value, str):
         return str(value)
     text = scrub_text(value)

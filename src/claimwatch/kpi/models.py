@@ -1,4 +1,4 @@
-"""Tables of the alerts domain."""
+"""Tables of the KPI domain: the statistical alerts (the figures themselves live in the Parquet snapshot)."""
 
 from __future__ import annotations
 

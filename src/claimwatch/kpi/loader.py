@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from claimwatch.config import get_settings
-from claimwatch.kpi.schema import TABLES, empty_connection
+from claimwatch.kpi.columns import TABLES, empty_connection
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
 from claimwatch.yaml_source import load as load_yaml
 
@@ -87,10 +87,6 @@ class Kpi:
     @property
     def available(self) -> bool:
         return self.source != PENDING
-
-    @property
-    def is_rate(self) -> bool:
-        return self.unit == "%"
 
     def name(self, locale: str) -> str:
         return self.name_zh if locale == "zh" else self.name_en

@@ -1,23 +1,24 @@
-"""What the complaint screens and the API read: one complaint with its clocks, history, repeats and
-messages; the queue by nearest deadline; closed complaints for the survey job; the monthly volumes
-complaint rates are measured against. No HTTP here, never commits."""
+"""What the complaint pages and the API read: one complaint with its clocks, history, repeats and
+messages; the queue by nearest deadline (and the queue page's filters and options); closed complaints for
+the survey job; the monthly volumes complaint rates are measured against. No HTTP here, never commits."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from sqlalchemy.orm import Session
 
-from claimwatch.audit import service as audit_service
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.principal import Permission, Principal
-from claimwatch.complaints import clocks, repository, schemas
+from claimwatch.complaints import clocks, repository
 from claimwatch.complaints.clocks import ClockSet
-from claimwatch.complaints.models import Complaint, ComplaintClock, TenantVolume
+from claimwatch.complaints.models import Complaint, ComplaintClock
 from claimwatch.complaints.vocabulary import (
     CHANNEL_LABELS,
     CHANNELS,
@@ -37,7 +38,6 @@ from claimwatch.complaints.vocabulary import (
     label,
     require,
     sub_cause_label,
-    tenant_of,
 )
 from claimwatch.db import utc_now
 from claimwatch.notify import service as notify_service
@@ -45,6 +45,7 @@ from claimwatch.privacy import field_cipher, mask_id_number, mask_name, mask_pho
 from claimwatch.sla import engine
 from claimwatch.sla import service as sla_service
 from claimwatch.tenancy import repository as tenancy_repository
+from claimwatch.tenancy import service as tenancy_service
 from claimwatch.workflow import service as workflow_service
 
 
@@ -68,6 +69,17 @@ class ClosedComplaint:
     email_enc: str | None
     email_hash: str | None
     decision_outcome: str | None = None  # the decision that stood (none when a review changed it)
+
+
+def get_complaint(session: Session, number: str, tenant_id: int | None = None) -> Complaint:
+    """ComplaintError(404, "number", …) if absent (another tenant's complaint is absent). A regulator's
+    session sees every tenant: it names the tenant when two insurers use the same number."""
+    found = [c for c in repository.by_number(session, number) if tenant_id is None or c.tenant_id == tenant_id]
+    if not found:
+        raise ComplaintError(404, "number", f"no complaint {number}")
+    if len(found) > 1:
+        raise ComplaintError(422, "tenant", f"complaint number {number} exists at several insurers: name the tenant")
+    return found[0]
 
 
 def _email_masked(token: str | None) -> str:
@@ -359,47 +371,6 @@ def closed_between(session: Session, since: dt.datetime, until: dt.datetime) -> 
 # -- volumes (for complaint rates per 10 000 policies and per 100 M CNY premium) ------------------------------
 
 
-def set_volume(session: Session, principal: Principal, data: schemas.VolumeIn) -> TenantVolume:
-    """Record (or replace) a month's policies in force and premium, for the tenant or one org unit; audited."""
-    require(principal, Permission.MANAGE_VOLUMES)
-    tenant_id = tenant_of(principal)
-    org_unit_id = None
-    if data.org_code:
-        unit = tenancy_repository.org_unit_by_code(session, data.org_code)
-        if unit is None:
-            raise ComplaintError(422, "org_code", f"unknown org unit {data.org_code!r}")
-        org_unit_id = unit.id
-    if data.policies_in_force is None and data.premium is None:
-        raise ComplaintError(422, "policies_in_force", "give policies_in_force, premium or both")
-    audit_service.open_chain(session, tenant_id).close()
-    row = repository.volume(session, data.period, org_unit_id)
-    now = utc_now()
-    if row is None:
-        row = TenantVolume(tenant_id=tenant_id, period=data.period, org_unit_id=org_unit_id)
-        session.add(row)
-    if data.policies_in_force is not None:
-        row.policies_in_force = data.policies_in_force
-    if data.premium is not None:
-        row.premium_fen = int(data.premium * 100)
-    row.updated_by = principal.actor
-    row.updated_at = now
-    session.flush()
-    audit_service.record(
-        session,
-        tenant_id,
-        "config.volume",
-        data.period,
-        principal.actor,
-        {
-            "period": data.period,
-            "org": data.org_code,
-            "policies_in_force": row.policies_in_force,
-            "premium_fen": row.premium_fen,
-        },
-    )
-    return row
-
-
 def volume_views(session: Session, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
     codes = {u.id: u.code for u in tenancy_repository.org_units(session)}
     return [
@@ -413,3 +384,185 @@ def volume_views(session: Session, since: str | None = None, until: str | None =
         }
         for v in repository.volumes(session, since, until)
     ]
+
+
+# -- the pages' read models ---------------------------------------------------------------------------
+
+
+def clean_param(value: str | None, max_length: int = 64) -> str | None:
+    """A query parameter or form value trimmed and cut to ``max_length``; None when empty."""
+    value = (value or "").strip()
+    return value[:max_length] if value else None
+
+
+def complaint_url(number: str, tenant_code: str | None = None) -> str:
+    url = f"/complaints/{quote(number, safe='')}"
+    return f"{url}?{urlencode({'tenant': tenant_code})}" if tenant_code else url
+
+
+def tenant_codes(session: Session) -> dict[int, str]:
+    return {label.id: label.code for label in tenancy_service.tenant_labels(session)}
+
+
+def tenant_id_of(session: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    return next((label.id for label in tenancy_service.tenant_labels(session) if label.code == code), None)
+
+
+def options(table: dict[str, str], codes: tuple[str, ...], locale: str) -> list[tuple[str, str]]:
+    """(code, label) of each code, for a select."""
+    return [(code, label(table, code, locale)) for code in codes]
+
+
+def category_options(locale: str) -> list[tuple[str, str]]:
+    return [(code, category.label(locale)) for code, category in categories().items()]
+
+
+def channel_options(locale: str) -> list[tuple[str, str]]:
+    return options(CHANNEL_LABELS, CHANNELS, locale)
+
+
+def region_options(locale: str) -> list[tuple[str, str]]:
+    regions = tenancy_service.region_names()
+    return [(code, names[0] if locale == "zh" else names[1]) for code, names in sorted(regions.items())]
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    status: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    overdue: bool = False
+    closed: bool = False
+    tenant: str | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> QueueQuery:
+        """Unknown values are dropped (a stale bookmark shows the whole queue rather than an error)."""
+        status = clean_param(params.get("status"))
+        category = clean_param(params.get("category"))
+        channel = clean_param(params.get("channel"))
+        return cls(
+            status=status if status in STATUSES else None,
+            category=category if category in categories() else None,
+            channel=channel if channel in CHANNELS else None,
+            overdue=params.get("overdue") == "1",
+            closed=params.get("closed") == "1",
+            tenant=clean_param(params.get("tenant"), 32),
+        )
+
+    def params(self) -> dict[str, str]:
+        found = {"status": self.status, "category": self.category, "channel": self.channel, "tenant": self.tenant}
+        chosen = {key: value for key, value in found.items() if value}
+        if self.overdue:
+            chosen["overdue"] = "1"
+        if self.closed:
+            chosen["closed"] = "1"
+        return chosen
+
+    def url(self) -> str:
+        encoded = urlencode(self.params())
+        return f"/complaints?{encoded}" if encoded else "/complaints"
+
+
+@dataclass
+class QueueView:
+    query: QueueQuery
+    items: list[dict[str, Any]]
+    show_tenant: bool
+    tenant_options: list[tuple[str, str]]
+    status_options: list[tuple[str, str]]
+    category_options: list[tuple[str, str]]
+    channel_options: list[tuple[str, str]]
+    may_file: bool
+    limit: int
+
+
+QUEUE_LIMIT = 200
+
+
+def queue_page(session: Session, principal: Principal, query: QueueQuery, locale: str) -> QueueView:
+    """The caller's complaints by nearest deadline; a regulator's across insurers (or one insurer's)."""
+    tenant_options: list[tuple[str, str]] = []
+    codes: dict[int, str] = {}
+    chosen = None
+    if principal.is_regulator:
+        labels = tenancy_service.tenant_labels(session)
+        tenant_options = [(t.code, f"{t.code} · {t.name}") for t in labels]
+        codes = {t.id: t.code for t in labels}
+        chosen = next((t.id for t in labels if t.code == query.tenant), None)
+    items = queue(
+        session,
+        principal,
+        status=query.status,
+        category=query.category,
+        channel=query.channel,
+        overdue_only=query.overdue,
+        include_closed=query.closed,
+        limit=QUEUE_LIMIT,
+        locale=locale,
+        tenant_id=chosen,
+    )
+    for item in items:
+        tenant_code = codes.get(item["tenant_id"])
+        item["tenant_code"] = tenant_code
+        item["url"] = complaint_url(item["number"], tenant_code)
+    return QueueView(
+        query=query,
+        items=items,
+        show_tenant=principal.is_regulator,
+        tenant_options=tenant_options,
+        status_options=options(STATUS_LABELS, STATUSES, locale),
+        category_options=category_options(locale),
+        channel_options=channel_options(locale),
+        may_file=principal.can(Permission.HANDLE_COMPLAINTS),
+        limit=QUEUE_LIMIT,
+    )
+
+
+@dataclass
+class ComplaintPage:
+    complaint: dict[str, Any]
+    tenant_code: str | None
+    actions: list[str]
+    problem: dict[str, Any] | None = None
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return complaint_url(self.complaint["number"], self.tenant_code)
+
+    def action_url(self, action: str) -> str:
+        return f"/complaints/{quote(self.complaint['number'], safe='')}/actions/{action}"
+
+
+def complaint_page(
+    session: Session, principal: Principal, number: str, tenant_code: str | None, locale: str
+) -> ComplaintPage:
+    """ComplaintError(404) when the complaint is unknown or another insurer's."""
+    tenant_id = tenant_id_of(session, tenant_code) if principal.is_regulator else None
+    if principal.is_regulator and tenant_code and tenant_id is None:
+        raise ComplaintError(404, "tenant", f"no insurer {tenant_code}")
+    complaint = get_complaint(session, number, tenant_id)
+    view = complaint_view(session, complaint, locale, principal)
+    shown_tenant = tenant_codes(session).get(complaint.tenant_id) if principal.is_regulator else None
+    for related in view["related"]:
+        related["url"] = complaint_url(related["number"], shown_tenant)
+    if view["repeat_of"] is not None:
+        view["repeat_of"]["url"] = complaint_url(view["repeat_of"]["number"], shown_tenant)
+    for event in view["history"]:
+        event["due_after_at"] = _stored_time(event["data"].get("due_after"))
+    actions = view["actions"] if principal.can(Permission.HANDLE_COMPLAINTS) else []
+    return ComplaintPage(view, shown_tenant, actions)
+
+
+def _stored_time(value: Any) -> dt.datetime | None:
+    """A time an event stored in its JSON data (ISO text with offset), for showing in local time."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None

@@ -16,6 +16,7 @@ from claimwatch.demo import complaints as demo_complaints
 from claimwatch.demo import surveys as demo_surveys
 from claimwatch.demo.generator import DemoSpec, iter_tenant_events
 from claimwatch.demo.organisation import DEMO_PASSWORD, REGULATOR_USERNAME, DemoTenant
+from claimwatch.imports import jobs as import_jobs
 from claimwatch.imports import service as import_service
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
@@ -102,7 +103,7 @@ def setup(spec: DemoSpec, progress: Callable[[int], None] | None = None) -> int:
     for index, tenant in enumerate(spec.tenants):
         tenant_id = _create_tenant(tenant)
         principal = import_service.integration_principal(tenant_id, "demo")
-        result = import_service.import_rows(
+        result = import_jobs.import_rows(
             _rows(iter_tenant_events(spec, index)), principal, mode="all-or-nothing", progress=progress
         )
         if not result.committed:

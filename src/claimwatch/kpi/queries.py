@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
-from starlette.datastructures import QueryParams
 
-from claimwatch.alerts import service as alerts_service
-from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.config import get_settings
-from claimwatch.kpi import catalogue as kpi_catalogue
+from claimwatch.kpi import alerts as kpi_alerts
+from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import service
 from claimwatch.kpi import snapshot as kpi_snapshot
-from claimwatch.kpi.catalogue import Kpi
 from claimwatch.kpi.engine import DIMENSIONS, BadPeriod, Period, Scope, open_clock_lights
+from claimwatch.kpi.loader import Kpi
+from claimwatch.tenancy import repository as tenancy_repository
 
 NEXT_DIMENSION = {"tenant": "org", "org": "region", "region": "line", "line": "org"}
 
@@ -41,7 +41,7 @@ class DashboardQuery:
     line: str | None = None
 
     @classmethod
-    def from_params(cls, params: QueryParams) -> DashboardQuery:
+    def from_params(cls, params: Mapping[str, str]) -> DashboardQuery:
         """Unknown or malformed values are dropped, never an error page."""
         period = None
         if raw := _clean(params.get("period"), 8):
@@ -157,7 +157,7 @@ class DashboardView:
 
 def _dimensions(principal: Principal, query: DashboardQuery) -> list[str]:
     dims = ["org", "region", "line"]
-    if principal.role is Role.REGULATOR and not query.tenant:
+    if principal.is_regulator and not query.tenant:
         dims.insert(0, "tenant")
     return dims
 
@@ -171,8 +171,8 @@ def build(session: Session, principal: Principal, query: DashboardQuery, locale:
         period = query.period or service.default_period()
         view = DashboardView(query, period, period.trailing(service.TREND_PERIODS), [], None, by=by)
         view.dimension_options = dims
-        view.cards = [_card(kpi, None, locale) for kpi in kpi_catalogue.catalogue()]
-        view.show_tenant = principal.role is Role.REGULATOR
+        view.cards = [_card(kpi, None, locale) for kpi in kpi_loader.catalogue()]
+        view.show_tenant = principal.is_regulator
         view.chart_json = json.dumps({"periods": [], "trend": [], "lights": {}, "labels": _chart_labels(locale)})
         return view
     with service.opened() as snap:
@@ -182,13 +182,13 @@ def build(session: Session, principal: Principal, query: DashboardQuery, locale:
         options = latest.trailing(24)[::-1]
         scope = service.scope_for(principal, snap.con, query.tenant, query.org, query.region, query.line)
         view = DashboardView(query, period, periods, options, snap.taken_at, by=by, dimension_options=dims)
-        view.show_tenant = principal.role is Role.REGULATOR
+        view.show_tenant = principal.is_regulator
         if view.show_tenant:
             view.tenant_options = [(code, f"{code} · {name}") for _, code, name in service.tenant_rows(snap.con)]
         kpis = service.available_kpis()
         trend = service.values(snap, scope, periods, kpis=kpis)
         totals = {(v.kpi, v.period): v for v in trend.values}
-        for kpi in kpi_catalogue.catalogue():
+        for kpi in kpi_loader.catalogue():
             view.cards.append(_card(kpi, totals.get((kpi.code, period.label)), locale))
         view.lights = open_clock_lights(snap.con, scope)
         view.table_kpis = kpis
@@ -294,14 +294,12 @@ def _crumbs(view: DashboardView, snap: service.OpenSnapshot, locale: str) -> Non
 def _alerts(
     session: Session, principal: Principal, query: DashboardQuery, periods: list[str], locale: str
 ) -> list[dict[str, Any]]:
-    catalogue = kpi_catalogue.by_code()
+    catalogue = kpi_loader.by_code()
     tenants: dict[int, str] = {}
-    if principal.role is Role.REGULATOR:
-        from claimwatch.tenancy import repository as tenancy_repository
-
+    if principal.is_regulator:
         tenants = {t.id: t.code for t in tenancy_repository.all_tenants(session)}
     rows = []
-    for alert in alerts_service.recent_alerts(session, periods):
+    for alert in kpi_alerts.recent_alerts(session, periods):
         if tenants and query.tenant and tenants.get(alert.tenant_id) != query.tenant:
             continue
         kpi = catalogue.get(alert.kpi_code)

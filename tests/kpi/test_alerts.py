@@ -7,13 +7,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.alerts import service
-from claimwatch.alerts.models import QualityAlert
 from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.kpi import alerts as service
+from claimwatch.kpi import jobs as kpi_jobs
 from claimwatch.kpi import snapshot
 from claimwatch.kpi.engine import Period
+from claimwatch.kpi.models import QualityAlert
 from claimwatch.notify.models import StaffNotification
 from claimwatch.sla import jobs
 from tests.kpi.helpers import ingest, local, report
@@ -54,7 +55,7 @@ def _overdue(findings: list[service.Finding]) -> dict[tuple[int, str, str], serv
 def test_outlier_region_alerts_once_and_small_region_never(regions):  # type: ignore[no-untyped-def]
     acme, bbb, quality = regions
     snapshot.take_snapshot(now=NOW)
-    result = service.evaluate([NOV])
+    result = kpi_jobs.evaluate_alerts([NOV])
     found = _overdue(result.findings)
     late = found[(acme.id, "region", "310000")]
     assert late.rate > late.limits.upper and late.count >= 30
@@ -71,7 +72,7 @@ def test_outlier_region_alerts_once_and_small_region_never(regions):  # type: ig
     assert small.count < 30 and small.rate > late.rate and small.rate > small.limits.upper
 
     # One alert row and one notice to the quality manager, however often it is evaluated.
-    service.evaluate([NOV])
+    kpi_jobs.evaluate_alerts([NOV])
     with unit_of_work(TenantContext.for_tenant(acme.id)) as session:
         alerts = session.execute(select(QualityAlert).where(QualityAlert.kpi_code == "overdue_rate")).scalars().all()
         notices = (

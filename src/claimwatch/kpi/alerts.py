@@ -6,30 +6,29 @@ p ± k·sqrt(p(1-p)/n), k = CLAIMWATCH_ALERT_SIGMA (3). A unit with n below CLAI
 (30) never alarms: a small region's noise is not a signal. A unit beyond the limit on the bad side
 (above for "lower is better", below for "higher is better") gets one ``quality_alerts`` row per
 (tenant, KPI, dimension, unit, month) and one staff notification to the quality manager.
+
+:func:`find` reads the snapshot (no writes); :func:`record` writes one tenant's findings in the session it
+is given. The worker and ``claimwatch kpi alerts`` run both through :func:`claimwatch.kpi.jobs.evaluate_alerts`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import structlog
 from sqlalchemy.orm import Session
 
-from claimwatch.alerts import repository
-from claimwatch.alerts.models import QualityAlert
 from claimwatch.config import get_settings
-from claimwatch.db import TenantContext, unit_of_work, utc_now
-from claimwatch.kpi import catalogue as kpi_catalogue
+from claimwatch.db import utc_now
+from claimwatch.kpi import loader as kpi_loader
+from claimwatch.kpi import repository
 from claimwatch.kpi import service as kpi_service
-from claimwatch.kpi.catalogue import Kpi
 from claimwatch.kpi.engine import Period, Scope, compute
+from claimwatch.kpi.loader import Kpi
+from claimwatch.kpi.models import QualityAlert
 from claimwatch.notify import service as notify_service
 
-log = structlog.get_logger("claimwatch.alerts")
 ALERT_DIMENSIONS = ("region", "org")
 NOTIFY_ROLE = "quality_manager"
 NOTIFY_KIND = "kpi_alert"
@@ -88,7 +87,7 @@ def find(
     settings = get_settings()
     min_count = min_count if min_count is not None else settings.alert_min_count
     sigma = sigma if sigma is not None else settings.alert_sigma
-    watched = kpis if kpis is not None else [k for k in kpi_catalogue.catalogue() if k.alert and k.available]
+    watched = kpis if kpis is not None else [k for k in kpi_loader.catalogue() if k.alert and k.available]
     evaluation = Evaluation(periods=[p.label for p in periods])
     if not watched or not periods:
         return evaluation
@@ -162,7 +161,9 @@ def dedupe_key(finding: Finding) -> str:
     return f"kpi-alert:{finding.kpi.code}:{finding.dimension}:{finding.unit_key}:{finding.period}"
 
 
-def _record(session: Session, tenant_id: int, findings: list[Finding], evaluation: Evaluation) -> None:
+def record(session: Session, tenant_id: int, findings: list[Finding], evaluation: Evaluation) -> None:
+    """One tenant's findings: a new alert row and one notice to its quality manager each, or fresher figures
+    for an alert already recorded. Counts into ``evaluation``."""
     now = utc_now()
     known = repository.existing(session, sorted({f.period for f in findings}))
     for finding in findings:
@@ -205,43 +206,6 @@ def _record(session: Session, tenant_id: int, findings: list[Finding], evaluatio
             evaluation.notified += 1
 
 
-def evaluate(
-    periods: list[Period] | None = None,
-    root: Path | None = None,
-    min_count: int | None = None,
-    sigma: float | None = None,
-) -> Evaluation:
-    """Finds out-of-control units in the current snapshot and records alerts (each tenant in its own
-    transaction). Default periods: the snapshot's month and the ones before it (ALERT_LOOKBACK_MONTHS)."""
-    try:
-        with kpi_service.opened(root) as snap:
-            if periods is None:
-                current = Period.containing(snap.local_now.date())
-                periods = current.trailing(get_settings().alert_lookback_months)
-            evaluation = find(snap, periods, min_count, sigma)
-    except kpi_service.NoSnapshot:
-        return Evaluation()
-    by_tenant: dict[int, list[Finding]] = {}
-    for finding in evaluation.findings:
-        by_tenant.setdefault(finding.tenant_id, []).append(finding)
-    for tenant_id, findings in sorted(by_tenant.items()):
-        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            _record(session, tenant_id, findings, evaluation)
-    log.info(
-        "kpi alerts",
-        periods=evaluation.periods,
-        units=evaluation.units_checked,
-        findings=len(evaluation.findings),
-        created=evaluation.created,
-        notified=evaluation.notified,
-    )
-    return evaluation
-
-
 def recent_alerts(session: Session, periods: list[str], limit: int = 200) -> list[QualityAlert]:
     """Alerts of these periods the session's tenant (or, for a regulator, every tenant) may see."""
     return repository.recent(session, periods, limit)
-
-
-def when(alert: QualityAlert) -> dt.datetime:
-    return alert.created_at

@@ -1,0 +1,24 @@
+"""The wiring of domain reactions: which domain reacts to which topic, in the order the handlers run.
+Loaded by :mod:`claimwatch.reactions` on the first publish.
+
+Each subscribing domain keeps its reaction in its own ``subscriptions`` module; a reaction that needs two
+domains that do not know each other (the claimant's acknowledgement quotes the SLA clock's expected date,
+and the clocks sit above the outbox) is composed here, at the top. The clocks run before the claimant
+messages, so the new claim's timeliness clock exists when the acknowledgement asks for its target.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from claimwatch import reactions
+from claimwatch.cases.events import CaseChange
+from claimwatch.notify import service as notify_service
+from claimwatch.sla import service as sla_service
+from claimwatch.sla import subscriptions as sla_subscriptions  # noqa: F401 - registers the clocks' reactions
+
+
+@reactions.subscribe(reactions.CASE_EVENTS)
+def enqueue_claimant_messages(session: Session, tenant_id: int | None, changes: list[CaseChange]) -> int:
+    assert tenant_id is not None
+    return notify_service.on_case_events(session, tenant_id, changes, sla_service.expected_completion)
