@@ -12,8 +12,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
 from claimwatch import __version__
+from claimwatch.access.api import router as access_router
 from claimwatch.analytics.api import router as analytics_router
 from claimwatch.audit.api import router as audit_router
+from claimwatch.auth.api import router as auth_router
 from claimwatch.auth.principal import AccessDenied
 from claimwatch.calendar.api import router as calendar_router
 from claimwatch.cases.api import router as cases_router
@@ -34,8 +36,10 @@ from claimwatch.sla.api import router as sla_router
 from claimwatch.sla.pages import router as sla_pages_router
 from claimwatch.surveys import api as surveys_api
 from claimwatch.surveys import pages as surveys_pages
+from claimwatch.web.limits import BodyLimit
 from claimwatch.web.pages import page_refusal
 from claimwatch.web.pages import router as pages_router
+from claimwatch.web.security import ApiGuard, serve_private_docs
 
 # The one set of error handlers. They run after the exception has passed the request's session dependency,
 # so whatever the refused request wrote is rolled back. An HTML route gets a page, any other the JSON body.
@@ -93,25 +97,36 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
+    # CLAIMWATCH_PUBLIC_DOCS=false: /docs and /openapi.json only for signed-in users and API keys.
+    public_docs = settings.public_docs
     app = FastAPI(
         title="claimwatch",
         version=__version__,
         description="理赔督促与保险服务品质管理 — insurance claims supervision and service-quality management",
+        openapi_url="/openapi.json" if public_docs else None,
+        docs_url="/docs" if public_docs else None,
+        redoc_url="/redoc" if public_docs else None,
     )
+    # Added first, so it runs inside the session middleware: it needs the session to guard API writes.
+    app.add_middleware(ApiGuard)
     app.add_middleware(
         SessionMiddleware,
         secret_key=derive_key("session-cookie").hex(),
         session_cookie="claimwatch_session",
         same_site="lax",
-        https_only=settings.session_cookie_secure,
-        max_age=8 * 3600,
+        https_only=settings.session_cookie_secure,  # also set when CLAIMWATCH_PUBLIC_BASE_URL is https
+        max_age=settings.session_idle_seconds,  # the server-side session decides; see auth.service
     )
+    # Oversize bodies are refused before they are read (per route: events, uploads, imports).
+    app.add_middleware(BodyLimit)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(AccessDenied, _access_denied)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(cases_router)
+    app.include_router(access_router)
     app.include_router(audit_router)
+    app.include_router(auth_router)
     app.include_router(analytics_router)
     app.include_router(materials_router)
     app.include_router(notify_router)
@@ -130,6 +145,8 @@ def create_app() -> FastAPI:
     app.include_router(surveys_api.router)
     app.include_router(surveys_pages.public_router)
     app.include_router(surveys_pages.router)
+    if not public_docs:
+        serve_private_docs(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
 
     @app.get("/healthz", include_in_schema=False)

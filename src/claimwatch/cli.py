@@ -164,6 +164,26 @@ def user_create(
     console.print(f"user {username} ({role.value}) created")
 
 
+@user_app.command("password")
+def user_password(
+    username: str,
+    password: str = typer.Option(..., prompt="new password", hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Set a user's password; every session of the account ends (signed-in browsers must sign in again)."""
+    from claimwatch.auth import repository as auth_repository
+    from claimwatch.auth import service as auth_service
+
+    with unit_of_work(TenantContext.system_context()) as session:
+        user = auth_repository.user_by_username(session, username)
+        if user is None:
+            raise fail(f"no user {username!r}")
+        try:
+            auth_service.change_password(session, user.id, password, actor="cli")
+        except auth_service.AuthError as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"password of {username} changed; their sessions are ended")
+
+
 @user_app.command("api-key")
 def user_api_key(tenant: str, name: str, role: Role = typer.Option(Role.INTEGRATION)) -> None:
     """Create an API key for an integration; the key is printed once."""

@@ -2,8 +2,9 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -106,6 +107,24 @@ class Settings(BaseSettings):
     # lookback window, so not on every 30-second pass).
     survey_issue_interval_seconds: float = Field(default=600.0, ge=0)
     log_level: str = "INFO"
+    # Security (sign-in, sessions, docs). Failed sign-ins per account and per client address within the
+    # window before a lock; the lock. A session ends after session_idle_seconds without a request and
+    # session_max_seconds after sign-in, whichever comes first; signing out or a password change ends it
+    # at once. public_docs=false serves /docs and /openapi.json to signed-in users and API keys only.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_ip_max_failures: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+    session_idle_seconds: int = Field(default=8 * 3600, ge=60)
+    session_max_seconds: int = Field(default=24 * 3600, ge=60)
+    public_docs: bool = True
+
+    @model_validator(mode="after")
+    def _secure_cookies_behind_https(self) -> Self:
+        """Cookies are Secure whenever the public address is https (security)."""
+        if self.public_base_url.lower().startswith("https://"):
+            self.session_cookie_secure = True
+        return self
 
 
 @lru_cache

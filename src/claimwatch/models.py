@@ -1,7 +1,8 @@
 """Imports every domain's tables so metadata (Alembic, tests) sees them all."""
 
+from claimwatch.access.models import PersonalDataAccess
 from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
-from claimwatch.auth.models import ApiKey, User
+from claimwatch.auth.models import ApiKey, LoginRecord, LoginThrottle, User, UserSession
 from claimwatch.calendar.models import BusinessHours, CalendarDay, CalendarYear
 from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.complaints.models import Complaint, ComplaintClock, ComplaintEvent, TenantVolume
@@ -14,6 +15,7 @@ from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
 
 __all__ = [
+    "PersonalDataAccess",
     "Complaint",
     "ComplaintClock",
     "ComplaintEvent",
@@ -34,6 +36,9 @@ __all__ = [
     "OptOut",
     "OutboxMessage",
     "ApiKey",
+    "LoginRecord",
+    "LoginThrottle",
+    "UserSession",
     "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",

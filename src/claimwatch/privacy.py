@@ -69,12 +69,19 @@ def keyed_hash(value: str | None) -> str | None:
 
 
 def mask_phone(phone: str | None) -> str:
+    """The first 3 digits (a mobile's carrier prefix) and a star for each other digit.
+
+    Nothing of the end of the number is shown: its last 4 digits, with the claim number, are the claimant's
+    lookup factor (``lookup.service``), so showing them would let any staff member act as the claimant.
+    A leading country code 86 is dropped first."""
     if not phone:
         return ""
     digits = re.sub(r"\D", "", phone)
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
     if len(digits) < 7:
         return "*" * len(digits)
-    return f"{digits[:3]}****{digits[-4:]}"
+    return digits[:3] + "*" * (len(digits) - 3)
 
 
 def mask_id_number(id_number: str | None) -> str:
@@ -95,14 +102,15 @@ def mask_name(name: str | None) -> str:
 
 # 18-digit resident ID (last may be X), mainland mobile numbers, and bank card numbers.
 _ID_RE = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
-_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+# A mobile number with or without the country code, written whole or in groups (138-1234-5678, 138 1234 5678).
+_PHONE_RE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?\d{4}(?![\d])")
 _CARD_RE = re.compile(r"(?<!\d)(\d{4})\d{8,11}(\d{4})(?!\d)")
 
 
 def scrub_text(text: str) -> str:
     """Mask anything that looks like an ID number, mobile number or bank card in free text."""
     text = _ID_RE.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
-    text = _PHONE_RE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+    text = _PHONE_RE.sub(lambda m: f"{m.group(1)}********", text)  # as mask_phone: no trailing digits
     return _CARD_RE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
 
 

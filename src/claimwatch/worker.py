@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import structlog
 
+from claimwatch.auth import jobs as auth_jobs
 from claimwatch.complaints import jobs as complaint_jobs
 from claimwatch.config import get_settings
 from claimwatch.kpi import jobs as kpi_jobs
@@ -104,8 +105,11 @@ def run(
                 purged = lookup_jobs.purge_throttles()
                 if purged:
                     log.info("lookup throttles purged", rows=purged)
+                purged = auth_jobs.purge()
+                if purged:
+                    log.info("sign-in throttles and sessions purged", rows=purged)
             except Exception:  # a row kept an hour longer is harmless; the next pass retries
-                log.exception("lookup throttle purge failed")
+                log.exception("throttle and session purge failed")
         done += 1
         if passes is not None and done >= passes:
             break

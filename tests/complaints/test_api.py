@@ -82,12 +82,12 @@ def test_the_complaint_page_data_is_masked_and_actions_follow_the_state(client, 
     page = client.get(f"/api/v1/complaints/{number}", headers=headers).json()
     assert page["complainant"] == {
         "name": "钱*",
-        "phone": "139****5678",
+        "phone": "139********",
         "email": "q***@example.cn",
         "id_number": "1101**********1234",
     }
     assert [h["kind"] for h in page["history"]] == ["received", "accepted", "complex"]
-    assert page["messages"][0]["recipient"] in ("139****5678", "q***@example.cn")
+    assert page["messages"][0]["recipient"] in ("139********", "q***@example.cn")
 
     refused = client.post(
         f"/api/v1/complaints/{number}/review-decision", json={"outcome": "upheld", "note": "x"}, headers=headers

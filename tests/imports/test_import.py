@@ -100,6 +100,33 @@ def test_skip_invalid_commits_the_rest_and_reports_rejects(world, database, tmp_
     assert _event_count() == 2
 
 
+def test_events_back_in_time_and_bad_identifiers_are_rejected_by_line(world, database, tmp_path):
+    tenant = world.tenant()
+    events = [
+        reported("r1", "C1"),
+        transition("t1", "C1", "accepted", hours=5),
+        transition("t2", "C1", "withdrawn", hours=3, reason="撤案"),  # before the claim's last event
+        reported("r2", "C2") | {"occurred_at": "1900-01-01T00:00:00+08:00"},  # before the floor
+        reported("r3", "UNI/../0007\n"),  # outside the identifier character set
+        transition("t4", "C1", "initial_review", hours=6),
+    ]
+    path = _write_jsonl(tmp_path / "time.jsonl", events)
+    report = tmp_path / "rejects.csv"
+    result = _run(
+        database, str(path), "--tenant", tenant.code, "--mode", "skip-invalid", "--reject-report", str(report)
+    )
+    assert result.exit_code == 0, result.output
+    assert "applied 3, duplicates 0, rejected 3" in result.output
+    rows = {row["line"]: row for row in csv.DictReader(report.open(encoding="utf-8"))}
+    assert {line: row["field"] for line, row in rows.items()} == {
+        "3": "occurred_at",
+        "4": "occurred_at",
+        "5": "claim_number",
+    }
+    assert "before the last event of claim C1 (2026-11-02T06:00:00Z)" in rows["3"]["reason"]
+    assert _event_count() == 3
+
+
 def test_csv_import_and_csv_errors(world, database, tmp_path):
     tenant = world.tenant()
     header = (

@@ -37,7 +37,8 @@ def survey_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def client(database) -> TestClient:
-    return TestClient(create_app())
+    # https like BASE_URL: the session cookie is Secure behind an https public address.
+    return TestClient(create_app(), base_url="https://testserver")
 
 
 def hours_for(when: dt.datetime) -> float:

@@ -206,8 +206,8 @@ def test_claim_page_header_masked_and_timeline_in_order(client: TestClient, seed
     assert response.status_code == 200
     assert "赔案 A-MOT-001" in html
     assert CLEAR_PHONE not in html and CLEAR_ID_NUMBER not in html and REASON_PHONE not in html
-    assert "138****5678" in html and "1101**********1234" in html and "张**" in html
-    assert "139****1111" in html  # the reason's phone number is masked too
+    assert "138********" in html and "1101**********1234" in html and "张**" in html
+    assert "139********" in html  # the reason's phone number is masked too
     timeline = html[html.index('id="timeline"') :]
     seqs = [int(s) for s in SEQ.findall(timeline)]
     assert len(seqs) == 6 and seqs == sorted(seqs)

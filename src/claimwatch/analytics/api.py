@@ -15,6 +15,7 @@ from claimwatch.analytics.xes import xes_lines
 from claimwatch.auth.deps import TenantSession, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.errors import NotFound
+from claimwatch.params import checked_instant
 from claimwatch.tenancy import repository as tenancy_repository
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
@@ -43,6 +44,8 @@ def get_process(
     top: int = Query(10, ge=1, le=1000, description="how many variants and bottlenecks"),
     _: Principal = Depends(analytics_reader),
 ) -> dict[str, Any]:
+    checked_instant("since", since)
+    checked_instant("until", until)
     tenant_id = _tenant_id(session, tenant)
     report = service.claims_process_report(
         session, tenant_id, line=line, since=since, until=until, top_variants=top, top_bottlenecks=top
@@ -64,6 +67,8 @@ def get_process_xes(
     tenant: str | None = Query(None, description="insurer code (regulators: optional filter)"),
     _: Principal = Depends(analytics_reader),
 ) -> StreamingResponse:
+    checked_instant("since", since)
+    checked_instant("until", until)
     tenant_id = _tenant_id(session, tenant)
     log: EventLog = service.claims_event_log(session, tenant_id, line=line, since=since, until=until)
     return StreamingResponse(

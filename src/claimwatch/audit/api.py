@@ -8,6 +8,7 @@ from claimwatch.audit import service
 from claimwatch.auth.deps import TenantSession, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.errors import Invalid
+from claimwatch.params import RowId
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 @router.get("/verify")
 def verify_chain(
     session: TenantSession,
-    tenant_id: int | None = None,
+    tenant_id: RowId | None = None,
     principal: Principal = Depends(require(Permission.VERIFY_AUDIT)),
 ) -> dict[str, Any]:
     """Re-hash the caller's chain (a regulator names the tenant) and report the first problem."""

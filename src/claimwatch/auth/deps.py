@@ -12,22 +12,51 @@ from claimwatch.auth import service as auth_service
 from claimwatch.auth.principal import AccessDenied, Permission, Principal
 from claimwatch.db import TenantContext, unit_of_work
 
-SESSION_USER_KEY = "uid"
+# The signed session cookie carries the id of a server-side session (auth.models.UserSession), never the
+# user's id: signing out or a password change ends the session, and every copy of the cookie with it.
+SESSION_TOKEN_KEY = "sid"
 
 
-def _resolve(request: Request) -> Principal | None:
+def presented_api_key(request: Request) -> str | None:
+    """The API key of the request (``X-API-Key`` or ``Authorization: Bearer``); it wins over a cookie."""
     presented = request.headers.get("x-api-key")
     authorization = request.headers.get("authorization", "")
     if not presented and authorization.lower().startswith("bearer "):
         presented = authorization[7:].strip()
-    # Sign-in is resolved in its own short transaction, before the tenant is known.
-    with unit_of_work(TenantContext.system_context()) as session:
+    return presented or None
+
+
+def client_address(request: Request) -> str:
+    """The caller's address. Behind a reverse proxy, run uvicorn with --proxy-headers and
+    --forwarded-allow-ips so this is the client's address, not the proxy's."""
+    return request.client.host if request.client else "unknown"
+
+
+def session_token(request: Request) -> str | None:
+    token = request.session.get(SESSION_TOKEN_KEY) if "session" in request.scope else None
+    return token if isinstance(token, str) and token else None
+
+
+def _resolve(request: Request) -> Principal | None:
+    presented = presented_api_key(request)
+    token = None if presented else session_token(request)
+    if not presented and token is None:
+        return None
+    # Resolved in its own short read-only transaction, before the tenant is known: on SQLite a read-only
+    # transaction does not queue for the write lock, so requests are not serialised behind writers.
+    with unit_of_work(TenantContext.system_reader()) as session:
         if presented:
             return auth_service.principal_for_api_key(session, presented)
-        user_id = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
-        if user_id is None:
-            return None
-        return auth_service.principal_for_user_id(session, int(user_id))
+        assert token is not None
+        found = auth_service.open_session(session, token)
+    if found is None:
+        return None
+    principal, touch_due = found
+    if touch_due:
+        # The last use, written at most once a minute, in a write transaction of its own.
+        with unit_of_work(TenantContext.system_context()) as session:
+            auth_service.touch_session(session, token)
+    return principal
 
 
 def current_principal(request: Request) -> Principal:

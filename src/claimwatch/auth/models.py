@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from claimwatch.db import Base, UTCDateTime, enum_column, utc_now
@@ -52,3 +52,66 @@ class ApiKey(Base):
     role: Mapped[Role] = mapped_column(enum_column(Role, 32), default=Role.INTEGRATION)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# Rows that grow with use (sessions, sign-in records, throttle keys) get 64-bit ids on PostgreSQL.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UserSession(Base):
+    """A signed-in browser session. The signed cookie carries a random id; only its SHA-256 is kept here,
+    so the table gives nobody a usable cookie. Signing out, a password change or an idle or old session
+    ends it: the request after that is not signed in, whatever copy of the cookie it carries."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    address: Mapped[str] = mapped_column(String(64))
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one account name or one client address within a window, and the lock they
+    caused. Keyed by a keyed HMAC of the name as typed or of the address, so an unknown name is throttled
+    exactly like a known one (a lock reveals nothing) and neither is stored in clear."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("scope", "key_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # account | address
+    key_hash: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now, index=True)
+
+
+class LoginOutcome(enum.StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"  # wrong password, unknown or inactive account
+    LOCKED = "locked"  # refused unchecked: the account name or the address is locked
+    LOGOUT = "logout"
+
+
+class LoginRecord(Base):
+    """One sign-in attempt or sign-out: who, when, from where, and how it ended.
+
+    ``user_id``/``tenant_id``/``username`` are set only when the name is an account's: a name that is no
+    account (often a password typed in the wrong field) is not kept. Read per tenant by the access-log
+    route (who may: ``Permission.VIEW_ACCESS_LOG``)."""
+
+    __tablename__ = "login_records"
+    __table_args__ = (Index("ix_login_records_tenant_at", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    address: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[LoginOutcome] = mapped_column(enum_column(LoginOutcome, 16))

@@ -25,6 +25,8 @@ class Permission(enum.StrEnum):
     VIEW_KPIS = "view_kpis"  # the quality dashboard, KPI values and alerts
     VIEW_ANALYTICS = "view_analytics"  # process analytics and XES export
     EDIT_MATERIALS = "edit_materials"  # a claim's materials profile, notices and documents
+    VIEW_ACCESS_LOG = "view_access_log"  # sign-ins and views of personal data (who, when, from where)
+    UNMASK_PERSONAL_DATA = "unmask_personal_data"  # a claimant's phone or ID number in clear, with a reason (logged)
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -51,6 +53,8 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
         {Role.QUALITY_MANAGER, Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR, Role.REGULATOR}
     ),
     Permission.EDIT_MATERIALS: frozenset({Role.ADJUSTER, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION}),
+    Permission.VIEW_ACCESS_LOG: frozenset({Role.ADMIN, Role.QUALITY_MANAGER}),
+    Permission.UNMASK_PERSONAL_DATA: frozenset({Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.ADMIN}),
 }
 
 

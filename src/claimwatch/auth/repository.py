@@ -3,10 +3,16 @@ and filter by the unique username or key prefix; nothing here lists another tena
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, delete, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from claimwatch.auth.models import ApiKey, User
+from claimwatch.auth.models import ApiKey, LoginOutcome, LoginRecord, LoginThrottle, User, UserSession
+from claimwatch.db import UTCDateTime
 
 
 def user_by_username(session: Session, username: str) -> User | None:
@@ -35,3 +41,176 @@ def usernames_by_id(session: Session, user_ids: set[int]) -> dict[int, str]:
         return {}
     rows = session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids)))
     return {user_id: name for user_id, name in rows}
+
+
+# --- sessions -------------------------------------------------------------------------------------------
+# Resolving a session is on every signed-in request: one statement, built once, on the unique token hash.
+_sessions = UserSession.__table__
+_users = User.__table__
+_SESSION_AND_USER = (
+    select(
+        _sessions.c.id,
+        _sessions.c.created_at,
+        _sessions.c.last_seen_at,
+        _sessions.c.revoked_at,
+        _users.c.id.label("user_id"),
+        _users.c.tenant_id,
+        _users.c.username,
+        _users.c.display_name,
+        _users.c.role,
+        _users.c.active,
+    )
+    .join(_users, _users.c.id == _sessions.c.user_id)
+    .where(_sessions.c.token_hash == bindparam("token_hash"))
+)
+_TOUCH_SESSION = (
+    update(UserSession).where(UserSession.id == bindparam("session_id")).values(last_seen_at=bindparam("seen"))
+)
+
+
+def session_and_user(session: Session, token_hash: str) -> Any | None:
+    """The session's id, created_at, last_seen_at and revoked_at with its user's user_id, tenant_id,
+    username, display_name, role and active; None for an unknown token."""
+    return session.connection().execute(_SESSION_AND_USER, {"token_hash": token_hash}).one_or_none()
+
+
+def touch_session(session: Session, session_id: int, seen: dt.datetime) -> None:
+    session.connection().execute(_TOUCH_SESSION, {"session_id": session_id, "seen": seen})
+
+
+def add_session(session: Session, row: UserSession) -> UserSession:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def revoke_session(session: Session, token_hash: str, at: dt.datetime) -> int | None:
+    """Ends one session; returns its user's id (None when there was no such open session)."""
+    row = session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == token_hash, UserSession.revoked_at.is_(None))
+        .values(revoked_at=at)
+        .returning(UserSession.user_id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    return None if row is None else int(row[0])
+
+
+def revoke_user_sessions(session: Session, user_id: int, at: dt.datetime) -> int:
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_sessions(session: Session, before: dt.datetime) -> int:
+    """Forget sessions that ended (or were last used) before ``before``."""
+    result = session.execute(
+        delete(UserSession)
+        .where(or_(UserSession.last_seen_at < before, UserSession.revoked_at < before))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- sign-in throttles (the same atomic upsert as the lookup's) ------------------------------------------
+_throttles = LoginThrottle.__table__
+_THROTTLE_PAIR = select(_throttles.c.scope, _throttles.c.failures, _throttles.c.locked_until).where(
+    or_(
+        and_(_throttles.c.scope == bindparam("s1"), _throttles.c.key_hash == bindparam("k1")),
+        and_(_throttles.c.scope == bindparam("s2"), _throttles.c.key_hash == bindparam("k2")),
+    )
+)
+
+
+def throttles(session: Session, keys: Sequence[tuple[str, str]]) -> list[Any]:
+    """(scope, failures, locked_until) of the throttle rows of these two (scope, key_hash) pairs."""
+    (s1, k1), (s2, k2) = keys[0], keys[-1]
+    return list(session.connection().execute(_THROTTLE_PAIR, {"s1": s1, "k1": k1, "s2": s2, "k2": k2}).all())
+
+
+def count_failure(
+    session: Session, scope: str, key_hash: str, now: dt.datetime, window: int, limit: int, lockout: int
+) -> tuple[int, dt.datetime | None]:
+    """Add one failure to a key in one atomic statement: a new window starts when the last one is over;
+    reaching ``limit`` failures locks the key for ``lockout`` seconds."""
+    at = literal(now, UTCDateTime())
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(LoginThrottle)
+        .values(scope=scope, key_hash=key_hash, failures=0, window_started_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["scope", "key_hash"])
+    )
+    expired = LoginThrottle.window_started_at <= now - dt.timedelta(seconds=window)
+    failures = case((expired, 1), else_=LoginThrottle.failures + 1)
+    row = session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.scope == scope, LoginThrottle.key_hash == key_hash)
+        .values(
+            failures=failures,
+            window_started_at=case((expired, at), else_=LoginThrottle.window_started_at),
+            locked_until=case(
+                (failures >= limit, literal(now + dt.timedelta(seconds=lockout), UTCDateTime())),
+                else_=LoginThrottle.locked_until,
+            ),
+            updated_at=at,
+        )
+        .returning(LoginThrottle.failures, LoginThrottle.locked_until)
+        .execution_options(synchronize_session=False)
+    ).one()
+    return int(row[0]), row[1]
+
+
+def clear_failures(session: Session, scope: str, key_hash: str) -> None:
+    session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.scope == scope, LoginThrottle.key_hash == key_hash, LoginThrottle.failures > 0)
+        .values(failures=0)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def purge_throttles(session: Session, before: dt.datetime) -> int:
+    result = session.execute(
+        delete(LoginThrottle)
+        .where(
+            LoginThrottle.updated_at < before,
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < before),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- the record of sign-ins --------------------------------------------------------------------------------
+def add_login_record(session: Session, record: LoginRecord) -> None:
+    session.add(record)
+
+
+def login_records(
+    session: Session,
+    tenant_id: int,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    outcome: LoginOutcome | None = None,
+    username: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[int, list[LoginRecord]]:
+    """One tenant's sign-in records, newest first, and how many match."""
+    query = select(LoginRecord).where(LoginRecord.tenant_id == tenant_id)
+    if since is not None:
+        query = query.where(LoginRecord.at >= since)
+    if until is not None:
+        query = query.where(LoginRecord.at < until)
+    if outcome is not None:
+        query = query.where(LoginRecord.outcome == outcome)
+    if username:
+        query = query.where(LoginRecord.username == username)
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(LoginRecord.at.desc(), LoginRecord.id.desc()).limit(limit).offset(offset))
+    return int(total), list(rows.scalars())

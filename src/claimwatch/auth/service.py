@@ -1,10 +1,13 @@
-"""Passwords (argon2), API keys (SHA-256 of a random secret) and user administration."""
+"""Passwords (argon2), sign-in (throttled, recorded), server-side sessions, API keys (SHA-256 of a random
+secret) and user administration."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from claimwatch.audit import service as audit_service
 from claimwatch.auth import repository
-from claimwatch.auth.models import ApiKey, Role, User
+from claimwatch.auth.models import ApiKey, LoginOutcome, LoginRecord, Role, User, UserSession
 from claimwatch.auth.principal import Principal
+from claimwatch.config import get_settings
 from claimwatch.db import utc_now
 from claimwatch.errors import Invalid
+from claimwatch.privacy import derive_key
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the response time the same whether or not the user exists.
@@ -23,6 +28,18 @@ _DUMMY_HASH = _hasher.hash("claimwatch-timing-equaliser")
 
 API_KEY_PREFIX = "cw"
 MIN_PASSWORD_LENGTH = 8
+MAX_USERNAME = 64
+MAX_ADDRESS = 64
+
+# What a sign-in came to (SignIn.status).
+SIGNED_IN = "signed_in"
+FAILED = "failed"
+LOCKED = "locked"
+# Throttle scopes: the account name as typed, and the client address.
+ACCOUNT = "account"
+ADDRESS = "address"
+# A session's last use is written at most this often (a write per request would cost more than the read).
+SESSION_TOUCH_SECONDS = 60
 
 
 class AuthError(Invalid):
@@ -65,11 +82,156 @@ def authenticate(session: Session, username: str, password: str) -> Principal | 
     return principal_for_user(user)
 
 
-def principal_for_user_id(session: Session, user_id: int) -> Principal | None:
-    user = repository.user_by_id(session, user_id)
-    if user is None or not user.active:
+@dataclass(frozen=True)
+class SignIn:
+    """What a sign-in came to: ``SIGNED_IN`` (with the principal and the new session's token, which goes
+    into the signed cookie and is stored nowhere else), ``FAILED`` or ``LOCKED`` (with the seconds to wait)."""
+
+    status: str
+    principal: Principal | None = None
+    session_token: str | None = None
+    retry_after: int = 0
+
+
+def _throttle_key(kind: str, value: str) -> str:
+    return hmac.new(derive_key("login-throttle"), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _record(session: Session, user: User | None, address: str, outcome: LoginOutcome, now: dt.datetime) -> None:
+    repository.add_login_record(
+        session,
+        LoginRecord(
+            at=now,
+            tenant_id=user.tenant_id if user else None,
+            user_id=user.id if user else None,
+            username=user.username if user else None,
+            address=address,
+            outcome=outcome,
+        ),
+    )
+
+
+def sign_in(session: Session, username: str, password: str, address: str, now: dt.datetime | None = None) -> SignIn:
+    """Check a password sign-in and, if it is right, open a session.
+
+    A locked account name or client address is refused before the password is looked at (the right
+    password too); a failure counts against both. Names that are no account are counted and locked the
+    same way, and their password is checked against a dummy hash, so neither the answer, the lock nor the
+    time says whether an account exists. Every attempt is recorded (:class:`LoginRecord`).
+
+    Returns (never raises) a failure: its counts and record must commit with the caller's session."""
+    now = now or utc_now()
+    settings = get_settings()
+    username = username.strip()[:MAX_USERNAME]
+    address = (address or "unknown")[:MAX_ADDRESS]
+    keys = [(ACCOUNT, _throttle_key(ACCOUNT, username)), (ADDRESS, _throttle_key(ADDRESS, address))]
+    rows = repository.throttles(session, keys)
+    user = repository.user_by_username(session, username) if username else None
+    locks = [row.locked_until for row in rows if row.locked_until is not None and row.locked_until > now]
+    if locks:
+        _record(session, user, address, LoginOutcome.LOCKED, now)
+        return SignIn(LOCKED, retry_after=max(1, int((max(locks) - now).total_seconds()) + 1))
+    usable = user is not None and user.active
+    matches = _password_matches(user.password_hash if user is not None and usable else _DUMMY_HASH, password)
+    if user is None or not usable or not matches:
+        window, lockout = settings.login_failure_window_seconds, settings.login_lockout_seconds
+        repository.count_failure(session, ACCOUNT, keys[0][1], now, window, settings.login_max_failures, lockout)
+        repository.count_failure(session, ADDRESS, keys[1][1], now, window, settings.login_ip_max_failures, lockout)
+        _record(session, user, address, LoginOutcome.FAILURE, now)
+        return SignIn(FAILED)
+    if any(row.scope == ACCOUNT and row.failures for row in rows):
+        repository.clear_failures(session, ACCOUNT, keys[0][1])
+    token = secrets.token_urlsafe(32)
+    repository.add_session(
+        session,
+        UserSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, last_seen_at=now, address=address),
+    )
+    _record(session, user, address, LoginOutcome.SUCCESS, now)
+    return SignIn(SIGNED_IN, principal_for_user(user), token)
+
+
+def principal_for_session(
+    session: Session, token: str, now: dt.datetime | None = None, *, touch: bool = True
+) -> Principal | None:
+    """The signed-in user of an open session; None for an unknown, revoked, idle or too old one, or an
+    account that was deactivated. With ``touch`` the last use is written, at most once a minute."""
+    found = open_session(session, token, now)
+    if found is None:
         return None
-    return principal_for_user(user)
+    principal, touch_due = found
+    if touch and touch_due:
+        touch_session(session, token, now)
+    return principal
+
+
+def open_session(session: Session, token: str, now: dt.datetime | None = None) -> tuple[Principal, bool] | None:
+    """One indexed read (no write): the session's user and whether its last use is due to be written
+    again (once a minute), for a caller that reads in a read-only transaction and writes separately."""
+    row = repository.session_and_user(session, _token_hash(token))
+    if row is None or row.revoked_at is not None or not row.active:
+        return None
+    now = now or utc_now()
+    settings = get_settings()
+    if now - row.last_seen_at >= dt.timedelta(seconds=settings.session_idle_seconds):
+        return None
+    if now - row.created_at >= dt.timedelta(seconds=settings.session_max_seconds):
+        return None
+    principal = Principal(
+        role=row.role,
+        tenant_id=row.tenant_id,
+        actor=f"user:{row.username}",
+        user_id=row.user_id,
+        display_name=row.display_name,
+    )
+    return principal, now - row.last_seen_at >= dt.timedelta(seconds=SESSION_TOUCH_SECONDS)
+
+
+def touch_session(session: Session, token: str, now: dt.datetime | None = None) -> None:
+    """Write the session's last use (what the idle limit counts from)."""
+    row = repository.session_and_user(session, _token_hash(token))
+    if row is not None:
+        repository.touch_session(session, row.id, now or utc_now())
+
+
+def sign_out(session: Session, token: str, address: str, now: dt.datetime | None = None) -> None:
+    """End a session (a copy of its cookie is refused from now on) and record the sign-out."""
+    now = now or utc_now()
+    user_id = repository.revoke_session(session, _token_hash(token), now)
+    if user_id is not None:
+        user = repository.user_by_id(session, user_id)
+        _record(session, user, (address or "unknown")[:MAX_ADDRESS], LoginOutcome.LOGOUT, now)
+
+
+def change_password(session: Session, user_id: int, new_password: str, *, actor: str) -> None:
+    """Set a new password and end every session of the account (a stolen cookie dies with the old password)."""
+    user = repository.user_by_id(session, user_id)
+    if user is None:
+        raise AuthError("user_id", f"no user with id {user_id}")
+    user.password_hash = hash_password(new_password)
+    ended = repository.revoke_user_sessions(session, user.id, utc_now())
+    if user.tenant_id is not None:
+        audit_service.record(
+            session,
+            user.tenant_id,
+            "config.user",
+            user.username,
+            actor,
+            {"action": "change_password", "sessions_ended": ended},
+        )
+
+
+def purge(session: Session, now: dt.datetime | None = None) -> int:
+    """Forget throttle keys idle for a day whose lock is over, and sessions that ended or went idle more
+    than a day ago (a worker pass; the sign-in record is kept). ``session`` is the system context's."""
+    now = now or utc_now()
+    settings = get_settings()
+    before = now - dt.timedelta(days=1)
+    idle_before = now - dt.timedelta(seconds=settings.session_idle_seconds) - dt.timedelta(days=1)
+    return repository.purge_throttles(session, before) + repository.purge_sessions(session, min(before, idle_before))
 
 
 def create_user(

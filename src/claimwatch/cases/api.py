@@ -11,11 +11,24 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from claimwatch.access import api as access_api
+from claimwatch.access import service as access_service
+from claimwatch.access.schemas import UnmaskIn, UnmaskOut
 from claimwatch.auth.deps import TenantSession, current_principal, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases import repository, service
-from claimwatch.cases.schemas import BatchAck, ClaimDetail, ClaimPage, EventAck, EventBatch, EventIn, TimelineEntry
-from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.cases.schemas import (
+    MAX_PAGE,
+    TENANT_CODE_MAX,
+    BatchAck,
+    ClaimDetail,
+    ClaimPage,
+    EventAck,
+    EventBatch,
+    EventIn,
+    TimelineEntry,
+)
+from claimwatch.db import TenantContext, tenant_context, unit_of_work
 from claimwatch.errors import Invalid, Problem
 from claimwatch.tenancy import repository as tenancy_repository
 
@@ -24,7 +37,7 @@ router = APIRouter(prefix="/api/v1", tags=["claims"])
 
 def claim_reader(
     principal: Principal = Depends(current_principal),
-    tenant: str | None = Query(None, description="tenant code; required for a regulator"),
+    tenant: str | None = Query(None, max_length=TENANT_CODE_MAX, description="tenant code; required for a regulator"),
 ) -> Iterator[Session]:
     """The session one claim is read in: the caller's tenant's, or for a regulator a read-only session
     narrowed to the insurer it names (claim numbers are unique per insurer only). A request
@@ -134,7 +147,7 @@ def get_claims(
     line: str | None = None,
     region: str | None = None,
     number: str | None = None,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(50, ge=1, le=500),
     _: Principal = Depends(require(Permission.VIEW_CLAIMS)),
 ) -> dict[str, Any]:
@@ -147,10 +160,34 @@ def get_claim(
     number: str,
     request: Request,
     session: ClaimReader,
-    _: Principal = Depends(require(Permission.VIEW_CLAIMS)),
+    principal: Principal = Depends(require(Permission.VIEW_CLAIMS)),
 ) -> dict[str, Any]:
     claim, events = service.claim_with_timeline(session, number, request_locale(request))
+    # Who saw the claimant's (masked) data: one row, in this transaction (a regulator's: in its own).
+    tenant_id = tenant_context(session).tenant_id
+    access_api.record_view(session, principal, [tenant_id], access_service.CLAIM, claim["number"], "claim_api")
     return {
         "claim": ClaimDetail.model_validate(claim).model_dump(mode="json"),
         "timeline": [TimelineEntry.model_validate(e).model_dump(mode="json") for e in events],
     }
+
+
+@router.post(
+    "/claims/{number}/unmask",
+    response_model=UnmaskOut,
+    summary="The claimant's phone or ID number in clear, with a reason (recorded in the access log)",
+    responses={403: {"description": "the role may not unmask"}, 404: {"description": "unknown claim or no value"}},
+)
+def post_unmask(
+    number: str,
+    body: UnmaskIn,
+    session: TenantSession,
+    principal: Principal = Depends(require(Permission.UNMASK_PERSONAL_DATA)),
+) -> JSONResponse:
+    claim = service.get_claim(session, number)
+    token = claim.claimant_phone_enc if body.field == "phone" else claim.claimant_id_number_enc
+    value = access_service.unmask(
+        session, principal, claim.tenant_id, access_service.CLAIM, claim.number, body.field, body.reason, token
+    )
+    content = UnmaskOut(field=body.field, value=value).model_dump(mode="json")
+    return JSONResponse(content, headers={"Cache-Control": "no-store"})

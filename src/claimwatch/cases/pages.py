@@ -12,6 +12,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from claimwatch.access import api as access_api
+from claimwatch.access import service as access_service
 from claimwatch.auth.deps import TenantSession, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases import queries
@@ -62,15 +64,17 @@ def _claim_page(session: Session, number: str, locale: str, tenant_code: str | N
     )
 
 
-def _regulator_claim_page(session: Session, number: str, locale: str, tenant_code: str | None) -> queries.ClaimView:
-    """The claim of the named insurer, or of whichever insurer has it."""
+def _regulator_claim_page(
+    session: Session, number: str, locale: str, tenant_code: str | None
+) -> tuple[queries.ClaimView, int]:
+    """The claim of the named insurer, or of whichever insurer has it, and that insurer's id."""
     tenants = tenancy_service.tenant_labels(session)
     if tenant_code is not None:
         tenants = [t for t in tenants if t.code == tenant_code]
     for tenant in tenants:
         with _regulator_view_of(tenant.id) as narrowed:
             try:
-                return _claim_page(narrowed, number, locale, tenant.code)
+                return _claim_page(narrowed, number, locale, tenant.code), tenant.id
             except ClaimNotFound:
                 continue
     raise ClaimNotFound(f"no claim {number}")
@@ -80,9 +84,12 @@ def _regulator_claim_page(session: Session, number: str, locale: str, tenant_cod
 def claim(number: str, request: Request, principal: ViewerDep, session: TenantSession) -> HTMLResponse:
     """A claim; the same 404 page whether it is unknown or someone else's."""
     locale = request_locale(request)
+    tenant_id: int | None
     if principal.is_regulator:
         tenant_code = request.query_params.get("tenant") or None
-        view = _regulator_claim_page(session, number, locale, tenant_code)
+        view, tenant_id = _regulator_claim_page(session, number, locale, tenant_code)
     else:
-        view = _claim_page(session, number, locale, None)
+        view, tenant_id = _claim_page(session, number, locale, None), principal.tenant_id
+    # Who saw the claimant's (masked) data: one row, in this transaction (a regulator's: in its own).
+    access_api.record_view(session, principal, [tenant_id], access_service.CLAIM, view.claim["number"], "claim_page")
     return render(request, "claim.html", {"view": view}, principal=principal, zone=view.time_zone)

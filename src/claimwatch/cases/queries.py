@@ -24,6 +24,7 @@ from claimwatch.auth.principal import Principal
 from claimwatch.cases import service as cases_service
 from claimwatch.cases.models import Claim
 from claimwatch.cases.repository import ClaimFilter
+from claimwatch.cases.schemas import MAX_PAGE
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.workflow import service as workflow_service
 
@@ -80,7 +81,7 @@ class ListQuery:
             region=clean(params.get("region"), 12),
             number=clean(params.get("number"), MAX_NUMBER_PREFIX),
             tenant=clean(params.get("tenant"), 32),
-            page=min(_positive_int(params.get("page"), 1), 1_000_000),
+            page=min(_positive_int(params.get("page"), 1), MAX_PAGE),
             page_size=size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE,
         )
 

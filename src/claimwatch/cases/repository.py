@@ -79,11 +79,14 @@ class ClaimState:
     paid_amount_fen: int | None
     assignee_id: int | None
     reported_amount_fen: int | None = None
+    # When the claim's latest event happened: a later event may not go back before it.
+    last_event_at: dt.datetime | None = None
     new_row: dict[str, Any] | None = None
 
 
 def claim_states(session: Session, numbers: Sequence[str]) -> dict[str, ClaimState]:
     found: dict[str, ClaimState] = {}
+    last_event_at = select(func.max(CaseEvent.occurred_at)).where(CaseEvent.claim_id == Claim.id).scalar_subquery()
     for condition in _member_of(session, Claim.number, numbers):
         rows = session.execute(
             select(
@@ -99,6 +102,7 @@ def claim_states(session: Session, numbers: Sequence[str]) -> dict[str, ClaimSta
                 Claim.paid_amount_fen,
                 Claim.assignee_id,
                 Claim.reported_amount_fen,
+                last_event_at,
             ).where(condition)
         )
         for row in rows:

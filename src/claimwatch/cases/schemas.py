@@ -11,6 +11,24 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 
+# Claim numbers, event ids and policy numbers travel in URLs, CSV reports and file names and are typed
+# into search boxes: one character set (ASCII letters and digits, then also ``.``, ``_``, ``-``), so a
+# NUL, a zero-width space, a trailing newline or ``/../`` can never be stored and then not be read back.
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+TENANT_CODE_MAX = 32  # tenants.code is String(32)
+
+# The earliest event time taken. Claims data before 2000 predates every system this serves; such a date
+# is a placeholder (1900-01-01, 0001-01-01) or a typo, and would start a clock already years late.
+EARLIEST_EVENT_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+# A few minutes of clock skew between systems is normal; an hour is a data error.
+FUTURE_SKEW = dt.timedelta(hours=1)
+# The deepest page of a list: beyond it, filter (an unbounded page overflows the database's integers).
+MAX_PAGE = 1_000_000
+
+ClaimNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
+EventId = Annotated[str, Field(min_length=1, max_length=100, pattern=IDENTIFIER_PATTERN)]
+PolicyNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
+
 
 class EventType(StrEnum):
     REPORTED = "reported"  # 报案: creates the claim
@@ -32,7 +50,7 @@ class ClaimReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line: str = Field(min_length=1, max_length=32)
-    policy_number: str = Field(min_length=1, max_length=64)
+    policy_number: PolicyNumber
     org_code: str | None = Field(default=None, max_length=32)
     region_code: str | None = Field(default=None, max_length=12)
     claimant: Claimant
@@ -42,11 +60,15 @@ class ClaimReport(BaseModel):
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str = Field(min_length=1, max_length=100, description="The sender's id; a repeat is acknowledged once")
-    claim_number: str = Field(min_length=1, max_length=64)
+    event_id: EventId = Field(description="The sender's id; a repeat is acknowledged once")
+    claim_number: ClaimNumber
     type: EventType
-    occurred_at: AwareDatetime = Field(description="When it happened, with a UTC offset")
-    tenant: str | None = Field(default=None, description="Optional; must match the caller's tenant")
+    occurred_at: AwareDatetime = Field(
+        description="When it happened, with a UTC offset; from 2000 on, and not before the claim's last event"
+    )
+    tenant: str | None = Field(
+        default=None, max_length=TENANT_CODE_MAX, description="Optional; must match the caller's tenant"
+    )
     actor: str | None = Field(default=None, max_length=100, description="Who did it in the source system")
     to_status: str | None = Field(default=None, max_length=32)
     reason: str | None = Field(default=None, max_length=2000)
@@ -57,9 +79,11 @@ class EventIn(BaseModel):
 
     @field_validator("occurred_at")
     @classmethod
-    def _not_in_future(cls, value: dt.datetime) -> dt.datetime:
-        # A few minutes of clock skew between systems is normal; an hour is a data error.
-        if value > dt.datetime.now(dt.UTC) + dt.timedelta(hours=1):
+    def _plausible_time(cls, value: dt.datetime) -> dt.datetime:
+        # Compared before any conversion: 0001-01-01T00:00+08:00 has no UTC equivalent.
+        if value < EARLIEST_EVENT_AT:
+            raise ValueError(f"occurred_at is before {EARLIEST_EVENT_AT:%Y-%m-%d}: not a real event time")
+        if value > dt.datetime.now(dt.UTC) + FUTURE_SKEW:
             raise ValueError("occurred_at is in the future")
         return value
 

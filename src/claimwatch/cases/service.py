@@ -268,6 +268,16 @@ def _apply(
     elif state is None:
         batch.problem(index, event, "claim_number", f"unknown claim {event.claim_number}", 404)
         return None
+    elif state.last_event_at is not None and occurred < state.last_event_at:
+        # An event that goes back in time would stop clocks before they started.
+        batch.problem(
+            index,
+            event,
+            "occurred_at",
+            f"occurred_at {_iso(occurred)} is before the last event of claim {state.number} "
+            f"({_iso(state.last_event_at)}); a claim's events must come in time order",
+        )
+        return None
     elif event.type is EventType.TRANSITION:
         if not _transition(batch, index, event, state, occurred, row):
             return None
@@ -294,7 +304,12 @@ def _apply(
             data["paid_amount"] = str(event.paid_amount)
         row["data"] = canonical_json(data)
     state.event_count += 1
+    state.last_event_at = occurred
     return state, row
+
+
+def _iso(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _new_claim(

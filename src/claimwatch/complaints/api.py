@@ -19,6 +19,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from claimwatch.access import api as access_api
+from claimwatch.access import service as access_service
+from claimwatch.access.schemas import UnmaskIn, UnmaskOut
 from claimwatch.auth.deps import TenantSession, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.complaints import importer, intake, keywords, queries, schemas, service
@@ -202,7 +205,41 @@ def get_complaint(
     session: TenantSession,
     principal: Principal = Depends(require(Permission.VIEW_COMPLAINTS)),
 ) -> Any:
-    return _view(session, number, request, principal, _read_context(session, principal, tenant))
+    complaint = queries.get_complaint(session, number, _read_context(session, principal, tenant))
+    view = jsonable_encoder(queries.complaint_view(session, complaint, request_locale(request), principal))
+    # Who saw the complainant's (masked) data: one row, in this transaction (a regulator's: in its own).
+    access_api.record_view(
+        session, principal, [complaint.tenant_id], access_service.COMPLAINT, complaint.number, "complaint_api"
+    )
+    return view
+
+
+@router.post(
+    "/complaints/{number}/unmask",
+    response_model=UnmaskOut,
+    responses=_ERRORS,
+    summary="The complainant's phone or ID number in clear, with a reason (recorded in the access log)",
+)
+def post_unmask(
+    number: str,
+    body: UnmaskIn,
+    session: TenantSession,
+    principal: Principal = Depends(require(Permission.UNMASK_PERSONAL_DATA)),
+) -> JSONResponse:
+    complaint = queries.get_complaint(session, number, principal.tenant_id)
+    token = complaint.phone_enc if body.field == "phone" else complaint.id_number_enc
+    value = access_service.unmask(
+        session,
+        principal,
+        complaint.tenant_id,
+        access_service.COMPLAINT,
+        complaint.number,
+        body.field,
+        body.reason,
+        token,
+    )
+    content = UnmaskOut(field=body.field, value=value).model_dump(mode="json")
+    return JSONResponse(content, headers={"Cache-Control": "no-store"})
 
 
 def _act(

@@ -24,6 +24,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from claimwatch.access import api as access_api
+from claimwatch.access import service as access_service
 from claimwatch.auth.deps import TenantSession, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.complaints import importer, intake, keywords, labels, queries, schemas, service
@@ -510,6 +512,11 @@ def complaint(number: str, request: Request, principal: ViewerDep, session: Tena
         page = queries.complaint_page(session, principal, number, tenant_code, request_locale(request))
     except ComplaintError as exc:
         return _not_found(request, principal, exc.status)
+    # Who saw the complainant's (masked) data: one row, in this transaction (a regulator's: in its own).
+    tenant_id = queries.tenant_id_of(session, page.tenant_code) if principal.is_regulator else principal.tenant_id
+    access_api.record_view(
+        session, principal, [tenant_id], access_service.COMPLAINT, page.complaint["number"], "complaint_page"
+    )
     return _page_response(request, principal, page, _zone(session, principal))
 
 

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from claimwatch.params import MAX_COUNT
+
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 Outcome = Literal["upheld", "partly_upheld", "not_upheld"]
 
@@ -132,8 +134,9 @@ class VolumeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
-    org_code: str | None = Field(default=None, max_length=32, description="omit for the whole tenant")
-    policies_in_force: int | None = Field(default=None, ge=0)
+    org_code: str | None = Field(default=None, min_length=1, max_length=32, description="omit for the whole tenant")
+    # Strict: false or "12" is refused, not read as 0 or 12.
+    policies_in_force: int | None = Field(default=None, strict=True, ge=0, le=MAX_COUNT)
     premium: Money | None = Field(default=None, description="CNY")
 
 

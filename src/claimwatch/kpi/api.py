@@ -16,6 +16,7 @@ from claimwatch.kpi import service
 from claimwatch.kpi.engine import Period
 
 router = APIRouter(prefix="/api/v1", tags=["kpi"])
+PERIOD_PATTERN = r"^\s*\d{4}-(0[1-9]|1[0-2]|[Qq][1-4])\s*$"
 viewer = require(Permission.VIEW_KPIS)
 
 
@@ -26,7 +27,13 @@ def _period(text: str | None) -> Period | None:
 @router.get("/kpi", summary="KPI values for a period (YYYY-MM or YYYY-Qn), optionally by org, region or line")
 def get_kpis(
     request: Request,
-    period: str | None = Query(None, max_length=8, description="2026-10 or 2026-Q4; default: the current month"),
+    period: str | None = Query(
+        None,
+        max_length=8,
+        description="2026-10 or 2026-Q4; default: the current month",
+        # Documented, checked by Period.parse (a refusal names `period`).
+        json_schema_extra={"pattern": PERIOD_PATTERN},
+    ),
     by: str | None = Query(None, description="org | region | line (tenant: regulators)"),
     tenant: str | None = Query(None, max_length=32, description="insurer code (regulators only)"),
     org: int | None = Query(None, ge=1, description="org unit id: the unit and its subtree"),

@@ -17,6 +17,7 @@ from claimwatch.errors import Invalid
 from claimwatch.kpi import summary
 from claimwatch.kpi.columns import END_POINTS, END_SUMMARY
 from claimwatch.kpi.loader import END, Kpi
+from claimwatch.params import EARLIEST_YEAR, LATEST_YEAR
 
 DIMENSIONS = {"tenant": "tenant_id", "org": "org_unit_id", "region": "region_code", "line": "line"}
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -39,10 +40,15 @@ class Period:
     def parse(cls, text: str) -> Period:
         text = text.strip()
         if match := _MONTH.match(text):
-            return cls(dt.date(int(match[1]), int(match[2]), 1), "month")
-        if match := _QUARTER.match(text.upper()):
-            return cls(dt.date(int(match[1]), 3 * int(match[2]) - 2, 1), "quarter")
-        raise BadPeriod(f"period {text!r} must be YYYY-MM or YYYY-Qn")
+            year, month, kind = int(match[1]), int(match[2]), "month"
+        elif match := _QUARTER.match(text.upper()):
+            year, month, kind = int(match[1]), 3 * int(match[2]) - 2, "quarter"
+        else:
+            raise BadPeriod(f"period {text!r} must be YYYY-MM or YYYY-Qn")
+        # Trends and alerts step back from the period and its end steps forward: keep clear of the calendar's ends.
+        if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+            raise BadPeriod(f"period {text!r}: a year in {EARLIEST_YEAR}–{LATEST_YEAR}")
+        return cls(dt.date(year, month, 1), kind)
 
     @classmethod
     def containing(cls, day: dt.date, kind: str = "month") -> Period:

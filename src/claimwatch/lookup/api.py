@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from claimwatch.auth.deps import request_locale
@@ -101,13 +101,22 @@ async def lookup(body: LookupIn, request: Request) -> Any:
     )
 
 
-@router.post("/otp", status_code=202, response_model=Message, responses={404: {"model": Message}})
-def request_otp(body: OtpIn, request: Request) -> Any:
-    """Ask for a one-time code by SMS. Always the same answer, whether or not the claim exists."""
-    found = _insurer(body.insurer)
+def send_code(found: service.Insurer, number: str, client: str, locale: str) -> None:
+    """The code request's work (throttle counts, the claim, the code and its SMS in the outbox), run after the
+    answer is sent: the answer's timing cannot tell a registered claim number from an unknown one."""
     with unit_of_work(TenantContext.anonymous(found.id)) as session:
-        service.request_code(session, found, body.claim_number, client_address(request), request_locale(request))
-    return JSONResponse(status_code=202, content=OTP_SENT)
+        service.request_code(session, found, number, client, locale)
+
+
+@router.post("/otp", status_code=202, response_model=Message, responses={404: {"model": Message}})
+async def request_otp(body: OtpIn, request: Request, background: BackgroundTasks) -> Any:
+    """Ask for a one-time code by SMS. Always the same answer, in the same time, whether or not the claim
+    exists: the code is sent after the answer, which waits for a fixed floor from the request's start."""
+    started = service.OTP_ANSWER_FLOOR.start()
+    found = _insurer(body.insurer)
+    background.add_task(send_code, found, body.claim_number, client_address(request), request_locale(request))
+    await service.OTP_ANSWER_FLOOR.wait(started)
+    return JSONResponse(status_code=202, content=OTP_SENT, background=background)
 
 
 @router.get("/claim", response_model=ClaimOut, responses={401: {"model": Message}})

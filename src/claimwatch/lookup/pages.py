@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from claimwatch.auth.deps import request_locale
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.lookup import service
-from claimwatch.lookup.api import client_address, find_insurer
+from claimwatch.lookup.api import client_address, find_insurer, send_code
 from claimwatch.materials import service as materials_service
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.web.pages import render
@@ -127,12 +127,15 @@ def lookup_post(
 
 
 @router.post("/lookup/otp")
-def otp_post(
+async def otp_post(
     request: Request,
+    background: BackgroundTasks,
     insurer: Annotated[str, Form(max_length=32)] = "",
     claim_number: Annotated[str, Form(max_length=64)] = "",
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=100)] = "",
 ) -> Response:
+    """As the API's code request: the code is sent after the answer, which waits for a fixed floor."""
+    started = service.OTP_ANSWER_FLOOR.start()
     found, fixed = _posted_insurer(request, insurer)
     number = claim_number.strip()
     if not csrf_valid(request, csrf_token):
@@ -146,9 +149,11 @@ def otp_post(
             claim_number=number,
             chosen=insurer,
         )
-    with unit_of_work(TenantContext.anonymous(found.id)) as session:
-        service.request_code(session, found, number, client_address(request), request_locale(request))
-    return _form(request, fixed, message="otp_sent", claim_number=number, chosen=found.code)
+    background.add_task(send_code, found, number, client_address(request), request_locale(request))
+    answer = _form(request, fixed, message="otp_sent", claim_number=number, chosen=found.code)
+    answer.background = background
+    await service.OTP_ANSWER_FLOOR.wait(started)
+    return answer
 
 
 def _claim_page(

@@ -14,6 +14,7 @@ Every function takes the session of its caller: the routes open it, for the insu
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -25,7 +26,7 @@ import shlex
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -317,6 +318,32 @@ def verify(
     token, expires = issue_token(found.id, claim.id, now)
     view = claim_view(session, claim, found, locale, now) if locale else None
     return Outcome(VERIFIED, LookupSession(found.id, claim.id, expires), token, view=view)
+
+
+# The answer to a code request takes at least this long from the request's start, whatever happened: the code
+# itself is looked up, generated and queued after the answer is sent (see the API and page routes), and the
+# floor hides what jitter is left (the insurer read, the body parsing) from a client timing the answer.
+OTP_ANSWER_SECONDS = 0.05
+
+
+@dataclass
+class AnswerFloor:
+    """Holds an answer until ``seconds`` after ``started`` (clock and sleep injectable for tests)."""
+
+    seconds: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def start(self) -> float:
+        return self.clock()
+
+    async def wait(self, started: float) -> None:
+        remaining = self.seconds - (self.clock() - started)
+        if remaining > 0:
+            await self.sleep(remaining)
+
+
+OTP_ANSWER_FLOOR = AnswerFloor(OTP_ANSWER_SECONDS)
 
 
 def request_code(

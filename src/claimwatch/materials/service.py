@@ -19,7 +19,7 @@ from claimwatch.cases.models import Claim
 from claimwatch.config import get_settings
 from claimwatch.db import utc_now
 from claimwatch.errors import Problem
-from claimwatch.materials import repository, storage
+from claimwatch.materials import content, repository, storage
 from claimwatch.materials.loader import Checklist, ClaimTypeDef, Requirement, load_checklist_dir
 from claimwatch.materials.models import MaterialsDocument, MaterialsNotice, MaterialsProfile
 from claimwatch.materials.storage import HEAD_BYTES, StagedFile
@@ -385,6 +385,9 @@ def store_document(
         raise MaterialsError(
             415, "file", f"the content is not a {ALLOWED_CONTENT_TYPES[normalised]} file as its type {normalised} says"
         )
+    refused = content.refusal(normalised, staged.path, staged.head, staged.size)
+    if refused is not None:
+        raise MaterialsError(415, "file", refused)
     existing = repository.document_with_hash(session, claim.id, item_code, staged.sha256)
     if existing is not None:
         return existing, False

@@ -16,6 +16,7 @@ from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.errors import Invalid, NotFound
 from claimwatch.notify import service
 from claimwatch.notify.schemas import MessageOut, OptOutIn, OptOutOut, ProactiveRate, ResendIn, ResendOut
+from claimwatch.params import RowId, checked_instant
 from claimwatch.tenancy import repository as tenancy_repository
 
 router = APIRouter(prefix="/api/v1", tags=["notify"])
@@ -51,7 +52,7 @@ def get_failures(
 
 @router.post("/notify/messages/{message_id}/resend", response_model=MessageOut, summary="Resend one message")
 def post_resend_one(
-    message_id: int,
+    message_id: RowId,
     session: TenantSession,
     _: Principal = Depends(require(Permission.MANAGE_NOTIFICATIONS)),
 ) -> dict[str, Any]:
@@ -89,6 +90,8 @@ def get_proactive_rate(
     tenant: str | None = Query(None, description="tenant code; required for a regulator"),
     principal: Principal = Depends(require(Permission.VIEW_CLAIMS)),
 ) -> dict[str, Any]:
+    checked_instant("since", since)
+    checked_instant("until", until)
     tenant_id = principal.tenant_id
     if tenant is not None:
         found = tenancy_repository.tenant_by_code(session, tenant)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from claimwatch.params import RowId
 
 
 class MessageOut(BaseModel):
@@ -29,7 +32,9 @@ class MessageOut(BaseModel):
 class ResendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] | None = Field(default=None, description="message ids; none: every failed and dead message")
+    ids: list[Annotated[RowId, Field(strict=True)]] | None = Field(
+        default=None, max_length=10_000, description="message ids; none: every failed and dead message"
+    )
 
 
 class ResendOut(BaseModel):

@@ -11,11 +11,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from claimwatch.access import api as access_api
+from claimwatch.access import service as access_service
 from claimwatch.auth.deps import TenantSession, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases import service as cases_service
 from claimwatch.cases.models import Claim
 from claimwatch.errors import Invalid, NotFound
+from claimwatch.params import RowId, checked_instant
 from claimwatch.sla import queries, service
 from claimwatch.sla.schemas import AcknowledgeIn, ClockOut, ExtendIn, QueueItem, SuspendIn
 from claimwatch.tenancy import repository as tenancy_repository
@@ -120,7 +123,7 @@ def get_queue(
 
 @router.post("/sla/escalations/{escalation_id}/acknowledge", status_code=204)
 def post_acknowledge(
-    escalation_id: int,
+    escalation_id: RowId,
     body: AcknowledgeIn,
     session: TenantSession,
     principal: Principal = Depends(require(Permission.VIEW_ESCALATIONS)),
@@ -139,9 +142,8 @@ def get_filings(
     until: dt.datetime | None = Query(None, description="filed before"),
     principal: Principal = Depends(require(Permission.VIEW_FILINGS)),
 ) -> Response:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid(name, "give a time zone offset, e.g. +08:00")
+    checked_instant("since", since)
+    checked_instant("until", until)
     tenant_id = principal.tenant_id
     if tenant is not None:
         found = tenancy_repository.tenant_by_code(session, tenant)
@@ -150,6 +152,20 @@ def get_filings(
         tenant_id = found.id
     rows = queries.filings_view(session, request_locale(request), tenant_id, since, until)
     body = queries.export_filings(rows, format)
+    if rows:
+        # Claim numbers with their dates: who exported them is recorded, one row per insurer in the file.
+        if tenant_id is None:
+            by_name: dict[str, list[int]] = {}
+            for found_id, _, name in tenancy_repository.tenant_codes_and_names(session):
+                by_name.setdefault(name, []).append(found_id)
+            exported = {found_id for row in rows for found_id in by_name.get(row["insurer"], [])}
+        else:
+            exported = {tenant_id}
+        period = " ".join(
+            f"{name}={value.isoformat()}" for name, value in (("since", since), ("until", until)) if value
+        )
+        ref = f"regulator-filings.{format} {period}".strip()
+        access_api.record_view(session, principal, exported, access_service.EXPORT, ref, "filings_export")
     if format == "csv":
         return Response(
             body,

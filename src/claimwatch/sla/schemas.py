@@ -11,7 +11,7 @@ class SuspendIn(BaseModel):
 
 
 class ExtendIn(BaseModel):
-    amount: float = Field(gt=0, le=365, description="in the policy's unit (e.g. calendar days)")
+    amount: float = Field(strict=True, gt=0, le=365, description="in the policy's unit (e.g. calendar days)")
     reason: str = Field(min_length=1, max_length=500, description="the recorded reason and approval")
 
 

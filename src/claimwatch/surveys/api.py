@@ -101,10 +101,33 @@ def post_answer(token: str, body: AnswerIn) -> Any:
 ViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_SURVEYS))]
 
 
+def _query_parameter(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string"} | schema,
+    }
+
+
+# The results' parameters are read (and refused naming each) by queries.parse_query, shared with the page and
+# the CLI; they are listed here so that the OpenAPI document shows them.
+RESULTS_PARAMETERS = [
+    _query_parameter("from", "first local date, YYYY-MM-DD", format="date"),
+    _query_parameter("to", "last local date, YYYY-MM-DD (inclusive)", format="date"),
+    _query_parameter("by", "group by", enum=list(service.GROUP_BY)),
+    _query_parameter("type", "one case type", enum=list(service.SUBJECT_TYPES)),
+    _query_parameter("tenant", "insurer code (regulators)", maxLength=32),
+    _query_parameter("drill", "one group's comments", maxLength=100),
+]
+
+
 @router.get(
     "/results",
     response_model=ResultsOut,
     responses={422: {"description": "a bad from/to/by/type/tenant parameter, named in the answer"}},
+    openapi_extra={"parameters": RESULTS_PARAMETERS},
 )
 def get_results(request: Request, principal: ViewerDep, session: TenantSession) -> Any:
     """Results by ``by`` (org, line, handler, period, region, subject_type) for the local dates ``from``

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from claimwatch.access import api as access_api
+from claimwatch.access import service as access_service
 from claimwatch.auth.deps import TenantSession, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.db import TenantContext, unit_of_work
@@ -186,6 +188,15 @@ def results_csv(request: Request, principal: ViewerDep, session: TenantSession) 
     else:
         body = queries.to_csv([*result["rows"], result["total"]], zone)
     name = f"surveys-{query.period_from}-{query.period_to}-{'comments' if comments else query.group_by}.csv"
+    if comments and result["comments"]:
+        # The comments carry the customers' own words and their case references: who exported them is
+        # recorded, one row per insurer whose comments are in the file. The figures are counts only.
+        if principal.is_regulator:
+            ids = {label.code: label.id for label in tenancy_service.tenant_labels(session)}
+            tenant_ids = {ids.get(row["tenant"]) for row in result["comments"]}
+        else:
+            tenant_ids = {principal.tenant_id}
+        access_api.record_view(session, principal, tenant_ids, access_service.EXPORT, name, "survey_comments_export")
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

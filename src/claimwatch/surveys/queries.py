@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.db import utc_now
+from claimwatch.params import EARLIEST_YEAR, LATEST_YEAR
 from claimwatch.privacy import scrub_text
 from claimwatch.surveys import repository
 from claimwatch.surveys.models import Survey, SurveyResponse
@@ -103,6 +104,9 @@ def parse_query(params: Mapping[str, str], zone: dt.tzinfo) -> ResultsQuery:
 
 def checked(query: ResultsQuery) -> ResultsQuery:
     """The query if it is one the results can answer; else :class:`SurveyError` (422) naming the field."""
+    for name, day in (("from", query.period_from), ("to", query.period_to)):
+        if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise SurveyError(422, name, f"a date in the years {EARLIEST_YEAR}–{LATEST_YEAR}")
     if query.period_to < query.period_from:
         raise SurveyError(422, "to", "the end of the period is before its start")
     start, end = query.period_from, query.period_to

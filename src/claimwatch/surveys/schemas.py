@@ -14,10 +14,11 @@ class AnswerIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    overall: int = Field(ge=0, le=10, description="0 = very dissatisfied … 10 = very satisfied")
-    timeliness: int | None = Field(None, ge=0, le=10)
-    transparency: int | None = Field(None, ge=0, le=10)
-    attitude: int | None = Field(None, ge=0, le=10)
+    # Strict: a score is a JSON number, whole; true or "7" is refused, not read as 1 or 7.
+    overall: int = Field(strict=True, ge=0, le=10, description="0 = very dissatisfied … 10 = very satisfied")
+    timeliness: int | None = Field(None, strict=True, ge=0, le=10)
+    transparency: int | None = Field(None, strict=True, ge=0, le=10)
+    attitude: int | None = Field(None, strict=True, ge=0, le=10)
     comment: str | None = Field(None, max_length=MAX_COMMENT)
 
 

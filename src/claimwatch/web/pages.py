@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from claimwatch.auth import service as auth_service
-from claimwatch.auth.deps import SESSION_USER_KEY, current_principal, request_locale
+from claimwatch.auth.deps import SESSION_TOKEN_KEY, client_address, current_principal, request_locale, session_token
 from claimwatch.auth.principal import AccessDenied, Permission, Principal
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
@@ -184,29 +184,45 @@ def login(
     csrf_token_value: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     next_url: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
+    """Sign in. A wrong password and an unknown name get the same 401 page; a locked name or address
+    (too many failures: auth.service.sign_in) a 429 page that asks to wait, the same for both."""
     target = safe_next(next_url)
     username = username.strip()[:MAX_USERNAME]
     if not csrf_valid(request, csrf_token_value):
         rotate_csrf_token(request)
         context = {"next": target, "username": username, "error": "expired"}
         return render(request, "login.html", context, status_code=403)
-    principal = None
+    outcome = None
     if username and password and len(password) <= MAX_PASSWORD:
+        previous = session_token(request)
         with unit_of_work(TenantContext.system_context()) as session:
-            principal = auth_service.authenticate(session, username, password)
-    if principal is None or principal.user_id is None:
+            outcome = auth_service.sign_in(session, username, password, client_address(request))
+            if outcome.session_token is not None and previous is not None:
+                auth_service.sign_out(session, previous, client_address(request))  # the session it replaces
+    if outcome is not None and outcome.status == auth_service.LOCKED:
+        minutes = max(1, -(-outcome.retry_after // 60))
+        locked = {"next": target, "username": username, "error": "locked", "minutes": str(minutes)}
+        response = render(request, "login.html", locked, status_code=429)
+        response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
+    if outcome is None or outcome.session_token is None:
         context = {"next": target, "username": username, "error": "credentials"}
         return render(request, "login.html", context, status_code=401)
     # A fresh session on sign-in: nothing chosen before (a planted cookie included) carries over.
     request.session.clear()
-    request.session[SESSION_USER_KEY] = principal.user_id
+    request.session[SESSION_TOKEN_KEY] = outcome.session_token
     rotate_csrf_token(request)
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token_value: Annotated[str, Form(alias=CSRF_FIELD)] = "") -> Response:
+    """Sign out: the server-side session ends, so a copy of the cookie is worth nothing afterwards."""
     if not csrf_valid(request, csrf_token_value):
         return error_page(request, 403)
+    token = session_token(request)
+    if token is not None:
+        with unit_of_work(TenantContext.system_context()) as session:
+            auth_service.sign_out(session, token, client_address(request))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
