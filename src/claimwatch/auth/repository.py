@@ -7,12 +7,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from claimwatch import throttle
 from claimwatch.auth.models import ApiKey, LoginOutcome, LoginRecord, LoginThrottle, User, UserSession
-from claimwatch.db import UTCDateTime
 
 
 def user_by_username(session: Session, username: str) -> User | None:
@@ -135,54 +134,15 @@ def throttles(session: Session, keys: Sequence[tuple[str, str]]) -> list[Any]:
 def count_failure(
     session: Session, scope: str, key_hash: str, now: dt.datetime, window: int, limit: int, lockout: int
 ) -> tuple[int, dt.datetime | None]:
-    """Add one failure to a key in one atomic statement: a new window starts when the last one is over;
-    reaching ``limit`` failures locks the key for ``lockout`` seconds."""
-    at = literal(now, UTCDateTime())
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(LoginThrottle)
-        .values(scope=scope, key_hash=key_hash, failures=0, window_started_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["scope", "key_hash"])
-    )
-    expired = LoginThrottle.window_started_at <= now - dt.timedelta(seconds=window)
-    failures = case((expired, 1), else_=LoginThrottle.failures + 1)
-    row = session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.scope == scope, LoginThrottle.key_hash == key_hash)
-        .values(
-            failures=failures,
-            window_started_at=case((expired, at), else_=LoginThrottle.window_started_at),
-            locked_until=case(
-                (failures >= limit, literal(now + dt.timedelta(seconds=lockout), UTCDateTime())),
-                else_=LoginThrottle.locked_until,
-            ),
-            updated_at=at,
-        )
-        .returning(LoginThrottle.failures, LoginThrottle.locked_until)
-        .execution_options(synchronize_session=False)
-    ).one()
-    return int(row[0]), row[1]
+    return throttle.count_failure(session, LoginThrottle, scope, key_hash, now, window, limit, lockout)
 
 
 def clear_failures(session: Session, scope: str, key_hash: str) -> None:
-    session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.scope == scope, LoginThrottle.key_hash == key_hash, LoginThrottle.failures > 0)
-        .values(failures=0)
-        .execution_options(synchronize_session=False)
-    )
+    throttle.clear_failures(session, LoginThrottle, scope, key_hash)
 
 
 def purge_throttles(session: Session, before: dt.datetime) -> int:
-    result = session.execute(
-        delete(LoginThrottle)
-        .where(
-            LoginThrottle.updated_at < before,
-            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < before),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return throttle.purge(session, LoginThrottle, before)
 
 
 # --- the record of sign-ins --------------------------------------------------------------------------------

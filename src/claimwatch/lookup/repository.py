@@ -6,12 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from claimwatch import throttle
 from claimwatch.cases.models import CaseEvent
-from claimwatch.db import UTCDateTime
 from claimwatch.lookup.models import LookupCode, LookupThrottle
 from claimwatch.sla.models import SlaClock
 
@@ -39,58 +38,15 @@ def throttles(session: Session, keys: Sequence[tuple[str, str]]) -> list[Any]:
 def count_failure(
     session: Session, scope: str, key_hash: str, now: dt.datetime, window: int, limit: int, lockout: int
 ) -> tuple[int, dt.datetime | None]:
-    """Add one failure to a key in one atomic statement: a new window starts when the last one is
-    over; reaching ``limit`` failures locks the key for ``lockout`` seconds. Returns the failures in
-    the window and the lock."""
-    at = literal(now, UTCDateTime())
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(LookupThrottle)
-        .values(scope=scope, key_hash=key_hash, failures=0, window_started_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["scope", "key_hash"])
-    )
-    cutoff = now - dt.timedelta(seconds=window)
-    expired = LookupThrottle.window_started_at <= cutoff
-    failures = case((expired, 1), else_=LookupThrottle.failures + 1)
-    row = session.execute(
-        update(LookupThrottle)
-        .where(LookupThrottle.scope == scope, LookupThrottle.key_hash == key_hash)
-        .values(
-            failures=failures,
-            window_started_at=case((expired, at), else_=LookupThrottle.window_started_at),
-            locked_until=case(
-                (failures >= limit, literal(now + dt.timedelta(seconds=lockout), UTCDateTime())),
-                else_=LookupThrottle.locked_until,
-            ),
-            updated_at=at,
-        )
-        .returning(LookupThrottle.failures, LookupThrottle.locked_until)
-        .execution_options(synchronize_session=False)
-    ).one()
-    return int(row[0]), row[1]
+    return throttle.count_failure(session, LookupThrottle, scope, key_hash, now, window, limit, lockout)
 
 
 def clear_failures(session: Session, scope: str, key_hash: str) -> None:
-    session.execute(
-        update(LookupThrottle)
-        .where(LookupThrottle.scope == scope, LookupThrottle.key_hash == key_hash, LookupThrottle.failures > 0)
-        .values(failures=0)
-        .execution_options(synchronize_session=False)
-    )
+    throttle.clear_failures(session, LookupThrottle, scope, key_hash)
 
 
 def purge_throttles(session: Session, before: dt.datetime) -> int:
-    """Forget keys idle since ``before`` whose lock is over."""
-    result = session.execute(
-        delete(LookupThrottle)
-        .where(
-            LookupThrottle.updated_at < before,
-            or_(LookupThrottle.locked_until.is_(None), LookupThrottle.locked_until < before),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return throttle.purge(session, LookupThrottle, before)
 
 
 def add_code(session: Session, code: LookupCode) -> LookupCode:
