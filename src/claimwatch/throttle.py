@@ -9,13 +9,36 @@ these functions with its model.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, delete, literal, or_, update
+from sqlalchemy import Select, Table, and_, bindparam, case, delete, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from claimwatch.db import UTCDateTime
+
+
+@lru_cache
+def _pair_statement(table: Table) -> Select[Any]:
+    # Built once per table: on the hot path building a statement costs more than running it on an
+    # indexed row. A Core statement on the session's connection (throttles have no tenant).
+    return select(table.c.scope, table.c.failures, table.c.locked_until).where(
+        or_(
+            and_(table.c.scope == bindparam("s1"), table.c.key_hash == bindparam("k1")),
+            and_(table.c.scope == bindparam("s2"), table.c.key_hash == bindparam("k2")),
+        )
+    )
+
+
+def rows(session: Session, model: Any, keys: Sequence[tuple[str, str]]) -> list[Any]:
+    """(scope, failures, locked_until) of the rows of these (scope, key_hash) pairs (one or two)."""
+    if not keys:
+        return []
+    (s1, k1), (s2, k2) = keys[0], keys[-1]
+    params = {"s1": s1, "k1": k1, "s2": s2, "k2": k2}
+    return list(session.connection().execute(_pair_statement(model.__table__), params).all())
 
 
 def count_failure(

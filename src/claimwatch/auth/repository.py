@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from claimwatch import throttle
@@ -115,20 +115,10 @@ def purge_sessions(session: Session, before: dt.datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-# --- sign-in throttles (the same atomic upsert as the lookup's) ------------------------------------------
-_throttles = LoginThrottle.__table__
-_THROTTLE_PAIR = select(_throttles.c.scope, _throttles.c.failures, _throttles.c.locked_until).where(
-    or_(
-        and_(_throttles.c.scope == bindparam("s1"), _throttles.c.key_hash == bindparam("k1")),
-        and_(_throttles.c.scope == bindparam("s2"), _throttles.c.key_hash == bindparam("k2")),
-    )
-)
-
-
+# --- sign-in throttles (claimwatch.throttle, as the lookup's) -----------------------------------------------
 def throttles(session: Session, keys: Sequence[tuple[str, str]]) -> list[Any]:
-    """(scope, failures, locked_until) of the throttle rows of these two (scope, key_hash) pairs."""
-    (s1, k1), (s2, k2) = keys[0], keys[-1]
-    return list(session.connection().execute(_THROTTLE_PAIR, {"s1": s1, "k1": k1, "s2": s2, "k2": k2}).all())
+    """(scope, failures, locked_until) of the throttle rows of these (scope, key_hash) pairs."""
+    return throttle.rows(session, LoginThrottle, keys)
 
 
 def count_failure(

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from claimwatch import throttle
@@ -14,25 +14,10 @@ from claimwatch.cases.models import CaseEvent
 from claimwatch.lookup.models import LookupCode, LookupThrottle
 from claimwatch.sla.models import SlaClock
 
-# Statements of the hot path are built once (building a statement costs more than running it on an
-# indexed row) and run as Core statements on the session's connection, in its transaction. They skip
-# the ORM's automatic tenant criteria, so each names ``tenant_id`` itself (throttles have no tenant).
-_throttles = LookupThrottle.__table__
-_THROTTLE_PAIR = select(_throttles.c.scope, _throttles.c.failures, _throttles.c.locked_until).where(
-    or_(
-        and_(_throttles.c.scope == bindparam("s1"), _throttles.c.key_hash == bindparam("k1")),
-        and_(_throttles.c.scope == bindparam("s2"), _throttles.c.key_hash == bindparam("k2")),
-    )
-)
-
 
 def throttles(session: Session, keys: Sequence[tuple[str, str]]) -> list[Any]:
-    """(scope, failures, locked_until) of the throttle rows of these (scope, key_hash) pairs (one or two)."""
-    if not keys:
-        return []
-    (s1, k1), (s2, k2) = keys[0], keys[-1]
-    params = {"s1": s1, "k1": k1, "s2": s2, "k2": k2}
-    return list(session.connection().execute(_THROTTLE_PAIR, params).all())
+    """(scope, failures, locked_until) of the throttle rows of these (scope, key_hash) pairs."""
+    return throttle.rows(session, LookupThrottle, keys)
 
 
 def count_failure(
@@ -67,6 +52,9 @@ def latest_code(session: Session, claim_id: int, for_update: bool = False) -> Lo
 # milliseconds at 10 M claims); the rows are written only by their own domains.
 
 
+# Statements of the hot path are built once (building a statement costs more than running it on an
+# indexed row) and run as Core statements on the session's connection, in its transaction. They skip
+# the ORM's automatic tenant criteria, so each names ``tenant_id`` itself.
 _STATUS_CHANGES = (
     select(CaseEvent.occurred_at, CaseEvent.to_status, CaseEvent.reason)
     .where(
