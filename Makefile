@@ -17,6 +17,7 @@ venv: $(BIN)/claimwatch
 
 ## make demo: venv, migrate an SQLite file, load the demo data set, serve http://127.0.0.1:8000
 demo: venv
+	@scripts/system-deps.sh --runtime || echo "(PDF letters stay off until those packages are installed; everything else runs)"
 	CLAIMWATCH_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/claimwatch demo setup --claims $(DEMO_CLAIMS) --seed 7
 	CLAIMWATCH_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/claimwatch serve --host 127.0.0.1 --port 8000
 

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need (PostgreSQL server, Chromium, a CJK font) when missing.
+# Installs the Debian packages the tests need (PostgreSQL server, Chromium, a CJK font, pango for PDF letters,
+# poppler-utils to read PDFs back) when missing. `--runtime` installs only what the app itself needs (make demo).
 set -euo pipefail
 needed=()
-command -v pg_ctlcluster >/dev/null 2>&1 && dpkg -s postgresql >/dev/null 2>&1 || needed+=(postgresql)
-[ -x /usr/bin/chromium ] || needed+=(chromium)
 dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || needed+=(fonts-wqy-microhei)
+dpkg -s libpango-1.0-0 >/dev/null 2>&1 || needed+=(libpango-1.0-0)
+dpkg -s libpangoft2-1.0-0 >/dev/null 2>&1 || needed+=(libpangoft2-1.0-0)
+if [ "${1:-}" != "--runtime" ]; then
+  command -v pg_ctlcluster >/dev/null 2>&1 && dpkg -s postgresql >/dev/null 2>&1 || needed+=(postgresql)
+  [ -x /usr/bin/chromium ] || needed+=(chromium)
+  command -v pdftotext >/dev/null 2>&1 || needed+=(poppler-utils)
+fi
 if [ ${#needed[@]} -eq 0 ]; then
   exit 0
 fi

@@ -25,6 +25,22 @@ PG_URL_ENV = "CLAIMWATCH_TEST_PG_URL"
 PG_TEMPLATE = "claimwatch_test_template"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests drive the pages on SQLite only: what they add is the browser (layout, scripts, clicks);
+    the same routes, queries and writes run on PostgreSQL in the page and API tests of every domain. This
+    keeps `make test` within its ten minutes on two cores. CLAIMWATCH_BROWSER_TESTS_ON_BOTH=1 runs both."""
+    if os.environ.get("CLAIMWATCH_BROWSER_TESTS_ON_BOTH"):
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        in_browser = "browser" in item.path.name
+        (dropped if in_browser and "[postgresql" in item.nodeid else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @dataclass(frozen=True)
 class Database:
     url: str

@@ -14,12 +14,15 @@ from starlette.staticfiles import StaticFiles
 from claimwatch import __version__
 from claimwatch.access.api import router as access_router
 from claimwatch.analytics.api import router as analytics_router
+from claimwatch.assignment import api as assignment_api
+from claimwatch.assignment import pages as assignment_pages
 from claimwatch.audit.api import router as audit_router
 from claimwatch.auth.api import router as auth_router
 from claimwatch.auth.principal import AccessDenied
 from claimwatch.calendar.api import router as calendar_router
 from claimwatch.cases.api import router as cases_router
 from claimwatch.cases.pages import router as case_pages_router
+from claimwatch.complaints import letter_pages as complaint_letter_pages
 from claimwatch.complaints.api import router as complaints_router
 from claimwatch.complaints.pages import router as complaint_pages_router
 from claimwatch.config import PACKAGE_DIR, get_settings
@@ -30,12 +33,15 @@ from claimwatch.logs import configure_logging
 from claimwatch.lookup.api import router as lookup_router
 from claimwatch.lookup.pages import router as lookup_pages_router
 from claimwatch.materials.api import router as materials_router
+from claimwatch.materials.pages import router as materials_pages_router
 from claimwatch.notify.api import router as notify_router
+from claimwatch.notify.pages import router as notify_pages_router
 from claimwatch.privacy import derive_key
 from claimwatch.sla.api import router as sla_router
 from claimwatch.sla.pages import router as sla_pages_router
 from claimwatch.surveys import api as surveys_api
 from claimwatch.surveys import pages as surveys_pages
+from claimwatch.todo import pages as todo_pages
 from claimwatch.web.limits import BodyLimit
 from claimwatch.web.pages import page_refusal
 from claimwatch.web.pages import router as pages_router
@@ -124,22 +130,28 @@ def create_app() -> FastAPI:
     app.add_exception_handler(AccessDenied, _access_denied)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(cases_router)
+    app.include_router(assignment_api.router)
+    app.include_router(assignment_pages.router)
     app.include_router(access_router)
     app.include_router(audit_router)
     app.include_router(auth_router)
     app.include_router(analytics_router)
     app.include_router(materials_router)
     app.include_router(notify_router)
+    app.include_router(notify_pages_router)
     app.include_router(sla_router)
     app.include_router(calendar_router)
     app.include_router(lookup_router)
     app.include_router(kpi_router)
     app.include_router(complaints_router)
     app.include_router(pages_router)
+    app.include_router(todo_pages.router)
+    app.include_router(materials_pages_router)  # before the claim pages: its /claims/{n}/materials/... routes
     app.include_router(case_pages_router)
     app.include_router(sla_pages_router)
     app.include_router(kpi_pages_router)
     app.include_router(complaint_pages_router)
+    app.include_router(complaint_letter_pages.router)
     app.include_router(lookup_pages_router)
     app.include_router(surveys_api.public_router)
     app.include_router(surveys_api.router)

@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from claimwatch import db
 from claimwatch.analytics import cli as analytics_cli
+from claimwatch.assignment import cli as assignment_cli
 from claimwatch.auth.models import Role
 from claimwatch.calendar import cli as calendar_cli
 from claimwatch.cli_output import fail
@@ -65,6 +66,7 @@ app.add_typer(kpi_cli.app, name="kpi")
 app.add_typer(analytics_cli.app, name="analytics")
 app.add_typer(surveys_cli.app, name="surveys")
 app.add_typer(complaints_cli.app, name="complaints")
+app.add_typer(assignment_cli.app, name="assignment")
 
 console = Console()
 

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     # it reappear after the lease (and the redelivery carries the same idempotency key).
     notify_lease_seconds: float = Field(default=120.0, gt=0)
     notify_batch_size: int = Field(default=200, ge=1)
+    # Staff notices (escalations, complaint and quality alerts): the delivery pass routes up to this many
+    # queued notices per transaction to their users' inboxes, e-mail and group robots, and sends each
+    # user who chose the daily digest one e-mail per local day at or after this local hour (0-23).
+    staff_route_batch: int = Field(default=500, ge=1)
+    staff_digest_hour: int = Field(default=8, ge=0, le=23)
     # Where claimants look their claim up (acknowledgement messages link to <url>/lookup).
     public_base_url: str = "http://127.0.0.1:8000"
     # KPIs (指标) and statistical alerts: the catalogue, the Parquet snapshot DuckDB reads (refreshed by the

@@ -1,6 +1,13 @@
 """Imports every domain's tables so metadata (Alembic, tests) sees them all."""
 
 from claimwatch.access.models import PersonalDataAccess
+from claimwatch.assignment.models import (
+    AssignmentDecision,
+    AssignmentSetting,
+    HandlerLeave,
+    HandlerProfile,
+    LoadSnapshot,
+)
 from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from claimwatch.auth.models import ApiKey, LoginRecord, LoginThrottle, User, UserSession
 from claimwatch.calendar.models import BusinessHours, CalendarDay, CalendarYear
@@ -9,13 +16,26 @@ from claimwatch.complaints.models import Complaint, ComplaintClock, ComplaintEve
 from claimwatch.kpi.models import QualityAlert
 from claimwatch.lookup.models import LookupCode, LookupThrottle
 from claimwatch.materials.models import MaterialsDocument, MaterialsNotice, MaterialsProfile
-from claimwatch.notify.models import OptOut, OutboxMessage, StaffNotification
+from claimwatch.notify.models import (
+    NotifyRobot,
+    OptOut,
+    OutboxMessage,
+    StaffInboxItem,
+    StaffNotification,
+    StaffNotifyPreference,
+    StaffNotifyProfile,
+)
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
 from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
 
 __all__ = [
     "PersonalDataAccess",
+    "AssignmentDecision",
+    "AssignmentSetting",
+    "HandlerLeave",
+    "HandlerProfile",
+    "LoadSnapshot",
     "Complaint",
     "ComplaintClock",
     "ComplaintEvent",
@@ -33,6 +53,10 @@ __all__ = [
     "SlaClock",
     "SlaClockEvent",
     "StaffNotification",
+    "StaffInboxItem",
+    "StaffNotifyPreference",
+    "StaffNotifyProfile",
+    "NotifyRobot",
     "OptOut",
     "OutboxMessage",
     "ApiKey",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 # Topics. The payload of each is named beside it.
 CASE_EVENTS = "case_events"  # list[cases.schemas.CaseChange]: claims reported, moved, assigned, re-amounted
 CALENDAR_CHANGED = "calendar_changed"  # calendar.service.CalendarChange; subscribers return deadlines moved
+COMPLAINTS_RECEIVED = "complaints_received"  # list[complaints.models.Complaint]: new complaints, after intake
 
 Subscriber = Callable[[Session, int | None, Any], Any]
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from claimwatch import reactions
+from claimwatch.assignment import subscriptions as assignment_subscriptions  # noqa: F401 - assigns new claims and complaints
 from claimwatch.cases.events import CaseChange
+from claimwatch.complaints import subscriptions as complaints_subscriptions  # noqa: F401 - complaint deadlines
 from claimwatch.notify import service as notify_service
 from claimwatch.sla import service as sla_service
 from claimwatch.sla import subscriptions as sla_subscriptions  # noqa: F401 - registers the clocks' reactions

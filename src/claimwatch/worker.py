@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import structlog
 
+from claimwatch.assignment import jobs as assignment_jobs
 from claimwatch.auth import jobs as auth_jobs
 from claimwatch.complaints import jobs as complaint_jobs
 from claimwatch.config import get_settings
@@ -54,6 +55,7 @@ def run(
     survey_every = get_settings().survey_issue_interval_seconds
     survey_due = 0.0
     purge_due = 0.0
+    assignment_due = 0.0
     done = 0
     while not stop.is_set():
         try:
@@ -71,6 +73,17 @@ def run(
                     log.info("complaint sweep", checked=swept.checked, yellow=swept.yellow, red=swept.red)
             except Exception:  # as above: the clocks' next_check_at did not move, the next pass redoes it
                 log.exception("complaint sweep failed")
+        if sweep:
+            try:
+                # Decisions of active-mode rules become `assigned` case events; load is snapshotted now and then.
+                snapshot_due = time.monotonic() >= assignment_due
+                if snapshot_due:
+                    assignment_due = time.monotonic() + assignment_jobs.SNAPSHOT_EVERY.total_seconds()
+                assigned = assignment_jobs.run_pass(take_snapshot=snapshot_due)
+                if assigned.applied:
+                    log.info("assignment", applied=assigned.applied)
+            except Exception:  # a pending decision stays pending; the next pass applies it
+                log.exception("assignment pass failed")
         if deliver and survey_every > 0 and time.monotonic() >= survey_due:
             survey_due = time.monotonic() + survey_every
             try:

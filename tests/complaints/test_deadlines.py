@@ -167,8 +167,9 @@ def test_decision_letter_is_stored_and_sent_and_the_review_clock_runs(desk: Desk
     # The review may be requested within 30 days of the decision: from 10-21, 30 days end with 11-19.
     assert "2026-11-19" in letter and "李*" in letter and "李四" not in letter
     assert (complaint.status, complaint.first_contact_resolved) == ("decided", False)
-    sent = [m for m in desk.messages(number) if m.template == "complaint_decision"]
-    assert sent and "理算延误5日" in sent[0].body
+    # The text message is a short notice with the lookup link; the letter itself is above.
+    sent = [m for m in desk.messages(number) if m.template == "complaint_decision_sms"]
+    assert sent and "/lookup/" in sent[0].body and "理算延误5日" not in sent[0].body
     clocks = {c.policy_code: c for c in desk.clocks(number)}
     assert clocks["complaint_decision"].outcome == "met"
     assert clocks["complaint_review_window"].yellow_due_at == end_of_local_day(2026, 11, 19)

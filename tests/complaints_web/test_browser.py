@@ -104,7 +104,7 @@ def test_handler_files_accepts_and_decides_a_complaint(page: Page, office: Offic
     expect(decision_clock).to_have_attribute("data-outcome", "met")
     expect(page.locator("#letter-text")).to_contain_text(number)
     expect(page.locator("#letter-text")).to_contain_text("经核实赔款因账户信息错误退回。")
-    expect(page.locator('#messages-table tr[data-template="complaint_decision"]').first).to_be_visible()
+    expect(page.locator('#messages-table tr[data-template="complaint_decision_sms"]').first).to_be_visible()
     expect(page.locator('#clocks article[data-policy="complaint_review_window"]')).to_have_attribute(
         "data-state", "running"
     )

@@ -42,7 +42,7 @@ def test_a_broken_list_records_nothing_and_names_each_row(office: Office, signed
     assert response.status_code == 422
     assert 'id="import-rejects"' in response.text
     assert 'data-line="3"' in response.text and "pigeon" in response.text  # the unknown channel's row
-    assert 'data-line="4"' in response.text and "future" in response.text
+    assert 'data-line="4"' in response.text and "不得晚于现在" in response.text
     assert 'data-line="2"' not in response.text  # the good row is not a problem, but was not kept either
     assert _count(office) == before
 

@@ -241,7 +241,8 @@ def test_actions_accept_then_decide_stops_the_clock_and_writes_the_letter(office
     clock = page[page.index('data-policy="complaint_decision"') :][:400]
     assert 'data-state="stopped"' in clock and 'data-outcome="met"' in clock
     assert 'id="letter-text"' in page and office.personal in page[page.index('id="letter-text"') :]
-    assert 'data-template="complaint_decision"' in page  # the letter went out through the outbox
+    # The decision went out through the outbox: by SMS a short notice with the lookup link.
+    assert 'data-template="complaint_decision_sms"' in page
     assert 'id="action-review-request"' in page and 'id="action-decide"' not in page
     assert '<dd id="complaint-first-contact">' in page
 

@@ -37,15 +37,15 @@ def _late_november_claim(client, tenant) -> None:
     post_events(client, tenant.api_key, [event])
 
 
-def test_a_deadline_in_a_year_without_data_waits_for_the_calendar_then_is_recomputed(client, world, tmp_path):
+def test_a_deadline_in_a_year_without_data_is_provisional_then_recomputed(client, world, tmp_path):
     tenant = world.tenant()
     _late_november_claim(client, tenant)
     large = clocks(tenant.id, "advance_payment")[0]
-    assert large.yellow_due_at is None and large.calendar_gap == 2027
-    assert large.next_check_at == local(2027, 1, 1)
+    # 2027 is not loaded: counted on the statutory holidays and weekends (暂定), not refused.
+    assert large.calendar_gap is None and large.yellow_due_at == local(2027, 1, 20)
     view = client.get("/api/v1/claims/Y-1/clocks", headers={"X-API-Key": tenant.api_key}).json()
-    assert {c["policy"]: c["calendar_gap"] for c in view}["advance_payment"] == 2027
-    assert {c["policy"]: c["calendar_gap"] for c in view}["timeliness_large"] is None
+    assert {c["policy"]: c["provisional"] for c in view}["advance_payment"] is True
+    assert {c["policy"]: c["provisional"] for c in view}["timeliness_large"] is False
 
     path = tmp_path / "2027.yaml"
     path.write_text(YEAR_2027, encoding="utf-8")
@@ -58,6 +58,8 @@ def test_a_deadline_in_a_year_without_data_waits_for_the_calendar_then_is_recomp
     # 60 days after 2026-11-20 end on Tue 2027-01-19 (a working day); 75 on Wed 2027-02-03.
     assert large.yellow_due_at == local(2027, 1, 20)
     assert large.red_due_at == local(2027, 2, 4)
+    view = client.get("/api/v1/claims/Y-1/clocks", headers={"X-API-Key": tenant.api_key}).json()
+    assert not any(c["provisional"] or c["red_provisional"] for c in view)
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
         log = session.execute(select(SlaClockEvent).where(SlaClockEvent.kind == "recomputed")).scalars().all()
         audited = session.execute(select(AuditEntry).where(AuditEntry.kind == "config.calendar")).scalars().all()
@@ -91,7 +93,8 @@ def test_bad_calendar_files_are_refused_naming_the_line(database, tmp_path, name
     assert result.exit_code == 1
     assert message in result.output.replace(str(tmp_path) + "/", "")
     with unit_of_work(TenantContext.system_context()) as session:
-        assert calendar_service.year_summaries(session)[0]["year"] == 2026
+        official = [y for y in calendar_service.year_summaries(session) if not y["provisional"]]
+        assert official[0]["year"] == 2026
 
 
 def test_csv_loads_too_and_the_api_is_for_the_platform_operator_only(client, world, tmp_path, monkeypatch):
@@ -117,7 +120,9 @@ def test_csv_loads_too_and_the_api_is_for_the_platform_operator_only(client, wor
     assert loaded.status_code == 201, loaded.text
     assert loaded.json()["year"] == 2027 and loaded.json()["workdays"] == 1
     years = client.get("/api/v1/calendar/years", headers={"X-API-Key": insurer_admin}).json()
-    assert years[0]["year"] == 2027 and years[0]["source"] == "2027.csv"
+    official = [y for y in years if not y["provisional"]]
+    assert official[0]["year"] == 2027 and official[0]["source"] == "2027.csv"
+    assert years[0]["provisional"] and years[0]["year"] > 2027
 
 
 def test_business_hours_are_per_tenant_and_validated(client, world):

@@ -127,8 +127,9 @@ def test_a_close_after_red_still_files_and_queue_and_export_show_it(client, worl
 
     exported = client.get("/api/v1/sla/filings?format=csv", headers={"X-API-Key": supervisor})
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(exported.text)))
-    assert rows and rows[0]["claim_number"] == "S-2" and rows[0]["insurer"] == "示例保险"
+    assert exported.content.startswith("\ufeff".encode())  # Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows and rows[0]["赔案号"] == "S-2" and rows[0]["保险公司"] == "示例保险"
     assert "138" not in exported.text  # no personal data in a filing
     as_json = client.get("/api/v1/sla/filings?format=json", headers={"X-API-Key": supervisor}).json()
     assert as_json[0]["claim_number"] == "S-2"

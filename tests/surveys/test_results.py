@@ -225,22 +225,22 @@ def test_the_page_and_csv_exports(seeded: Seeded, client: TestClient):
     assert '"series"' in html and "/static/surveys.js" in html
     assert 'href="/claims/C-1"' in html
 
-    exported = client.get("/surveys/results.csv", params={"by": "line"})
+    exported = client.get("/surveys/results.csv", params={"by": "line", "lang": "en"})
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
-    assert [(r["key"], r["sent"], r["responded"], r["mean_overall"]) for r in table] == [
+    assert [(r["Group code"], r["Sent"], r["Answered"], r["Overall (mean)"]) for r in table] == [
         ("medical", "2", "1", "9.0"),
         ("motor", "2", "2", "8.0"),
         ("*", "4", "3", "8.33"),
     ]
-    comments = client.get("/surveys/results.csv", params={"part": "comments"})
+    comments = client.get("/surveys/results.csv", params={"part": "comments", "lang": "en"})
     text = comments.text
     assert "13812345678" not in text and "138********" in text
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-    assert [r["reference"] for r in rows] == ["C-3", "C-1"]
-    assert rows[0]["comment"] == "'=SUM(A1) 太慢"  # a spreadsheet must not run it as a formula
-    assert rows[0]["handler"] == "wang.adjuster"
+    assert [r["Case"] for r in rows] == ["C-3", "C-1"]
+    assert rows[0]["Comment"] == "'=SUM(A1) 太慢"  # a spreadsheet must not run it as a formula
+    assert rows[0]["Handler"] == "wang.adjuster"
 
     bad = client.get("/surveys/results", params={"by": "colour"})
     assert bad.status_code == 422 and 'data-field="by"' in bad.text
@@ -259,8 +259,8 @@ def test_the_regulator_page_has_a_tenant_column(seeded: Seeded, client: TestClie
     html = client.get("/surveys/results").text
     assert 'data-tenant="ACME"' in html and 'data-tenant="BBB"' in html
     assert 'id="f-tenant"' in html
-    exported = client.get("/surveys/results.csv").text
-    tenants = {r["tenant"] for r in csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))}
+    exported = client.get("/surveys/results.csv").text  # Chinese headers by default
+    tenants = {r["保险公司"] for r in csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))}
     assert tenants == {"ACME", "BBB", ""}
 
 

@@ -73,7 +73,7 @@ def _expect_rows(page: Page, numbers: list[str]) -> None:
 
 def test_sign_in_filter_open_a_claim_switch_language_and_sign_out(page: Page, seeded: Seeded):
     page.goto("/claims")
-    expect(page).to_have_url("/login")
+    expect(page).to_have_url("/login?next=%2Fclaims")
     expect(page.locator("h1")).to_have_text("登录")
 
     page.fill("input[name=username]", seeded.adjuster)
@@ -137,7 +137,7 @@ def test_sign_in_filter_open_a_claim_switch_language_and_sign_out(page: Page, se
     expect(page.locator("#timeline .to")).to_have_text(
         ["Reported", "Accepted", "Initial review", "Awaiting materials", "Survey"]
     )
-    page.click("nav.mainnav a")
+    page.click('nav.mainnav a[href="/claims"]')
     expect(page.locator("h1")).to_have_text("Claims")
     expect(page.locator('tr[data-number="A-MED-001"] td.line')).to_have_text("Medical")
     expect(page.locator('tr[data-number="A-MED-001"] td.status')).to_have_text("Accepted")
@@ -145,11 +145,11 @@ def test_sign_in_filter_open_a_claim_switch_language_and_sign_out(page: Page, se
     page.click("#logout")
     expect(page).to_have_url("/login")
     page.goto("/claims")
-    expect(page).to_have_url("/login")
+    expect(page).to_have_url("/login?next=%2Fclaims")
 
 
 def test_filter_changes_after_the_session_ends_lead_to_login(page: Page, seeded: Seeded):
-    page.goto("/login")
+    page.goto("/login?next=/claims")
     page.fill("input[name=username]", seeded.adjuster)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")

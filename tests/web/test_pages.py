@@ -23,9 +23,9 @@ def rows(html: str) -> list[str]:
 
 def test_signed_out_visitors_are_sent_to_login(client: TestClient, seeded: Seeded):
     home = client.get("/", follow_redirects=False)
-    assert home.status_code == 303 and home.headers["location"] == "/claims"
+    assert home.status_code == 303 and home.headers["location"] == "/my"
     listing = client.get("/claims", follow_redirects=False)
-    assert listing.status_code == 303 and listing.headers["location"] == "/login"
+    assert listing.status_code == 303 and listing.headers["location"] == "/login?next=%2Fclaims"
     page = client.get("/claims/A-MOT-001", follow_redirects=False)
     assert page.status_code == 303
     location = urlsplit(page.headers["location"])
@@ -73,7 +73,7 @@ def test_sign_in_and_sign_out(client: TestClient, seeded: Seeded):
         data={"username": seeded.adjuster, "password": "correct-horse-battery", "csrf_token": token},
         follow_redirects=False,
     )
-    assert response.status_code == 303 and response.headers["location"] == "/claims"
+    assert response.status_code == 303 and response.headers["location"] == "/my"
     listing = client.get("/claims")
     assert listing.status_code == 200 and "li.adjuster" in listing.text
     # The token is renewed on sign-in: the one from the login form no longer works.
@@ -86,16 +86,16 @@ def test_sign_in_and_sign_out(client: TestClient, seeded: Seeded):
     # Signed in, /login goes straight on.
     sign_in(client, seeded.adjuster)
     again = client.get("/login", follow_redirects=False)
-    assert again.status_code == 303 and again.headers["location"] == "/claims"
+    assert again.status_code == 303 and again.headers["location"] == "/my"
 
 
 @pytest.mark.parametrize(
     ("next_url", "expected"),
     [
         ("/claims/A-MOT-002", "/claims/A-MOT-002"),
-        ("https://evil.example/x", "/claims"),
-        ("//evil.example/x", "/claims"),
-        ("/\\evil.example", "/claims"),
+        ("https://evil.example/x", "/my"),
+        ("//evil.example/x", "/my"),
+        ("/\\evil.example", "/my"),
     ],
 )
 def test_after_sign_in_only_local_paths_are_followed(client: TestClient, seeded: Seeded, next_url, expected):
@@ -216,7 +216,9 @@ def test_claim_page_header_masked_and_timeline_in_order(client: TestClient, seed
     assert (
         '<span class="from">待补材料</span> <span aria-hidden="true">→</span> <span class="to">查勘</span>' in timeline
     )
-    assert "指派" in timeline and "api_key:ACME-core" in timeline
+    # The actor in words: the core system's key by name, never the audit trail's raw "api_key:…".
+    assert "指派" in timeline and "系统接口" in timeline and "ACME-core" in timeline
+    assert "api_key:ACME-core" not in timeline
     assert "2026-11-02 12:00:00" in timeline  # hours=3 after 09:00 local
 
 

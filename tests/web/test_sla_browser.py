@@ -43,14 +43,14 @@ def test_supervisor_acknowledges_a_case_and_reads_the_clocks(page: Page, sla: Sl
     expect(page.locator("h1")).to_have_text("督办队列")
     expect(page.locator("nav.mainnav a[aria-current=page]")).to_have_text("督办队列")
 
-    # Red and yellow cases, the longest-waiting first, each light named in words.
-    expect(_queue_rows(page)).to_have_count(3)
+    # One row per claim, red first, each light named in words.
+    expect(_queue_rows(page)).to_have_count(2)
     red = page.locator('#queue tr[data-number="S-RED"][data-level="red"]')
     yellow = page.locator('#queue tr[data-number="S-YEL"][data-level="yellow"]')
-    expect(red.locator(".light-text")).to_have_text("红灯")
-    expect(yellow.locator(".light-text")).to_have_text("黄灯")
+    expect(red.locator("td.level .light-text")).to_have_text("红灯")
+    expect(yellow.locator("td.level .light-text")).to_have_text("黄灯")
     expect(red).to_contain_text("小额赔案结案时效")
-    expect(red).to_contain_text("2026-11-04 09:00")  # red threshold, local time
+    expect(red).to_contain_text("2026-11-03 09:00")  # the first deadline passed, local time
     expect(_queue_rows(page).first).to_contain_text("2026-11-03 12:00")  # escalated at the first sweep
     if SCREENSHOT:
         page.screenshot(path=SCREENSHOT.replace(".png", "-queue.png"), full_page=True)
@@ -59,11 +59,12 @@ def test_supervisor_acknowledges_a_case_and_reads_the_clocks(page: Page, sla: Sl
     page.evaluate("window.__notReloaded = true")
     red.locator("input[name=note]").fill("已电话联系经办人")
     red.locator("button[type=submit]").click()
-    expect(_queue_rows(page)).to_have_count(2)
-    expect(page.locator('#queue tr[data-number="S-RED"][data-level="red"]')).to_have_count(0)
+    expect(page.locator("#queue-confirmation")).to_contain_text("S-RED")
+    expect(_queue_rows(page)).to_have_count(1)
+    expect(page.locator('#queue tr[data-number="S-RED"]')).to_have_count(0)
     assert page.evaluate("window.__notReloaded") is True
-    page.check("#f-all")
-    expect(page).to_have_url("/sla/queue?all=1")
+    page.select_option("#f-ack", "all")
+    expect(page).to_have_url("/sla/queue?ack=all")
     done = page.locator('#queue tr[data-number="S-RED"][data-level="red"]')
     expect(done).to_have_attribute("data-status", "acknowledged")
     expect(done.locator("td.ack")).to_contain_text("已督办")
@@ -96,5 +97,5 @@ def test_supervisor_acknowledges_a_case_and_reads_the_clocks(page: Page, sla: Sl
     expect(page.locator("#materials h2")).to_have_text("Materials")
     page.click("#nav-queue")
     expect(page.locator("h1")).to_have_text("Supervision queue")
-    expect(page.locator('#queue tr[data-number="S-YEL"] .light-text')).to_have_text("Yellow")
+    expect(page.locator('#queue tr[data-number="S-YEL"] td.level .light-text')).to_have_text("Yellow")
     expect(page.locator('#queue tr[data-status="open"] button[type=submit]').first).to_have_text("Acknowledge")

@@ -22,7 +22,9 @@ from tests.factories import TenantHandle, World, reported
 from tests.web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, CST, SlaWorld, csrf_from, sign_in
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-QUEUE_ROW = re.compile(r'<tr data-escalation="(\d+)" data-number="([^"]+)" data-level="(\w+)" data-status="(\w+)">')
+QUEUE_ROW = re.compile(
+    r'<tr data-number="([^"]+)" data-level="(\w+)" data-status="(\w+)" data-escalations="(\d+)[\d ]*">'
+)
 FILING_ROW = re.compile(r'<tr data-number="([^"]+)" data-tenant="(\w+)">')
 
 
@@ -41,7 +43,8 @@ def documents_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 
 def queue_rows(html: str) -> list[tuple[int, str, str, str]]:
-    return [(int(i), number, level, status) for i, number, level, status in QUEUE_ROW.findall(html)]
+    """(the row's first escalation, claim number, worst light, status): one row per claim."""
+    return [(int(i), number, level, status) for number, level, status, i in QUEUE_ROW.findall(html)]
 
 
 def clock_card(html: str, policy: str) -> str:
@@ -101,7 +104,7 @@ def test_paused_and_stopped_clocks_show_their_periods_and_outcomes(client: TestC
     assert "Overdue" in english and "missed by 6 hours" in english and "Stopped" in english
 
 
-def test_missing_calendar_year_is_shown_instead_of_a_guessed_date(
+def test_a_deadline_in_an_unpublished_year_is_shown_as_provisional(
     client: TestClient, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     gap_year = max(chinese_calendar.holidays).year + 1
@@ -124,11 +127,11 @@ def test_missing_calendar_year_is_shown_instead_of_a_guessed_date(
         sign_in(client, user)
         html = client.get("/claims/G-1").text
         card = clock_card(html, "timeliness_large")
-        assert f"{gap_year}年节假日安排未发布，无法计算到期时间。" in card
-        assert "无法计算" in card[card.index('class="due-red"') :]
-        assert "<time" not in card[card.index('class="due-yellow"') : card.index('class="due-red"')]
+        # A date counted on the statutory holidays, marked 暂定, never a blank and never passed off as exact.
+        assert f"{gap_year} 年节假日安排尚未公布：此期限为暂定" in card and "暂定" in card
+        assert "<time" in card[card.index('class="due-yellow"') : card.index('class="due-red"')]
         english = client.get("/claims/G-1", params={"lang": "en"}).text
-        assert f"The public holiday arrangement for {gap_year} has not been published" in english
+        assert f"The holiday arrangement for {gap_year} has not been published" in english
     finally:
         get_settings.cache_clear()
         policies_for_tenant.cache_clear()
@@ -178,33 +181,28 @@ def test_materials_section_shows_checklist_notices_supplements_and_violations(
         assert label in english, label
 
 
-def test_queue_lists_escalations_oldest_first_and_acknowledging_removes_one(client: TestClient, sla: SlaWorld):
+def test_queue_lists_claims_red_first_and_acknowledging_removes_one(client: TestClient, sla: SlaWorld):
     sign_in(client, sla.supervisor)
     listing = client.get("/claims").text
     assert 'href="/sla/queue"' in listing and 'href="/sla/filings"' in listing
     page = client.get("/sla/queue")
     assert page.status_code == 200 and "督办队列" in page.text
     rows = queue_rows(page.text)
-    # The working queue holds open cases only: S-LATE was closed 6 h late, so its breach is on record
-    # (and in the full list) but there is nothing left to urge.
-    assert sorted((number, level) for _, number, level, _ in rows) == [
-        ("S-RED", "red"),
-        ("S-RED", "yellow"),
-        ("S-YEL", "yellow"),
-    ]
+    # The working queue holds open cases only, one row per claim: S-LATE was closed 6 h late, so its
+    # breach is on record (and in the full list) but there is nothing left to urge.
+    assert [(number, level) for _, number, level, _ in rows] == [("S-RED", "red"), ("S-YEL", "yellow")]
     full = queue_rows(client.get("/sla/queue", params={"all": "1"}).text)
-    assert ("S-LATE", "yellow") in [(number, level) for _, number, level, _ in full]
+    assert ("S-LATE", "yellow", "closed") in [(number, level, status) for _, number, level, status in full]
     assert "B-RED" not in page.text  # the other insurer's case
-    # Oldest first: the one fired at the first sweep (11-03 12:00) comes before the second sweep's.
+    # S-RED's yellow (first sweep, 11-03 12:00) and red escalations are one row, raised at the first.
     fired = re.findall(r'<td class="fired"><time datetime="[^"]+">([^<]+)</time>', page.text)
-    assert fired == ["2026-11-03 12:00"] + ["2026-11-05 10:00"] * 2
-    assert rows[0][1:3] == ("S-RED", "yellow")
-    first = page.text[page.text.index('data-number="S-RED" data-level="yellow"') :]
+    assert fired == ["2026-11-03 12:00", "2026-11-05 10:00"]
+    first = page.text[page.text.index('data-number="S-RED" data-level="red"') :]
     first = first[: first.index("</tr>")]
     assert 'href="/claims/S-RED"' in first and "小额赔案结案时效" in first and "广东分公司" in first
-    assert "2026-11-03 09:00" in first and "黄灯" in first and "已督办" in first
+    assert "2026-11-03 09:00" in first and "红灯" in first and "已督办" in first
 
-    target = next(i for i, number, level, _ in rows if (number, level) == ("S-RED", "red"))
+    target = rows[0][0]
     token = csrf_from(page.text)
     # Without the form's token nothing happens.
     refused = client.post(f"/sla/queue/{target}/acknowledge", data={"note": "x"}, follow_redirects=False)
@@ -214,11 +212,11 @@ def test_queue_lists_escalations_oldest_first_and_acknowledging_removes_one(clie
         data={"csrf_token": token, "note": "已电话催办，客户 13812345678"},
         follow_redirects=False,
     )
-    assert done.status_code == 303 and done.headers["location"] == "/sla/queue"
+    assert done.status_code == 303 and done.headers["location"] == "/sla/queue?done=S-RED"
     after = queue_rows(client.get("/sla/queue").text)
-    assert target not in [i for i, *_ in after] and len(after) == 2
+    assert [number for _, number, _, _ in after] == ["S-YEL"]
     everything = client.get("/sla/queue", params={"all": "1"}).text
-    acknowledged = [row for row in queue_rows(everything) if row[0] == target]
+    acknowledged = [row for row in queue_rows(everything) if row[1] == "S-RED"]
     assert acknowledged and acknowledged[0][3] == "acknowledged"
     assert "user:wang.supervisor" in everything and "138********" in everything
     assert "13812345678" not in everything
@@ -238,6 +236,7 @@ def test_acknowledging_with_htmx_returns_the_table(client: TestClient, sla: SlaW
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<section id="queue-table"')
     assert [row[3] for row in queue_rows(response.text) if row[0] == target] == ["acknowledged"]
+    assert 'id="queue-confirmation"' in response.text
     # A second try is answered inside the table (htmx swaps no error response).
     again = client.post(
         f"/sla/queue/{target}/acknowledge", data={"csrf_token": csrf_from(page)}, headers={"HX-Request": "true"}
@@ -245,7 +244,7 @@ def test_acknowledging_with_htmx_returns_the_table(client: TestClient, sla: SlaW
     assert again.status_code == 200 and 'id="queue-problem"' in again.text
     # The filter swaps just the table and keeps the address in step.
     fragment = client.get("/sla/queue", params={"all": "1"}, headers={"HX-Request": "true"})
-    assert "<html" not in fragment.text and fragment.headers["HX-Push-Url"] == "/sla/queue?all=1"
+    assert "<html" not in fragment.text and fragment.headers["HX-Push-Url"] == "/sla/queue?ack=all"
 
 
 def test_queue_is_for_supervisors_and_their_insurer_only(client: TestClient, sla: SlaWorld):
@@ -261,7 +260,7 @@ def test_queue_is_for_supervisors_and_their_insurer_only(client: TestClient, sla
     other = TestClient(create_app())
     sign_in(other, sla.bbb_supervisor)
     bbb_page = other.get("/sla/queue").text
-    assert [number for _, number, _, _ in queue_rows(bbb_page)] == ["B-RED", "B-RED"]
+    assert [number for _, number, _, _ in queue_rows(bbb_page)] == ["B-RED"]
     foreign = other.post(
         f"/sla/queue/{acme_id}/acknowledge", data={"csrf_token": csrf_from(bbb_page)}, follow_redirects=False
     )
@@ -307,8 +306,8 @@ def test_regulator_sees_the_filings_of_every_insurer(client: TestClient, sla: Sl
     assert href.startswith("/api/v1/sla/filings?format=csv&tenant=ACME&since=2026-11-05T00%3A00%3A00%2B08%3A00")
     exported = client.get(href)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
-    lines = exported.text.strip().splitlines()
-    assert lines[0].startswith("insurer,claim_number") and len(lines) == 2 and "S-RED" in lines[1]
+    lines = exported.content.decode("utf-8-sig").strip().splitlines()
+    assert lines[0].startswith("保险公司,赔案号") and len(lines) == 2 and "S-RED" in lines[1]
     json_link = re.search(r'id="export-json" href="([^"]+)"', html)
     assert json_link
     exported_json = client.get(json_link.group(1).replace("&amp;", "&"))

@@ -37,6 +37,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    # Where staff notices are e-mailed (a work address; set by an admin: `claimwatch notify set-email`).
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
 
 class ApiKey(Base):

@@ -27,6 +27,17 @@ class Permission(enum.StrEnum):
     EDIT_MATERIALS = "edit_materials"  # a claim's materials profile, notices and documents
     VIEW_ACCESS_LOG = "view_access_log"  # sign-ins and views of personal data (who, when, from where)
     UNMASK_PERSONAL_DATA = "unmask_personal_data"  # a claimant's phone or ID number in clear, with a reason (logged)
+    READ_OWN_NOTIFICATIONS = "read_own_notifications"  # a staff member's own notices (the bell), their preferences
+    MANAGE_ASSIGNMENT = "manage_assignment"  # handler profiles and leave, load per handler, rebalance (bulk reassign)
+    BE_ASSIGNED = "be_assigned"  # may have a handler profile and be given claims or complaints by the rules
+    # The to-do inbox (我的待办, claimwatch.todo): which sections of work land on whose home.
+    INBOX_MY_CLAIMS = "inbox_my_claims"  # open claims assigned to me, nearest SLA deadline first
+    INBOX_ESCALATIONS = "inbox_escalations"  # unacknowledged escalations of my org subtree, red first
+    INBOX_COMPLAINTS = "inbox_complaints"  # my complaints by nearest deadline, and the unassigned ones in my scope
+    INBOX_QUALITY = "inbox_quality"  # red KPIs of the last complete month and recent quality alerts
+    INBOX_SURVEY_FOLLOW_UP = "inbox_survey_follow_up"  # low satisfaction scores to look into
+    INBOX_DEAD_LETTERS = "inbox_dead_letters"  # claimant messages that could not be delivered
+    INBOX_FILINGS = "inbox_filings"  # recent regulator filings and the insurers they come from
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -55,6 +66,16 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.EDIT_MATERIALS: frozenset({Role.ADJUSTER, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION}),
     Permission.VIEW_ACCESS_LOG: frozenset({Role.ADMIN, Role.QUALITY_MANAGER}),
     Permission.UNMASK_PERSONAL_DATA: frozenset({Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.ADMIN}),
+    Permission.READ_OWN_NOTIFICATIONS: frozenset(_STAFF),
+    Permission.MANAGE_ASSIGNMENT: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Permission.BE_ASSIGNED: frozenset({Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER}),
+    Permission.INBOX_MY_CLAIMS: frozenset({Role.ADJUSTER}),
+    Permission.INBOX_ESCALATIONS: frozenset({Role.SUPERVISOR}),
+    Permission.INBOX_COMPLAINTS: frozenset({Role.COMPLAINT_HANDLER}),
+    Permission.INBOX_QUALITY: frozenset({Role.QUALITY_MANAGER}),
+    Permission.INBOX_SURVEY_FOLLOW_UP: frozenset({Role.INSPECTOR}),
+    Permission.INBOX_DEAD_LETTERS: frozenset({Role.ADMIN}),
+    Permission.INBOX_FILINGS: frozenset({Role.REGULATOR}),
 }
 
 

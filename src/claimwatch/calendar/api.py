@@ -19,9 +19,7 @@ MAX_CALENDAR_FILE = 256 * 1024
 
 
 @router.get("/years", summary="Years with working-day data (built-in or loaded)")
-def get_years(
-    session: TenantSession, _: Principal = Depends(require(Permission.VIEW_CLAIMS))
-) -> list[dict[str, Any]]:
+def get_years(session: TenantSession, _: Principal = Depends(require(Permission.VIEW_CLAIMS))) -> list[dict[str, Any]]:
     return service.year_summaries(session)
 
 

@@ -37,14 +37,16 @@ def load(path: Path = typer.Argument(..., help="YAML {year, holidays, workdays} 
 
 @app.command("years")
 def years() -> None:
-    """Years with working-day data; a deadline in any other year is refused."""
+    """Years with working-day data (provisional ones from the statutory holidays until the official year is
+    loaded); a deadline in any other year is refused."""
     from claimwatch.calendar import service
 
     with unit_of_work(TenantContext.system_context()) as session:
         rows = service.year_summaries(session)
     table = Table("year", "working days", "source", "loaded by")
     for row in rows:
-        table.add_row(str(row["year"]), str(row["working_days"]), str(row["source"]), str(row["loaded_by"] or ""))
+        year = f"{row['year']} (provisional 暂定)" if row.get("provisional") else str(row["year"])
+        table.add_row(year, str(row["working_days"]), str(row["source"]), str(row["loaded_by"] or ""))
     console.print(table)
 
 
@@ -67,9 +69,15 @@ def workday(
     except service.CalendarYearMissing as exc:
         raise fail(str(exc)) from exc
     name = calendar.names.get(parsed, "")
-    console.print(f"{parsed}: {'working day' if working else 'day off'} {name}".rstrip())
+    mark = " (provisional 暂定: the official arrangement is not loaded)"
+    console.print(
+        f"{parsed}: {'working day' if working else 'day off'} {name}".rstrip()
+        + (mark if calendar.is_provisional(parsed) else "")
+    )
     if target is not None:
-        console.print(f"{add} working days after {parsed}: {target}")
+        console.print(
+            f"{add} working days after {parsed}: {target}" + (mark if calendar.is_provisional(target) else "")
+        )
 
 
 @app.command("business-hours")

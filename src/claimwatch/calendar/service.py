@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import chinese_calendar
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch import reactions
 from claimwatch.audit import service as audit_service
-from claimwatch.calendar import repository
+from claimwatch.calendar import repository, statutory
 from claimwatch.calendar.workdays import (
     Axis,
     CalendarYearMissing,
@@ -56,20 +57,50 @@ def builtin_years() -> dict[int, YearArrangement]:
 
 _BUILTIN = builtin_years()
 _cache: dict[tuple[object, ...], WorkCalendar] = {}
+# Years after the last official one (or after this year, if later) that get a provisional calendar.
+PROVISIONAL_YEARS_AHEAD = 5
+
+
+def with_provisional_years(official: dict[int, YearArrangement], today: dt.date) -> dict[int, YearArrangement]:
+    """The official years, plus a provisional year (statutory holidays and weekends, ``calendar.statutory``)
+    for every year without an official arrangement between the first official year and
+    ``PROVISIONAL_YEARS_AHEAD`` years after the later of the last official year and ``today``'s.
+    Beyond that a deadline is still refused."""
+    years = dict(official)
+    last = min(max(max(official), today.year) + PROVISIONAL_YEARS_AHEAD, statutory.LAST_YEAR)
+    for year in range(min(official), last + 1):
+        if year not in years:
+            years[year] = statutory.provisional_year(year)
+    return years
 
 
 def get_calendar(session: Session) -> WorkCalendar:
     """The calendar in force; rebuilt only when the loaded years change (one tiny query otherwise)."""
-    stamp = repository.years_stamp(session)
+    today = dt.datetime.now(dt.UTC).date()
+    stamp = (repository.years_stamp(session), today.year)
     calendar = _cache.get(stamp)
     if calendar is None:
         years = dict(_BUILTIN)
         for arrangement in repository.loaded_years(session):
             years[arrangement.year] = arrangement
-        calendar = WorkCalendar(years)
+        calendar = WorkCalendar(with_provisional_years(years, today))
         _cache.clear()
         _cache[stamp] = calendar
     return calendar
+
+
+def provisional_checker(session: Session, tenant_id: int) -> Callable[[str, dt.datetime | None], bool]:
+    """For lists that show many deadlines: ``check(unit, due_at)`` tells whether a due instant was computed
+    on a provisional year (show it marked 暂定). One calendar look-up for the whole list."""
+    calendar = get_calendar(session)
+    zone = tenancy_service.tenant_zone(session, tenant_id)
+
+    def check(unit: str, due: dt.datetime | None) -> bool:
+        if due is None or unit == Unit.HOURS.value:
+            return False
+        return calendar.is_provisional((due - dt.timedelta(microseconds=1)).astimezone(zone).date())
+
+    return check
 
 
 def business_hours_text(session: Session, tenant_id: int) -> str:
@@ -89,6 +120,9 @@ class CalendarChange:
     tenant_id: int | None
     reason: str
     actor: str
+    # The first day counted provisionally before the change (``WorkCalendar.provisional_from``): a deadline
+    # from then on was marked 暂定, so the subscribers can log that it became exact even if it did not move.
+    provisional_from: dt.date | None = None
 
 
 def _announce(session: Session, change: CalendarChange) -> int:
@@ -230,6 +264,7 @@ def load_year(session: Session, parsed: ParsedYear, actor: str) -> YearLoaded:
     """Store a year's arrangement (replacing an earlier load), audit it in every tenant's chain, and
     have every open deadline recomputed in the same transaction."""
     arrangement = parsed.arrangement
+    provisional_from = get_calendar(session).provisional_from
     repository.replace_year(session, arrangement, parsed.source, parsed.sha256, actor, utc_now())
     payload = {
         "year": arrangement.year,
@@ -241,7 +276,7 @@ def load_year(session: Session, parsed: ParsedYear, actor: str) -> YearLoaded:
     for tenant_id in [tenant.id for tenant in tenancy_repository.all_tenants(session)]:
         audit_service.record(session, tenant_id, "config.calendar", str(arrangement.year), actor, payload)
     reason = f"calendar {arrangement.year} loaded from {parsed.source}"
-    return YearLoaded(arrangement.year, _announce(session, CalendarChange(None, reason, actor)))
+    return YearLoaded(arrangement.year, _announce(session, CalendarChange(None, reason, actor, provisional_from)))
 
 
 def year_summaries(session: Session) -> list[dict[str, object]]:
@@ -253,12 +288,14 @@ def year_summaries(session: Session) -> list[dict[str, object]]:
         if year in calendar.missing_years:
             continue
         row = loaded.get(year)
+        provisional = year in calendar.provisional_years
         first = calendar.index(dt.date(year, 1, 1))
         working = int(calendar.working[first : calendar.index(dt.date(year, 12, 31)) + 1].sum())
         summaries.append(
             {
                 "year": year,
-                "source": row.source if row else "chinese-calendar",
+                "source": row.source if row else (statutory.BASIS if provisional else "chinese-calendar"),
+                "provisional": provisional,
                 "loaded_by": row.loaded_by if row else None,
                 "loaded_at": row.loaded_at if row else None,
                 "working_days": working,

@@ -52,11 +52,15 @@ class CalendarYearMissing(Conflict):
 
 @dataclass(frozen=True)
 class YearArrangement:
-    """One year's exceptions to Monday–Friday: holidays on weekdays and make-up working days."""
+    """One year's exceptions to Monday–Friday: holidays on weekdays and make-up working days.
+
+    ``provisional``: computed from the statutory holidays alone (``calendar.statutory``) because the
+    year's official arrangement is not loaded yet; deadlines counted on it are marked 暂定."""
 
     year: int
     holidays: dict[dt.date, str]
     workdays: dict[dt.date, str]
+    provisional: bool = False
 
 
 class WorkCalendar:
@@ -91,6 +95,11 @@ class WorkCalendar:
         self.cum_working = np.concatenate(([0], np.cumsum(working, dtype=np.int64)))
         self.working_days = np.flatnonzero(working).astype(np.int64)  # day indexes of working days
         self.names = {d: n for a in years.values() for d, n in (a.holidays | a.workdays).items()}
+        # Years counted on the statutory holidays only (no official arrangement loaded yet).
+        self.provisional_years = frozenset(year for year, a in years.items() if a.provisional)
+        self.provisional_from: dt.date | None = (
+            dt.date(min(self.provisional_years), 1, 1) if self.provisional_years else None
+        )
         # Python lists for the one-clock paths: indexing a list is far cheaper than a 1-element array op.
         self.working_list: list[bool] = working.tolist()
         self.known_list: list[bool] = self.known.tolist()
@@ -121,6 +130,11 @@ class WorkCalendar:
 
     def is_working_day(self, day: dt.date) -> bool:
         return bool(self.working[self.index(day)])
+
+    def is_provisional(self, day: dt.date) -> bool:
+        """Whether a deadline ending on ``day`` may move when an official year is loaded: counting up to
+        it crossed (or may have crossed) a year known only provisionally."""
+        return self.provisional_from is not None and day >= self.provisional_from
 
     def add_working_days(self, day: dt.date, count: int) -> dt.date:
         """The ``count``-th working day after ``day`` (the start day itself is not counted)."""
@@ -237,6 +251,14 @@ class Axis:
 
     def value_at(self, when: dt.datetime) -> float:
         return self.value1(when.timestamp())
+
+    def is_provisional(self, due: dt.datetime | None) -> bool:
+        """A due instant computed on a provisional year (暂定). Elapsed hours never are."""
+        if due is None or self.unit is Unit.HOURS:
+            return False
+        # A whole-day deadline is the midnight that closes its last day: that day decides.
+        last_day = (due - dt.timedelta(microseconds=1)).astimezone(self.tz).date()
+        return self.calendar.is_provisional(last_day)
 
     def due(self, from_value: float, amount: float) -> dt.datetime:
         ts = self.finalize1(self.instant1(from_value + amount))

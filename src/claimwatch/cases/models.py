@@ -25,6 +25,13 @@ class Claim(TenantScoped, Base):
         Index("ix_claims_tenant_reported_at", "tenant_id", "reported_at"),
         # Claims closed in a window (satisfaction surveys to send).
         Index("ix_claims_tenant_closed_at", "tenant_id", "closed_at"),
+        # The claim list's filters and sorts (0012_work_lists).
+        Index("ix_claims_tenant_assignee_reported", "tenant_id", "assignee_id", "reported_at"),
+        Index("ix_claims_tenant_org_reported", "tenant_id", "org_unit_id", "reported_at"),
+        Index("ix_claims_tenant_status_reported", "tenant_id", "status", "reported_at"),
+        Index("ix_claims_tenant_assignee_closed", "tenant_id", "assignee_id", "closed_at"),
+        Index("ix_claims_tenant_amount", "tenant_id", "reported_amount_fen"),
+        Index("ix_claims_tenant_closed_reported", "tenant_id", "closed_at", "reported_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -8,12 +8,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import String, Table, any_, func, literal, select
+from sqlalchemy import String, Table, any_, case, column, func, literal, or_, select, table
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from claimwatch.auth.models import User
 from claimwatch.cases.models import CaseEvent, Claim
-from claimwatch.db import bulk_insert, driver_connection, sqlite_timestamp, tenant_context
+from claimwatch.db import UTCDateTime, bulk_insert, driver_connection, sqlite_timestamp, tenant_context
 
 _IN_CHUNK = 900
 _CLAIMS = cast(Table, Claim.__table__)
@@ -217,32 +218,419 @@ def count_events(session: Session, tenant_id: int) -> int:
     ).scalar_one()
 
 
+# Tables of domains above this one, named rather than imported (cases sits below sla, materials and
+# complaints): the claim list filters on them read-only, always through the claim they belong to.
+_CLOCKS = table(
+    "sla_clocks",
+    column("tenant_id"),
+    column("claim_id"),
+    column("policy_code"),
+    column("state"),
+    column("light"),
+    column("outcome"),
+    column("started_at", UTCDateTime()),
+    column("stopped_at", UTCDateTime()),
+    column("breached_at", UTCDateTime()),
+    column("yellow_due_at", UTCDateTime()),
+)
+_MATERIALS = table(
+    "materials_profiles",
+    column("tenant_id"),
+    column("claim_id"),
+    column("notices_issued"),
+    column("supplement_rounds"),
+    column("violation_rounds"),
+)
+_FILINGS = table("regulator_filings", column("tenant_id"), column("claim_id"), column("filed_at", UTCDateTime()))
+_COMPLAINTS = table("complaints", column("tenant_id"), column("claim_id"))
+_ORG_UNITS = table("org_units", column("tenant_id"), column("id"), column("path"))
+OPEN_CLOCK_STATES = ("running", "paused", "suspended")
+LIGHTS = ("green", "yellow", "red")
+MATERIALS_FILTERS = ("profile", "noticed", "supplement", "violation")
+CLOCK_OUTCOMES = ("met", "breached", "settled")
+SORTS = ("reported", "deadline", "amount", "status")
+
+
 @dataclass(frozen=True)
 class ClaimFilter:
+    """What the claim list (page, CSV, API) may be narrowed by. Instants are UTC, ranges half-open
+    ``[from, until)``. Every field is one SQL condition in :func:`_conditions`; the KPI drill-downs
+    (``defaults/kpis.yaml``, ``drill:``) are combinations of these."""
+
     status: str | None = None
     line: str | None = None
     region_code: str | None = None
-    org_unit_id: int | None = None
+    org_unit_id: int | None = None  # exactly this unit
     number: str | None = None
+    org_subtree: int | None = None  # this unit and every unit below it
+    light: str | None = None  # the worst light of the claim's open (not stopped) clocks
+    overdue: bool = False  # an open clock past its target now
+    overdue_at: dt.datetime | None = None  # a clock open at that instant and past its target before it
+    reported_from: dt.datetime | None = None
+    reported_until: dt.datetime | None = None
+    closed_from: dt.datetime | None = None
+    closed_until: dt.datetime | None = None
+    state: str | None = None  # open | closed (closed_at set: closed, rejected or withdrawn)
+    cycle_over_days: int | None = None  # closed more than N days after the report
+    assignee_id: int | None = None
+    unassigned: bool = False
+    amount_min_fen: int | None = None  # reported amount, inclusive
+    amount_below_fen: int | None = None  # reported amount, exclusive
+    disputed: bool = False  # named by at least one complaint
+    materials: str | None = None  # profile | noticed | supplement | violation
+    clock_policy: str | None = None  # a clock of this policy ...
+    clock_from: dt.datetime | None = None  # ... started in [clock_from, clock_until) ...
+    clock_until: dt.datetime | None = None
+    clock_outcome: str | None = None  # ... met | breached | settled (met or breached)
+    filed_from: dt.datetime | None = None  # a red regulator filing in [filed_from, filed_until)
+    filed_until: dt.datetime | None = None
+    # Extension point for the triage route (issue 15): a claims table column or a join goes here, and a
+    # condition in _conditions(). Until then no claim has a route and the filter is refused upstream.
+    route: str | None = None
+
+
+def _conditions(
+    filters: ClaimFilter, now: dt.datetime, dialect: str, tenant_id: int | None, *, amount_by_index: bool = True
+) -> list[Any]:
+    """One condition per filter. Sub-selects on other domains' tables are ``IN (…)`` semi-joins driven by
+    those tables' indexes (0012_work_lists), so a rare condition (red, a month's filings) never scans claims.
+    They name the tenant (``tenant_id``) so the indexes apply; the claim itself is tenant-filtered by db.py."""
+
+    def own(table_: Any, *conditions: Any) -> Any:
+        mine = [table_.c.tenant_id == tenant_id] if tenant_id is not None else []
+        return select(table_.c.claim_id).where(*mine, *conditions)
+
+    where: list[Any] = []
+    if filters.status:
+        where.append(Claim.status == filters.status)
+    if filters.line:
+        where.append(Claim.line == filters.line)
+    if filters.region_code:
+        where.append(Claim.region_code == filters.region_code)
+    if filters.org_unit_id:
+        where.append(Claim.org_unit_id == filters.org_unit_id)
+    if filters.org_subtree is not None:
+        top = _ORG_UNITS.alias("top")
+        top_path = select(top.c.path).where(top.c.id == filters.org_subtree).scalar_subquery()
+        units = select(_ORG_UNITS.c.id).where(_ORG_UNITS.c.path.startswith(top_path))
+        where.append(Claim.org_unit_id.in_(units))
+    if filters.number:
+        where.append(Claim.number.startswith(filters.number, autoescape=True))
+    if filters.light:
+        worse = LIGHTS[LIGHTS.index(filters.light) + 1 :]
+        open_clock = _CLOCKS.c.state.in_(OPEN_CLOCK_STATES)
+        where.append(Claim.id.in_(own(_CLOCKS, open_clock, _CLOCKS.c.light == filters.light)))
+        if worse:
+            where.append(Claim.id.not_in(own(_CLOCKS, open_clock, _CLOCKS.c.light.in_(worse))))
+    if filters.overdue:
+        where.append(Claim.id.in_(own(_CLOCKS, _CLOCKS.c.state.in_(OPEN_CLOCK_STATES), _CLOCKS.c.breached_at <= now)))
+    if filters.overdue_at is not None:
+        at = filters.overdue_at
+        where.append(
+            Claim.id.in_(
+                own(
+                    _CLOCKS,
+                    _CLOCKS.c.breached_at < at,
+                    _CLOCKS.c.started_at < at,
+                    or_(_CLOCKS.c.stopped_at.is_(None), _CLOCKS.c.stopped_at >= at),
+                )
+            )
+        )
+    if filters.reported_from is not None:
+        where.append(Claim.reported_at >= filters.reported_from)
+    if filters.reported_until is not None:
+        where.append(Claim.reported_at < filters.reported_until)
+    if filters.closed_from is not None:
+        where.append(Claim.closed_at >= filters.closed_from)
+    if filters.closed_until is not None:
+        where.append(Claim.closed_at < filters.closed_until)
+    if filters.state == "open":
+        where.append(Claim.closed_at.is_(None))
+    elif filters.state == "closed":
+        where.append(Claim.closed_at.is_not(None))
+    if filters.cycle_over_days is not None:
+        where.append(Claim.closed_at.is_not(None))
+        where.append(_days_between(Claim.reported_at, Claim.closed_at, dialect) > filters.cycle_over_days)
+    if filters.unassigned:
+        where.append(Claim.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        where.append(Claim.assignee_id == filters.assignee_id)
+    # A page in another order reads that order's index and checks the amount on the way (an amount band holds
+    # many claims: sorting all of them by report time would cost more); spelled so no index serves it.
+    amount = Claim.reported_amount_fen if amount_by_index else Claim.reported_amount_fen + 0
+    if filters.amount_min_fen is not None:
+        where.append(amount >= filters.amount_min_fen)
+    if filters.amount_below_fen is not None:
+        where.append(amount < filters.amount_below_fen)
+    if filters.disputed:
+        where.append(Claim.id.in_(own(_COMPLAINTS, _COMPLAINTS.c.claim_id.is_not(None))))
+    if filters.materials:
+        profile = {
+            "profile": [],
+            "noticed": [_MATERIALS.c.notices_issued > 0],
+            "supplement": [_MATERIALS.c.supplement_rounds > 0],
+            "violation": [_MATERIALS.c.notices_issued > 0, _MATERIALS.c.violation_rounds > 0],
+        }[filters.materials]
+        where.append(Claim.id.in_(own(_MATERIALS, *profile)))
+    clock_conditions = []
+    if filters.clock_policy:
+        clock_conditions.append(_CLOCKS.c.policy_code == filters.clock_policy)
+    if filters.clock_from is not None:
+        clock_conditions.append(_CLOCKS.c.started_at >= filters.clock_from)
+    if filters.clock_until is not None:
+        clock_conditions.append(_CLOCKS.c.started_at < filters.clock_until)
+    if filters.clock_outcome == "met":
+        clock_conditions += [_CLOCKS.c.outcome == "met", _CLOCKS.c.breached_at.is_(None)]
+    elif filters.clock_outcome == "breached":
+        clock_conditions.append(_CLOCKS.c.breached_at.is_not(None))
+    elif filters.clock_outcome == "settled":
+        clock_conditions.append(or_(_CLOCKS.c.outcome == "met", _CLOCKS.c.breached_at.is_not(None)))
+    if clock_conditions:
+        where.append(Claim.id.in_(own(_CLOCKS, *clock_conditions)))
+    if filters.filed_from is not None or filters.filed_until is not None:
+        filed = []
+        if filters.filed_from is not None:
+            filed.append(_FILINGS.c.filed_at >= filters.filed_from)
+        if filters.filed_until is not None:
+            filed.append(_FILINGS.c.filed_at < filters.filed_until)
+        where.append(Claim.id.in_(own(_FILINGS, *filed)))
+    return where
+
+
+def _driven(filters: ClaimFilter) -> bool:
+    """Whether a filter is a sub-select on another domain's table (few claims, found by their ids)."""
+    return bool(
+        filters.light
+        or filters.overdue
+        or filters.overdue_at
+        or filters.disputed
+        or filters.materials
+        or filters.clock_policy
+        or filters.clock_outcome
+        or filters.clock_from
+        or filters.filed_from
+        or filters.filed_until
+    )
+
+
+def _days_between(start: Any, end: Any, dialect: str) -> Any:
+    """Days from ``start`` to ``end`` as a number on both databases (UTCDateTime is UTC text on SQLite)."""
+    if dialect == "sqlite":
+        return func.julianday(end) - func.julianday(start)
+    return func.extract("epoch", end - start) / 86400.0
+
+
+def next_due(claim_id: Any) -> Any:
+    """The claim's nearest target among its open clocks (null when none runs)."""
+    return (
+        select(func.min(_CLOCKS.c.yellow_due_at))
+        .where(_CLOCKS.c.claim_id == claim_id, _CLOCKS.c.state != "stopped")
+        .scalar_subquery()
+    )
+
+
+def _order(sort: str, descending: bool, dialect: str = "postgresql") -> list[Any]:
+    """The sort column, then the claim id in the same direction: a stable order for every page. Only the
+    nullable amount asks for empty values last, and only where the database does not already put them there
+    (an explicit NULLS LAST keeps SQLite from reading an index in order)."""
+    key: Any = {
+        "reported": Claim.reported_at,
+        "deadline": next_due(Claim.id),
+        "amount": Claim.reported_amount_fen,
+        "status": Claim.status,
+    }[sort]
+    nullable = sort in ("amount", "deadline")
+    ordered = key.desc() if descending else key.asc()
+    if nullable and (dialect == "postgresql" or not descending):
+        ordered = ordered.nulls_last()
+    return [ordered, Claim.id.desc() if descending else Claim.id.asc()]
+
+
+def search_claims(
+    session: Session,
+    filters: ClaimFilter,
+    page: int,
+    page_size: int,
+    *,
+    sort: str = "reported",
+    descending: bool = True,
+    now: dt.datetime | None = None,
+    with_total: bool = True,
+) -> tuple[int | None, list[Claim]]:
+    """One page of the session's tenant's claims matching ``filters`` and, when asked, how many match.
+
+    ``sort="deadline"`` is always nearest target first (then the claims with no open clock, newest first):
+    it walks the open clocks in target order (index ix_sla_clocks_open_due) instead of computing every
+    claim's nearest target."""
+    dialect = session.get_bind().dialect.name
+    tenant_id = tenant_context(session).tenant_id
+    where = _conditions(filters, now or dt.datetime.now(dt.UTC), dialect, tenant_id)
+    options: dict[str, Any] = {}
+    if tenant_id is not None and _driven(filters):
+        # A filter on another table (a light, a filing, a clock) selects few claims: let the database drive from
+        # it by primary key. With the tenant's condition on claims as well, SQLite walks the tenant's whole index
+        # and PostgreSQL scans the table. Every such sub-select names the tenant (``own``), so the claims it
+        # yields are the tenant's; SQLite still checks it, in a form no index serves.
+        # PostgreSQL pages best with the tenant's condition (newest claims first, each checked): only its count
+        # drops it.
+        if dialect == "sqlite":
+            where = [*where, (Claim.tenant_id + 0) == tenant_id]
+        options = {"include_all_tenants": True}
+    page_options = options if dialect == "sqlite" else {}
+    total = None
+    if with_total:
+        total = session.execute(
+            select(func.count()).select_from(Claim).where(*where), execution_options=options
+        ).scalar_one()
+    if sort == "deadline":
+        return total, _by_deadline(session, where, tenant_id, page, page_size)
+    page_where = where
+    if (
+        dialect == "sqlite"
+        and sort != "amount"
+        and not options
+        and (filters.amount_min_fen is not None or filters.amount_below_fen is not None)
+    ):
+        page_where = _conditions(filters, now or dt.datetime.now(dt.UTC), dialect, tenant_id, amount_by_index=False)
+    # Ids first (the sort carries only the key and the id), then the page's rows.
+    ids = list(
+        session.execute(
+            select(Claim.id)
+            .where(*page_where)
+            .order_by(*_order(sort, descending, dialect))
+            .offset((page - 1) * page_size)
+            .limit(page_size),
+            execution_options=page_options,
+        ).scalars()
+    )
+    return total, _claims_in_order(session, ids)
+
+
+def _claims_in_order(session: Session, ids: list[int]) -> list[Claim]:
+    if not ids:
+        return []
+    # The ids come from the tenant-filtered query just run in this session: read them by primary key alone
+    # (with the tenant condition added too, SQLite's planner may walk a tenant index instead of the keys).
+    found = {
+        claim.id: claim
+        for claim in session.execute(
+            select(Claim).where(Claim.id.in_(ids)), execution_options={"include_all_tenants": True}
+        ).scalars()
+    }
+    return [found[claim_id] for claim_id in ids if claim_id in found]
+
+
+_OPEN_CLOCK = _CLOCKS.c.state != "stopped"  # the partial index's own condition, spelled the same
+
+
+def _by_deadline(session: Session, where: list[Any], tenant_id: int | None, page: int, size: int) -> list[Claim]:
+    wanted = page * size
+    mine = [_CLOCKS.c.tenant_id == tenant_id] if tenant_id is not None else []
+    clocks = (
+        select(_CLOCKS.c.claim_id)
+        .join_from(_CLOCKS, Claim, Claim.id == _CLOCKS.c.claim_id)
+        .where(*mine, _OPEN_CLOCK, _CLOCKS.c.yellow_due_at.is_not(None), *where)
+        .order_by(_CLOCKS.c.yellow_due_at, _CLOCKS.c.claim_id)
+    )
+    ordered: list[int] = []
+    seen: set[int] = set()
+    offset, batch = 0, max(4 * wanted, 200)
+    while len(ordered) < wanted:
+        found = [row[0] for row in session.execute(clocks.offset(offset).limit(batch))]
+        for claim_id in found:
+            if claim_id not in seen:
+                seen.add(claim_id)
+                ordered.append(claim_id)
+        if len(found) < batch:
+            break
+        offset += batch
+    result = _claims_in_order(session, ordered[(page - 1) * size : wanted])
+    if len(result) < size and len(ordered) < wanted:
+        # Past the claims with a deadline: those without an open clock, newest first.
+        skip = max(0, (page - 1) * size - len(ordered))
+        with_due = select(_CLOCKS.c.claim_id).where(*mine, _OPEN_CLOCK, _CLOCKS.c.yellow_due_at.is_not(None))
+        rest = session.execute(
+            select(Claim)
+            .where(*where, Claim.id.not_in(with_due))
+            .order_by(Claim.reported_at.desc(), Claim.id.desc())
+            .offset(skip)
+            .limit(size - len(result))
+        ).scalars()
+        result.extend(rest)
+    return result
+
+
+def iter_claims(
+    session: Session, filters: ClaimFilter, *, sort: str = "reported", descending: bool = True, chunk: int = 1000
+) -> Iterator[list[Claim]]:
+    """Every matching claim in list order, a chunk at a time (the CSV export)."""
+    page = 1
+    dialect = session.get_bind().dialect.name
+    where = _conditions(filters, dt.datetime.now(dt.UTC), dialect, tenant_context(session).tenant_id)
+    # The deadline order here is the list's (nearest first, then no deadline newest first) in one statement.
+    due = next_due(Claim.id)
+    order = (
+        [due.asc().nulls_last(), case((due.is_(None), None), else_=Claim.id), Claim.reported_at.desc(), Claim.id.desc()]
+        if sort == "deadline"
+        else _order(sort, descending, dialect)
+    )
+    while True:
+        rows = list(
+            session.execute(
+                select(Claim).where(*where).order_by(*order).offset((page - 1) * chunk).limit(chunk)
+            ).scalars()
+        )
+        if rows:
+            yield rows
+        if len(rows) < chunk:
+            return
+        page += 1
+
+
+def clock_summaries(session: Session, claim_ids: Sequence[int]) -> dict[int, tuple[str, dt.datetime | None]]:
+    """For each claim with open clocks: its worst light and nearest target."""
+    if not claim_ids:
+        return {}
+    rows = session.execute(
+        select(_CLOCKS.c.claim_id, _CLOCKS.c.light, _CLOCKS.c.yellow_due_at).where(
+            _CLOCKS.c.claim_id.in_(list(claim_ids)), _CLOCKS.c.state.in_(OPEN_CLOCK_STATES)
+        )
+    )
+    found: dict[int, tuple[str, dt.datetime | None]] = {}
+    for claim_id, light, due in rows:
+        due = _as_utc(due)
+        worst, nearest = found.get(claim_id, ("green", None))
+        if LIGHTS.index(light or "green") > LIGHTS.index(worst):
+            worst = light
+        if due is not None and (nearest is None or due < nearest):
+            nearest = due
+        found[claim_id] = (worst, nearest)
+    return found
+
+
+def _as_utc(value: Any) -> dt.datetime | None:
+    """A timestamp read through a lightweight table (no UTCDateTime type): aware UTC on both databases."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def staff_of(session: Session, tenant_id: int) -> list[tuple[int, str, str]]:
+    """(id, username, display name) of the tenant's active staff, for the assignee filter."""
+    rows = session.execute(
+        select(User.id, User.username, User.display_name)
+        .where(User.tenant_id == tenant_id, User.active.is_(True))
+        .order_by(User.username)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def list_claims(session: Session, filters: ClaimFilter, page: int, page_size: int) -> tuple[int, list[Claim]]:
-    query = select(Claim)
-    if filters.status:
-        query = query.where(Claim.status == filters.status)
-    if filters.line:
-        query = query.where(Claim.line == filters.line)
-    if filters.region_code:
-        query = query.where(Claim.region_code == filters.region_code)
-    if filters.org_unit_id:
-        query = query.where(Claim.org_unit_id == filters.org_unit_id)
-    if filters.number:
-        query = query.where(Claim.number.startswith(filters.number, autoescape=True))
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(
-        query.order_by(Claim.reported_at.desc(), Claim.id.desc()).offset((page - 1) * page_size).limit(page_size)
-    ).scalars()
-    return total, list(rows)
+    total, rows = search_claims(session, filters, page, page_size)
+    assert total is not None
+    return total, rows
 
 
 def claim_by_number(session: Session, number: str) -> Claim | None:
@@ -283,3 +671,12 @@ def closed_between(session: Session, since: dt.datetime, until: dt.datetime) -> 
             .order_by(Claim.closed_at, Claim.id)
         ).all()
     )
+
+
+def user_id_by_username(session: Session, username: str) -> int | None:
+    """A staff member of the session's tenant by user name (the assignee filter); None if unknown."""
+    tenant_id = tenant_context(session).tenant_id
+    query = select(User.id).where(User.username == username)
+    if tenant_id is not None:
+        query = query.where(User.tenant_id == tenant_id)
+    return session.execute(query).scalar_one_or_none()

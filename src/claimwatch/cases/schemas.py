@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from claimwatch.params import IdNumberField, PhoneField
+
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 
 # Claim numbers, event ids and policy numbers travel in URLs, CSV reports and file names and are typed
@@ -41,8 +43,10 @@ class Claimant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    phone: str | None = Field(default=None, pattern=r"^\+?[\d\- ]{5,20}$")
-    id_number: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{6,32}$")
+    # Normalised and checked in claimwatch.params (the ID check digit is not enforced on a feed: see
+    # params.CHECK_DIGITS).
+    phone: PhoneField | None = Field(default=None, description="mainland mobile, landline with area code, or +country")
+    id_number: IdNumberField | None = Field(default=None, description="resident ID number or another document's")
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -10,14 +10,17 @@ clock columns from ``sla.models.ClockColumns``; the engine never touches ``claim
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from claimwatch.audit import service as audit_service
 from claimwatch.calendar.workdays import Axis, CalendarYearMissing, Unit
 from claimwatch.complaints import repository
-from claimwatch.complaints.models import Complaint, ComplaintClock
+from claimwatch.complaints.models import Complaint, ComplaintClock, ComplaintEvent
 from claimwatch.config import PACKAGE_DIR
 from claimwatch.sla import engine
 from claimwatch.sla import service as sla_service
@@ -153,7 +156,8 @@ def clock_view(
         missed = engine.missed_by_units(axis, clock, now, per_unit) if deadline else None
     except CalendarYearMissing:
         missed = None
-    light = engine.light_at(clock, now) if deadline else engine.GREEN
+    light = engine.light_at(clock, now, axis) if deadline else engine.GREEN
+    provisional, red_provisional = engine.provisional_dues(axis, clock)
     return {
         "policy": clock.policy_code,
         "label": policy.label(locale) if policy else clock.policy_code,
@@ -174,4 +178,70 @@ def clock_view(
         "breached_at": clock.breached_at if deadline else None,
         "missed_by": missed,
         "calendar_gap": clock.calendar_gap,
+        # 暂定: computed on the statutory holidays of a year whose official arrangement is not loaded.
+        "provisional": provisional,
+        "red_provisional": red_provisional,
+        "provisional_year": (min(axis.calendar.provisional_years) if provisional or red_provisional else None),
     }
+
+
+RECOMPUTED = "deadline_recomputed"
+
+
+def recompute_open_clocks(
+    session: Session,
+    tenant_ids: list[int] | None,
+    reason: str,
+    actor: str,
+    provisional_from: dt.date | None = None,
+) -> int:
+    """After a calendar edit (a year's official arrangement loaded, business hours changed): derive every
+    open complaint clock's deadlines again — a provisional (暂定) deadline becomes exact — and record on the
+    complaint why a date moved or became exact (``provisional_from``: see ``sla.service.recompute_open_clocks``).
+    ``tenant_ids`` None: every tenant's. Returns how many clocks moved.
+    The calendar change itself is in every tenant's audit chain (``config.calendar``)."""
+    if tenant_ids is None:
+        tenant_ids = [tenant.id for tenant in tenancy_repository.all_tenants(session)]
+    # Lock order (as the sweeps): each tenant's audit-chain head before its clock rows.
+    for tenant_id in sorted(tenant_ids):
+        audit_service.open_chain(session, tenant_id).close()
+    statement = select(ComplaintClock).where(
+        ComplaintClock.state != engine.STOPPED, ComplaintClock.tenant_id.in_(tenant_ids)
+    )
+    rows = list(session.execute(statement.order_by(ComplaintClock.id)).scalars())
+    now = dt.datetime.now(dt.UTC)
+    moved = 0
+    axes: dict[int, sla_service.Axes] = {}
+    for clock in rows:
+        axis = axes.setdefault(clock.tenant_id, sla_service.Axes(session, clock.tenant_id))(clock.unit)
+        before = (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap)
+        provisional_before = sla_service.was_provisional(axis, clock.yellow_due_at, provisional_from)
+        engine.refresh(axis, clock)
+        if clock.policy_code == REVIEW_WINDOW and clock.state == engine.RUNNING:
+            # The complainant's window: the sweep looks when it lapses; it never lights up.
+            clock.next_check_at = clock.yellow_due_at
+        confirmed = provisional_before and not axis.is_provisional(clock.yellow_due_at)
+        if (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap) == before and not confirmed:
+            continue
+        clock.updated_at = now
+        session.add(
+            ComplaintEvent(
+                tenant_id=clock.tenant_id,
+                complaint_id=clock.complaint_id,
+                kind=RECOMPUTED,
+                at=now,
+                actor=actor,
+                note=reason,
+                data=json.dumps(
+                    {
+                        "policy": clock.policy_code,
+                        "due_before": before[0].isoformat() if before[0] else None,
+                        "due_after": clock.yellow_due_at.isoformat() if clock.yellow_due_at else None,
+                    },
+                    sort_keys=True,
+                ),
+            )
+        )
+        moved += 1
+    session.flush()
+    return moved

@@ -11,6 +11,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from claimwatch import reactions
 from claimwatch.audit import service as audit_service
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases import service as cases_service
@@ -210,6 +211,8 @@ def intake(session: Session, principal: Principal, data: schemas.ComplaintIn) ->
                 "due_date": letters.due_date(decision_clock.yellow_due_at, zone),
             },
         )
+    # Subscribers (assignment) run in this transaction; the chain is free again (record_event closed it).
+    reactions.publish(reactions.COMPLAINTS_RECEIVED, session, tenant_id, [complaint])
     return complaint, True
 
 

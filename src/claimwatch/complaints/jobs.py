@@ -138,7 +138,11 @@ def _warn(
     sent = []
     for role, kind in recipients:
         key = f"complaint:{clock.id}:{level}:{role}"
-        if notify_service.notify_staff(session, complaint.tenant_id, role, kind, subject, body, key, now):
+        link = f"/complaints/{complaint.number}"
+        org_unit_id = complaint.org_unit_id
+        if notify_service.notify_staff(
+            session, complaint.tenant_id, role, kind, subject, body, key, now, org_unit_id=org_unit_id, link=link
+        ):
             sent.append(role)
     complaints_service.record_event(
         session,

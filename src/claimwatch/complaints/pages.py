@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -41,8 +42,11 @@ from claimwatch.complaints.vocabulary import (
 )
 from claimwatch.db import utc_now
 from claimwatch.errors import Invalid, Problem
+from claimwatch.params import CHECK_DIGITS, EARLIEST_YEAR, LATEST_YEAR
 from claimwatch.tenancy import service as tenancy_service
+from claimwatch.web import forms
 from claimwatch.web import labels as web_labels
+from claimwatch.web.i18n import N_
 from claimwatch.web.pages import PageRoute, is_htmx, render
 from claimwatch.web.security import CSRF_FIELD, csrf_valid
 
@@ -70,15 +74,22 @@ ACTION_TEXT_FIELD: dict[str, str] = {
     "major": "reason",
 }
 OPTIONAL_TEXT = frozenset({"accept", "close"})
+# Fields a refusal may name that labels.FIELD_LABELS does not (so no code shows on the page).
+MORE_FIELD_LABELS: dict[str, str] = {
+    "major_reasons": N_("Why it is major"),
+    "notice_by_post": N_("No phone or email: the notice was sent by post"),
+    "action": N_("Action"),
+    "form": N_("Form"),
+}
 
 
 class FormProblem(Invalid):
-    """A form value the page itself refuses before calling the service (422, field named), with a hint
-    the page shows beside the field."""
+    """A form value the page itself refuses before calling the service (422, field named); ``code`` says
+    why, for the message the page shows beside the field (:mod:`claimwatch.web.forms`)."""
 
-    def __init__(self, field: str, message: str, hint: str | None = None) -> None:
+    def __init__(self, field: str, message: str, code: str | None = None) -> None:
         super().__init__(field, message)
-        self.hint = hint
+        self.code = code
 
 
 def _zone(session: Session, principal: Principal) -> ZoneInfo:
@@ -94,7 +105,9 @@ def local_input(value: str | None, name: str, zone: dt.tzinfo) -> dt.datetime | 
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise FormProblem(name, f"{name}: not a date and time ({value!r})") from None
+        raise FormProblem(name, f"{name}: not a date and time ({value!r})", "datetime_parsing") from None
+    if not EARLIEST_YEAR < parsed.year < LATEST_YEAR:  # the calendar's ends overflow when shifted to UTC
+        raise FormProblem(name, f"{name}: a time in the years {EARLIEST_YEAR}–{LATEST_YEAR}", "years")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(dt.UTC)
@@ -104,23 +117,18 @@ def local_input_value(value: dt.datetime | None, zone: dt.tzinfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
-def problem(field: str, message: str, hint: str | None = None) -> dict[str, Any]:
-    return {"field": field, "message": message, "hint": hint or labels.FIELD_HINTS.get(field)}
+def problem_of(exc: Problem, locale: str) -> dict[str, Any]:
+    """A refusal as the page shows it beside the field, in the page's language (claimwatch.web.forms)."""
+    if isinstance(exc, FormProblem):
+        if exc.code == "years":
+            return forms.problem_for(locale, exc) | {"detail": None}  # the page's own words: no detail
+        return forms.field_problem(locale, exc.field, exc.code)
+    return forms.problem_for(locale, exc)
 
 
-def problem_of(exc: Problem) -> dict[str, Any]:
-    return problem(exc.field, exc.message, getattr(exc, "hint", None))
-
-
-def validation_problems(error: ValidationError) -> dict[str, dict[str, Any]]:
-    """Pydantic's errors by form field (``complainant.phone`` is the form's ``phone``)."""
-    found: dict[str, dict[str, Any]] = {}
-    for item in error.errors():
-        parts = [str(part) for part in item["loc"] if part not in ("body", "complainant")]
-        name = parts[0] if parts else "form"
-        empty = item["type"] == "missing" or (item["type"] == "string_too_short" and item["input"] == "")
-        found.setdefault(name, problem(name, f"{name}: {item['msg']}", labels.REQUIRED_HINT if empty else None))
-    return found
+def validation_problems(error: ValidationError, locale: str) -> dict[str, dict[str, Any]]:
+    """Pydantic's errors by form field, translated (``complainant.phone`` is the form's ``phone``)."""
+    return forms.validation_problems(error, locale, skip=("body", "complainant"))
 
 
 def _not_found(request: Request, principal: Principal, status_code: int = 404) -> HTMLResponse:
@@ -203,9 +211,7 @@ class IntakeForm:
         if not self.complex:
             return None
         if not self.values.get("complex_reason"):
-            raise FormProblem(
-                "complex_reason", "complex_reason: say why the complaint is complex", labels.REQUIRED_HINT
-            )
+            raise FormProblem("complex_reason", "complex_reason: say why the complaint is complex", "missing")
         return self.values["complex_reason"]
 
     def to_schema(self, zone: dt.tzinfo) -> schemas.ComplaintIn:
@@ -213,6 +219,7 @@ class IntakeForm:
         received_at = local_input(self.values.get("received_at"), "received_at", zone)
         regulator_received_at = local_input(self.values.get("regulator_received_at"), "regulator_received_at", zone)
         self.complex_reason()
+        # A person typing: an ID number's check digit is checked too (params.CHECK_DIGITS).
         return schemas.ComplaintIn.model_validate(
             {
                 "channel": self.values.get("channel", ""),
@@ -233,7 +240,8 @@ class IntakeForm:
                 "subject": self.values.get("subject", ""),
                 "description": self.values.get("description", ""),
                 "major_reasons": self.major_reasons,
-            }
+            },
+            context={CHECK_DIGITS: True},
         )
 
 
@@ -287,7 +295,7 @@ async def intake_post(request: Request, principal: HandlerDep, session: TenantSe
     form = IntakeForm.from_form(form_data)
     token = form_data.get(CSRF_FIELD)
     if not csrf_valid(request, token if isinstance(token, str) else None):
-        expired = {"form": problem("form", "csrf")}
+        expired = {"form": forms.field_problem(locale, "form", "csrf")}
         context = intake_context(form, expired, locale)
         return render(request, "complaints/new.html", context, status_code=403, principal=principal)
     errors: dict[str, dict[str, Any]] = {}
@@ -297,9 +305,9 @@ async def intake_post(request: Request, principal: HandlerDep, session: TenantSe
         with session.begin_nested():
             complaint = intake.create_complaint(session, principal, data, complex_reason=form.complex_reason())
     except ValidationError as exc:
-        errors = validation_problems(exc)
+        errors = validation_problems(exc, locale)
     except Problem as exc:
-        errors, status = {exc.field: problem_of(exc)}, exc.status
+        errors, status = {exc.field: problem_of(exc, locale)}, exc.status
     else:
         return RedirectResponse(queries.complaint_url(complaint.number), status_code=303)
     context = intake_context(form, errors, locale)
@@ -309,7 +317,35 @@ async def intake_post(request: Request, principal: HandlerDep, session: TenantSe
 # -- CSV import (a regulator's 12378 transfer list) -------------------------------------------------------
 
 
+_QUOTED = re.compile(r"'([^']{1,60})'")
+
+
+def import_reject(locale: str, reject: importer.Reject) -> dict[str, Any]:
+    """One bad row as the page lists it: the column's message in the page's language; on English pages the
+    importer's own words as the detail."""
+    field = (reject.field or "").rsplit(".", 1)[-1]
+    empty = reject.message.startswith("Field required") or "at least 1 character" in reject.message
+    found = (
+        forms.field_problem(locale, field, "missing")
+        if empty
+        else forms.problem_for(locale, Invalid(field, reject.message))
+    )
+    # The value the row had, when the importer quoted it ('pigeon'): worth showing in any language.
+    quoted = _QUOTED.search(reject.message)
+    return {
+        "line": reject.line,
+        "column": reject.column,
+        "message": found["message"],
+        "detail": found["detail"],
+        "value": quoted.group(1) if quoted and locale != "en" else None,
+    }
+
+
 def _import_page(request: Request, principal: Principal, status_code: int = 200, **context: Any) -> HTMLResponse:
+    locale = request_locale(request)
+    context["rejects"] = [import_reject(locale, reject) for reject in context.get("rejects", [])]
+    if isinstance(context.get("refusal"), Problem):
+        context["message"] = forms.problem_for(locale, context.pop("refusal"))["message"]
     context = {
         "columns": [
             (name, aliases[1] if len(aliases) > 1 else name, name in importer.REQUIRED)
@@ -350,7 +386,7 @@ async def import_upload(request: Request, principal: HandlerDep, session: Tenant
     except importer.ImportRejected as exc:
         return _import_page(request, principal, 422, rejects=exc.result.rejects, rows=exc.result.rows)
     except Problem as exc:
-        return _import_page(request, principal, exc.status, problem="refused", message=exc.message)
+        return _import_page(request, principal, exc.status, problem="refused", refusal=exc)
     return _import_page(request, principal, 200 if dry_run else 201, result=result)
 
 
@@ -375,7 +411,7 @@ def keyword_context(
     try:
         trends = query.run(session, principal, locale)
     except Problem as exc:
-        refused, status = problem_of(exc), exc.status
+        refused, status = problem_of(exc, locale), exc.status
     regions = tenancy_service.region_names()
     context = {
         "query": query,
@@ -423,7 +459,7 @@ def _money(value: str) -> Decimal | None:
     try:
         return Decimal(value.replace(",", "").replace("¥", "").strip())
     except InvalidOperation:
-        raise FormProblem("compensation", f"compensation: not an amount ({value!r})") from None
+        raise FormProblem("compensation", f"compensation: not an amount ({value!r})", "amount") from None
 
 
 def run_action(
@@ -434,7 +470,7 @@ def run_action(
     text_field = ACTION_TEXT_FIELD.get(action)
     text = values.get(text_field, "") if text_field else ""
     if text_field and not text and action not in OPTIONAL_TEXT:
-        raise FormProblem(text_field, f"{text_field} is required", labels.REQUIRED_HINT)
+        raise FormProblem(text_field, f"{text_field} is required", "missing")
     if action == "accept":
         service.accept(session, principal, number, text or None)
     elif action == "note":
@@ -485,7 +521,7 @@ def _page_response(
         "page": page,
         "view": {"messages": page.complaint["messages"]},
         "action_titles": labels.ACTION_TITLES,
-        "field_labels": labels.FIELD_LABELS,
+        "field_labels": labels.FIELD_LABELS | MORE_FIELD_LABELS,
         "unit_labels": web_labels.UNIT_LABELS,
         "state_labels": web_labels.CLOCK_STATE_LABELS,
         "clock_outcome_labels": labels.CLOCK_OUTCOME_LABELS,
@@ -538,16 +574,17 @@ async def complaint_action(
             switch_path="/complaints",
         )
     values = action_values(form)
+    locale = request_locale(request)
     refused: dict[str, Any]
     try:
         with session.begin_nested():
             run_action(session, principal, number, action, values, _zone(session, principal))
     except ValidationError as exc:
-        refused, status = next(iter(validation_problems(exc).values())), 422
+        refused, status = next(iter(validation_problems(exc, locale).values())), 422
     except Problem as exc:
         if exc.status == 404 and exc.field == "number":
             return _not_found(request, principal)
-        refused, status = problem_of(exc), exc.status
+        refused, status = problem_of(exc, locale), exc.status
     else:
         return RedirectResponse(queries.complaint_url(number), status_code=303)
     try:

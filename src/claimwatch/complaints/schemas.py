@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from claimwatch.params import MAX_COUNT
+from claimwatch.params import MAX_COUNT, IdNumberField, PhoneField
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 Outcome = Literal["upheld", "partly_upheld", "not_upheld"]
@@ -25,8 +25,10 @@ class ComplainantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, max_length=100)
-    phone: str | None = Field(default=None, pattern=r"^\+?[\d\- ]{5,20}$")
-    id_number: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{6,32}$")
+    # Normalised and checked in claimwatch.params (mobile 1[3-9]…, +86 dropped; landline; ID check digit
+    # on the staff form): the stored number is the one repeat detection and the lookup compare.
+    phone: PhoneField | None = Field(default=None, description="mainland mobile, landline with area code, or +country")
+    id_number: IdNumberField | None = Field(default=None, description="resident ID number or another document's")
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     address: str | None = Field(default=None, max_length=300)
 

@@ -206,6 +206,8 @@ def escalate_major(
             body,
             f"complaint:{complaint.id}:major:{key}:{role.value}",
             now,
+            org_unit_id=complaint.org_unit_id,
+            link=f"/complaints/{complaint.number}",
         ):
             notified.append(role.value)
     record_event(
@@ -519,6 +521,7 @@ def apply_decision(
             remedy=data.remedy,
             compensation=data.compensation,
             review_deadline=letters.due_date(window.yellow_due_at, zone) or "",
+            review_deadline_provisional=book.axis(window).is_provisional(window.yellow_due_at),
             insurer=tenant.name if tenant is not None else "",
             decided_date=letters.local_date(when, zone) or "",
         ),

@@ -79,6 +79,7 @@ REVIEW_OUTCOME_LABELS: dict[str, str] = {
     "changed": N_("Decision changed on review"),
 }
 EVENT_LABELS: dict[str, str] = {
+    "deadline_recomputed": N_("Deadline recomputed (holiday calendar loaded)"),
     "received": N_("Complaint received"),
     "accepted": N_("Complaint accepted"),
     "note": N_("Investigation note"),

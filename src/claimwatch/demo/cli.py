@@ -12,7 +12,9 @@ from rich.table import Table
 
 from claimwatch import db, migrate
 from claimwatch.cli_output import fail
-from claimwatch.demo import jobs
+from claimwatch.demo import assignment as demo_assignment
+from claimwatch.demo import jobs, queue_materials, staff_notices
+from claimwatch.demo import letters as demo_letters
 from claimwatch.demo.generator import DemoSpec, iter_claim_events, to_json_line
 from claimwatch.demo.organisation import DEMO_PASSWORD
 from claimwatch.imports.cli import progress_bar
@@ -77,6 +79,7 @@ def setup(
         err.print(f"{loaded.filed} complaints filed and handled")
         for refused in loaded.refused or []:
             err.print(f"  a complaint step was refused: {refused}", markup=False)
+        queue_materials.load(spec)
         from claimwatch.complaints import jobs as complaint_jobs
         from claimwatch.sla import jobs as sla_jobs
 
@@ -84,6 +87,9 @@ def setup(
         err.print(f"SLA sweep: {swept.checked} clocks due, {swept.yellow} yellow and {swept.red} red escalations")
         complaint_swept = complaint_jobs.sweep()
         err.print(f"complaint sweep: {complaint_swept.checked} clocks due, {complaint_swept.closed} closed")
+        for line in demo_letters.summary(spec):
+            err.print(line, markup=False)
+        demo_assignment.load(spec)
         surveyed = jobs.load_surveys(spec)
         err.print(f"{surveyed.issued} satisfaction surveys sent, {surveyed.answered} answered")
         from claimwatch.kpi import jobs as kpi_jobs
@@ -92,6 +98,10 @@ def setup(
         kpi_snapshot.take_snapshot()
         found = kpi_jobs.evaluate_alerts(None)
         err.print(f"KPI snapshot taken; {found.created} quality alerts")
+        staffed = staff_notices.load(spec)
+        err.print(
+            f"staff notices: {staffed.routed} routed, {staffed.unread} unread, {staffed.addresses} e-mail addresses"
+        )
     table = Table("username", "password", "role", "tenant", title="demo logins · http://127.0.0.1:8000")
     for login in jobs.logins(spec):
         table.add_row(login.username, DEMO_PASSWORD, login.role.value, login.tenant)

@@ -53,6 +53,27 @@ _KEYS = {
     "near",
     "owner",
     "alert",
+    "drill",
+}
+# Drill-down (every number leads to its records): which claim-list filters reproduce a KPI's numerator and
+# denominator. A filter named ``<x>_in`` takes ``period`` (the KPI's period, as <x>_from/<x>_to dates on the
+# list); ``overdue_at`` takes ``end`` (the period's end; "overdue now" in the running period); the others a
+# fixed value. ``rows`` is the DuckDB condition picking the same rows of the KPI's source, from which the
+# dashboard counts the distinct claims a link leads to (the number it shows on the link).
+DRILL_LISTS = ("claims",)
+DRILL_PARTS = ("numerator", "denominator")
+DRILL_FILTERS: dict[str, tuple[str, ...] | None] = {
+    "reported_in": ("period",),
+    "closed_in": ("period",),
+    "clock_in": ("period",),
+    "filed_in": ("period",),
+    "overdue_at": ("end",),
+    "state": ("open", "closed"),
+    "cycle_over": None,  # a whole number of days, or "target"
+    "disputed": ("1",),
+    "materials": ("profile", "noticed", "supplement", "violation"),
+    "clock": None,  # an SLA policy code
+    "clock_outcome": ("met", "breached", "settled"),
 }
 # Statements a formula must never carry: it is an expression, not a script.
 _FORBIDDEN = re.compile(r";|--|/\*|\b(copy|attach|install|load|pragma|create|drop|insert|update|delete|set)\b", re.I)
@@ -60,6 +81,21 @@ _FORBIDDEN = re.compile(r";|--|/\*|\b(copy|attach|install|load|pragma|create|dro
 
 class CatalogueError(ConfigFileError):
     pass
+
+
+@dataclass(frozen=True)
+class DrillPart:
+    """How the list of the cases behind a KPI's numerator (or denominator) is reached: the claim list's
+    filters (placeholders ``period``/``end``/``target`` filled per period), and the snapshot rows they match."""
+
+    part: str  # numerator | denominator
+    label_zh: str
+    label_en: str
+    rows: str | None  # DuckDB condition over the KPI's source rows (besides its where, period and scope)
+    filters: tuple[tuple[str, str], ...]
+
+    def label(self, locale: str) -> str:
+        return self.label_zh if locale == "zh" else self.label_en
 
 
 @dataclass(frozen=True)
@@ -83,6 +119,10 @@ class Kpi:
     owner_en: str
     alert: bool = False
     line: int = 0
+    drill: tuple[DrillPart, ...] = ()
+
+    def drill_part(self, part: str) -> DrillPart | None:
+        return next((found for found in self.drill if found.part == part), None)
 
     @property
     def available(self) -> bool:
@@ -214,6 +254,11 @@ class _Reader:
                     raise self.fail(node, "{end} is only for KPIs with period: end", key)
             assert numerator is not None
             self.check_sql(node, source, where, numerator, denominator)
+        drill = self.drill(node, source, period, denominator is not None) if "drill" in node else ()
+        if any(value == "target" for part in drill for _, value in part.filters) and (
+            target is None or target != int(target)
+        ):
+            raise self.fail(node, "cycle_over: target needs a whole-number target", "drill")
         return Kpi(
             code=code,
             name_zh=name_zh,
@@ -234,15 +279,75 @@ class _Reader:
             owner_en=owner_en,
             alert=alert,
             line=node.line,
+            drill=drill,
         )
 
-    def check_sql(self, node: Mapping, source: str, where: str | None, numerator: str, denominator: str | None) -> None:
+    def drill(self, node: Mapping, source: str, period: str | None, has_denominator: bool) -> tuple[DrillPart, ...]:
+        spec = node.get("drill")
+        if source == PENDING or period is None:
+            raise self.fail(node, "a pending KPI has no drill-down", "drill")
+        if not isinstance(spec, Mapping):
+            raise self.fail(node, "'drill' must be a mapping with list and numerator (and denominator)", "drill")
+        for key in spec:
+            if key not in ("list", *DRILL_PARTS):
+                raise self.fail(spec, f"unknown drill key '{key}' (allowed: list, numerator, denominator)", key)
+        self.choice(spec, "list", DRILL_LISTS)
+        if source not in ("claims", "clocks", "materials", "filings"):
+            raise self.fail(spec, f"a {source} KPI cannot drill to the claim list", "list")
+        parts = []
+        for part in DRILL_PARTS:
+            entry = spec.get(part)
+            if entry is None:
+                continue
+            if part == "denominator" and not has_denominator:
+                raise self.fail(spec, "a count has no denominator to drill to", part)
+            if not isinstance(entry, Mapping):
+                raise self.fail(spec, f"drill {part} must be a mapping with label, filters and rows", part)
+            for key in entry:
+                if key not in ("label", "filters", "rows"):
+                    raise self.fail(entry, f"unknown key '{key}' (allowed: label, filters, rows)", key)
+            label_zh, label_en = self.pair(entry, "label")
+            rows = self.text(entry, "rows", required=False)
+            filters = entry.get("filters")
+            if not isinstance(filters, Mapping) or not filters:
+                raise self.fail(entry, "'filters' must be a non-empty mapping of claim-list filters", "filters")
+            pairs = []
+            for name, value in filters.items():
+                if name not in DRILL_FILTERS:
+                    raise self.fail(filters, f"unknown claim-list filter '{name}' ({', '.join(DRILL_FILTERS)})", name)
+                allowed = DRILL_FILTERS[name]
+                text = str(value)
+                if allowed is not None and text not in allowed:
+                    raise self.fail(filters, f"'{name}' must be one of {', '.join(allowed)}, not {value!r}", name)
+                if name == "cycle_over" and not (text == "target" or text.isdigit()):
+                    raise self.fail(filters, "'cycle_over' must be a whole number of days or target", name)
+                if name == "overdue_at" and period != END:
+                    raise self.fail(filters, "overdue_at: end is only for KPIs with period: end", name)
+                pairs.append((name, text))
+            if rows is not None:
+                if _FORBIDDEN.search(rows):
+                    raise self.fail(entry, "rows must be a single SQL expression", "rows")
+                self.check_sql(entry, source, rows.replace("{target}", "0"), "count(*)", None, "rows")
+            parts.append(DrillPart(part, label_zh, label_en, rows, tuple(pairs)))
+        if not parts:
+            raise self.fail(spec, "a drill-down needs a numerator (or a denominator)", "drill")
+        return tuple(parts)
+
+    def check_sql(
+        self,
+        node: Mapping,
+        source: str,
+        where: str | None,
+        numerator: str,
+        denominator: str | None,
+        where_key: str = "where",
+    ) -> None:
         """Plans each expression against empty snapshot tables: unknown columns and syntax errors fail here."""
         con = empty_connection()
         end = "TIMESTAMP '2000-01-01 00:00:00'"
         try:
             for key, expression, aggregate in (
-                ("where", where, False),
+                (where_key, where, False),
                 ("numerator", numerator, True),
                 ("denominator", denominator, True),
             ):

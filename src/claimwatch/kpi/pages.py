@@ -34,7 +34,7 @@ def dashboard_csv(request: Request, principal: ViewerDep) -> Response:
     try:
         with service.opened() as snap:
             scope = service.scope_for(principal, snap.con, query.tenant, query.org, query.region, query.line)
-            period = query.period or service.default_period(snap.local_now)
+            period = query.period or queries.last_complete_period(snap.local_now)
             by = query.by if query.by and (query.by != "tenant" or principal.tenant_id is None) else None
             rows = service.api_rows(snap, scope, period, None, locale)
             if by:

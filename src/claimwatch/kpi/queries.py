@@ -17,11 +17,15 @@ from claimwatch.kpi import alerts as kpi_alerts
 from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import service
 from claimwatch.kpi import snapshot as kpi_snapshot
-from claimwatch.kpi.engine import DIMENSIONS, BadPeriod, Period, Scope, open_clock_lights
-from claimwatch.kpi.loader import Kpi
+from claimwatch.kpi.engine import DIMENSIONS, END, BadPeriod, Period, Scope, _key_expr, _literal, _midnight
+from claimwatch.kpi.loader import DrillPart, Kpi
 from claimwatch.tenancy import repository as tenancy_repository
 
 NEXT_DIMENSION = {"tenant": "org", "org": "region", "region": "line", "line": "org"}
+CLAIMS_LIST = "/claims"
+# The claim list's parameter for one unit of each drill-table dimension (an org row is that unit exactly).
+LIST_PARAM = {"tenant": "tenant", "org": "unit", "region": "region", "line": "line"}
+_LIGHT_RANK = "max(CASE light WHEN 'red' THEN 2 WHEN 'yellow' THEN 1 ELSE 0 END)"
 
 
 def _clean(value: str | None, max_length: int = 32) -> str | None:
@@ -99,6 +103,15 @@ def format_target(kpi: Kpi, value: float | None, locale: str) -> str:
     return sign + format_value(kpi, value, locale)
 
 
+@dataclass(frozen=True)
+class Link:
+    """A number that leads to its records: ``count`` claims, listed at ``url``."""
+
+    label: str
+    count: int
+    url: str
+
+
 @dataclass
 class Card:
     kpi: Kpi
@@ -112,6 +125,8 @@ class Card:
     light: str  # meets | near | misses | none
     count: str  # the volume behind the figure
     available: bool
+    links: list[Link] = field(default_factory=list)  # the cases behind the numerator (and denominator)
+    no_target: bool = False  # a figure without a target (shown so, not as "no data")
 
 
 @dataclass
@@ -125,7 +140,7 @@ class DrillRow:
     key: str
     label: str
     url: str
-    cells: list[tuple[str, str]]  # (display, light) per KPI of the table
+    cells: list[tuple[str, str, Link | None, float | None]]  # (display, light, numerator's cases, value) per KPI
 
 
 @dataclass
@@ -146,6 +161,9 @@ class DashboardView:
     show_tenant: bool = False
     tenant_options: list[tuple[str, str]] = field(default_factory=list)
     chart_json: str = "{}"
+    light_links: dict[str, Link] = field(default_factory=dict)  # open claims by worst light
+    tenant_codes: dict[str, str] = field(default_factory=dict)  # tenant id (as text) → code
+    default_period: bool = False  # the period was not chosen: the last complete month
 
     @property
     def csv_url(self) -> str:
@@ -168,7 +186,7 @@ def build(session: Session, principal: Principal, query: DashboardQuery, locale:
     dims = _dimensions(principal, query)
     by = query.by if query.by in dims else dims[0]
     if kpi_snapshot.current() is None:
-        period = query.period or service.default_period()
+        period = query.period or service.default_period().shift(-1)
         view = DashboardView(query, period, period.trailing(service.TREND_PERIODS), [], None, by=by)
         view.dimension_options = dims
         view.cards = [_card(kpi, None, locale) for kpi in kpi_loader.catalogue()]
@@ -176,23 +194,36 @@ def build(session: Session, principal: Principal, query: DashboardQuery, locale:
         view.chart_json = json.dumps({"periods": [], "trend": [], "lights": {}, "labels": _chart_labels(locale)})
         return view
     with service.opened() as snap:
-        period = query.period or service.default_period(snap.local_now)
+        # Opens on the last complete month: the running one is still filling up.
+        period = query.period or last_complete_period(snap.local_now)
         periods = period.trailing(service.TREND_PERIODS if period.kind == "month" else 4)
         latest = service.default_period(snap.local_now)
         options = latest.trailing(24)[::-1]
         scope = service.scope_for(principal, snap.con, query.tenant, query.org, query.region, query.line)
         view = DashboardView(query, period, periods, options, snap.taken_at, by=by, dimension_options=dims)
+        view.default_period = query.period is None
         view.show_tenant = principal.is_regulator
         if view.show_tenant:
-            view.tenant_options = [(code, f"{code} · {name}") for _, code, name in service.tenant_rows(snap.con)]
+            rows = service.tenant_rows(snap.con)
+            view.tenant_options = [(code, f"{code} · {name}") for _, code, name in rows]
+            view.tenant_codes = {str(tenant_id): code for tenant_id, code, _ in rows}
         kpis = service.available_kpis()
         trend = service.values(snap, scope, periods, kpis=kpis)
         totals = {(v.kpi, v.period): v for v in trend.values}
         for kpi in kpi_loader.catalogue():
-            view.cards.append(_card(kpi, totals.get((kpi.code, period.label)), locale))
-        view.lights = open_clock_lights(snap.con, scope)
+            card = _card(kpi, totals.get((kpi.code, period.label)), locale)
+            if kpi.drill and card.value is not None:
+                card.links = drill_links(snap, query, scope, kpi, period, locale)
+            view.cards.append(card)
+        view.lights = claim_lights(snap, scope)
+        scope_params = _scope_params(query, scope)
+        view.light_links = {
+            light: Link(light, count, f"{CLAIMS_LIST}?{urlencode(scope_params | {'light': light})}")
+            for light, count in view.lights.items()
+        }
         view.table_kpis = kpis
         _drill(view, snap, scope, kpis, locale)
+        point_urls = {kpi.code: [_point_url(snap, query, scope, kpi, p) for p in periods] for kpi in kpis if kpi.drill}
         _crumbs(view, snap, locale)
         view.chart_json = json.dumps(
             {
@@ -209,10 +240,13 @@ def build(session: Session, principal: Principal, query: DashboardQuery, locale:
                             else round(v.value, 2)
                             for p in periods
                         ],
+                        # A point's click opens the claims behind its numerator in that month (none: no link).
+                        "urls": point_urls.get(kpi.code, [None] * len(periods)),
                     }
                     for kpi in kpis
                 ],
                 "lights": view.lights,
+                "light_urls": {light: link.url for light, link in view.light_links.items()},
                 "labels": _chart_labels(locale),
             },
             ensure_ascii=False,
@@ -222,10 +256,42 @@ def build(session: Session, principal: Principal, query: DashboardQuery, locale:
     return view
 
 
+def last_complete_period(local_now: dt.datetime) -> Period:
+    """The month before the one running at ``local_now`` (snapshot wall time): the dashboard's default."""
+    return service.default_period(local_now).shift(-1)
+
+
+def _point_url(snap: service.OpenSnapshot, query: DashboardQuery, scope: Scope, kpi: Kpi, period: Period) -> str | None:
+    part = kpi.drill_part("numerator")
+    if part is None:
+        return None
+    running = snap.local_now < _midnight(period.end)
+    params = _scope_params(query, scope) | _list_params(kpi, part, period, running)
+    return f"{CLAIMS_LIST}?{urlencode(params)}"
+
+
 def _chart_labels(locale: str) -> dict[str, str]:
     if locale == "zh":
-        return {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "target": "目标", "actual": "实际"}
-    return {"green": "Green", "yellow": "Yellow", "red": "Red", "target": "Target", "actual": "Actual"}
+        return {
+            "green": "绿灯",
+            "yellow": "黄灯",
+            "red": "红灯",
+            "target": "目标",
+            "actual": "实际",
+            "empty": "本期无数据",
+            "no_target": "未设目标",
+            "open_claims": "在途赔案",
+        }
+    return {
+        "green": "Green",
+        "yellow": "Yellow",
+        "red": "Red",
+        "target": "Target",
+        "actual": "Actual",
+        "empty": "No data in these months",
+        "no_target": "No target set",
+        "open_claims": "Open claims",
+    }
 
 
 def _card(kpi: Kpi, value: Any, locale: str) -> Card:
@@ -239,6 +305,7 @@ def _card(kpi: Kpi, value: Any, locale: str) -> Card:
             f"{value.numerator:,.0f} / {value.denominator:,.0f}" if kpi.unit == "%" else f"n = {value.denominator:,.0f}"
         )
     return Card(
+        no_target=kpi.target is None,
         kpi=kpi,
         name=kpi.name(locale),
         definition=kpi.definition(locale),
@@ -260,6 +327,7 @@ def _drill(view: DashboardView, snap: service.OpenSnapshot, scope: Scope, kpis: 
     for value in result.values:
         cells.setdefault(value.key[0], {})[value.kpi] = value
     unassigned = "未指定" if locale == "zh" else "Unassigned"
+    links = {kpi.code: _cell_links(snap, view, scope, kpi, list(cells), locale) for kpi in kpis if kpi.drill}
     for key in sorted(cells, key=lambda k: (k == "", labels.get(k, k))):
         if view.by == "tenant":
             code = labels.get(key, key).split(" · ")[0]
@@ -272,8 +340,129 @@ def _drill(view: DashboardView, snap: service.OpenSnapshot, scope: Scope, kpis: 
         for kpi in kpis:
             found = cells[key].get(kpi.code)
             figure = None if found is None else found.value
-            row.cells.append((format_value(kpi, figure, locale), kpi.light(figure)))
+            link = links.get(kpi.code, {}).get(key) if figure is not None else None
+            row.cells.append((format_value(kpi, figure, locale), kpi.light(figure), link, figure))
         view.drill.append(row)
+
+
+# -- every number leads to its records ----------------------------------------------------------------------
+
+
+def _list_params(kpi: Kpi, part: DrillPart, period: Period, running: bool) -> dict[str, str]:
+    """The claim-list filters of a KPI's drill part for one period (``kpis.yaml``, ``drill:``)."""
+    out: dict[str, str] = {}
+    last_day = period.end - dt.timedelta(days=1)
+    for name, value in part.filters:
+        if name.endswith("_in"):
+            out[f"{name[:-3]}_from"] = period.start.isoformat()
+            out[f"{name[:-3]}_to"] = last_day.isoformat()
+        elif name == "overdue_at":
+            # The running period is measured now (the snapshot's now): overdue now, on the live list.
+            out.update({"overdue": "1"} if running else {"overdue_at": period.end.isoformat()})
+        elif name == "cycle_over" and value == "target":
+            out["cycle_over"] = str(int(kpi.target or 0))
+        else:
+            out[name] = value
+    return out
+
+
+def _scope_params(query: DashboardQuery, scope: Scope) -> dict[str, str]:
+    params: dict[str, str] = {}
+    if query.tenant:
+        params["tenant"] = query.tenant
+    if scope.org_unit_id is not None:
+        params["org"] = str(scope.org_unit_id)
+    if scope.region:
+        params["region"] = scope.region
+    if scope.line:
+        params["line"] = scope.line
+    return params
+
+
+def _rows_sql(expression: str, kpi: Kpi, end_literal: str) -> str:
+    return expression.replace("{end}", end_literal).replace("{target}", str(int(kpi.target or 0)))
+
+
+def case_counts(
+    snap: service.OpenSnapshot, kpi: Kpi, part: DrillPart, scope: Scope, period: Period, by: str | None = None
+) -> dict[str, int]:
+    """How many distinct claims a drill part selects in the snapshot, in total (key "") or per unit of
+    ``by``: the number each link shows, which the claim list it opens counts again from the live tables."""
+    assert kpi.period is not None
+    where, params = scope.conditions()
+    now = snap.local_now
+    end = _midnight(period.end)
+    moment = _literal(now if now < end else end)
+    if kpi.period == END:
+        pass  # the KPI's where carries {end}
+    else:
+        where += [f"{kpi.period} >= ?", f"{kpi.period} < ?"]
+        params += [_midnight(period.start), end]
+    if kpi.where:
+        where.append(f"({_rows_sql(kpi.where, kpi, moment)})")
+    if part.rows:
+        where.append(f"({_rows_sql(part.rows, kpi, moment)})")
+    key = _key_expr((by,))[0] if by else "''"
+    rows = snap.con.execute(
+        f"SELECT {key} AS k, count(DISTINCT claim_id) FROM {kpi.source} "  # noqa: S608 - catalogue text, checked
+        f"WHERE {' AND '.join(where) or 'true'} GROUP BY k",
+        params,
+    ).fetchall()
+    return {str(k): int(n) for k, n in rows}
+
+
+def drill_links(
+    snap: service.OpenSnapshot, query: DashboardQuery, scope: Scope, kpi: Kpi, period: Period, locale: str
+) -> list[Link]:
+    """The links of a KPI's card: its numerator's (and denominator's) claims in the period and scope."""
+    running = snap.local_now < _midnight(period.end)
+    links = []
+    for part in kpi.drill:
+        count = case_counts(snap, kpi, part, scope, period).get("", 0)
+        params = _scope_params(query, scope) | _list_params(kpi, part, period, running)
+        links.append(Link(part.label(locale), count, f"{CLAIMS_LIST}?{urlencode(params)}"))
+    return links
+
+
+def _cell_links(
+    snap: service.OpenSnapshot, view: DashboardView, scope: Scope, kpi: Kpi, keys: list[str], locale: str
+) -> dict[str, Link]:
+    """Per unit of the drill table: the numerator's claims of that unit."""
+    part = kpi.drill_part("numerator") if kpi.drill else None
+    if part is None:
+        return {}
+    counts = case_counts(snap, kpi, part, scope, view.period, view.by)
+    running = snap.local_now < _midnight(view.period.end)
+    base = _scope_params(view.query, scope) | _list_params(kpi, part, view.period, running)
+    links: dict[str, Link] = {}
+    for key in keys:
+        if key == "":
+            continue  # claims without that dimension: the list has no "none" filter for it
+        value = key
+        if view.by == "tenant":
+            value = view.tenant_codes.get(key, "")
+            if not value:
+                continue
+        params = base | {LIST_PARAM[view.by]: value}
+        links[key] = Link(part.label(locale), counts.get(key, 0), f"{CLAIMS_LIST}?{urlencode(params)}")
+    return links
+
+
+def claim_lights(snap: service.OpenSnapshot, scope: Scope) -> dict[str, int]:
+    """Open claims by the worst light of their open SLA clocks, as of the snapshot (what the claim list's
+    light filter selects)."""
+    where, params = scope.conditions()
+    where.append("stopped_at IS NULL AND state <> 'stopped'")
+    rows = snap.con.execute(
+        f"SELECT rank, count(*) FROM (SELECT claim_id, {_LIGHT_RANK} AS rank FROM clocks "  # noqa: S608
+        f"WHERE {' AND '.join(where)} GROUP BY claim_id) GROUP BY rank",
+        params,
+    ).fetchall()
+    names = ("green", "yellow", "red")
+    counts = dict.fromkeys(names, 0)
+    for rank, count in rows:
+        counts[names[int(rank)]] = int(count)
+    return counts
 
 
 def _crumbs(view: DashboardView, snap: service.OpenSnapshot, locale: str) -> None:

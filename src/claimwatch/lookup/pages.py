@@ -168,6 +168,8 @@ def _claim_page(
         if claim is None:
             return RedirectResponse(f"/lookup/{quote(found.code)}", status_code=303)
         view = service.claim_view(session, claim, found, locale)
+        # What the claim waits for: the same answer the staff's claim page gives.
+        awaited = materials_service.awaited(session, claim, locale)
         zone = tenancy_service.tenant_zone(session, found.id)
     uploaded = request.query_params.get("uploaded")
     uploaded_label = None
@@ -178,6 +180,7 @@ def _claim_page(
         "lookup/claim.html",
         {
             "claim": view,
+            "awaited": awaited,
             "insurer": found,
             "accept": ACCEPT,
             "max_mb": max(1, view["upload"]["max_bytes"] // (1024 * 1024)),

@@ -573,3 +573,59 @@ def materials_view(session: Session, claim: Claim, locale: str) -> dict[str, Any
     view["optional_missing"] = list(evaluation.optional_missing)
     view["complete"] = evaluation.complete
     return view
+
+
+# --- what the claim waits for: the same answer for staff and claimant --------------------------------
+
+AWAITING_STATUS = "awaiting_materials"  # 待补材料, in every default workflow
+
+# Why a claim shows no list of awaited items, or that it has one.
+AWAITED_NO_CHECKLIST = "no_checklist"  # the line of business has no checklist
+AWAITED_NO_CLAIM_TYPE = "no_claim_type"  # the claim type (materials profile) is not set: no checklist yet
+AWAITED_ITEMS = "awaiting"  # items are awaited (listed)
+AWAITED_NOTHING = "complete"  # every required item, and every item of the open notice, has been received
+
+
+def awaited(session: Session, claim: Claim, locale: str) -> dict[str, Any]:
+    """What the claim waits for from the claimant, one answer for the claim page and the claimant's lookup
+    page: the required (and applicable conditional) items not received, plus whatever the open notice
+    asked for and is still outstanding (a notice may ask for an optional item; the SLA clocks wait for
+    all of its items). ``waiting`` is true while the claim is in 待补材料 or a notice is open, so a page can
+    say why no list is shown instead of showing none. ``unavailable``: outstanding notice items that the
+    claim type no longer lists (the claimant cannot upload them; staff should issue a new notice)."""
+    found = registry().get(claim.line)
+    profile = repository.profile(session, claim.id)
+    waiting = claim.status == AWAITING_STATUS or (profile is not None and profile.awaiting_since is not None)
+    answer: dict[str, Any] = {
+        "waiting": waiting,
+        "state": AWAITED_NO_CHECKLIST,
+        "items": [],
+        "optional": [],
+        "unavailable": [],
+        "notice_round": None,
+    }
+
+    def entries(codes: Iterable[str]) -> list[dict[str, str]]:
+        return [{"code": code, "label": item_label(claim.line, code, locale)} for code in codes]
+
+    if found is None:
+        return answer
+    if profile is None or profile.claim_type not in found.claim_types:
+        return answer | {"state": AWAITED_NO_CLAIM_TYPE}
+    claim_type = found.claim_types[profile.claim_type]
+    received = repository.received_items(session, claim.id)
+    evaluation = evaluate(claim_type, profile.facts, received)
+    notices = repository.notices(session, claim.id)
+    open_notice = notices[-1] if notices and notices[-1].completed_at is None else None
+    outstanding = [code for code in (open_notice.items if open_notice else []) if code not in received]
+    listed = {r.item for r in claim_type.requirements}
+    wanted = set(evaluation.missing) | {code for code in outstanding if code in listed}
+    items = [r.item for r in claim_type.requirements if r.item in wanted]
+    optional = [code for code in evaluation.optional_missing if code not in wanted]
+    return answer | {
+        "state": AWAITED_ITEMS if items else AWAITED_NOTHING,
+        "items": entries(items),
+        "optional": entries(optional),
+        "unavailable": entries(code for code in outstanding if code not in listed),
+        "notice_round": open_notice.round if open_notice else None,
+    }

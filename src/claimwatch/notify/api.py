@@ -5,17 +5,34 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from claimwatch.auth.deps import TenantSession, require
+from claimwatch.auth.deps import TenantSession, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases import service as cases_service
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.errors import Invalid, NotFound
 from claimwatch.notify import service
-from claimwatch.notify.schemas import MessageOut, OptOutIn, OptOutOut, ProactiveRate, ResendIn, ResendOut
+from claimwatch.notify.schemas import (
+    MessageOut,
+    OptOutIn,
+    OptOutOut,
+    PreferencesIn,
+    PreferencesOut,
+    ProactiveRate,
+    ReadAllOut,
+    ReadIn,
+    ResendIn,
+    ResendOut,
+    RobotIn,
+    RobotOut,
+    StaffNoticeOut,
+    UnreadCount,
+    UserEmailIn,
+    UserEmailOut,
+)
 from claimwatch.params import RowId, checked_instant
 from claimwatch.tenancy import repository as tenancy_repository
 
@@ -122,3 +139,121 @@ def _proactive_rate(
         since.astimezone(dt.UTC) if since else None,
         until.astimezone(dt.UTC) if until else None,
     )
+
+
+# -- staff notices: the signed-in user's own, their preferences; e-mail addresses and robots (admins) ----
+
+
+@router.get("/notifications", response_model=list[StaffNoticeOut], summary="My notifications, newest first")
+def get_notifications(
+    request: Request,
+    session: TenantSession,
+    unread: bool = Query(False, description="only the unread ones"),
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0, le=1_000_000),
+    principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
+) -> list[dict[str, Any]]:
+    _own_tenant(session)
+    return service.inbox(session, principal.user_id, request_locale(request), unread, limit, offset)
+
+
+@router.get("/notifications/unread-count", response_model=UnreadCount, summary="How many of mine are unread")
+def get_unread_count(
+    session: TenantSession,
+    principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
+) -> dict[str, int]:
+    _own_tenant(session)
+    return {"unread": service.unread_count(session, principal.user_id)}
+
+
+@router.post("/notifications/{item_id}/read", response_model=StaffNoticeOut, summary="Mark one read (or unread)")
+def post_read(
+    item_id: RowId,
+    request: Request,
+    session: TenantSession,
+    body: ReadIn | None = None,
+    principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
+) -> dict[str, Any]:
+    _own_tenant(session)
+    item = service.mark_read(session, principal.user_id, item_id, body.read if body else True)
+    return service.inbox(session, principal.user_id, request_locale(request), item_id=item.id)[0]
+
+
+@router.post("/notifications/read-all", response_model=ReadAllOut, summary="Mark all of mine read")
+def post_read_all(
+    session: TenantSession,
+    principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
+) -> dict[str, int]:
+    _own_tenant(session)
+    return {"marked": service.mark_all_read(session, principal.user_id)}
+
+
+@router.get("/notifications/preferences", response_model=PreferencesOut, summary="My notification preferences")
+def get_preferences(
+    session: TenantSession,
+    principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
+) -> dict[str, Any]:
+    return service.preferences_view(session, principal.user_id, _own_tenant(session))
+
+
+@router.put("/notifications/preferences", response_model=PreferencesOut, summary="Set my notification preferences")
+def put_preferences(
+    body: PreferencesIn,
+    session: TenantSession,
+    principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
+) -> dict[str, Any]:
+    tenant_id = _own_tenant(session)
+    return service.set_preferences(session, principal.user_id, tenant_id, body.email, body.locale, principal.actor)
+
+
+@router.put("/users/{username}/email", response_model=UserEmailOut, summary="Set a staff member's e-mail address")
+def put_user_email(
+    username: str,
+    body: UserEmailIn,
+    session: TenantSession,
+    principal: Principal = Depends(require(Permission.MANAGE_TENANT)),
+) -> dict[str, Any]:
+    tenant_id = _own_tenant(session)
+    user = service.set_user_email(session, tenant_id, username[:64], body.email, principal.actor)
+    return {"username": user.username, "email": user.email}
+
+
+@router.get("/notify/robots", response_model=list[RobotOut], summary="Group robots (WeCom, DingTalk)")
+def get_robots(
+    session: TenantSession,
+    _: Principal = Depends(require(Permission.MANAGE_TENANT)),
+) -> list[dict[str, Any]]:
+    _own_tenant(session)
+    return service.list_robots(session)
+
+
+@router.put("/notify/robots", response_model=RobotOut, summary="Add or replace a group robot")
+def put_robot(
+    body: RobotIn,
+    session: TenantSession,
+    principal: Principal = Depends(require(Permission.MANAGE_TENANT)),
+) -> dict[str, Any]:
+    tenant_id = _own_tenant(session)
+    return service.save_robot(
+        session,
+        tenant_id,
+        name=body.name,
+        provider=body.provider,
+        url=body.url,
+        secret=body.secret,
+        org=body.org,
+        kinds=body.kinds,
+        locale=body.locale,
+        actor=principal.actor,
+    )
+
+
+@router.delete("/notify/robots/{name}", status_code=204, summary="Remove a group robot")
+def delete_robot(
+    name: str,
+    session: TenantSession,
+    principal: Principal = Depends(require(Permission.MANAGE_TENANT)),
+) -> Response:
+    tenant_id = _own_tenant(session)
+    service.remove_robot(session, tenant_id, name[:64], principal.actor)
+    return Response(status_code=204)

@@ -36,7 +36,7 @@ from claimwatch.tenancy.service import tenant_zone
 
 log = structlog.get_logger("claimwatch.notify")
 
-ALERT_KIND = "notify_failures"
+ALERT_KIND = service.ALERT_KIND
 _RECORD_EVERY = 25
 _RECORD_SECONDS = 1.0
 
@@ -51,6 +51,8 @@ class DeliveryResult:
     opted_out: int = 0
     released: int = 0
     alerts: int = 0
+    routed: int = 0  # staff notices fanned out to their users and robots
+    digests: int = 0  # daily digest e-mails written
     dead_tenants: set[int] = field(default_factory=set)
 
 
@@ -71,6 +73,9 @@ def deliver(
     settings = get_settings()
     size = batch or settings.notify_batch_size
     result = DeliveryResult()
+    # Staff notices first: their e-mails and robot messages join the outbox and leave in this same pass.
+    result.routed = route_notices(now)
+    result.digests = send_digests(now)
     channels: dict[str, channel_registry.Channel] = {}
     batches = 0
     try:
@@ -270,8 +275,43 @@ def _alert_tenant(session: Session, tenant_id: int, day: dt.date, start: dt.date
             StaffNotification.tenant_id == tenant_id, StaffNotification.dedupe_key == dedupe
         )
     ).scalar_one()
-    # While unread, the day's notice is kept current.
-    if notice.status == "queued":
-        notice.subject = subject[:200]
-        notice.body = body
+    # The day's notice is kept current: the inbox shows it as it is now (e-mails already sent keep theirs).
+    notice.subject = subject[:200]
+    notice.body = body
     return 0
+
+
+def route_notices(now: dt.datetime | None = None, batch: int | None = None) -> int:
+    """Fan queued staff notices out to their users' inboxes, e-mail and group robots
+    (``service.route_staff_notices``), a short transaction per tenant and batch. A tenant that fails is
+    logged and retried on the next pass; the others go on. Returns the notices routed."""
+    size = batch or get_settings().staff_route_batch
+    with unit_of_work(TenantContext.system_reader()) as session:
+        tenant_ids = repository.tenants_with_queued_notices(session)
+    routed = 0
+    for tenant_id in tenant_ids:
+        try:
+            while True:
+                with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+                    done = service.route_staff_notices(session, tenant_id, now or utc_now(), size)
+                routed += done.notices
+                if done.notices < size:
+                    break
+        except Exception:  # noqa: BLE001 - one tenant's failure must not stop the others' delivery
+            log.exception("routing staff notices failed", tenant=tenant_id)
+    return routed
+
+
+def send_digests(now: dt.datetime | None = None) -> int:
+    """The daily digest e-mails of every tenant with notices held for one (``service.send_digests``)."""
+    hour = get_settings().staff_digest_hour
+    with unit_of_work(TenantContext.system_reader()) as session:
+        tenant_ids = repository.tenants_with_held_digests(session)
+    written = 0
+    for tenant_id in tenant_ids:
+        try:
+            with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+                written += service.send_digests(session, tenant_id, now or utc_now(), hour)
+        except Exception:  # noqa: BLE001
+            log.exception("staff digest failed", tenant=tenant_id)
+    return written

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from claimwatch.cases.models import BigId
@@ -12,13 +12,16 @@ from claimwatch.db import Base, TenantScoped, UTCDateTime, utc_now
 class StaffNotification(TenantScoped, Base):
     """A notice to staff of a role in an org unit (or to one user), e.g. a yellow SLA escalation.
 
-    ``status`` starts ``queued``; delivery channels (email, WeChat Work) read the queue.
-    """
+    ``status`` starts ``queued``; the routing pass (``notify.jobs.route_notices``) fans it out to its
+    users (one :class:`StaffInboxItem` each), writes the e-mail and group-robot outbox rows their
+    preferences ask for, and sets it ``routed``. ``link`` is the page it is about (a claim's is derived
+    from ``claim_id``)."""
 
     __tablename__ = "staff_notifications"
     __table_args__ = (
         UniqueConstraint("tenant_id", "dedupe_key"),
         Index("ix_staff_notifications_tenant_role", "tenant_id", "recipient_role", "status"),
+        Index("ix_staff_notifications_status", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -32,6 +35,82 @@ class StaffNotification(TenantScoped, Base):
     dedupe_key: Mapped[str] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    link: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    routed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class StaffInboxItem(TenantScoped, Base):
+    """One staff notice in one user's in-app inbox (the bell). Unique per (notice, user): routing twice
+    writes nothing new. ``digest``: ``held`` while it waits for the user's daily digest e-mail, ``sent``
+    once the digest of ``digest_day`` (the user's local day) listed it."""
+
+    __tablename__ = "staff_inbox"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "user_id"),
+        Index("ix_staff_inbox_user", "tenant_id", "user_id", "read_at", "id"),
+        Index("ix_staff_inbox_digest", "digest", "tenant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("staff_notifications.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    digest: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    digest_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
+class StaffNotifyPreference(TenantScoped, Base):
+    """A user's choice for one kind of notice on one channel: ``instant``, ``digest`` or ``off``
+    (the defaults are ``notify.service.DEFAULT_EMAIL``; in-app is always on)."""
+
+    __tablename__ = "staff_notify_preferences"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "channel"),
+        Index("ix_staff_notify_prefs_tenant", "tenant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class StaffNotifyProfile(TenantScoped, Base):
+    """The language a user's notices are written in (zh unless chosen)."""
+
+    __tablename__ = "staff_notify_profiles"
+    __table_args__ = (UniqueConstraint("user_id"), Index("ix_staff_notify_profiles_tenant", "tenant_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class NotifyRobot(TenantScoped, Base):
+    """A WeCom (企业微信) or DingTalk (钉钉) group robot that gets the tenant's staff notices, optionally only
+    those of an org unit's subtree and of some kinds (comma list; empty: all). The webhook URL (it carries
+    the robot's token) and DingTalk's signing secret are encrypted at rest."""
+
+    __tablename__ = "notify_robots"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(String(16))  # wecom | dingtalk
+    url_enc: Mapped[str] = mapped_column(String(1000))
+    secret_enc: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), nullable=True)
+    kinds: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
 class MessageStatus:
@@ -74,7 +153,8 @@ class OutboxMessage(TenantScoped, Base):
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), nullable=True, index=True)
     reference: Mapped[str | None] = mapped_column(String(64), nullable=True)
     channel: Mapped[str] = mapped_column(String(16))
-    recipient_enc: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    # (a group robot's: its URL and signing secret, encrypted together)
+    recipient_enc: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     recipient_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     template: Mapped[str] = mapped_column(String(48))
     locale: Mapped[str] = mapped_column(String(8))

@@ -12,9 +12,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from claimwatch.auth.models import User
 from claimwatch.cases.models import CaseEvent, Claim
-from claimwatch.db import bulk_insert
-from claimwatch.notify.models import MessageStatus, OptOut, OutboxMessage, StaffNotification
+from claimwatch.db import bulk_insert, bulk_insert_ignore
+from claimwatch.notify.models import (
+    MessageStatus,
+    NotifyRobot,
+    OptOut,
+    OutboxMessage,
+    StaffInboxItem,
+    StaffNotification,
+    StaffNotifyPreference,
+    StaffNotifyProfile,
+)
 
 _CHUNK = 900
 
@@ -284,3 +294,173 @@ def insert_staff_notice(session: Session, values: dict[str, Any]) -> bool:
         .returning(StaffNotification.id)
     )
     return session.execute(statement).first() is not None
+
+
+# -- staff notices: routing, inboxes, preferences, robots -------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    id: int
+    username: str
+    role: str
+    org_unit_id: int | None
+    email: str | None
+
+
+def tenants_with_queued_notices(session: Session, limit: int = 1000) -> list[int]:
+    rows = session.execute(
+        select(StaffNotification.tenant_id).where(StaffNotification.status == "queued").distinct().limit(limit)
+    )
+    return [int(tenant_id) for (tenant_id,) in rows]
+
+
+def queued_notices(session: Session, limit: int) -> list[StaffNotification]:
+    """The oldest queued notices of the session's tenant, locked for this worker on PostgreSQL."""
+    query = (
+        select(StaffNotification)
+        .where(StaffNotification.status == "queued")
+        .order_by(StaffNotification.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query).scalars())
+
+
+def staff_users(session: Session, tenant_id: int) -> list[StaffUser]:
+    """Active users of the tenant (``users`` is not tenant-scoped: the tenant is named here)."""
+    rows = session.execute(
+        select(User.id, User.username, User.role, User.org_unit_id, User.email)
+        .where(User.tenant_id == tenant_id, User.active.is_(True))
+        .order_by(User.id)
+    )
+    return [StaffUser(row[0], row[1], str(getattr(row[2], "value", row[2])), row[3], row[4]) for row in rows]
+
+
+def user_in_tenant(session: Session, tenant_id: int, username: str) -> User | None:
+    return session.execute(
+        select(User).where(User.tenant_id == tenant_id, User.username == username)
+    ).scalar_one_or_none()
+
+
+def preferences(session: Session, user_ids: Sequence[int]) -> dict[tuple[int, str, str], str]:
+    found: dict[tuple[int, str, str], str] = {}
+    for chunk in _chunks(sorted(set(user_ids))):
+        rows = session.execute(
+            select(
+                StaffNotifyPreference.user_id,
+                StaffNotifyPreference.kind,
+                StaffNotifyPreference.channel,
+                StaffNotifyPreference.mode,
+            ).where(StaffNotifyPreference.user_id.in_(chunk))
+        )
+        found.update({(user_id, kind, channel): mode for user_id, kind, channel, mode in rows})
+    return found
+
+
+def profile_locales(session: Session, user_ids: Sequence[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for chunk in _chunks(sorted(set(user_ids))):
+        rows = session.execute(
+            select(StaffNotifyProfile.user_id, StaffNotifyProfile.locale).where(StaffNotifyProfile.user_id.in_(chunk))
+        )
+        found.update({user_id: locale for user_id, locale in rows})
+    return found
+
+
+def profile(session: Session, user_id: int) -> StaffNotifyProfile | None:
+    return session.execute(select(StaffNotifyProfile).where(StaffNotifyProfile.user_id == user_id)).scalar_one_or_none()
+
+
+def preference_rows(session: Session, user_id: int) -> list[StaffNotifyPreference]:
+    return list(
+        session.execute(select(StaffNotifyPreference).where(StaffNotifyPreference.user_id == user_id)).scalars()
+    )
+
+
+def active_robots(session: Session) -> list[NotifyRobot]:
+    return list(
+        session.execute(select(NotifyRobot).where(NotifyRobot.active.is_(True)).order_by(NotifyRobot.id)).scalars()
+    )
+
+
+def robots(session: Session) -> list[NotifyRobot]:
+    return list(session.execute(select(NotifyRobot).order_by(NotifyRobot.name)).scalars())
+
+
+def robot_by_name(session: Session, name: str) -> NotifyRobot | None:
+    return session.execute(select(NotifyRobot).where(NotifyRobot.name == name)).scalar_one_or_none()
+
+
+def claim_numbers(session: Session, claim_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = sorted({i for i in claim_ids if i is not None})
+    found: dict[int, str] = {}
+    for chunk in _chunks(ids):
+        found.update(
+            {
+                claim_id: number
+                for claim_id, number in session.execute(select(Claim.id, Claim.number).where(Claim.id.in_(chunk)))
+            }
+        )
+    return found
+
+
+def insert_ignore(session: Session, model: type, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    bulk_insert_ignore(session, model, columns, rows)
+
+
+def inbox_page(
+    session: Session, user_id: int, unread_only: bool, limit: int, offset: int, item_id: int | None = None
+) -> list[tuple[StaffInboxItem, StaffNotification, str | None]]:
+    query = (
+        select(StaffInboxItem, StaffNotification, Claim.number)
+        .join(StaffNotification, StaffNotification.id == StaffInboxItem.notification_id)
+        .outerjoin(Claim, Claim.id == StaffNotification.claim_id)
+        .where(StaffInboxItem.user_id == user_id)
+    )
+    if unread_only:
+        query = query.where(StaffInboxItem.read_at.is_(None))
+    if item_id is not None:
+        query = query.where(StaffInboxItem.id == item_id)
+    query = query.order_by(StaffInboxItem.id.desc()).limit(limit).offset(offset)
+    return [(item, notice, number) for item, notice, number in session.execute(query)]
+
+
+def inbox_count(session: Session, user_id: int, unread_only: bool) -> int:
+    query = select(func.count()).select_from(StaffInboxItem).where(StaffInboxItem.user_id == user_id)
+    if unread_only:
+        query = query.where(StaffInboxItem.read_at.is_(None))
+    return int(session.execute(query).scalar_one())
+
+
+def inbox_item(session: Session, item_id: int) -> StaffInboxItem | None:
+    return session.get(StaffInboxItem, item_id)
+
+
+def mark_all_read(session: Session, user_id: int, now: dt.datetime) -> int:
+    result = session.execute(
+        update(StaffInboxItem)
+        .where(StaffInboxItem.user_id == user_id, StaffInboxItem.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def tenants_with_held_digests(session: Session, limit: int = 1000) -> list[int]:
+    rows = session.execute(
+        select(StaffInboxItem.tenant_id).where(StaffInboxItem.digest == "held").distinct().limit(limit)
+    )
+    return [int(tenant_id) for (tenant_id,) in rows]
+
+
+def held_digest_items(session: Session) -> list[tuple[StaffInboxItem, StaffNotification, str | None]]:
+    query = (
+        select(StaffInboxItem, StaffNotification, Claim.number)
+        .join(StaffNotification, StaffNotification.id == StaffInboxItem.notification_id)
+        .outerjoin(Claim, Claim.id == StaffNotification.claim_id)
+        .where(StaffInboxItem.digest == "held")
+        .order_by(StaffInboxItem.user_id, StaffInboxItem.id)
+    )
+    return [(item, notice, number) for item, notice, number in session.execute(query)]

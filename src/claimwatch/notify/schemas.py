@@ -65,3 +65,91 @@ class ProactiveRate(BaseModel):
     status_changes: int
     status_changes_notified: int
     rate: float | None
+
+
+# -- staff notices --------------------------------------------------------------------------------------
+
+
+class StaffNoticeOut(BaseModel):
+    id: int = Field(description="the inbox item's id (mark it read with it)")
+    kind: str
+    kind_label: str
+    subject: str
+    body: str
+    claim_number: str | None
+    link: str | None = Field(description="the page the notice is about (relative)")
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+    unread: bool
+
+
+class UnreadCount(BaseModel):
+    unread: int
+
+
+class ReadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    read: bool = True
+
+
+class ReadAllOut(BaseModel):
+    marked: int
+
+
+class KindPreference(BaseModel):
+    kind: str
+    label: str
+    email: str = Field(description="instant, digest or off")
+    default: bool
+
+
+class PreferencesOut(BaseModel):
+    kinds: list[KindPreference]
+    locale: str
+    email: str | None = Field(description="the address notices are e-mailed to, masked (an admin sets it)")
+
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: dict[Annotated[str, Field(max_length=32)], str] = Field(
+        default_factory=dict, max_length=50, description="kind → instant, digest or off"
+    )
+    locale: str | None = Field(default=None, description="zh or en: the language of your notices")
+
+
+class UserEmailIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(default=None, max_length=254, description="empty or null clears it")
+
+
+class UserEmailOut(BaseModel):
+    username: str
+    email: str | None
+
+
+class RobotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    provider: str = Field(description="wecom (企业微信) or dingtalk (钉钉)")
+    url: str = Field(min_length=8, max_length=500, description="the robot's webhook URL (carries its token)")
+    secret: str | None = Field(default=None, max_length=200, description="DingTalk 加签 secret (SEC…)")
+    org: str | None = Field(default=None, max_length=32, description="only notices of this org unit's subtree")
+    kinds: list[Annotated[str, Field(max_length=32)]] | None = Field(default=None, max_length=20)
+    locale: str = "zh"
+
+
+class RobotOut(BaseModel):
+    id: int
+    name: str
+    provider: str
+    url: str = Field(description="without its token")
+    signed: bool
+    org: str | None
+    kinds: list[str]
+    locale: str
+    active: bool
+    created_at: dt.datetime

@@ -8,8 +8,10 @@ a masked name, labels and dates, and the rendered text also passes :func:`scrub_
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,15 +22,27 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from claimwatch.audit import service as audit_service
+from claimwatch.auth.models import User
 from claimwatch.cases.events import CaseChange
 from claimwatch.config import get_settings
 from claimwatch.db import bulk_insert_ignore, utc_now
 from claimwatch.errors import Problem
 from claimwatch.notify import repository
-from claimwatch.notify.models import MessageStatus, OptOut, OutboxMessage, StaffNotification
+from claimwatch.notify.models import (
+    MessageStatus,
+    NotifyRobot,
+    OptOut,
+    OutboxMessage,
+    StaffInboxItem,
+    StaffNotification,
+    StaffNotifyPreference,
+    StaffNotifyProfile,
+)
 from claimwatch.privacy import field_cipher, keyed_hash, mask_name, mask_phone, scrub_text
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy.service import tenant_zone
+from claimwatch.web.i18n import N_, translate
 from claimwatch.workflow import service as workflow_service
 
 TEMPLATES = (
@@ -40,16 +54,24 @@ TEMPLATES = (
     "complaint_received",
     "complaint_extended",
     "complaint_decision",
+    "complaint_decision_sms",  # the SMS of a decision: a short notice with the lookup link, not the letter
     "complaint_reviewed",
     # satisfaction survey link after a claim or complaint closes
     "survey_invitation",
+    # staff notices: one notice (e-mail), the daily digest (e-mail), a group robot's markdown
+    "staff_notice",
+    "staff_digest",
+    "staff_robot",
 )
 LOCALES = ("zh", "en")
 CHANNELS = ("sms", "email", "wechat", "webhook")
 # Context values that must never be shown to staff (or stored in clear): the text sent is kept
 # encrypted, and staff see it with these values masked.
+ALERT_KIND = "notify_failures"  # the daily admin notice of dead claimant messages (notify.jobs)
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {"lookup_otp": ("code",), "survey_invitation": ("survey_url",)}
 _MASK = "******"
+# A template too long for a text message has a short form the SMS channel sends instead (with the lookup link).
+SMS_TEMPLATES: dict[str, str] = {"complaint_decision": "complaint_decision_sms"}
 _TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 
@@ -280,16 +302,17 @@ def enqueue_to_contact(
         if key in existing:
             messages.append(existing[key])
             continue
+        short = SMS_TEMPLATES.get(template) if channel == "sms" else None
         row = _row(
             contact,
             channel,
             recipient_enc,
             recipient_hash,
-            template,
+            short or template,
             locale,
             event_ref,
             about_status,
-            rendered,
+            render(short, locale, full_context) if short else rendered,
             secret_enc,
             idempotency_key,
             _is_opted_out(opted, recipient_hash, channel),
@@ -584,9 +607,611 @@ def queue_staff_notices(session: Session, rows: Sequence[tuple[Any, ...]]) -> No
 
 
 def notify_staff(
-    session: Session, tenant_id: int, role: str, kind: str, subject: str, body: str, dedupe_key: str, now: dt.datetime
+    session: Session,
+    tenant_id: int,
+    role: str,
+    kind: str,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    now: dt.datetime,
+    *,
+    org_unit_id: int | None = None,
+    user_id: int | None = None,
+    claim_id: int | None = None,
+    link: str | None = None,
 ) -> bool:
-    """One notice to a role's staff, at most one per (tenant, dedupe key); True when this call queued
-    it (a concurrent writer that lost the race gets False)."""
-    values = (tenant_id, role, None, None, kind, subject[:200], body, None, dedupe_key[:120], "queued", now)
-    return repository.insert_staff_notice(session, dict(zip(STAFF_NOTICE_COLUMNS, values, strict=True)))
+    """One notice to a role's staff (of ``org_unit_id``'s supervising units when given; or to one user),
+    at most one per (tenant, dedupe key); True when this call queued it (a concurrent writer that lost
+    the race gets False). ``link``: the page it is about, e.g. "/complaints/TS-1" (a claim's page is
+    derived from ``claim_id``). The delivery pass routes it (:func:`route_staff_notices`)."""
+    values = (
+        tenant_id,
+        role,
+        org_unit_id,
+        user_id,
+        kind,
+        subject[:200],
+        body,
+        claim_id,
+        dedupe_key[:120],
+        "queued",
+        now,
+    )
+    row = dict(zip(STAFF_NOTICE_COLUMNS, values, strict=True))
+    if link:
+        row["link"] = link[:200]
+    return repository.insert_staff_notice(session, row)
+
+
+# -- staff notices delivered: fan-out, inboxes, preferences, digests, group robots --------------------
+
+# Kinds of staff notice and their labels (N_: the pages and messages translate them).
+KIND_LABELS: dict[str, str] = {
+    "sla_yellow": N_("SLA yellow light"),
+    "sla_red": N_("SLA red light"),
+    "complaint_major": N_("Major complaint"),
+    "complaint_overdue": N_("Complaint overdue"),
+    "complaint_major_overdue": N_("Major complaint overdue"),
+    "complaint_overdue_red": N_("Complaint seriously overdue"),
+    "kpi_alert": N_("Quality alert"),
+    ALERT_KIND: N_("Failed claimant messages"),
+}
+# Where a user's e-mail goes by default: escalations, red lights and complaint/quality alerts at once,
+# the daily failure report in the digest; a kind not listed here stays in-app only.
+DEFAULT_EMAIL: dict[str, str] = {kind: "instant" for kind in KIND_LABELS} | {ALERT_KIND: "digest"}
+EMAIL_MODES = ("instant", "digest", "off")
+ROBOT_PROVIDERS = ("wecom", "dingtalk")
+STAFF_LOCALES = LOCALES
+_EMAIL_RE = re.compile(r"^[^@\s<>,;\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+STAFF_OUTBOX_COLUMNS = (*repository.OUTBOX_COLUMNS, "reference")
+INBOX_COLUMNS = ("tenant_id", "notification_id", "user_id", "kind", "created_at", "read_at", "digest", "digest_day")
+
+
+def kind_label(kind: str, locale: str) -> str:
+    label = KIND_LABELS.get(kind)
+    return translate(locale, label) if label else kind
+
+
+def notice_link(notice: StaffNotification, claim_number: str | None) -> str | None:
+    """The page a notice is about: its own link, its claim's page, or the page of its kind."""
+    if notice.link:
+        return notice.link
+    if claim_number:
+        return f"/claims/{claim_number}"
+    if notice.kind.startswith("complaint"):
+        return "/complaints"
+    if notice.kind == "kpi_alert":
+        return "/dashboard"
+    return None
+
+
+def _absolute(link: str | None) -> str | None:
+    return get_settings().public_base_url.rstrip("/") + link if link else None
+
+
+def _ancestors(paths: dict[int, str], org_unit_id: int | None) -> set[int] | None:
+    """The unit and every unit above it (from the materialised path "/1/4/9/"); None: no unit (all)."""
+    if org_unit_id is None:
+        return None
+    path = paths.get(org_unit_id)
+    if path is None:
+        return {org_unit_id}
+    return {int(part) for part in path.strip("/").split("/") if part} | {org_unit_id}
+
+
+def _reaches(notice: StaffNotification, user: repository.StaffUser, ancestors: set[int] | None) -> bool:
+    """Whether the notice is for this user: addressed to them, or to their role in a unit they oversee
+    (their own unit or one below it; a user with no unit oversees the whole tenant)."""
+    if notice.user_id is not None:
+        return user.id == notice.user_id
+    if user.role != notice.recipient_role:
+        return False
+    return ancestors is None or user.org_unit_id is None or user.org_unit_id in ancestors
+
+
+def _robot_wants(robot: NotifyRobot, notice: StaffNotification, ancestors: set[int] | None) -> bool:
+    kinds = [k.strip() for k in (robot.kinds or "").split(",") if k.strip()]
+    if kinds and notice.kind not in kinds:
+        return False
+    if robot.org_unit_id is None:
+        return True
+    return ancestors is not None and robot.org_unit_id in ancestors
+
+
+def _staff_row(
+    tenant_id: int,
+    channel: str,
+    recipient_enc: str,
+    template: str,
+    locale: str,
+    event_ref: str | None,
+    kind: str,
+    rendered: tuple[str, str],
+    key: str,
+    reference: str | None,
+    now: dt.datetime,
+) -> tuple[Any, ...]:
+    subject, body = rendered
+    return (
+        tenant_id,
+        None,
+        channel,
+        recipient_enc,
+        None,
+        template,
+        locale,
+        event_ref,
+        kind[:32],
+        subject,
+        body,
+        None,
+        key[:200],
+        MessageStatus.QUEUED,
+        0,
+        now,
+        None,
+        now,
+        now,
+        None,
+        reference,
+    )
+
+
+def _renderer(
+    cache: dict[tuple[str, str], tuple[str, str]], context: dict[str, Any], kind: str
+) -> Callable[[str, str], tuple[str, str]]:
+    """One notice's text per (template, locale), rendered once however many users read it."""
+
+    def text(template: str, locale: str) -> tuple[str, str]:
+        if (template, locale) not in cache:
+            cache[(template, locale)] = render(template, locale, context | {"kind_label": kind_label(kind, locale)})
+        return cache[(template, locale)]
+
+    return text
+
+
+@dataclass
+class RouteResult:
+    notices: int = 0
+    inbox: int = 0
+    emails: int = 0
+    held: int = 0
+    robots: int = 0
+
+
+def route_staff_notices(session: Session, tenant_id: int, now: dt.datetime, limit: int) -> RouteResult:
+    """Fan the tenant's queued staff notices out, in the caller's transaction: one inbox row per user
+    it reaches (unique per notice and user), an e-mail outbox row for each user whose preference for the
+    kind is ``instant`` (``digest``: held for the daily digest), one outbox row per matching group robot;
+    then the notice is ``routed``. Keys make every row idempotent, so routing twice writes nothing new."""
+    result = RouteResult()
+    notices = repository.queued_notices(session, limit)
+    if not notices:
+        return result
+    paths = {unit.id: unit.path for unit in tenancy_repository.org_units(session)}
+    users = repository.staff_users(session, tenant_id)
+    by_role: dict[str, list[repository.StaffUser]] = {}
+    for user in users:
+        by_role.setdefault(user.role, []).append(user)
+    by_id = {user.id: [user] for user in users}
+    prefs = repository.preferences(session, [u.id for u in users])
+    locales = repository.profile_locales(session, [u.id for u in users])
+    robots = repository.active_robots(session)
+    numbers = repository.claim_numbers(session, [n.claim_id for n in notices])
+    zone = tenant_zone(session, tenant_id)
+    cipher = field_cipher()
+    settings_url = _absolute("/notifications/settings")
+    email_of: dict[int, str] = {}
+    inbox_rows: list[tuple[Any, ...]] = []
+    outbox_rows: list[tuple[Any, ...]] = []
+    for notice in notices:
+        ancestors = _ancestors(paths, notice.org_unit_id)
+        number = numbers.get(notice.claim_id) if notice.claim_id is not None else None
+        context = {
+            "kind_label": "",
+            "subject": notice.subject,
+            "body": notice.body,
+            "link_url": _absolute(notice_link(notice, number)),
+            "created_at": local_time(notice.created_at, zone=zone),
+            "settings_url": settings_url,
+        }
+        rendered: dict[tuple[str, str], tuple[str, str]] = {}
+        text = _renderer(rendered, context, notice.kind)
+        candidates = (
+            by_id.get(notice.user_id, []) if notice.user_id is not None else by_role.get(notice.recipient_role, [])
+        )
+        for user in candidates:
+            if not _reaches(notice, user, ancestors):
+                continue
+            mode = prefs.get((user.id, notice.kind, "email"), DEFAULT_EMAIL.get(notice.kind, "off"))
+            digest = None
+            if user.email and mode == "instant":
+                locale = locales.get(user.id, "zh")
+                if user.id not in email_of:
+                    email_of[user.id] = cipher.encrypt(user.email) or ""
+                outbox_rows.append(
+                    _staff_row(
+                        tenant_id,
+                        "email",
+                        email_of[user.id],
+                        "staff_notice",
+                        locale,
+                        f"staff:{notice.id}",
+                        notice.kind,
+                        text("staff_notice", locale),
+                        f"staff:{notice.id}:u{user.id}:email",
+                        number,
+                        now,
+                    )
+                )
+                result.emails += 1
+            elif user.email and mode == "digest":
+                digest = "held"
+                result.held += 1
+            inbox_rows.append((tenant_id, notice.id, user.id, notice.kind, notice.created_at, None, digest, None))
+        for robot in robots:
+            if not _robot_wants(robot, notice, ancestors):
+                continue
+            address = json.dumps(
+                {"url": cipher.decrypt(robot.url_enc), "secret": cipher.decrypt(robot.secret_enc)},
+                separators=(",", ":"),
+            )
+            outbox_rows.append(
+                _staff_row(
+                    tenant_id,
+                    robot.provider,
+                    cipher.encrypt(address) or "",
+                    "staff_robot",
+                    robot.locale,
+                    f"staff:{notice.id}",
+                    notice.kind,
+                    text("staff_robot", robot.locale),
+                    f"staff:{notice.id}:robot{robot.id}",
+                    number,
+                    now,
+                )
+            )
+            result.robots += 1
+        notice.status = "routed"
+        notice.routed_at = now
+        result.notices += 1
+    result.inbox = len(inbox_rows)
+    repository.insert_ignore(session, StaffInboxItem, INBOX_COLUMNS, inbox_rows)
+    repository.insert_ignore(session, OutboxMessage, STAFF_OUTBOX_COLUMNS, outbox_rows)
+    session.flush()
+    return result
+
+
+def send_digests(session: Session, tenant_id: int, now: dt.datetime, hour: int) -> int:
+    """The daily digest, in the caller's transaction: at or after ``hour`` of the tenant's local day, one
+    e-mail per user listing the notices held for it (key ``staff-digest:<user>:<day>``, so at most one a
+    day; what arrives after today's went out waits for tomorrow's). Returns the e-mails written."""
+    zone = tenant_zone(session, tenant_id)
+    local = now.astimezone(zone)
+    if local.hour < hour:
+        return 0
+    day = local.date().isoformat()
+    held = repository.held_digest_items(session)
+    if not held:
+        return 0
+    users = {user.id: user for user in repository.staff_users(session, tenant_id)}
+    locales = repository.profile_locales(session, list(users))
+    by_user: dict[int, list[tuple[StaffInboxItem, StaffNotification, str | None]]] = {}
+    for entry in held:
+        by_user.setdefault(entry[0].user_id, []).append(entry)
+    keys = {user_id: f"staff-digest:{user_id}:{day}" for user_id in by_user}
+    sent_today = {m.idempotency_key for m in repository.messages_by_keys(session, list(keys.values()))}
+    cipher = field_cipher()
+    rows = []
+    for user_id, entries in by_user.items():
+        user = users.get(user_id)
+        if user is None or not user.email:
+            for item, _, _ in entries:  # no address (any more): the inbox keeps them
+                item.digest = None
+            continue
+        if keys[user_id] in sent_today:
+            continue
+        locale = locales.get(user_id, "zh")
+        items = [
+            {
+                "created_at": local_time(notice.created_at, zone=zone),
+                "kind_label": kind_label(notice.kind, locale),
+                "subject": notice.subject,
+                "link_url": _absolute(notice_link(notice, number)),
+            }
+            for _, notice, number in entries
+        ]
+        context = {
+            "day": day,
+            "items": items,
+            "count": len(items),
+            "inbox_url": _absolute("/notifications"),
+            "settings_url": _absolute("/notifications/settings"),
+        }
+        rows.append(
+            _staff_row(
+                tenant_id,
+                "email",
+                cipher.encrypt(user.email) or "",
+                "staff_digest",
+                locale,
+                None,
+                "digest",
+                render("staff_digest", locale, context),
+                keys[user_id],
+                None,
+                now,
+            )
+        )
+        for item, _, _ in entries:
+            item.digest = "sent"
+            item.digest_day = day
+    repository.insert_ignore(session, OutboxMessage, STAFF_OUTBOX_COLUMNS, rows)
+    session.flush()
+    return len(rows)
+
+
+# -- a user's own inbox ---------------------------------------------------------------------------------
+
+
+def _own_user(principal_user_id: int | None) -> int:
+    if principal_user_id is None:
+        raise NotifyError(403, "user", "only a signed-in staff member has notifications")
+    return principal_user_id
+
+
+def inbox(
+    session: Session,
+    user_id: int | None,
+    locale: str,
+    unread_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+    item_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """The user's notices (or the one ``item_id``), newest first, as the bell's page shows them."""
+    own = _own_user(user_id)
+    return [
+        {
+            "id": item.id,
+            "kind": notice.kind,
+            "kind_label": kind_label(notice.kind, locale),
+            "subject": scrub_text(notice.subject),
+            "body": scrub_text(notice.body),
+            "claim_number": number,
+            "link": notice_link(notice, number),
+            "created_at": item.created_at,
+            "read_at": item.read_at,
+            "unread": item.read_at is None,
+        }
+        for item, notice, number in repository.inbox_page(session, own, unread_only, limit, offset, item_id)
+    ]
+
+
+def unread_count(session: Session, user_id: int | None) -> int:
+    return repository.inbox_count(session, _own_user(user_id), unread_only=True)
+
+
+def inbox_total(session: Session, user_id: int | None, unread_only: bool = False) -> int:
+    return repository.inbox_count(session, _own_user(user_id), unread_only=unread_only)
+
+
+def mark_read(session: Session, user_id: int | None, item_id: int, read: bool = True) -> StaffInboxItem:
+    """Mark one of the user's own notices read (or unread again). Another user's (or tenant's) is 404."""
+    own = _own_user(user_id)
+    item = repository.inbox_item(session, item_id)  # tenant-scoped by the session
+    if item is None or item.user_id != own:
+        raise NotifyError(404, "id", f"no notification {item_id}")
+    item.read_at = (item.read_at or utc_now()) if read else None
+    session.flush()
+    return item
+
+
+def mark_all_read(session: Session, user_id: int | None) -> int:
+    return repository.mark_all_read(session, _own_user(user_id), utc_now())
+
+
+# -- preferences ----------------------------------------------------------------------------------------
+
+
+def preferences_view(session: Session, user_id: int | None, tenant_id: int) -> dict[str, Any]:
+    """Each kind with the user's e-mail mode (``default`` marks the ones not chosen), their language and
+    their e-mail address (masked)."""
+    own = _own_user(user_id)
+    chosen = {(p.kind, p.channel): p.mode for p in repository.preference_rows(session, own)}
+    profile = repository.profile(session, own)
+    user = next((u for u in repository.staff_users(session, tenant_id) if u.id == own), None)
+    return {
+        "kinds": [
+            {
+                "kind": kind,
+                "label": label,
+                "email": chosen.get((kind, "email"), DEFAULT_EMAIL.get(kind, "off")),
+                "default": (kind, "email") not in chosen,
+            }
+            for kind, label in KIND_LABELS.items()
+        ],
+        "locale": profile.locale if profile is not None else "zh",
+        "email": _masked_email(user.email) if user is not None else None,
+    }
+
+
+def _masked_email(address: str | None) -> str | None:
+    if not address:
+        return None
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def set_preferences(
+    session: Session,
+    user_id: int | None,
+    tenant_id: int,
+    email_modes: dict[str, str],
+    locale: str | None,
+    actor: str,
+) -> dict[str, Any]:
+    """Set the user's e-mail mode per kind (instant, digest, off) and their notices' language."""
+    own = _own_user(user_id)
+    for kind, mode in email_modes.items():
+        if kind not in KIND_LABELS:
+            raise NotifyError(422, f"email.{kind}", f"unknown kind of notice {kind!r}")
+        if mode not in EMAIL_MODES:
+            raise NotifyError(422, f"email.{kind}", f"mode must be one of {', '.join(EMAIL_MODES)}")
+    if locale is not None and locale not in STAFF_LOCALES:
+        raise NotifyError(422, "locale", f"locale must be one of {', '.join(STAFF_LOCALES)}")
+    now = utc_now()
+    existing = {(p.kind, p.channel): p for p in repository.preference_rows(session, own)}
+    for kind, mode in email_modes.items():
+        row = existing.get((kind, "email"))
+        if row is None:
+            session.add(
+                StaffNotifyPreference(
+                    tenant_id=tenant_id, user_id=own, kind=kind, channel="email", mode=mode, updated_at=now
+                )
+            )
+        elif row.mode != mode:
+            row.mode = mode
+            row.updated_at = now
+    if locale is not None:
+        profile = repository.profile(session, own)
+        if profile is None:
+            session.add(StaffNotifyProfile(tenant_id=tenant_id, user_id=own, locale=locale, updated_at=now))
+        else:
+            profile.locale = locale
+            profile.updated_at = now
+    session.flush()
+    audit_service.record(
+        session,
+        tenant_id,
+        "config.notify_preferences",
+        str(own),
+        actor,
+        {"email": dict(sorted(email_modes.items())), "locale": locale},
+    )
+    return preferences_view(session, own, tenant_id)
+
+
+def set_user_email(session: Session, tenant_id: int, username: str, email: str | None, actor: str) -> User:
+    """An admin sets (or clears, with None/"") where a staff member's notices are e-mailed."""
+    user = repository.user_in_tenant(session, tenant_id, username)
+    if user is None:
+        raise NotifyError(404, "username", f"no user {username!r} in this tenant")
+    address = (email or "").strip()
+    if address and (len(address) > 254 or not _EMAIL_RE.match(address)):
+        raise NotifyError(422, "email", "not an e-mail address")
+    user.email = address or None
+    session.flush()
+    audit_service.record(
+        session, tenant_id, "config.user", username, actor, {"action": "set_email", "email": _masked_email(user.email)}
+    )
+    return user
+
+
+# -- group robots ---------------------------------------------------------------------------------------
+
+
+def robot_view(robot: NotifyRobot, org_codes: dict[int, str] | None = None) -> dict[str, Any]:
+    url = field_cipher().decrypt(robot.url_enc) or ""
+    base, _, query = url.partition("?")
+    return {
+        "id": robot.id,
+        "name": robot.name,
+        "provider": robot.provider,
+        "url": f"{base}?***" if query else base,  # the query carries the robot's token
+        "signed": robot.secret_enc is not None,
+        "org": (org_codes or {}).get(robot.org_unit_id) if robot.org_unit_id is not None else None,
+        "kinds": [k for k in (robot.kinds or "").split(",") if k],
+        "locale": robot.locale,
+        "active": robot.active,
+        "created_at": robot.created_at,
+    }
+
+
+def list_robots(session: Session) -> list[dict[str, Any]]:
+    codes = {unit.id: unit.code for unit in tenancy_repository.org_units(session)}
+    return [robot_view(robot, codes) for robot in repository.robots(session)]
+
+
+def save_robot(
+    session: Session,
+    tenant_id: int,
+    *,
+    name: str,
+    provider: str,
+    url: str,
+    secret: str | None = None,
+    org: str | None = None,
+    kinds: Sequence[str] | None = None,
+    locale: str = "zh",
+    actor: str,
+) -> dict[str, Any]:
+    """Add a group robot, or replace the one of that name. ``url``: the robot's webhook address (a WeCom
+    robot's https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…, a DingTalk one's
+    https://oapi.dingtalk.com/robot/send?access_token=…, or a relay's); ``secret``: DingTalk's 加签 secret."""
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise NotifyError(422, "name", "a name of 1 to 64 characters is required")
+    if provider not in ROBOT_PROVIDERS:
+        raise NotifyError(422, "provider", f"provider must be one of {', '.join(ROBOT_PROVIDERS)}")
+    url = url.strip()
+    if not re.match(r"^https?://[^\s/?#]+[^\s]*$", url) or len(url) > 500:
+        raise NotifyError(422, "url", "the robot's webhook URL (http or https, at most 500 characters)")
+    if secret is not None and (len(secret) > 200 or not secret.strip()):
+        raise NotifyError(422, "secret", "the signing secret is 1 to 200 characters")
+    if secret and provider != "dingtalk":
+        raise NotifyError(422, "secret", "only a DingTalk robot signs its messages")
+    unknown = [k for k in kinds or () if k not in KIND_LABELS]
+    if unknown:
+        raise NotifyError(422, "kinds", f"unknown kinds {', '.join(unknown)}")
+    if locale not in STAFF_LOCALES:
+        raise NotifyError(422, "locale", f"locale must be one of {', '.join(STAFF_LOCALES)}")
+    org_unit_id = None
+    if org:
+        found = tenancy_repository.org_unit_by_code(session, org)
+        if found is None:
+            raise NotifyError(404, "org", f"unknown org unit {org!r}")
+        org_unit_id = found.id
+    cipher = field_cipher()
+    now = utc_now()
+    robot = repository.robot_by_name(session, name)
+    if robot is None:
+        robot = NotifyRobot(tenant_id=tenant_id, name=name, created_by=actor, created_at=now)
+        session.add(robot)
+    robot.provider = provider
+    robot.url_enc = cipher.encrypt(url) or ""
+    robot.secret_enc = cipher.encrypt(secret) if secret else None
+    robot.org_unit_id = org_unit_id
+    robot.kinds = ",".join(kinds) if kinds else None
+    robot.locale = locale
+    robot.active = True
+    robot.updated_at = now
+    session.flush()
+    view = robot_view(robot, {org_unit_id: org} if org_unit_id is not None and org else None)
+    audit_service.record(
+        session,
+        tenant_id,
+        "config.notify_robot",
+        name,
+        actor,
+        {
+            "action": "save",
+            "provider": provider,
+            "url": view["url"],
+            "signed": view["signed"],
+            "org": org,
+            "kinds": view["kinds"],
+            "locale": locale,
+        },
+    )
+    return view
+
+
+def remove_robot(session: Session, tenant_id: int, name: str, actor: str) -> None:
+    robot = repository.robot_by_name(session, name)
+    if robot is None:
+        raise NotifyError(404, "name", f"no robot {name!r}")
+    session.delete(robot)
+    session.flush()
+    audit_service.record(session, tenant_id, "config.notify_robot", name, actor, {"action": "remove"})

@@ -22,6 +22,7 @@ from claimwatch.params import RowId, checked_instant
 from claimwatch.sla import queries, service
 from claimwatch.sla.schemas import AcknowledgeIn, ClockOut, ExtendIn, QueueItem, SuspendIn
 from claimwatch.tenancy import repository as tenancy_repository
+from claimwatch.tenancy import service as tenancy_service
 
 router = APIRouter(prefix="/api/v1", tags=["sla"])
 
@@ -151,7 +152,8 @@ def get_filings(
             raise NotFound("tenant", f"no insurer {tenant!r}")
         tenant_id = found.id
     rows = queries.filings_view(session, request_locale(request), tenant_id, since, until)
-    body = queries.export_filings(rows, format)
+    zone = tenancy_service.tenant_zone(session, tenant_id) if tenant_id is not None else None
+    body = queries.export_filings(rows, format, request_locale(request), zone)
     if rows:
         # Claim numbers with their dates: who exported them is recorded, one row per insurer in the file.
         if tenant_id is None:

@@ -135,11 +135,25 @@ def next_check(axis: Axis, clock: Clock) -> dt.datetime | None:
     return None
 
 
-def light_at(clock: Clock, at: dt.datetime) -> str:
-    """The light a running clock shows at ``at`` (a stopped or paused clock keeps the one it has)."""
+def provisional_dues(axis: Axis, clock: Clock) -> tuple[bool, bool]:
+    """Whether the target (yellow) and the red deadline were computed on a provisional year (暂定: the
+    year's official holiday arrangement is not loaded; ``calendar.statutory``). Derived, never stored:
+    loading the official year recomputes the dates and the mark goes with the provisional year."""
+    return axis.is_provisional(clock.yellow_due_at), axis.is_provisional(clock.red_due_at)
+
+
+def red_held(axis: Axis | None, clock: Clock) -> bool:
+    """Red files with the regulator, which needs an exact date: a red deadline that is only provisional
+    does not turn the light red (the clock stays yellow) until the official year is loaded."""
+    return axis is not None and axis.is_provisional(clock.red_due_at)
+
+
+def light_at(clock: Clock, at: dt.datetime, axis: Axis | None = None) -> str:
+    """The light a running clock shows at ``at`` (a stopped or paused clock keeps the one it has).
+    With ``axis``, a provisional red deadline holds the light at yellow (:func:`red_held`)."""
     if clock.state != RUNNING:
         return clock.light
-    if clock.red_due_at is not None and at >= clock.red_due_at:
+    if clock.red_due_at is not None and at >= clock.red_due_at and not red_held(axis, clock):
         return RED
     if clock.yellow_due_at is not None and at >= clock.yellow_due_at:
         return YELLOW
@@ -147,8 +161,9 @@ def light_at(clock: Clock, at: dt.datetime) -> str:
 
 
 def advance_light(axis: Axis, clock: Clock, at: dt.datetime) -> bool:
-    """Move the light forward to what it is at ``at``; returns True if it changed."""
-    new = light_at(clock, at)
+    """Move the light forward to what it is at ``at``; returns True if it changed. Red is not reached on a
+    provisional red deadline (:func:`red_held`): the regulator filing waits for the official calendar."""
+    new = light_at(clock, at, axis)
     if LEVELS[new] <= LEVELS[clock.light]:
         return False
     if clock.breached_at is None:

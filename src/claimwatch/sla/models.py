@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from claimwatch.cases.models import BigId
@@ -51,6 +51,18 @@ class SlaClock(ClockColumns, TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "claim_id", "policy_code", "cycle"),
         Index("ix_sla_clocks_tenant_next_check", "tenant_id", "next_check_at"),
+        # The claim list's light, overdue, deadline and KPI drill-down filters (0012_work_lists).
+        Index("ix_sla_clocks_tenant_state_light", "tenant_id", "state", "light", "claim_id"),
+        Index("ix_sla_clocks_tenant_state_breached", "tenant_id", "state", "breached_at", "claim_id"),
+        Index("ix_sla_clocks_claim_state_due", "claim_id", "state", "yellow_due_at"),
+        Index("ix_sla_clocks_tenant_policy_started", "tenant_id", "policy_code", "started_at"),
+        Index(
+            "ix_sla_clocks_open_due",
+            "tenant_id",
+            "yellow_due_at",
+            sqlite_where=text("state <> 'stopped'"),
+            postgresql_where=text("state <> 'stopped'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -85,6 +97,19 @@ class Escalation(TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("clock_id", "level"),
         Index("ix_sla_escalations_tenant_status", "tenant_id", "status", "fired_at"),
+        # The to-do inbox groups a supervisor's open escalations by claim from this index alone.
+        Index(
+            "ix_sla_escalations_open_work",
+            "tenant_id",
+            "status",
+            "claim_id",
+            "level",
+            "fired_at",
+            "due_at",
+            "clock_id",
+            "org_unit_id",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

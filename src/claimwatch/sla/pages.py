@@ -4,6 +4,7 @@ Read models are in :mod:`claimwatch.sla.queries`; rendering is the web shell's."
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,14 +24,17 @@ FilingsViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_FILINGS)
 
 MAX_NOTE = 500
 MAX_ID_DIGITS = 18  # larger does not fit the id column: unknown, not an error
+MAX_BACK = 500  # the queue's filters, as a query string
 # What the queue's alert says about a refusal, by its status.
 _QUEUE_PROBLEMS = {403: "expired", 404: "not_found", 409: "already"}
 
 
 @router.get("/sla/queue")
 def sla_queue(request: Request, principal: QueueViewerDep, session: TenantSession) -> HTMLResponse:
-    include_acknowledged = request.query_params.get("all") == "1"
-    view = queries.queue_page(session, principal, include_acknowledged, request_locale(request))
+    query = queries.QueueQuery.from_params(request.query_params)
+    locale = request_locale(request)
+    confirmation = queries.acknowledgement(session, principal, request.query_params.get("done"), locale)
+    view = queries.queue_page(session, principal, query, locale, confirmation)
     context: dict[str, Any] = {"view": view, "problem": None}
     if not is_htmx(request):
         return render(request, "queue.html", context, principal=principal, zone=view.time_zone)
@@ -46,6 +50,11 @@ def _escalation_id(value: str) -> int:
     return int(value)
 
 
+def _back(value: str) -> queries.QueueQuery:
+    """The queue's filters the form was sent from (a query string; anything else is dropped)."""
+    return queries.QueueQuery.from_params(dict(parse_qsl(value[:MAX_BACK], keep_blank_values=False)))
+
+
 @router.post("/sla/queue/{escalation_id}/acknowledge")
 def sla_acknowledge(
     escalation_id: str,
@@ -53,19 +62,28 @@ def sla_acknowledge(
     principal: QueueViewerDep,
     session: TenantSession,
     note: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
     include_acknowledged: Annotated[str, Form(alias="all")] = "",
     csrf_token_value: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
-    """督办 a case, then back to the queue: a redirect, or for htmx the queue's table at once. The
-    acknowledgement commits with the request, before the answer is sent. A refusal is the error page;
-    htmx swaps no error response, so there it comes back as the table with an alert."""
-    back_to_all = include_acknowledged == "1"
+    """督办 a queue row: the named escalation and the claim's other open ones (one row per claim), each
+    audited, then back to the queue with a confirmation: a redirect, or for htmx the queue's table at
+    once. The acknowledgement commits with the request, before the answer is sent. A refusal (already
+    acknowledged, the case completed: 409) is the error page; htmx swaps no error response, so there it
+    comes back as the table with an alert."""
+    query = _back(back)
+    if include_acknowledged == "1" and not back:
+        query = queries.QueueQuery(ack="all")
     problem: str | None = None
+    number: str | None = None
+    locale = request_locale(request)
     try:
         if not csrf_valid(request, csrf_token_value):
             raise Forbidden(CSRF_FIELD, "the form has expired; reload the page and send it again")
         cleaned_note = note.strip()[:MAX_NOTE] or None
-        sla_service.acknowledge(session, principal, _escalation_id(escalation_id), cleaned_note)
+        number, targets = queries.claim_escalations(session, principal, _escalation_id(escalation_id))
+        for target in targets:
+            sla_service.acknowledge(session, principal, target, cleaned_note)
     except Problem as exc:
         if not is_htmx(request):
             raise  # the page route shows the error page; the request's transaction rolls back
@@ -73,9 +91,12 @@ def sla_acknowledge(
         # end it before reading the queue again.
         session.rollback()
         problem = _QUEUE_PROBLEMS.get(exc.status, "not_found")
+        number = None
     if not is_htmx(request):
-        return RedirectResponse(queries.queue_url(back_to_all), status_code=303)
-    view = queries.queue_page(session, principal, back_to_all, request_locale(request))
+        url = query.url()
+        return RedirectResponse(f"{url}{'&' if '?' in url else '?'}{urlencode({'done': number})}", status_code=303)
+    confirmation = queries.acknowledgement(session, principal, number, locale) if number else None
+    view = queries.queue_page(session, principal, query, locale, confirmation)
     context = {"view": view, "problem": problem}
     return render(request, "queue_fragment.html", context, principal=principal, zone=view.time_zone)
 

@@ -10,25 +10,28 @@ import io
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.principal import Principal
 from claimwatch.calendar.workdays import CalendarYearMissing, Unit
 from claimwatch.cases.models import Claim
-from claimwatch.cases.queries import Option, claim_url, clean, region_name
+from claimwatch.cases.queries import Option, claim_url, clean, line_options, region_name
 from claimwatch.db import utc_now
 from claimwatch.privacy import scrub_text
 from claimwatch.sla import engine, repository
-from claimwatch.sla.models import SlaClock, SlaClockEvent
-from claimwatch.sla.service import Axes, org_scope, tenant_policies
+from claimwatch.sla.models import Escalation, SlaClock, SlaClockEvent
+from claimwatch.sla.service import Axes, ClockActionRefused, EscalationNotFound, org_scope, tenant_policies
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
+from claimwatch.tenancy.models import OrgUnit
+from claimwatch.web.i18n import N_, translate
 from claimwatch.web.labels import NOTICE_ROUND_REASON, SIGNAL_REASON_LABELS
 from claimwatch.workflow import service as workflow_service
 
@@ -77,6 +80,7 @@ def clocks_view(session: Session, claim: Claim, locale: str, now: dt.datetime | 
         except CalendarYearMissing:
             consumed, missed = clock.consumed, None
         budget = clock.yellow_budget + clock.extended
+        provisional, red_provisional = engine.provisional_dues(axis, clock)
         views.append(
             {
                 "policy": clock.policy_code,
@@ -85,7 +89,7 @@ def clocks_view(session: Session, claim: Claim, locale: str, now: dt.datetime | 
                 "cycle": clock.cycle,
                 "unit": clock.unit,
                 "state": clock.state,
-                "light": engine.light_at(clock, now),
+                "light": engine.light_at(clock, now, axis),
                 "outcome": clock.outcome,
                 "yellow_budget": clock.yellow_budget / per_unit,
                 "red_budget": clock.red_budget / per_unit,
@@ -99,6 +103,9 @@ def clocks_view(session: Session, claim: Claim, locale: str, now: dt.datetime | 
                 "breached_at": clock.breached_at,
                 "missed_by": missed,
                 "calendar_gap": clock.calendar_gap,
+                "provisional": provisional,  # 暂定 (sla.engine.provisional_dues)
+                "red_provisional": red_provisional,
+                "provisional_year": min(axis.calendar.provisional_years) if provisional or red_provisional else None,
                 "extension_max": policy.extension_max if policy else None,
                 "periods": _periods(events, clock),
                 "log": [
@@ -206,19 +213,42 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def export_filings(rows: list[dict[str, Any]], fmt: str) -> str:
+# The CSV's headers, in the reader's language (the JSON keeps the codes).
+FILING_HEADERS: dict[str, str] = {
+    "insurer": N_("Insurer"),
+    "claim_number": N_("Claim number"),
+    "line": N_("Line of business"),
+    "org_unit": N_("Org unit"),
+    "region_code": N_("Region code"),
+    "policy": N_("Time limit"),
+    "reported_at": N_("Reported at"),
+    "target_due_at": N_("Target due"),
+    "red_due_at": N_("Red due"),
+    "filed_at": N_("Filed at"),
+}
+
+
+def export_filings(rows: list[dict[str, Any]], fmt: str, locale: str = "zh", zone: dt.tzinfo | None = None) -> str:
+    """JSON (codes as keys, ISO times in UTC) for programs; CSV for spreadsheets: a UTF-8 BOM, headers in
+    ``locale``, times local to ``zone`` (default: the platform's)."""
     if fmt == "json":
         return json.dumps(
             [{k: _text(r[k]) or None for k in FILING_COLUMNS} for r in rows], ensure_ascii=False, indent=1
         )
     if fmt != "csv":
         raise ValueError(f"format {fmt!r}: choose csv or json")
+    local = zone or tenancy_service.platform_zone()
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(FILING_COLUMNS)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([translate(locale, FILING_HEADERS[k]) for k in FILING_COLUMNS])
     for row in rows:
-        writer.writerow([_text(row[k]) for k in FILING_COLUMNS])
-    return out.getvalue()
+        writer.writerow([_local_text(row[k], local) for k in FILING_COLUMNS])
+    return "\ufeff" + out.getvalue()
+
+
+def _local_text(value: Any, zone: dt.tzinfo) -> str:
+    """A CSV cell: a time as local wall time (minutes), anything else as text."""
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if isinstance(value, dt.datetime) else _text(value)
 
 
 # -- the claim page's clocks ------------------------------------------------------------------------
@@ -266,29 +296,391 @@ def claim_clocks(session: Session, claim: Claim, locale: str) -> list[dict[str, 
 
 
 # -- the supervisors' queue page (督办队列) ----------------------------------------------------------
+# One row per claim: its escalations (a claim may have several clocks, each yellow then red) fold into
+# the row, which shows the worst light, by how much the worst clock is overdue, and which clocks.
+
+QUEUE_PAGE_SIZE = 25
+QUEUE_LIGHTS = ("red", "yellow")
+QUEUE_ACK = ("open", "acknowledged", "all")  # open: the working queue (open escalations of open clocks)
+QUEUE_OVERDUE = ("1", "0")  # 1: a clock is still running late; 0: every escalated clock has stopped
+MAX_QUEUE_PAGE = 100_000
+_RANK = {"green": 0, "yellow": 1, "red": 2}
+_LIGHT_OF_RANK = {1: "yellow", 2: "red"}
+
+
+def _page_number(value: str | None) -> int:
+    value = clean(value, 7)
+    if value is None or not (value.isascii() and value.isdigit()):
+        return 1
+    return min(max(1, int(value)), MAX_QUEUE_PAGE)
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """Filters of the queue page. Unknown values are dropped (a stale bookmark shows the whole queue
+    rather than an error); ``all=1``, the old checkbox, means ``ack=all``."""
+
+    light: str | None = None
+    org: str | None = None  # an org unit's code: that unit and the units below it
+    line: str | None = None
+    ack: str = "open"
+    overdue: str | None = None
+    page: int = 1
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> QueueQuery:
+        light = clean(params.get("light"), 8)
+        ack = clean(params.get("ack"), 16) or ("all" if params.get("all") == "1" else "open")
+        overdue = clean(params.get("overdue"), 1)
+        line = clean(params.get("line"), 32)
+        return cls(
+            light=light if light in QUEUE_LIGHTS else None,
+            org=clean(params.get("org"), 32),
+            line=line if line in workflow_service.lines() else None,
+            ack=ack if ack in QUEUE_ACK else "open",
+            overdue=overdue if overdue in QUEUE_OVERDUE else None,
+            page=_page_number(params.get("page")),
+        )
+
+    def params(self) -> dict[str, str]:
+        values = {
+            "light": self.light,
+            "org": self.org,
+            "line": self.line,
+            "ack": None if self.ack == "open" else self.ack,
+            "overdue": self.overdue,
+            "page": str(self.page) if self.page > 1 else None,
+        }
+        return {key: value for key, value in values.items() if value}
+
+    def url(self, **changes: Any) -> str:
+        query = urlencode(replace(self, **changes).params())
+        return f"/sla/queue?{query}" if query else "/sla/queue"
 
 
 @dataclass(frozen=True)
 class QueueView:
+    query: QueueQuery
     items: list[dict[str, Any]]
-    include_acknowledged: bool
+    total: int
+    counts: dict[str, int]  # claims by worst light, under every filter but the light
+    pages: int
+    org_options: list[Option]
+    line_options: list[Option]
     time_zone: ZoneInfo
+    confirmation: dict[str, Any] | None = None
 
     def url(self) -> str:
-        return queue_url(self.include_acknowledged)
+        return self.query.url()
+
+    @property
+    def page(self) -> int:
+        return min(self.query.page, self.pages)
+
+    @property
+    def prev_url(self) -> str | None:
+        return self.query.url(page=self.page - 1) if self.page > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return self.query.url(page=self.page + 1) if self.page < self.pages else None
 
 
-def queue_url(include_acknowledged: bool) -> str:
-    return "/sla/queue?all=1" if include_acknowledged else "/sla/queue"
+def _unit_depth(unit: OrgUnit) -> int:
+    return max(0, unit.path.count("/") - 2)
 
 
-def queue_page(session: Session, principal: Principal, include_acknowledged: bool, locale: str) -> QueueView:
-    """Yellow and red cases of the caller's insurer (a supervisor's own units), the longest-waiting first."""
-    items = [
-        item | {"url": claim_url(item["claim_number"]), "note": scrub_text(item["note"]) if item["note"] else ""}
-        for item in queue_view(session, principal, locale, include_acknowledged)
-    ]
-    return QueueView(items, include_acknowledged, tenancy_service.tenant_zone(session, principal.tenant_id))
+def _visible_units(session: Session, principal: Principal) -> tuple[list[OrgUnit], set[int] | None]:
+    """The org units a queue reader may filter by (their subtree; every unit when unscoped) and the scope."""
+    scope = org_scope(session, principal)
+    units = tenancy_repository.org_units(session)
+    return [unit for unit in units if scope is None or unit.id in scope], scope
+
+
+def _queue_conditions(principal: Principal, query: QueueQuery, org_ids: set[int] | None) -> list[Any]:
+    conditions: list[Any] = [Escalation.tenant_id == principal.tenant_id]
+    if query.ack == "open":
+        # The working queue: cases still to be handled. A completed case's breach stays on record
+        # (filings, KPIs) and in the other views, but there is nothing left to urge.
+        conditions += [Escalation.status == "open", SlaClock.state != engine.STOPPED]
+    elif query.ack == "acknowledged":
+        conditions.append(Escalation.status == "acknowledged")
+    if org_ids is not None:
+        conditions.append(Escalation.org_unit_id.in_(sorted(org_ids)))
+    if query.line is not None:
+        conditions.append(Claim.line == query.line)
+    return conditions
+
+
+def _joined(statement: Any) -> Any:
+    return statement.join(SlaClock, SlaClock.id == Escalation.clock_id).join(Claim, Claim.id == Escalation.claim_id)
+
+
+def _queue_claims(
+    session: Session, query: QueueQuery, conditions: list[Any], page_size: int
+) -> tuple[list[int], dict[str, int], int]:
+    """The page's claim ids (red first, then the longest-waiting), the claims by worst light, the total."""
+    rank = case((or_(Escalation.level == "red", SlaClock.light == "red"), 2), else_=1)
+    running = case((SlaClock.state != engine.STOPPED, 1), else_=0)
+    groups = _joined(
+        select(
+            Escalation.claim_id.label("claim_id"),
+            func.max(rank).label("worst"),
+            func.min(Escalation.fired_at).label("first_fired"),
+        )
+    ).where(*conditions)
+    groups = groups.group_by(Escalation.claim_id)
+    if query.overdue is not None:
+        groups = groups.having(func.max(running) == (1 if query.overdue == "1" else 0))
+    grouped = groups.subquery()
+    counts = {
+        _LIGHT_OF_RANK[worst]: n
+        for worst, n in session.execute(select(grouped.c.worst, func.count()).group_by(grouped.c.worst))
+    }
+    counts = {light: counts.get(light, 0) for light in QUEUE_LIGHTS}
+    total = counts[query.light] if query.light else sum(counts.values())
+    pages = max(1, -(-total // page_size))
+    page = min(query.page, pages)
+    ids = select(grouped.c.claim_id)
+    if query.light is not None:
+        ids = ids.where(grouped.c.worst == _RANK[query.light])
+    ids = ids.order_by(grouped.c.worst.desc(), grouped.c.first_fired, grouped.c.claim_id)
+    claim_ids = list(session.execute(ids.offset((page - 1) * page_size).limit(page_size)).scalars())
+    return claim_ids, counts, total
+
+
+def _worse(a: str, b: str) -> str:
+    return a if _RANK.get(a, 0) >= _RANK.get(b, 0) else b
+
+
+def _queue_rows(
+    session: Session, principal: Principal, claim_ids: list[int], conditions: list[Any], locale: str
+) -> list[dict[str, Any]]:
+    """Each claim of the page with its escalated clocks (worst first) and what may be done with it."""
+    if not claim_ids:
+        return []
+    now = utc_now()
+    statement = _joined(select(Escalation, SlaClock, Claim)).where(*conditions, Escalation.claim_id.in_(claim_ids))
+    rows = session.execute(statement.order_by(Escalation.claim_id, Escalation.clock_id, Escalation.id)).all()
+    if not rows:
+        return []
+    tenant_id = rows[0][2].tenant_id
+    policies = tenant_policies(session, tenant_id)
+    axes = Axes(session, tenant_id)
+    orgs = {unit.id: unit.name for unit in tenancy_repository.org_units(session)}
+    assignees = auth_repository.usernames_by_id(session, {c.assignee_id for _, _, c in rows if c.assignee_id})
+    by_claim: dict[int, dict[str, Any]] = {}
+    for escalation, clock, claim in rows:
+        row = by_claim.get(claim.id)
+        if row is None:
+            row = by_claim[claim.id] = {
+                "claim_number": claim.number,
+                "url": claim_url(claim.number),
+                "line": workflow_service.line_label(claim.line, locale),
+                "claim_status": workflow_service.state_label(claim.line, claim.status, locale),
+                "org_unit": orgs.get(escalation.org_unit_id) if escalation.org_unit_id else None,
+                "assignee": assignees.get(claim.assignee_id) if claim.assignee_id else None,
+                "clocks": {},
+                "escalations": [],
+            }
+        entry = row["clocks"].get(clock.id)
+        if entry is None:
+            policy = policies.get(clock.policy_code)
+            unit = Unit(clock.unit)
+            try:
+                over_by = engine.missed_by_units(axes(unit), clock, now, unit.seconds_per_unit)
+            except CalendarYearMissing:
+                over_by = None
+            entry = row["clocks"][clock.id] = {
+                "policy": clock.policy_code,
+                "label": policy.label(locale) if policy else clock.policy_code,
+                # What the sweep recorded (as the order and counts do); it runs continuously.
+                "light": clock.light if clock.light in _RANK else "yellow",
+                "stopped": clock.state == engine.STOPPED,
+                "unit": clock.unit,
+                "over_by": over_by,
+                # comparable across units: how long ago (wall time) the target passed
+                "late_since": clock.yellow_due_at or clock.breached_at,
+                "levels": [],
+            }
+        entry["light"] = _worse(entry["light"], escalation.level)
+        actionable = escalation.status == "open" and clock.state != engine.STOPPED
+        entry["levels"].append(escalation.level)
+        row["escalations"].append(
+            {
+                "id": escalation.id,
+                "level": escalation.level,
+                "status": escalation.status,
+                "actionable": actionable,
+                "policy_label": entry["label"],
+                "due_at": escalation.due_at,
+                "fired_at": escalation.fired_at,
+                "acknowledged_by": escalation.acknowledged_by,
+                "acknowledged_at": escalation.acknowledged_at,
+                "note": scrub_text(escalation.note) if escalation.note else "",
+                "rank": _RANK[entry["light"]],
+            }
+        )
+    items = []
+    for claim_id in claim_ids:
+        row = by_claim.get(claim_id)
+        if row is None:
+            continue
+        clocks = sorted(
+            row.pop("clocks").values(),
+            key=lambda c: (-_RANK[c["light"]], c["late_since"] or now, c["label"]),
+        )
+        escalations = sorted(row["escalations"], key=lambda e: (-_RANK[e["level"]], e["fired_at"], e["id"]))
+        open_ids = [e["id"] for e in escalations if e["actionable"]]
+        worst = clocks[0]
+        if open_ids:
+            status = "open"
+        elif all(c["stopped"] for c in clocks):
+            status = "closed"
+        else:
+            status = "acknowledged"
+        acknowledged = [e for e in escalations if e["status"] == "acknowledged"]
+        items.append(
+            row
+            | {
+                "light": worst["light"],
+                "clocks": clocks,
+                "escalations": escalations,
+                "over_by": worst["over_by"],
+                "unit": worst["unit"],
+                "fired_at": min(e["fired_at"] for e in escalations),
+                "due_at": min((e["due_at"] for e in escalations if e["due_at"]), default=None),
+                "status": status,
+                "action_id": open_ids[0] if open_ids else None,
+                "open_ids": open_ids,
+                "acknowledged_by": sorted({e["acknowledged_by"] for e in acknowledged if e["acknowledged_by"]}),
+                "notes": [e["note"] for e in acknowledged if e["note"]],
+            }
+        )
+    return items
+
+
+def queue_page(
+    session: Session,
+    principal: Principal,
+    query: QueueQuery,
+    locale: str,
+    confirmation: dict[str, Any] | None = None,
+    page_size: int | None = None,
+) -> QueueView:
+    """The caller's insurer's yellow and red cases, one row per claim, red first then the longest-waiting;
+    a reader attached to an org unit sees that unit and the units below it only."""
+    page_size = page_size or QUEUE_PAGE_SIZE
+    units, scope = _visible_units(session, principal)
+    org_ids = scope
+    chosen = next((unit for unit in units if unit.code == query.org), None)
+    if chosen is None:
+        query = replace(query, org=None)
+    else:
+        org_ids = {unit.id for unit in units if unit.path.startswith(chosen.path)}
+    conditions = _queue_conditions(principal, query, org_ids)
+    claim_ids, counts, total = _queue_claims(session, query, conditions, page_size)
+    items = _queue_rows(session, principal, claim_ids, conditions, locale)
+    return QueueView(
+        query=query,
+        items=items,
+        total=total,
+        counts=counts,
+        pages=max(1, -(-total // page_size)),
+        org_options=[Option(unit.code, "\u3000" * _unit_depth(unit) + unit.name) for unit in units],
+        line_options=line_options(locale),
+        time_zone=tenancy_service.tenant_zone(session, principal.tenant_id),
+        confirmation=confirmation,
+    )
+
+
+def claim_escalations(session: Session, principal: Principal, escalation_id: int) -> tuple[str, list[int]]:
+    """What acknowledging a queue row takes in hand: the claim of ``escalation_id`` and its escalations
+    still open on open clocks, within the reader's units, the named one first. Unknown, another
+    insurer's, or outside the reader's units: :class:`EscalationNotFound`; its clock stopped (the case
+    was completed): a 409, there is nothing left to urge."""
+    scope = org_scope(session, principal)
+    found = session.execute(
+        _joined(select(Escalation, SlaClock, Claim)).where(
+            Escalation.id == escalation_id, Escalation.tenant_id == principal.tenant_id
+        )
+    ).first()
+    if found is None or (scope is not None and found[0].org_unit_id not in scope):
+        raise EscalationNotFound(f"no escalation {escalation_id}")
+    escalation, clock, claim = found
+    if escalation.status == "open" and clock.state == engine.STOPPED:
+        raise ClockActionRefused(
+            f"the clock of escalation {escalation_id} has stopped: the case is completed", "escalation"
+        )
+    conditions = [Escalation.claim_id == claim.id, Escalation.status == "open", SlaClock.state != engine.STOPPED]
+    if scope is not None:
+        conditions.append(Escalation.org_unit_id.in_(sorted(scope)))
+    siblings = session.execute(_joined(select(Escalation.id)).where(*conditions).order_by(Escalation.id)).scalars()
+    return claim.number, [escalation_id] + [i for i in siblings if i != escalation_id]
+
+
+def acknowledgement(session: Session, principal: Principal, number: str | None, locale: str) -> dict[str, Any] | None:
+    """The confirmation after acknowledging: the claim and the clocks the reader acknowledged last (None
+    when they did not, so a hand-made address shows nothing)."""
+    number = clean(number, 64)
+    if number is None:
+        return None
+    rows = session.execute(
+        _joined(select(Escalation, SlaClock)).where(
+            Claim.number == number,
+            Escalation.tenant_id == principal.tenant_id,
+            Escalation.status == "acknowledged",
+            Escalation.acknowledged_by == principal.actor,
+        )
+    ).all()
+    if not rows:
+        return None
+    latest = max(escalation.acknowledged_at for escalation, _ in rows if escalation.acknowledged_at)
+    policies = tenant_policies(session, rows[0][0].tenant_id)
+    clocks: list[str] = []
+    for escalation, clock in sorted(rows, key=lambda r: (-_RANK[r[0].level], r[0].id)):
+        if escalation.acknowledged_at and (latest - escalation.acknowledged_at).total_seconds() < 60:
+            policy = policies.get(clock.policy_code)
+            label = policy.label(locale) if policy else clock.policy_code
+            if label not in clocks:
+                clocks.append(label)
+    return {"claim_number": number, "url": claim_url(number), "clocks": clocks, "at": latest}
+
+
+# -- the claim page's escalation history ------------------------------------------------------------
+
+
+def escalation_history(session: Session, claim: Claim, locale: str) -> list[dict[str, Any]]:
+    """Every escalation of the claim, oldest first: raised (when, which clock, which level), acknowledged
+    (by whom, when, the note masked) and closed (when its clock stopped)."""
+    rows = session.execute(
+        select(Escalation, SlaClock)
+        .join(SlaClock, SlaClock.id == Escalation.clock_id)
+        .where(Escalation.claim_id == claim.id, Escalation.tenant_id == claim.tenant_id)
+        .order_by(Escalation.fired_at, Escalation.id)
+    ).all()
+    policies = tenant_policies(session, claim.tenant_id)
+    history = []
+    for escalation, clock in rows:
+        policy = policies.get(clock.policy_code)
+        history.append(
+            {
+                "id": escalation.id,
+                "policy": clock.policy_code,
+                "policy_label": policy.label(locale) if policy else clock.policy_code,
+                "cycle": clock.cycle,
+                "level": escalation.level,
+                "status": escalation.status,
+                "due_at": escalation.due_at,
+                "fired_at": escalation.fired_at,
+                "acknowledged_by": escalation.acknowledged_by,
+                "acknowledged_at": escalation.acknowledged_at,
+                "note": scrub_text(escalation.note) if escalation.note else "",
+                "closed_at": clock.stopped_at,
+                "outcome": clock.outcome,
+            }
+        )
+    return history
 
 
 # -- the regulator filings page (监管报备) ------------------------------------------------------------

@@ -47,6 +47,14 @@ class ClockOut(BaseModel):
     breached_at: dt.datetime | None
     missed_by: float | None
     calendar_gap: int | None
+    provisional: bool = Field(
+        False,
+        description="the target was computed on a year whose official holiday arrangement is not loaded "
+        "(statutory holidays and weekends only, 暂定); it moves and loses the mark when the year is loaded",
+    )
+    red_provisional: bool = Field(
+        False, description="the red deadline is provisional; red (and the regulator filing) waits for the official year"
+    )
     periods: list[Period]
 
 

@@ -350,12 +350,15 @@ def extend(
 # -- calendar edits ------------------------------------------------------------------------------
 
 
-def recompute_open_clocks(session: Session, reason: str, actor: str) -> int:
-    """After a calendar edit: derive every open clock's deadlines again and record why when they move.
+def recompute_open_clocks(session: Session, reason: str, actor: str, provisional_from: dt.date | None = None) -> int:
+    """After a calendar edit: derive every open clock's deadlines again and record why when they move, or
+    when a provisional (暂定) deadline became exact: ``provisional_from`` is the first day the calendar
+    counted provisionally before the edit (``calendar.service.CalendarChange``).
 
     Runs in a system context (all tenants); takes each tenant's chain before its clocks.
     """
-    return _recompute(session, sorted(tenant.id for tenant in tenancy_repository.all_tenants(session)), reason, actor)
+    tenant_ids = sorted(tenant.id for tenant in tenancy_repository.all_tenants(session))
+    return _recompute(session, tenant_ids, reason, actor, provisional_from)
 
 
 def recompute_tenant_clocks(session: Session, tenant_id: int, reason: str, actor: str) -> int:
@@ -363,7 +366,16 @@ def recompute_tenant_clocks(session: Session, tenant_id: int, reason: str, actor
     return _recompute(session, [tenant_id], reason, actor)
 
 
-def _recompute(session: Session, tenant_ids: list[int], reason: str, actor: str) -> int:
+def was_provisional(axis: Axis, due: dt.datetime | None, provisional_from: dt.date | None) -> bool:
+    """Whether ``due`` was marked 暂定 on a calendar whose provisional years began on ``provisional_from``."""
+    if due is None or provisional_from is None or axis.unit is Unit.HOURS:
+        return False
+    return (due - dt.timedelta(microseconds=1)).astimezone(axis.tz).date() >= provisional_from
+
+
+def _recompute(
+    session: Session, tenant_ids: list[int], reason: str, actor: str, provisional_from: dt.date | None = None
+) -> int:
     now = utc_now()
     moved = 0
     for tenant_id in tenant_ids:
@@ -374,9 +386,14 @@ def _recompute(session: Session, tenant_ids: list[int], reason: str, actor: str)
     for tenant_id in sorted(by_tenant):
         axes = Axes(session, tenant_id)
         for clock in by_tenant[tenant_id]:
+            axis = axes(clock.unit)
             before = (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap)
-            engine.refresh(axes(clock.unit), clock)
-            if (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap) != before:
+            provisional_before = was_provisional(axis, clock.yellow_due_at, provisional_from) or was_provisional(
+                axis, clock.red_due_at, provisional_from
+            )
+            engine.refresh(axis, clock)
+            confirmed = provisional_before and not any(engine.provisional_dues(axis, clock))
+            if (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap) != before or confirmed:
                 clock.updated_at = now
                 session.add(
                     SlaClockEvent(

@@ -19,5 +19,5 @@ def drive_clocks(session: Session, tenant_id: int | None, changes: list[CaseChan
 @reactions.subscribe(reactions.CALENDAR_CHANGED)
 def recompute_deadlines(session: Session, tenant_id: int | None, change: CalendarChange) -> int:
     if tenant_id is None:
-        return service.recompute_open_clocks(session, change.reason, change.actor)
+        return service.recompute_open_clocks(session, change.reason, change.actor, change.provisional_from)
     return service.recompute_tenant_clocks(session, tenant_id, change.reason, change.actor)

@@ -19,6 +19,7 @@ from claimwatch.surveys import queries, service
 from claimwatch.surveys.api import link_tenant
 from claimwatch.surveys.schemas import MAX_COMMENT
 from claimwatch.tenancy import service as tenancy_service
+from claimwatch.web import forms
 from claimwatch.web.pages import PageRoute, render
 from claimwatch.web.security import CSRF_FIELD, csrf_valid
 
@@ -156,7 +157,8 @@ def results_page(request: Request, principal: ViewerDep, session: TenantSession)
         query = queries.parse_query(request.query_params, zone)
         result = queries.results_for(session, principal, query, locale)
     except service.SurveyError as exc:
-        context = {"error": exc, "raw": raw, "result": None, "tenants": tenants, "query": None}
+        problem = forms.problem_for(locale, exc)  # in the page's language
+        context = {"error": exc, "problem": problem, "raw": raw, "result": None, "tenants": tenants, "query": None}
         return render(request, "surveys/results.html", context, status_code=exc.status, principal=principal, zone=zone)
     params = query.params()
     base = query.params(drill=None)
@@ -177,16 +179,18 @@ def results_page(request: Request, principal: ViewerDep, session: TenantSession)
 def results_csv(request: Request, principal: ViewerDep, session: TenantSession) -> Response:
     """The table (or with ``part=comments`` the comments, masked) of the results page as CSV."""
     zone = queries.zone_for(session, principal)
+    locale = request_locale(request)
     try:
         query = queries.parse_query(request.query_params, zone)
-        result = queries.results_for(session, principal, query, request_locale(request), comment_limit=10_000)
+        result = queries.results_for(session, principal, query, locale, comment_limit=10_000)
     except service.SurveyError as exc:
-        return Response(f"{exc.field}: {exc.message}\n", status_code=exc.status, media_type="text/plain")
+        refused = forms.problem_for(locale, exc)
+        return Response(f"{exc.field}: {refused['message']}\n", status_code=exc.status, media_type="text/plain")
     comments = request.query_params.get("part") == "comments"
     if comments:
-        body = queries.to_csv(result["comments"], zone, queries.COMMENT_CSV_COLUMNS)
+        body = queries.to_csv(result["comments"], zone, queries.COMMENT_CSV_COLUMNS, locale)
     else:
-        body = queries.to_csv([*result["rows"], result["total"]], zone)
+        body = queries.to_csv([*result["rows"], result["total"]], zone, locale=locale)
     name = f"surveys-{query.period_from}-{query.period_to}-{'comments' if comments else query.group_by}.csv"
     if comments and result["comments"]:
         # The comments carry the customers' own words and their case references: who exported them is

@@ -401,16 +401,44 @@ COMMENT_CSV_COLUMNS = (
 )
 
 
-def to_csv(rows: Sequence[Mapping[str, Any]], zone: dt.tzinfo, columns: Sequence[str] = CSV_COLUMNS) -> str:
-    """CSV with a BOM (spreadsheet programs then read the Chinese right), times in ``zone``. Free text is
-    scrubbed again, and a cell that a spreadsheet would run as a formula is quoted with a leading
-    apostrophe."""
+# The CSV headers, in the reader's language.
+CSV_HEADERS: dict[str, str] = {
+    "tenant": N_("Insurer"),
+    "key": N_("Group code"),
+    "label": N_("Group"),
+    "sent": N_("Sent"),
+    "unreachable": N_("Not reachable"),
+    "responded": N_("Answered"),
+    "response_rate": N_("Response rate"),
+    "answers": N_("Answers in the period"),
+    "mean_overall": N_("Overall (mean)"),
+    "mean_timeliness": N_("Timeliness (mean)"),
+    "mean_transparency": N_("Transparency (mean)"),
+    "mean_attitude": N_("Attitude (mean)"),
+    "promoters": N_("Satisfied (9–10)"),
+    "detractors": N_("Dissatisfied (0–6)"),
+    "submitted_at": N_("Answered at"),
+    "subject_type": N_("Claim or complaint"),
+    "reference": N_("Case"),
+    "handler": N_("Handler"),
+    "org_unit": N_("Org unit"),
+    "overall": N_("Overall score"),
+    "comment": N_("Comment"),
+}
+
+
+def to_csv(
+    rows: Sequence[Mapping[str, Any]], zone: dt.tzinfo, columns: Sequence[str] = CSV_COLUMNS, locale: str = "zh"
+) -> str:
+    """CSV with a BOM (spreadsheet programs then read the Chinese right), headers in ``locale``, times in
+    ``zone``. Free text is scrubbed again, and a cell that a spreadsheet would run as a formula is quoted
+    with a leading apostrophe."""
     import csv
     import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([translate(locale, CSV_HEADERS[name]) for name in columns])
     for row in rows:
         writer.writerow([_csv_cell(row.get(name), zone) for name in columns])
     return "\ufeff" + buffer.getvalue()

@@ -30,6 +30,7 @@ from claimwatch.web.i18n import LOCALES, TIME_ZONE_KEY, render_template
 from claimwatch.web.labels import EVENT_TYPE_LABELS, ROLE_LABELS
 from claimwatch.web.security import (
     CSRF_FIELD,
+    DEFAULT_AFTER_LOGIN,
     add_page_headers,
     csrf_token,
     csrf_valid,
@@ -89,6 +90,7 @@ def render(
         "nav_complaints": principal is not None and principal.can(Permission.VIEW_COMPLAINTS),
         "nav_surveys": principal is not None and principal.can(Permission.VIEW_SURVEYS),
         "nav_dashboard": principal is not None and principal.can(Permission.VIEW_KPIS),
+        "nav_assignment": principal is not None and principal.can(Permission.MANAGE_ASSIGNMENT),
         "labels": labels,
     } | (context or {})
     response = HTMLResponse(render_template(locale, template, page_context), status_code=status_code)
@@ -108,7 +110,7 @@ def render(
 
 def _login_redirect(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    location = "/login" if target in ("/", "/claims") else f"/login?{urlencode({'next': target})}"
+    location = "/login" if target in ("/", DEFAULT_AFTER_LOGIN) else f"/login?{urlencode({'next': target})}"
     if request.headers.get("hx-request") == "true":
         # htmx would swap a followed redirect into the table; ask it to load the page instead.
         return Response(status_code=401, headers={"HX-Redirect": location})
@@ -164,7 +166,7 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 @router.get("/")
 def home() -> RedirectResponse:
-    return RedirectResponse("/claims", status_code=303)
+    return RedirectResponse(DEFAULT_AFTER_LOGIN, status_code=303)
 
 
 @router.get("/login")

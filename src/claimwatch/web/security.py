@@ -27,7 +27,8 @@ from claimwatch.errors import error_body
 CSRF_SESSION_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-DEFAULT_AFTER_LOGIN = "/claims"
+# Every role's home: the to-do inbox (我的待办, claimwatch.todo.pages) shows the work of the signed-in role.
+DEFAULT_AFTER_LOGIN = "/my"
 API_PREFIX = "/api/"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

@@ -1,0 +1,14 @@
+"""The wiring of the to-do inbox (我的待办): which domains contribute sections. Loaded by name by
+:mod:`claimwatch.todo.registry` on first use, as :mod:`claimwatch.subscriptions` is by the reactions.
+
+Each domain declares its sections in its own ``work.py``; a domain filed later (inspections, corrective
+actions) adds one import line here and nothing in the inbox.
+"""
+
+from __future__ import annotations
+
+from claimwatch.complaints import work as complaints_work  # noqa: F401 - my complaints, unassigned ones
+from claimwatch.kpi import work as kpi_work  # noqa: F401 - red KPIs, quality alerts
+from claimwatch.notify import work as notify_work  # noqa: F401 - dead letters
+from claimwatch.sla import work as sla_work  # noqa: F401 - my claims, escalations, filings, insurers
+from claimwatch.surveys import work as surveys_work  # noqa: F401 - low satisfaction scores
