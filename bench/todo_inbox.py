@@ -60,8 +60,6 @@ ADJUSTERS = 500
 BRANCHES = 9
 SUBS_PER_BRANCH = 4  # 1 + 9 + 36 = 46 units; plus 4 more sub-branches of branch 1 = 50
 WARM_UP = 10
-ASSIGNEE_INDEX = "ix_claims_tenant_assignee_closed"
-ESCALATIONS_INDEX = "ix_sla_escalations_open_work"
 
 
 def _units(tenant_id: int) -> tuple[list[int], int]:
@@ -204,14 +202,6 @@ def load(url: str, dialect: str, claims: int, now: dt.datetime) -> dict[str, Any
                 FROM {_series(dialect, claims)}
                 JOIN bench_orgs o ON o.k = s.g % {len(units)}
                 WHERE NOT {closed} AND {offset} < 0 AND s.g % 3 = 0"""  # noqa: S608
-            )
-        )
-        # Asked of migration 0012_work_lists (the adjuster's open claims); made here until it is there.
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {ASSIGNEE_INDEX} ON claims (tenant_id, assignee_id, closed_at)"))
-        conn.execute(
-            text(
-                f"CREATE INDEX IF NOT EXISTS {ESCALATIONS_INDEX} ON sla_escalations "
-                "(tenant_id, status, claim_id, level, fired_at, due_at, clock_id, org_unit_id, id)"
             )
         )
         conn.execute(text("DROP TABLE bench_orgs"))
