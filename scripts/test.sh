@@ -10,4 +10,5 @@ fi
 .venv/bin/ruff check .
 .venv/bin/mypy
 .venv/bin/lint-imports
-.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"
+# worksteal: a worker that runs out of tests takes some of the other's, so the run does not end on one slow file.
+.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal "$@"
