@@ -121,6 +121,10 @@ def load(dialect: str, claims: int, ids: dict[str, object]) -> float:
     big, small, users = ids["big"], ids["small"], ids["users"]
     big_share = int(claims * 0.9)
     engine = db.get_engine()
+    # Each claim's permanent random number for inspection sampling (cases.models.new_sample_key).
+    sample_key = (
+        "CAST(floor(random() * 2147483648) AS INTEGER)" if dialect == "postgresql" else "abs(random()) % 2147483648"
+    )
     with engine.begin() as conn:
         orgs = [row[0] for row in conn.execute(text(f"SELECT id FROM org_units WHERE tenant_id = {big} ORDER BY id"))]
         small_org = conn.execute(text(f"SELECT id FROM org_units WHERE tenant_id = {small}")).scalar_one()
@@ -142,7 +146,7 @@ def load(dialect: str, claims: int, ids: dict[str, object]) -> float:
                 f"""
             INSERT INTO claims (tenant_id, number, org_unit_id, region_code, line, policy_number, claimant_name,
                 reported_amount_fen, status, assignee_id, reported_at, status_changed_at, closed_at, reopen_count,
-                event_count, created_at, updated_at)
+                event_count, created_at, updated_at, sample_key)
             SELECT CASE WHEN i <= {big_share} THEN {big} ELSE {small} END, 'BN' || i,
                 CASE WHEN i <= {big_share} THEN {org_case} ELSE {small_org} END,
                 CASE i % 3 WHEN 0 THEN '440000' WHEN 1 THEN '310000' ELSE '110000' END,
@@ -152,7 +156,8 @@ def load(dialect: str, claims: int, ids: dict[str, object]) -> float:
                 CASE WHEN {is_open} THEN (CASE i % 4 WHEN 0 THEN 'reported' WHEN 1 THEN 'accepted'
                     WHEN 2 THEN 'investigation' ELSE 'assessment' END) ELSE 'closed' END,
                 CASE WHEN i <= {big_share} THEN {user_case} END,
-                {reported}, {reported}, CASE WHEN {is_open} THEN NULL ELSE {closed} END, 0, 1, {reported}, {reported}
+                {reported}, {reported}, CASE WHEN {is_open} THEN NULL ELSE {closed} END, 0, 1, {reported}, {reported},
+                {sample_key}
             FROM ({_series(dialect, claims)}) AS s
             """
             )

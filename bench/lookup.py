@@ -51,6 +51,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from claimwatch import db, migrate  # noqa: E402
+from claimwatch.cases.models import new_sample_key  # noqa: E402
 from claimwatch.db import TenantContext, unit_of_work  # noqa: E402
 from claimwatch.privacy import field_cipher  # noqa: E402
 from claimwatch.tenancy import service as tenancy_service  # noqa: E402
@@ -66,7 +67,7 @@ HOST = "127.0.0.1"
 CLAIM_COLUMNS = (
     "id", "tenant_id", "number", "org_unit_id", "region_code", "line", "policy_number", "claimant_name",
     "claimant_phone_enc", "reported_amount_fen", "status", "reported_at", "status_changed_at", "reopen_count",
-    "event_count", "created_at", "updated_at",
+    "event_count", "created_at", "updated_at", "sample_key",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "id", "tenant_id", "claim_id", "client_event_id", "event_type", "from_status", "to_status", "occurred_at",
@@ -124,7 +125,7 @@ def load(url: str, dialect: str, claims: int, now: dt.datetime) -> None:
                 (
                     cid, tenant_id, number(cid), org_unit_id, "440000", "motor", f"POL{cid:010d}", "张三",
                     phones[cid % PHONES], 3200_00, "accepted", reported[i], accepted[i], 0, 2, reported[i],
-                    accepted[i],
+                    accepted[i], new_sample_key(),
                 )
             )  # fmt: skip
             event_rows.append(

@@ -50,6 +50,7 @@ from claimwatch import db, migrate  # noqa: E402
 from claimwatch.audit import service as audit_service  # noqa: E402
 from claimwatch.calendar.service import builtin_years  # noqa: E402
 from claimwatch.calendar.workdays import Axis, WorkCalendar, make_axis  # noqa: E402
+from claimwatch.cases.models import new_sample_key  # noqa: E402
 from claimwatch.config import get_settings  # noqa: E402
 from claimwatch.db import TenantContext, unit_of_work  # noqa: E402
 from claimwatch.sla import jobs  # noqa: E402
@@ -78,6 +79,7 @@ CLAIM_COLUMNS = (
     "event_count",
     "created_at",
     "updated_at",
+    "sample_key",
 )
 CLOCK_COLUMNS = (
     "id",
@@ -242,6 +244,7 @@ def load(url: str, dialect: str, data: dict[str, np.ndarray]) -> int:
                 1,
                 reported[i],
                 reported[i],
+                new_sample_key(),
             )
             for i in range(first, min(first + CHUNK, claims))
         ]

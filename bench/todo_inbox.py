@@ -159,16 +159,20 @@ def load(url: str, dialect: str, claims: int, now: dt.datetime) -> dict[str, Any
             text("INSERT INTO bench_adj (k, id) VALUES (:k, :id)"),
             [{"k": k, "id": ids[f"bench.adj{k}"]} for k in range(ADJUSTERS)],
         )
+    # Each claim's permanent random number for inspection sampling (cases.models.new_sample_key).
+    sample_key = (
+        "CAST(floor(random() * 2147483648) AS INTEGER)" if dialect == "postgresql" else "abs(random()) % 2147483648"
+    )
     started = time.perf_counter()
     with db.get_engine().begin() as conn:
         conn.execute(
             text(
                 f"""INSERT INTO claims (id, tenant_id, number, org_unit_id, region_code, line, policy_number,
                     claimant_name, reported_amount_fen, status, assignee_id, reported_at, status_changed_at,
-                    closed_at, reopen_count, event_count, created_at, updated_at)
+                    closed_at, reopen_count, event_count, created_at, updated_at, sample_key)
                 SELECT s.g, {tenant_id}, {number}, o.id, '440000', 'motor', 'POL' || s.g, '张三', 320000,
                     CASE WHEN {closed} THEN 'closed' ELSE 'accepted' END, a.id, {reported}, {reported},
-                    CASE WHEN {closed} THEN {reported} END, 0, 1, {reported}, {reported}
+                    CASE WHEN {closed} THEN {reported} END, 0, 1, {reported}, {reported}, {sample_key}
                 FROM {_series(dialect, claims)}
                 JOIN bench_orgs o ON o.k = s.g % {len(units)}
                 JOIN bench_adj a ON a.k = s.g % {ADJUSTERS}"""  # noqa: S608 - generated numbers only

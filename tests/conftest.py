@@ -14,15 +14,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import claimwatch.cases.service  # noqa: F401 - registers the case-event audit source
 from claimwatch import db, migrate
+from claimwatch.auth import service as auth_service
 from tests.factories import World
 
 PG_URL_ENV = "CLAIMWATCH_TEST_PG_URL"
 PG_TEMPLATE = "claimwatch_test_template"
+
+# Passwords: the same argon2id hashing and checking, at a test-sized cost. The production parameters (64 MiB, three
+# passes, four lanes) cost 0.1-0.6 s per hash or sign-in on two shared cores, and the suite makes and signs in
+# hundreds of users (a demo alone has 43): most of the fixtures' time. What the tests check - an argon2id hash is
+# stored, the right password gets in, a wrong one does not, unknown names are checked against a dummy hash - holds at
+# any cost. The test that times the dummy check takes `production_password_hashing`.
+_PRODUCTION_HASHER = auth_service._hasher
+_PRODUCTION_DUMMY_HASH = auth_service._DUMMY_HASH
+auth_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+auth_service._DUMMY_HASH = auth_service._hasher.hash("claimwatch-timing-equaliser")
+
+
+@pytest.fixture
+def production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The production argon2 parameters, for a test that measures what they cost."""
+    monkeypatch.setattr(auth_service, "_hasher", _PRODUCTION_HASHER)
+    monkeypatch.setattr(auth_service, "_DUMMY_HASH", _PRODUCTION_DUMMY_HASH)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -27,6 +27,11 @@ from claimwatch.complaints.api import router as complaints_router
 from claimwatch.complaints.pages import router as complaint_pages_router
 from claimwatch.config import PACKAGE_DIR, get_settings
 from claimwatch.errors import Problem, error_body
+from claimwatch.inspections import api as inspections_api
+from claimwatch.inspections import pages as inspections_pages
+from claimwatch.inspections import results_api as inspection_results_api
+from claimwatch.inspections import results_pages as inspection_results_pages
+from claimwatch.inspections import work_pages as inspection_work_pages
 from claimwatch.kpi.api import router as kpi_router
 from claimwatch.kpi.pages import router as kpi_pages_router
 from claimwatch.logs import configure_logging
@@ -37,6 +42,10 @@ from claimwatch.materials.pages import router as materials_pages_router
 from claimwatch.notify.api import router as notify_router
 from claimwatch.notify.pages import router as notify_pages_router
 from claimwatch.privacy import derive_key
+from claimwatch.rectification import api as rectification_api
+from claimwatch.rectification import pages as rectification_pages
+from claimwatch.sanctions import api as sanctions_api
+from claimwatch.sanctions import pages as sanctions_pages
 from claimwatch.sla.api import router as sla_router
 from claimwatch.sla.pages import router as sla_pages_router
 from claimwatch.surveys import api as surveys_api
@@ -146,6 +155,8 @@ def create_app() -> FastAPI:
     app.include_router(complaints_router)
     app.include_router(pages_router)
     app.include_router(todo_pages.router)
+    app.include_router(rectification_api.router)
+    app.include_router(rectification_pages.router)
     app.include_router(materials_pages_router)  # before the claim pages: its /claims/{n}/materials/... routes
     app.include_router(case_pages_router)
     app.include_router(sla_pages_router)
@@ -157,6 +168,14 @@ def create_app() -> FastAPI:
     app.include_router(surveys_api.router)
     app.include_router(surveys_pages.public_router)
     app.include_router(surveys_pages.router)
+    app.include_router(inspection_results_api.router)  # before inspections_api: fixed paths before {id}
+    app.include_router(inspection_work_pages.router)
+    app.include_router(inspections_api.router)
+    app.include_router(inspections_pages.router)
+    app.include_router(inspection_results_pages.router)
+    app.include_router(inspection_results_pages.api_router)
+    app.include_router(sanctions_api.router)
+    app.include_router(sanctions_pages.router)
     if not public_docs:
         serve_private_docs(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")

@@ -23,6 +23,7 @@ from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo import cli as demo_cli
 from claimwatch.imports import cli as imports_cli
+from claimwatch.inspections import cli as inspections_cli
 from claimwatch.kpi import cli as kpi_cli
 from claimwatch.materials import cli as materials_cli
 from claimwatch.notify import cli as notify_cli
@@ -66,6 +67,7 @@ app.add_typer(kpi_cli.app, name="kpi")
 app.add_typer(analytics_cli.app, name="analytics")
 app.add_typer(surveys_cli.app, name="surveys")
 app.add_typer(complaints_cli.app, name="complaints")
+app.add_typer(inspections_cli.app, name="inspections")
 app.add_typer(assignment_cli.app, name="assignment")
 
 console = Console()

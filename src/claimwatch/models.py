@@ -9,10 +9,19 @@ from claimwatch.assignment.models import (
     LoadSnapshot,
 )
 from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
-from claimwatch.auth.models import ApiKey, LoginRecord, LoginThrottle, User, UserSession
+from claimwatch.auth.models import ApiKey, LoginRecord, LoginThrottle, PermissionSuspension, User, UserSession
 from claimwatch.calendar.models import BusinessHours, CalendarDay, CalendarYear
 from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.complaints.models import Complaint, ComplaintClock, ComplaintEvent, TenantVolume
+from claimwatch.inspections.models import (
+    Inspection,
+    InspectionDraw,
+    InspectionEvidence,
+    InspectionFinding,
+    InspectionItemResult,
+    InspectionPlan,
+    InspectionReview,
+)
 from claimwatch.kpi.models import QualityAlert
 from claimwatch.lookup.models import LookupCode, LookupThrottle
 from claimwatch.materials.models import MaterialsDocument, MaterialsNotice, MaterialsProfile
@@ -25,11 +34,34 @@ from claimwatch.notify.models import (
     StaffNotifyPreference,
     StaffNotifyProfile,
 )
+from claimwatch.rectification.models import (
+    Rectification,
+    RectificationClock,
+    RectificationEvent,
+    RectificationEvidence,
+)
+from claimwatch.sanctions.models import BlacklistEntry, MandatoryTraining, Sanction, Violation
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
 from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
 
 __all__ = [
+    "BlacklistEntry",
+    "MandatoryTraining",
+    "PermissionSuspension",
+    "Sanction",
+    "Violation",
+    "Inspection",
+    "InspectionDraw",
+    "InspectionEvidence",
+    "InspectionFinding",
+    "InspectionItemResult",
+    "InspectionPlan",
+    "InspectionReview",
+    "Rectification",
+    "RectificationClock",
+    "RectificationEvent",
+    "RectificationEvidence",
     "PersonalDataAccess",
     "AssignmentDecision",
     "AssignmentSetting",

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 CASE_EVENTS = "case_events"  # list[cases.schemas.CaseChange]: claims reported, moved, assigned, re-amounted
 CALENDAR_CHANGED = "calendar_changed"  # calendar.service.CalendarChange; subscribers return deadlines moved
 COMPLAINTS_RECEIVED = "complaints_received"  # list[complaints.models.Complaint]: new complaints, after intake
+QUALITY_ALERTS_RAISED = "quality_alerts_raised"  # list[inspections.special.AlertRef]: new p-chart alerts of one tenant
 
 Subscriber = Callable[[Session, int | None, Any], Any]
 

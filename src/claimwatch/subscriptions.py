@@ -15,7 +15,9 @@ from claimwatch import reactions
 from claimwatch.assignment import subscriptions as assignment_subscriptions  # noqa: F401 - assigns new claims and complaints
 from claimwatch.cases.events import CaseChange
 from claimwatch.complaints import subscriptions as complaints_subscriptions  # noqa: F401 - complaint deadlines
+from claimwatch.inspections import subscriptions as inspections_subscriptions  # noqa: F401 - special inspections from new alerts
 from claimwatch.notify import service as notify_service
+from claimwatch.rectification import subscriptions as rectification_subscriptions  # noqa: F401 - rectification deadlines
 from claimwatch.sla import service as sla_service
 from claimwatch.sla import subscriptions as sla_subscriptions  # noqa: F401 - registers the clocks' reactions
 

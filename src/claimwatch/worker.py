@@ -1,10 +1,11 @@
-"""The background worker: runs the SLA sweep (claim and complaint clocks) and the notification delivery pass
-until told to stop, issues satisfaction surveys every CLAIMWATCH_SURVEY_ISSUE_INTERVAL_SECONDS, refreshes
-the KPI snapshot and statistical alerts every CLAIMWATCH_KPI_REFRESH_SECONDS, and forgets idle lookup
-throttle rows every hour.
+"""The background worker: runs the SLA sweep (claim, complaint and rectification clocks) and the notification
+delivery pass until told to stop, draws the periodic inspection samples every hour, issues satisfaction
+surveys every CLAIMWATCH_SURVEY_ISSUE_INTERVAL_SECONDS, refreshes the KPI snapshot and statistical alerts
+every CLAIMWATCH_KPI_REFRESH_SECONDS, and forgets idle lookup throttle rows every hour.
 
 Several workers may run at once on PostgreSQL: each sweep transaction row-locks the clocks it
-works (SKIP LOCKED) after the tenant's audit chain, and escalations are unique per (clock, level).
+works (SKIP LOCKED) after the tenant's audit chain, and escalations are unique per (clock, level);
+a periodic plan draws once per period (a unique key).
 """
 
 from __future__ import annotations
@@ -20,15 +21,19 @@ from claimwatch.assignment import jobs as assignment_jobs
 from claimwatch.auth import jobs as auth_jobs
 from claimwatch.complaints import jobs as complaint_jobs
 from claimwatch.config import get_settings
+from claimwatch.inspections import jobs as inspection_jobs
 from claimwatch.kpi import jobs as kpi_jobs
 from claimwatch.lookup import jobs as lookup_jobs
 from claimwatch.notify import jobs as notify_jobs
+from claimwatch.rectification import jobs as rectification_jobs
 from claimwatch.sla import jobs
 from claimwatch.surveys import jobs as survey_jobs
 
 log = structlog.get_logger("claimwatch.worker")
 # Throttle rows are forgotten a day after their last use: an hourly pass keeps the table small enough.
 LOOKUP_PURGE_SECONDS = 3600.0
+# Monthly and quarterly plans draw once per period (the (plan, period) key); looking hourly is enough.
+PERIODIC_PLANS_SECONDS = 3600.0
 
 
 def run(
@@ -56,6 +61,7 @@ def run(
     survey_due = 0.0
     purge_due = 0.0
     assignment_due = 0.0
+    periodic_due = 0.0
     done = 0
     while not stop.is_set():
         try:
@@ -73,6 +79,26 @@ def run(
                     log.info("complaint sweep", checked=swept.checked, yellow=swept.yellow, red=swept.red)
             except Exception:  # as above: the clocks' next_check_at did not move, the next pass redoes it
                 log.exception("complaint sweep failed")
+            try:
+                fixed = rectification_jobs.sweep()
+                if fixed.checked:
+                    log.info(
+                        "rectification sweep",
+                        checked=fixed.checked,
+                        yellow=fixed.yellow,
+                        red=fixed.red,
+                        reminders=fixed.reminders,
+                    )
+            except Exception:  # as above: the next pass redoes the clocks it did not move
+                log.exception("rectification sweep failed")
+        if sweep and time.monotonic() >= periodic_due:
+            periodic_due = time.monotonic() + PERIODIC_PLANS_SECONDS
+            try:
+                drawn = inspection_jobs.run_periodic()
+                if drawn.drawn:
+                    log.info("periodic inspection plans", drawn=drawn.drawn, empty=drawn.empty)
+            except Exception:  # a period not drawn yet is drawn by the next pass
+                log.exception("periodic inspection plans failed")
         if sweep:
             try:
                 # Decisions of active-mode rules become `assigned` case events; load is snapshotted now and then.

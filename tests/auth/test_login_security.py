@@ -96,7 +96,7 @@ def test_the_lock_ends_and_a_success_forgets_the_failures(world):
     assert sign_in(PASSWORD, now + dt.timedelta(minutes=16)) == auth_service.SIGNED_IN
 
 
-def test_unknown_and_known_accounts_take_the_same_time(world):
+def test_unknown_and_known_accounts_take_the_same_time(world, production_password_hashing):
     tenant = world.tenant()
     world.user("wang.adj", Role.ADJUSTER, tenant)
 

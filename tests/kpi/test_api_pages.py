@@ -32,7 +32,7 @@ def test_api_values_for_the_own_tenant(kpi_world: KpiWorld):
     closure = _item(body, "closure_rate")
     assert closure["value"] == pytest.approx(40.0) and closure["numerator"] == 2 and closure["denominator"] == 5
     assert closure["light"] == "misses" and closure["target"] == 95
-    assert _item(body, "audit_accuracy")["status"] == "pending" and _item(body, "audit_accuracy")["value"] is None
+    assert _item(body, "audit_accuracy")["status"] == "no_data" and _item(body, "audit_accuracy")["value"] is None
     assert _item(body, "satisfaction")["status"] == "no_data"  # no survey answered yet
     assert _item(body, "large_timeliness")["status"] == "no_data"
     by_region = client.get("/api/v1/kpi", params={"period": "2026-11", "by": "region"}).json()

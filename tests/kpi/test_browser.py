@@ -41,11 +41,11 @@ def test_dashboard_charts_drill_down_and_language(page: Page, kpi_world: KpiWorl
     expect(closure.locator(".kpi-value")).to_have_text("40.0%")
     expect(closure).to_have_attribute("data-light", "misses")
     expect(closure.locator(".kpi-light")).to_have_text("未达标")
-    expect(page.locator("#kpi-audit_accuracy .kpi-value")).to_have_text("暂无数据")  # pending: inspections
+    expect(page.locator("#kpi-audit_accuracy .kpi-value")).to_have_text("—")  # no inspection submitted here
     expect(page.locator("#kpi-satisfaction .kpi-value")).to_have_text("—")  # no survey answered yet
 
     # ECharts drew every trend chart and the lights chart on canvas, with data.
-    expect(page.locator("#trend-charts canvas, #trend-charts .chart-empty")).to_have_count(22)
+    expect(page.locator("#trend-charts canvas, #trend-charts .chart-empty")).to_have_count(27)
     expect(page.locator("#lights-chart canvas")).to_have_count(1)
     series = page.evaluate(
         """() => window.claimwatchCharts.map(c => c.getOption().series.map(s => s.data.filter(v => v !== null
@@ -88,6 +88,6 @@ def test_dashboard_charts_drill_down_and_language(page: Page, kpi_world: KpiWorl
     expect(page.locator("h1")).to_have_text("Quality dashboard")
     expect(page.locator("#kpi-closure_rate .kpi-light")).to_have_text("Misses target")
     expect(page.locator("#trend-charts figcaption").first).to_contain_text("Small-claim timeliness")
-    expect(page.locator("#trend-charts canvas, #trend-charts .chart-empty")).to_have_count(22)
+    expect(page.locator("#trend-charts canvas, #trend-charts .chart-empty")).to_have_count(27)
     if SCREENSHOT:
         page.screenshot(path=SCREENSHOT.replace(".png", "-en.png"), full_page=True)

@@ -59,8 +59,8 @@ def test_bundled_catalogue_has_the_design_indicators():
         "survey_response_rate",
     ):
         assert kpis[code].available, code
-    # Inspections are not recorded yet: shown as no data, never faked.
-    assert not kpis["audit_accuracy"].available and kpis["audit_accuracy"].numerator is None
+    # Audit accuracy is the inspections' stratum-weighted accuracy (tests/kpi/test_audit_accuracy.py).
+    assert kpis["audit_accuracy"].source == "inspections" and "weight" in (kpis["audit_accuracy"].denominator or "")
     assert kpis["complaints_per_10k_claims"].value(3, 5) == 6000.0
     assert kpis["complaints_per_100m_premium"].value(3, 5e10) == 0.6  # denominator in fen
     assert kpis["closure_rate"].baseline == 88 and kpis["closure_rate"].target == 95

@@ -50,17 +50,22 @@ def test_the_wiring_registers_every_domain_section():
         "alerts",
         "low-scores",
         "dead-letters",
+        "inspections",
+        "inspection-reviews",
+        "rectifications",
+        "rectifications-acceptance",
+        "sanctions",
     } <= keys
 
 
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.ADJUSTER, ["claims"]),
-        (Role.SUPERVISOR, ["escalations"]),
-        (Role.COMPLAINT_HANDLER, ["complaints", "unassigned-complaints"]),
-        (Role.QUALITY_MANAGER, ["red-kpis", "alerts"]),
-        (Role.INSPECTOR, ["low-scores"]),
+        (Role.ADJUSTER, ["claims", "rectifications"]),
+        (Role.SUPERVISOR, ["escalations", "rectifications"]),
+        (Role.COMPLAINT_HANDLER, ["complaints", "unassigned-complaints", "rectifications"]),
+        (Role.QUALITY_MANAGER, ["red-kpis", "alerts", "rectifications", "rectifications-acceptance", "sanctions"]),
+        (Role.INSPECTOR, ["inspections", "inspection-reviews", "low-scores"]),
         (Role.ADMIN, ["dead-letters"]),
         (Role.REGULATOR, ["filings", "insurers"]),
         (Role.INTEGRATION, []),

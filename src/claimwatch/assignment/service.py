@@ -31,6 +31,7 @@ from claimwatch.assignment.models import (
 )
 from claimwatch.audit import service as audit_service
 from claimwatch.auth import repository as auth_repository
+from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role, User
 from claimwatch.auth.principal import ROLE_PERMISSIONS, Permission, Principal
 from claimwatch.cases import repository as cases_repository
@@ -57,6 +58,7 @@ MAX_REBALANCE = 200
 # Why a handler may not take a case (codes kept in decisions; messages shown on refusals).
 REFUSALS = {
     "inactive": N_("%(user)s is not taking work (profile inactive)"),
+    "suspended": N_("%(user)s is suspended from this work by a sanction"),
     "no_profile": N_("%(user)s has no handler profile"),
     "on_leave": N_("%(user)s is on leave today"),
     "kind_claim": N_("%(user)s does not handle claims"),
@@ -107,6 +109,7 @@ class Desk:
     on_leave: set[int]
     org_paths: dict[int, str]
     loads: dict[int, Load] = field(default_factory=dict)
+    suspended: set[int] = field(default_factory=set)  # BE_ASSIGNED suspended by a sanction (claimwatch.sanctions)
 
     def refusal(self, user_id: int, case: Case) -> str | None:
         found = self.profiles.get(user_id)
@@ -117,6 +120,8 @@ class Desk:
             return "inactive"
         if user_id in self.on_leave:
             return "on_leave"
+        if user_id in self.suspended:
+            return "suspended"
         if case.kind == "claim" and not profile.handles_claims:
             return "kind_claim"
         if case.kind == "complaint" and not profile.handles_complaints:
@@ -192,6 +197,7 @@ def desk(session: Session, tenant_id: int, now: dt.datetime | None = None) -> De
         profiles={profile.user_id: (profile, user) for profile, user in repository.profiles(session)},
         on_leave=repository.on_leave(session, today),
         org_paths={unit.id: unit.path for unit in tenancy_repository.org_units(session)},
+        suspended=auth_service.suspended_user_ids(session, Permission.BE_ASSIGNED, now),
     )
     pending: dict[int, int] = {}
     for decision in repository.pending_decisions(session, 100_000):

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from claimwatch.auth import service as auth_service
-from claimwatch.auth.principal import AccessDenied, Permission, Principal
+from claimwatch.auth.principal import AccessDenied, Permission, PermissionSuspended, Principal
 from claimwatch.db import TenantContext, unit_of_work
 
 # The signed session cookie carries the id of a server-side session (auth.models.UserSession), never the
@@ -68,9 +68,14 @@ def current_principal(request: Request) -> Principal:
 
 
 def require(permission: Permission) -> Callable[..., Principal]:
-    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+    def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
         try:
             principal.require(permission)
+        except PermissionSuspended as exc:
+            # A sanction suspends it: say until when and which sanction, in the caller's language.
+            message = exc.message(request_locale(request))
+            body = {"detail": message, "problems": [{"field": "permission", "message": message}]}
+            raise HTTPException(status_code=403, detail=body) from exc
         except AccessDenied as exc:
             raise HTTPException(status_code=403, detail=str(exc)) from exc
         return principal

@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from claimwatch.db import Base, UTCDateTime, enum_column, utc_now
+from claimwatch.db import Base, TenantScoped, UTCDateTime, enum_column, utc_now
 
 
 class Role(enum.StrEnum):
@@ -117,3 +117,26 @@ class LoginRecord(Base):
     username: Mapped[str | None] = mapped_column(String(64), nullable=True)
     address: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[LoginOutcome] = mapped_column(enum_column(LoginOutcome, 16))
+
+
+class PermissionSuspension(TenantScoped, Base):
+    """A permission group (``auth.principal.PERMISSION_GROUPS``) refused to one user from ``starts_at`` until
+    ``ends_at``: written when a sanction of kind suspension is approved (claimwatch.sanctions), lifted when it
+    is revoked. Read when the user's principal is resolved: the session look-up asks whether one is active
+    (an EXISTS on this index) and only then loads them. ``until_date`` is the last local day, for the message."""
+
+    __tablename__ = "permission_suspensions"
+    __table_args__ = (Index("ix_permission_suspensions_tenant_user_ends", "tenant_id", "user_id", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    permission_group: Mapped[str] = mapped_column(String(32))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    until_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    sanction_ref: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    lifted_by: Mapped[str | None] = mapped_column(String(100), nullable=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 
@@ -30,6 +31,18 @@ class Permission(enum.StrEnum):
     READ_OWN_NOTIFICATIONS = "read_own_notifications"  # a staff member's own notices (the bell), their preferences
     MANAGE_ASSIGNMENT = "manage_assignment"  # handler profiles and leave, load per handler, rebalance (bulk reassign)
     BE_ASSIGNED = "be_assigned"  # may have a handler profile and be given claims or complaints by the rules
+    # Quality inspections (品质抽检), rectification (整改) and sanctions (issue 13).
+    VIEW_INSPECTIONS = "view_inspections"  # plans, draws, results with their estimate, findings
+    MANAGE_INSPECTION_PLANS = "manage_inspection_plans"  # create plans, draw samples, special inspections
+    PERFORM_INSPECTIONS = "perform_inspections"  # score the cases given to me, review (复核) others' results
+    VIEW_RECTIFICATIONS = "view_rectifications"  # the rectification board (my org subtree unless quality)
+    WORK_RECTIFICATIONS = "work_rectifications"  # as owner: submit the plan, progress and evidence
+    ACCEPT_RECTIFICATIONS = "accept_rectifications"  # accept or send back (验收)
+    PROPOSE_SANCTIONS = "propose_sanctions"  # record a violation and propose its sanction from a finding
+    APPROVE_SANCTIONS = "approve_sanctions"  # approve, reject or revoke sanctions
+    VIEW_SANCTIONS = "view_sanctions"  # violations, sanctions, suspensions, mandatory trainings
+    VIEW_BLACKLIST = "view_blacklist"  # staff, agents and third parties listed, with reason and period
+    MANAGE_BLACKLIST = "manage_blacklist"  # list and lift
     # The to-do inbox (我的待办, claimwatch.todo): which sections of work land on whose home.
     INBOX_MY_CLAIMS = "inbox_my_claims"  # open claims assigned to me, nearest SLA deadline first
     INBOX_ESCALATIONS = "inbox_escalations"  # unacknowledged escalations of my org subtree, red first
@@ -38,6 +51,9 @@ class Permission(enum.StrEnum):
     INBOX_SURVEY_FOLLOW_UP = "inbox_survey_follow_up"  # low satisfaction scores to look into
     INBOX_DEAD_LETTERS = "inbox_dead_letters"  # claimant messages that could not be delivered
     INBOX_FILINGS = "inbox_filings"  # recent regulator filings and the insurers they come from
+    INBOX_INSPECTIONS = "inbox_inspections"  # my sampled cases and reviews by due date
+    INBOX_RECTIFICATIONS = "inbox_rectifications"  # rectifications I own (plan due, overdue); awaiting acceptance
+    INBOX_SANCTIONS = "inbox_sanctions"  # sanctions proposed and waiting for approval
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -69,6 +85,19 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.READ_OWN_NOTIFICATIONS: frozenset(_STAFF),
     Permission.MANAGE_ASSIGNMENT: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Permission.BE_ASSIGNED: frozenset({Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER}),
+    Permission.VIEW_INSPECTIONS: frozenset({Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN, Role.SUPERVISOR}),
+    Permission.MANAGE_INSPECTION_PLANS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.PERFORM_INSPECTIONS: frozenset({Role.INSPECTOR, Role.QUALITY_MANAGER}),
+    Permission.VIEW_RECTIFICATIONS: frozenset(_STAFF),
+    Permission.WORK_RECTIFICATIONS: frozenset(
+        {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.QUALITY_MANAGER, Role.ADMIN}
+    ),
+    Permission.ACCEPT_RECTIFICATIONS: frozenset({Role.QUALITY_MANAGER}),
+    Permission.PROPOSE_SANCTIONS: frozenset({Role.INSPECTOR, Role.QUALITY_MANAGER}),
+    Permission.APPROVE_SANCTIONS: frozenset({Role.QUALITY_MANAGER}),
+    Permission.VIEW_SANCTIONS: frozenset({Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN, Role.SUPERVISOR}),
+    Permission.VIEW_BLACKLIST: frozenset(_STAFF),
+    Permission.MANAGE_BLACKLIST: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
     Permission.INBOX_MY_CLAIMS: frozenset({Role.ADJUSTER}),
     Permission.INBOX_ESCALATIONS: frozenset({Role.SUPERVISOR}),
     Permission.INBOX_COMPLAINTS: frozenset({Role.COMPLAINT_HANDLER}),
@@ -76,11 +105,62 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.INBOX_SURVEY_FOLLOW_UP: frozenset({Role.INSPECTOR}),
     Permission.INBOX_DEAD_LETTERS: frozenset({Role.ADMIN}),
     Permission.INBOX_FILINGS: frozenset({Role.REGULATOR}),
+    Permission.INBOX_INSPECTIONS: frozenset({Role.INSPECTOR}),
+    Permission.INBOX_RECTIFICATIONS: frozenset(
+        {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.QUALITY_MANAGER}
+    ),
+    Permission.INBOX_SANCTIONS: frozenset({Role.QUALITY_MANAGER}),
+}
+
+
+# Permission groups a sanction may suspend (暂停业务/权限, claimwatch.sanctions): a suspension names a group, and
+# for its period every permission of the group is refused to the suspended user, whatever their role.
+PERMISSION_GROUPS: dict[str, frozenset[Permission]] = {
+    "handle_claims": frozenset(
+        {Permission.INGEST_EVENTS, Permission.EDIT_MATERIALS, Permission.MANAGE_CLOCKS, Permission.BE_ASSIGNED}
+    ),
+    "handle_complaints": frozenset({Permission.HANDLE_COMPLAINTS, Permission.BE_ASSIGNED}),
+    "perform_inspections": frozenset({Permission.PERFORM_INSPECTIONS, Permission.PROPOSE_SANCTIONS}),
+}
+# What the refusal calls each group (zh, en): "您的理赔处理权限已被暂停至 …".
+PERMISSION_GROUP_LABELS: dict[str, tuple[str, str]] = {
+    "handle_claims": ("理赔处理", "claims handling"),
+    "handle_complaints": ("投诉处理", "complaint handling"),
+    "perform_inspections": ("品质抽检", "quality inspection"),
 }
 
 
 class AccessDenied(PermissionError):
     """The caller's role or tenant does not allow the action (HTTP 403)."""
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """A permission group suspended by an approved sanction, active when the principal was resolved.
+    ``until`` is the last local day of the suspension (what the refusal shows); ``reference`` the sanction."""
+
+    group: str
+    ends_at: dt.datetime
+    until: dt.date
+    reference: str
+
+    def message(self, locale: str = "zh") -> str:
+        zh, en = PERMISSION_GROUP_LABELS.get(self.group, (self.group, self.group.replace("_", " ")))
+        if locale == "en":
+            return f"Your {en} permission is suspended until {self.until.isoformat()} (sanction {self.reference})"
+        return f"您的{zh}权限已被暂停至 {self.until.isoformat()}（处罚 {self.reference}）"
+
+
+class PermissionSuspended(AccessDenied):
+    """The role allows the action but an approved sanction suspends it for now (HTTP 403, with the end date
+    and the sanction's number). ``str()`` is the Chinese message; :meth:`message` gives either language."""
+
+    def __init__(self, suspension: Suspension) -> None:
+        self.suspension = suspension
+        super().__init__(suspension.message("zh"))
+
+    def message(self, locale: str) -> str:
+        return self.suspension.message(locale)
 
 
 @dataclass(frozen=True)
@@ -91,6 +171,8 @@ class Principal:
     user_id: int | None = None
     api_key_id: int | None = None
     display_name: str = ""
+    # Suspensions active when the principal was resolved (auth.service loads them with the session).
+    suspensions: tuple[Suspension, ...] = ()
 
     @property
     def is_regulator(self) -> bool:
@@ -98,11 +180,21 @@ class Principal:
         return self.role is Role.REGULATOR
 
     def can(self, permission: Permission) -> bool:
-        return self.role in ROLE_PERMISSIONS[permission]
+        return self.role in ROLE_PERMISSIONS[permission] and (
+            not self.suspensions or self.suspension_of(permission) is None
+        )
+
+    def suspension_of(self, permission: Permission) -> Suspension | None:
+        """The active suspension that refuses ``permission`` (the one ending last), if any."""
+        found = [s for s in self.suspensions if permission in PERMISSION_GROUPS.get(s.group, ())]
+        return max(found, key=lambda s: s.ends_at) if found else None
 
     def require(self, permission: Permission) -> None:
-        if not self.can(permission):
+        if self.role not in ROLE_PERMISSIONS[permission]:
             raise AccessDenied(f"role {self.role.value!r} may not {permission.value.replace('_', ' ')}")
+        suspended = self.suspension_of(permission) if self.suspensions else None
+        if suspended is not None:
+            raise PermissionSuspended(suspended)
 
     def context(self) -> TenantContext:
         if self.is_regulator:

@@ -7,11 +7,20 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from claimwatch import throttle
-from claimwatch.auth.models import ApiKey, LoginOutcome, LoginRecord, LoginThrottle, User, UserSession
+from claimwatch.auth.models import (
+    ApiKey,
+    LoginOutcome,
+    LoginRecord,
+    LoginThrottle,
+    PermissionSuspension,
+    User,
+    UserSession,
+)
+from claimwatch.db import UTCDateTime
 
 
 def user_by_username(session: Session, username: str) -> User | None:
@@ -46,6 +55,21 @@ def usernames_by_id(session: Session, user_ids: set[int]) -> dict[int, str]:
 # Resolving a session is on every signed-in request: one statement, built once, on the unique token hash.
 _sessions = UserSession.__table__
 _users = User.__table__
+_suspensions = PermissionSuspension.__table__
+_NOW = bindparam("now", type_=UTCDateTime())
+# Whether the user has a suspension in force (claimwatch.sanctions): an EXISTS on the (tenant, user, ends_at)
+# index inside the one session statement, so an unsuspended user costs no further query.
+_SUSPENDED = (
+    exists()
+    .where(
+        _suspensions.c.tenant_id == _users.c.tenant_id,
+        _suspensions.c.user_id == _users.c.id,
+        _suspensions.c.ends_at > _NOW,
+        _suspensions.c.starts_at <= _NOW,
+        _suspensions.c.lifted_at.is_(None),
+    )
+    .label("suspended")
+)
 _SESSION_AND_USER = (
     select(
         _sessions.c.id,
@@ -58,6 +82,7 @@ _SESSION_AND_USER = (
         _users.c.display_name,
         _users.c.role,
         _users.c.active,
+        _SUSPENDED,
     )
     .join(_users, _users.c.id == _sessions.c.user_id)
     .where(_sessions.c.token_hash == bindparam("token_hash"))
@@ -67,10 +92,44 @@ _TOUCH_SESSION = (
 )
 
 
-def session_and_user(session: Session, token_hash: str) -> Any | None:
+def session_and_user(session: Session, token_hash: str, now: dt.datetime) -> Any | None:
     """The session's id, created_at, last_seen_at and revoked_at with its user's user_id, tenant_id,
-    username, display_name, role and active; None for an unknown token."""
-    return session.connection().execute(_SESSION_AND_USER, {"token_hash": token_hash}).one_or_none()
+    username, display_name, role and active, and whether a suspension is in force at ``now``; None for an
+    unknown token."""
+    return session.connection().execute(_SESSION_AND_USER, {"token_hash": token_hash, "now": now}).one_or_none()
+
+
+_ACTIVE_SUSPENSIONS = select(
+    _suspensions.c.permission_group,
+    _suspensions.c.ends_at,
+    _suspensions.c.until_date,
+    _suspensions.c.sanction_ref,
+).where(
+    _suspensions.c.tenant_id == bindparam("tenant_id"),
+    _suspensions.c.user_id == bindparam("user_id"),
+    _suspensions.c.ends_at > _NOW,
+    _suspensions.c.starts_at <= _NOW,
+    _suspensions.c.lifted_at.is_(None),
+)
+
+
+def active_suspensions(session: Session, tenant_id: int, user_id: int, now: dt.datetime) -> list[Any]:
+    """(permission_group, ends_at, until_date, sanction_ref) of the user's suspensions in force at ``now``."""
+    params = {"tenant_id": tenant_id, "user_id": user_id, "now": now}
+    return list(session.connection().execute(_ACTIVE_SUSPENSIONS, params))
+
+
+def suspended_user_ids(session: Session, groups: Sequence[str], now: dt.datetime) -> set[int]:
+    """Users of the session's tenant with a suspension of one of ``groups`` in force at ``now``."""
+    rows = session.execute(
+        select(PermissionSuspension.user_id).where(
+            PermissionSuspension.permission_group.in_(list(groups)),
+            PermissionSuspension.ends_at > now,
+            PermissionSuspension.starts_at <= now,
+            PermissionSuspension.lifted_at.is_(None),
+        )
+    )
+    return {int(user_id) for (user_id,) in rows}
 
 
 def touch_session(session: Session, session_id: int, seen: dt.datetime) -> None:

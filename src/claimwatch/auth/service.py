@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claimwatch.audit import service as audit_service
 from claimwatch.auth import repository
-from claimwatch.auth.models import ApiKey, LoginOutcome, LoginRecord, Role, User, UserSession
-from claimwatch.auth.principal import Principal
+from claimwatch.auth.models import ApiKey, LoginOutcome, LoginRecord, PermissionSuspension, Role, User, UserSession
+from claimwatch.auth.principal import PERMISSION_GROUPS, Permission, Principal, Suspension
 from claimwatch.config import get_settings
 from claimwatch.db import utc_now
 from claimwatch.errors import Invalid
@@ -62,13 +63,25 @@ def _password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def principal_for_user(user: User) -> Principal:
+def principal_for_user(user: User, session: Session | None = None, now: dt.datetime | None = None) -> Principal:
+    """The user's principal; given a ``session``, with the suspensions in force at ``now`` (one indexed read)."""
     return Principal(
         role=user.role,
         tenant_id=user.tenant_id,
         actor=f"user:{user.username}",
         user_id=user.id,
         display_name=user.display_name,
+        suspensions=(_suspensions(session, user.tenant_id, user.id, now or utc_now()) if session is not None else ()),
+    )
+
+
+def _suspensions(session: Session, tenant_id: int | None, user_id: int, now: dt.datetime) -> tuple[Suspension, ...]:
+    if tenant_id is None:
+        return ()
+    return tuple(
+        Suspension(group=row.permission_group, ends_at=row.ends_at, until=row.until_date, reference=row.sanction_ref)
+        for row in repository.active_suspensions(session, tenant_id, user_id, now)
+        if row.permission_group in PERMISSION_GROUPS
     )
 
 
@@ -79,7 +92,7 @@ def authenticate(session: Session, username: str, password: str) -> Principal | 
         return None
     if not _password_matches(user.password_hash, password):
         return None
-    return principal_for_user(user)
+    return principal_for_user(user, session)
 
 
 @dataclass(frozen=True)
@@ -151,7 +164,7 @@ def sign_in(session: Session, username: str, password: str, address: str, now: d
         UserSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, last_seen_at=now, address=address),
     )
     _record(session, user, address, LoginOutcome.SUCCESS, now)
-    return SignIn(SIGNED_IN, principal_for_user(user), token)
+    return SignIn(SIGNED_IN, principal_for_user(user, session, now), token)
 
 
 def principal_for_session(
@@ -171,10 +184,10 @@ def principal_for_session(
 def open_session(session: Session, token: str, now: dt.datetime | None = None) -> tuple[Principal, bool] | None:
     """One indexed read (no write): the session's user and whether its last use is due to be written
     again (once a minute), for a caller that reads in a read-only transaction and writes separately."""
-    row = repository.session_and_user(session, _token_hash(token))
+    now = now or utc_now()
+    row = repository.session_and_user(session, _token_hash(token), now)
     if row is None or row.revoked_at is not None or not row.active:
         return None
-    now = now or utc_now()
     settings = get_settings()
     if now - row.last_seen_at >= dt.timedelta(seconds=settings.session_idle_seconds):
         return None
@@ -186,15 +199,18 @@ def open_session(session: Session, token: str, now: dt.datetime | None = None) -
         actor=f"user:{row.username}",
         user_id=row.user_id,
         display_name=row.display_name,
+        # Loaded only when the session statement found one in force (its EXISTS column).
+        suspensions=_suspensions(session, row.tenant_id, row.user_id, now) if row.suspended else (),
     )
     return principal, now - row.last_seen_at >= dt.timedelta(seconds=SESSION_TOUCH_SECONDS)
 
 
 def touch_session(session: Session, token: str, now: dt.datetime | None = None) -> None:
     """Write the session's last use (what the idle limit counts from)."""
-    row = repository.session_and_user(session, _token_hash(token))
+    now = now or utc_now()
+    row = repository.session_and_user(session, _token_hash(token), now)
     if row is not None:
-        repository.touch_session(session, row.id, now or utc_now())
+        repository.touch_session(session, row.id, now)
 
 
 def sign_out(session: Session, token: str, address: str, now: dt.datetime | None = None) -> None:
@@ -306,3 +322,67 @@ def revoke_api_key(session: Session, *, tenant_id: int, prefix: str, actor: str)
         raise AuthError("prefix", f"no API key with prefix {prefix!r}")
     key.revoked_at = utc_now()
     audit_service.record(session, tenant_id, "config.api_key", key.name, actor, {"action": "revoke", "prefix": prefix})
+
+
+# --- permission suspensions (written by claimwatch.sanctions when a suspension is approved) ------------------
+def suspend_permission(
+    session: Session,
+    *,
+    tenant_id: int,
+    user_id: int,
+    group: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    until: dt.date,
+    reason: str,
+    sanction_ref: str,
+    actor: str,
+) -> PermissionSuspension:
+    """Refuse ``group``'s permissions to the user from ``starts_at`` to ``ends_at``. The caller (the sanction
+    service) writes the audit event that approves it, in the same transaction."""
+    if group not in PERMISSION_GROUPS:
+        known = ", ".join(PERMISSION_GROUPS)
+        raise AuthError("permission_group", f"unknown permission group {group!r} (known: {known})")
+    user = repository.user_by_id(session, user_id)
+    if user is None or user.tenant_id != tenant_id:
+        raise AuthError("user_id", f"no user with id {user_id}")
+    if ends_at <= starts_at:
+        raise AuthError("ends_at", "a suspension ends after it starts")
+    row = PermissionSuspension(
+        tenant_id=tenant_id,
+        user_id=user_id,
+        permission_group=group,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        until_date=until,
+        reason=reason[:500],
+        sanction_ref=sanction_ref,
+        created_by=actor,
+        created_at=utc_now(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def lift_suspensions(session: Session, sanction_ref: str, *, actor: str, at: dt.datetime | None = None) -> int:
+    """End now the suspensions a sanction imposed (it was revoked); returns how many were in force."""
+    at = at or utc_now()
+    rows = session.execute(
+        select(PermissionSuspension).where(
+            PermissionSuspension.sanction_ref == sanction_ref, PermissionSuspension.lifted_at.is_(None)
+        )
+    ).scalars()
+    lifted = 0
+    for row in rows:
+        row.lifted_at, row.lifted_by = at, actor
+        lifted += 1
+    session.flush()
+    return lifted
+
+
+def suspended_user_ids(session: Session, permission: Permission, at: dt.datetime | None = None) -> set[int]:
+    """Users of the session's tenant whose ``permission`` is suspended at ``at`` (e.g. BE_ASSIGNED for the
+    assignment rules, which choose among handler profiles rather than principals)."""
+    groups = [name for name, permissions in PERMISSION_GROUPS.items() if permission in permissions]
+    return repository.suspended_user_ids(session, groups, at or utc_now()) if groups else set()

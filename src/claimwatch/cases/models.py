@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -8,6 +9,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from claimwatch.db import Base, TenantScoped, UTCDateTime, utc_now
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
+SAMPLE_KEY_RANGE = 2**31
+
+
+def new_sample_key() -> int:
+    """A claim's permanent random number (PRN) in [0, 2**31), drawn once when the claim is stored.
+
+    Inspection samples are the records with the smallest keys after a seeded rotation, so drawing 1 % of
+    10 M claims reads an index range instead of every row (``inspections/draw.py``)."""
+    return secrets.randbelow(SAMPLE_KEY_RANGE)
 
 
 class Claim(TenantScoped, Base):
@@ -32,6 +42,19 @@ class Claim(TenantScoped, Base):
         Index("ix_claims_tenant_assignee_closed", "tenant_id", "assignee_id", "closed_at"),
         Index("ix_claims_tenant_amount", "tenant_id", "reported_amount_fen"),
         Index("ix_claims_tenant_closed_reported", "tenant_id", "closed_at", "reported_at"),
+        # Inspection sampling (0013_sample_keys): the smallest rotated keys of a population, read from the index
+        # alone; and the population per stratum (org × line × region) counted from the index alone.
+        Index(
+            "ix_claims_tenant_sample_key",
+            "tenant_id",
+            "sample_key",
+            "id",
+            "org_unit_id",
+            "line",
+            "region_code",
+            "assignee_id",
+        ),
+        Index("ix_claims_tenant_strata", "tenant_id", "org_unit_id", "line", "region_code", "sample_key"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -59,6 +82,7 @@ class Claim(TenantScoped, Base):
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    sample_key: Mapped[int] = mapped_column(Integer, default=new_sample_key)
 
 
 class CaseEvent(TenantScoped, Base):

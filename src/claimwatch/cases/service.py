@@ -17,7 +17,7 @@ from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.principal import Principal
 from claimwatch.cases import repository
 from claimwatch.cases.events import CaseChange
-from claimwatch.cases.models import Claim
+from claimwatch.cases.models import Claim, new_sample_key
 from claimwatch.cases.schemas import EventIn, EventType
 from claimwatch.config import get_settings
 from claimwatch.db import utc_now
@@ -362,6 +362,8 @@ def _new_claim(
         "event_count": 0,
         "created_at": batch.now,
         "updated_at": batch.now,
+        # The claim's permanent random number for inspection sampling (inspections/draw.py).
+        "sample_key": new_sample_key(),
     }
     return repository.ClaimState(
         id=None,

@@ -15,6 +15,7 @@ from claimwatch.cli_output import fail
 from claimwatch.demo import assignment as demo_assignment
 from claimwatch.demo import jobs, queue_materials, staff_notices
 from claimwatch.demo import letters as demo_letters
+from claimwatch.demo import quality_loop as demo_quality_loop
 from claimwatch.demo.generator import DemoSpec, iter_claim_events, to_json_line
 from claimwatch.demo.organisation import DEMO_PASSWORD
 from claimwatch.imports.cli import progress_bar
@@ -98,6 +99,8 @@ def setup(
         kpi_snapshot.take_snapshot()
         found = kpi_jobs.evaluate_alerts(None)
         err.print(f"KPI snapshot taken; {found.created} quality alerts")
+        for line in demo_quality_loop.load(spec):
+            err.print(line, markup=False)
         staffed = staff_notices.load(spec)
         err.print(
             f"staff notices: {staffed.routed} routed, {staffed.unread} unread, {staffed.addresses} e-mail addresses"

@@ -164,9 +164,20 @@ def _tier_hours(amount: float) -> tuple[float, float]:
     return 4.0, 40.0
 
 
-def _walk(walk: _ClaimWalk, line: str, amount: float, adjuster: str) -> None:
+# One branch per insurer has a bad last six weeks: a storm brings it half of the insurer's claims and every
+# step takes several times longer (a backlog), so the demo's p-chart alerts fire on its small-claim
+# timeliness and a quality manager has a special inspection to open. The storm draws from its own random
+# stream, so every other claim of a seed stays as it was.
+TROUBLED_BRANCHES = {"PICC": "PICC-SC", "PAIC": "PAIC-SH"}
+TROUBLED_DAYS = 45
+TROUBLED_SHARE = 0.5  # of the storm weeks' claims moved to the troubled branch
+TROUBLED_SLOWDOWN = 5.0
+
+
+def _walk(walk: _ClaimWalk, line: str, amount: float, adjuster: str, slowdown: float = 1.0) -> None:
     rng = walk.rng
-    step = _tier_hours(amount)
+    low, high = _tier_hours(amount)
+    step = (low * slowdown, high * slowdown)
     walk.note("assigned", rng.uniform(0.05, 1.0), assignee=adjuster)
     if not walk.move("accepted", (0.1, 4.0)) or not walk.move("initial_review", step):
         return
@@ -230,6 +241,7 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
     horizon = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), CHINA).timestamp() - 1
     horizon = min(horizon, dt.datetime.now(dt.UTC).timestamp())
     day_zero = dt.datetime.combine(start, dt.time(), CHINA).timestamp()
+    troubled_from = horizon - TROUBLED_DAYS * DAY
 
     generator = np.random.default_rng([spec.seed, tenant_index])
     line_names = list(LINES)
@@ -249,6 +261,8 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
     order = np.argsort(report_at, kind="stable")
 
     branch_weights = list(itertools.accumulate(b.weight for b in tenant.branches))
+    troubled_branch = next((b for b in tenant.branches if b.code == TROUBLED_BRANCHES.get(tenant.code)), None)
+    storm_rng = random.Random(f"{spec.seed}:{tenant.code}:storm")
     adjusters = tenant.adjusters()
     rng = random.Random(f"{spec.seed}:{tenant.code}")
     for serial, claim_index in enumerate(order, start=1):
@@ -258,6 +272,13 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
         org_code = branch.code
         if branch.sub_branches and rng.random() < 0.4:
             org_code = rng.choice(branch.sub_branches)[0]
+        troubled = (
+            troubled_branch is not None
+            and float(report_at[claim_index]) > troubled_from
+            and (branch is troubled_branch or storm_rng.random() < TROUBLED_SHARE)
+        )
+        if troubled and troubled_branch is not None:
+            branch, org_code = troubled_branch, troubled_branch.code
         reported_at = float(report_at[claim_index])
         number = f"{tenant.code}{dt.datetime.fromtimestamp(reported_at, CHINA):%Y%m%d}{serial:07d}"
         birth = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 55))
@@ -279,7 +300,16 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
                 "reported_amount": f"{amount:.2f}",
             },
         )
-        _walk(walk, line, amount, rng.choice(adjusters))
+        adjuster = rng.choice(adjusters)
+        if troubled:
+            # Walk as usual to keep the main stream's draws, then replace the events with the slow walk.
+            _walk(walk, line, amount, adjuster)
+            walk.events[1:] = []
+            walk.clock, walk.open, walk.rng = reported_at, True, random.Random(f"{spec.seed}:{number}")
+            _walk(walk, line, amount, adjuster, TROUBLED_SLOWDOWN)
+            walk.rng = rng
+        else:
+            _walk(walk, line, amount, adjuster)
         yield from walk.events
 
 

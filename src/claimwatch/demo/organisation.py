@@ -37,6 +37,7 @@ class DemoTenant:
             (f"{prefix}.supervisor", Role.SUPERVISOR, "理赔主管"),
             (f"{prefix}.qm", Role.QUALITY_MANAGER, "品质经理"),
             (f"{prefix}.inspector", Role.INSPECTOR, "品质专员"),
+            (f"{prefix}.inspector2", Role.INSPECTOR, "品质专员（复核）"),  # a second pair of eyes: reviews (复核)
             (f"{prefix}.cs", Role.COMPLAINT_HANDLER, "投诉专员"),
         ]
         people += [(name, Role.ADJUSTER, f"理赔员{name[-2:]}") for name in self.adjusters()]

@@ -19,8 +19,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from claimwatch import reactions
 from claimwatch.config import get_settings
 from claimwatch.db import utc_now
+from claimwatch.inspections.special import AlertRef
 from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import repository
 from claimwatch.kpi import service as kpi_service
@@ -161,10 +163,35 @@ def dedupe_key(finding: Finding) -> str:
     return f"kpi-alert:{finding.kpi.code}:{finding.dimension}:{finding.unit_key}:{finding.period}"
 
 
+# KPI sources whose records are complaints: a special inspection of such an alert inspects complaints.
+_COMPLAINT_SOURCES = ("complaints", "complaint_exposure")
+# KPI period columns that place a claim in its month by its closing (else by its report).
+_CLOSING_COLUMNS = ("closed_at", "stopped_at", "decided_at")
+
+
+def alert_ref(alert: QualityAlert, kpi: Kpi | None) -> AlertRef:
+    """What a special inspection needs of an alert (the inspections domain sits below this one)."""
+    source = kpi.source if kpi else "claims"
+    return AlertRef(
+        id=alert.id,
+        tenant_id=alert.tenant_id,
+        kpi_code=alert.kpi_code,
+        kpi_name=kpi.name_zh if kpi else alert.kpi_code,
+        dimension=alert.dimension,
+        unit_key=alert.unit_key,
+        unit_label=alert.unit_label,
+        period=alert.period,
+        subject_kind="complaint" if source in _COMPLAINT_SOURCES else "claim",
+        date_field="closed" if kpi is not None and kpi.period in _CLOSING_COLUMNS else "reported",
+    )
+
+
 def record(session: Session, tenant_id: int, findings: list[Finding], evaluation: Evaluation) -> None:
     """One tenant's findings: a new alert row and one notice to its quality manager each, or fresher figures
-    for an alert already recorded. Counts into ``evaluation``."""
+    for an alert already recorded. Counts into ``evaluation``. The new alerts are then published
+    (``reactions.QUALITY_ALERTS_RAISED``: a special inspection where the tenant wants one automatically)."""
     now = utc_now()
+    raised: list[AlertRef] = []
     known = repository.existing(session, sorted({f.period for f in findings}))
     for finding in findings:
         figures: dict[str, Any] = {
@@ -199,11 +226,16 @@ def record(session: Session, tenant_id: int, findings: list[Finding], evaluation
         if not inserted:
             continue
         evaluation.created += 1
+        created = session.get(QualityAlert, inserted)
+        if created is not None:
+            raised.append(alert_ref(created, finding.kpi))
         subject, body = _message(finding)
         if notify_service.notify_staff(
             session, tenant_id, NOTIFY_ROLE, NOTIFY_KIND, subject, body, dedupe_key(finding), now
         ):
             evaluation.notified += 1
+    if raised:
+        reactions.publish(reactions.QUALITY_ALERTS_RAISED, session, tenant_id, raised)
 
 
 def recent_alerts(session: Session, periods: list[str], limit: int = 200) -> list[QualityAlert]:

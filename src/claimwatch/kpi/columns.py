@@ -156,6 +156,44 @@ TABLES: dict[str, Table] = {
                 ("attitude", "INTEGER"),
             ),
         ),
+        # One row per submitted inspection (品质抽检; claim_id is the subject's id when it is a claim). weight is the
+        # inverse of the case's chance of being drawn (N_h / n_h: its stratum's population over the stratum's
+        # submitted inspections), so sum(weight) over a draw's rows is its population and
+        # 1 - sum(weight) FILTER (WHERE error) / sum(weight) is the stratified accuracy estimate. random_sample:
+        # drawn at random by a plan that is neither targeted nor opened by an alert (what accuracy is measured on).
+        Table(
+            "inspections",
+            (
+                *DIMENSION_COLUMNS,
+                ("subject_kind", "VARCHAR"),
+                ("plan_id", "BIGINT"),
+                ("draw_id", "BIGINT"),
+                ("stratum", "VARCHAR"),
+                ("random_sample", "BOOLEAN"),
+                ("error", "BOOLEAN"),
+                ("weight", "DOUBLE"),
+                ("submitted_at", "TIMESTAMP"),
+            ),
+        ),
+        # One row per rectification (整改), under its owner org unit (claim_id and line are null). plan_overdue /
+        # acceptance_overdue: past the deadline without the step done, as of the snapshot.
+        Table(
+            "rectifications",
+            (
+                *DIMENSION_COLUMNS,
+                ("severity", "VARCHAR"),
+                ("status", "VARCHAR"),
+                ("plan_outcome", "VARCHAR"),
+                ("acceptance_outcome", "VARCHAR"),
+                ("plan_overdue", "BOOLEAN"),
+                ("acceptance_overdue", "BOOLEAN"),
+                ("opened_at", "TIMESTAMP"),
+                ("plan_due_at", "TIMESTAMP"),
+                ("plan_submitted_at", "TIMESTAMP"),
+                ("acceptance_due_at", "TIMESTAMP"),
+                ("accepted_at", "TIMESTAMP"),
+            ),
+        ),
     )
 }
 

@@ -35,6 +35,8 @@ SOURCES = (
     "complaints",
     "complaint_exposure",
     "surveys",
+    "inspections",
+    "rectifications",
 )
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 _KEYS = {

@@ -11,8 +11,10 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
-from claimwatch.auth.principal import Principal
+from claimwatch.auth.principal import Permission, Principal
 from claimwatch.config import get_settings
+from claimwatch.inspections import special as special_inspections
+from claimwatch.inspections import statistics as inspection_statistics
 from claimwatch.kpi import alerts as kpi_alerts
 from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import service
@@ -127,6 +129,7 @@ class Card:
     available: bool
     links: list[Link] = field(default_factory=list)  # the cases behind the numerator (and denominator)
     no_target: bool = False  # a figure without a target (shown so, not as "no data")
+    interval: tuple[str, str] | None = None  # a sampled figure's confidence interval (audit accuracy)
 
 
 @dataclass
@@ -214,6 +217,11 @@ def build(session: Session, principal: Principal, query: DashboardQuery, locale:
             card = _card(kpi, totals.get((kpi.code, period.label)), locale)
             if kpi.drill and card.value is not None:
                 card.links = drill_links(snap, query, scope, kpi, period, locale)
+            if kpi.code in INTERVAL_KPIS and card.value is not None:
+                estimate = accuracy_estimate(snap, scope, kpi, period)
+                card.interval = interval_text(estimate)
+                if estimate is not None:  # weighted cases are not a count: the cases inspected are
+                    card.count = f"n = {estimate.inspected:,}"
             view.cards.append(card)
         view.lights = claim_lights(snap, scope)
         scope_params = _scope_params(query, scope)
@@ -254,6 +262,52 @@ def build(session: Session, principal: Principal, query: DashboardQuery, locale:
     lookback = period.trailing(settings.alert_lookback_months) if period.kind == "month" else [period]
     view.alerts = _alerts(session, principal, query, [p.label for p in lookback], locale)
     return view
+
+
+# KPIs estimated from a sample: the card shows the estimate's interval as well.
+INTERVAL_KPIS = frozenset({"audit_accuracy"})
+INTERVAL_CONFIDENCE = 0.95
+
+
+def accuracy_estimate(
+    snap: service.OpenSnapshot, scope: Scope, kpi: Kpi, period: Period, confidence: float = INTERVAL_CONFIDENCE
+) -> inspection_statistics.Estimate | None:
+    """The stratified error-rate estimate behind an accuracy KPI over the snapshot's ``inspections``: one
+    stratum per (draw, stratum) with the inspections of the period and scope, its population the sum of their
+    weights (N_h, or its share when the stratum's inspections span periods), so the point estimate is the
+    KPI's own ratio. None when nothing was inspected."""
+    if kpi.source != "inspections" or kpi.period is None or kpi.period == END:
+        return None
+    where, params = scope.conditions()
+    where += [f"{kpi.period} >= ?", f"{kpi.period} < ?"]
+    params += [_midnight(period.start), _midnight(period.end)]
+    if kpi.where:
+        where.append(f"({kpi.where})")
+    rows = snap.con.execute(
+        "SELECT draw_id, stratum, count(*), count(*) FILTER (WHERE error), sum(weight) FROM inspections "  # noqa: S608
+        f"WHERE {' AND '.join(where)} GROUP BY draw_id, stratum ORDER BY draw_id, stratum",
+        params,
+    ).fetchall()
+    strata = [
+        inspection_statistics.StratumTally(f"{draw_id}:{stratum}", max(int(n), round(float(w))), int(n), int(e))
+        for draw_id, stratum, n, e, w in rows
+        if n
+    ]
+    if not strata:
+        return None
+    return inspection_statistics.stratified_estimate(strata, confidence)
+
+
+def accuracy_interval(snap: service.OpenSnapshot, scope: Scope, kpi: Kpi, period: Period) -> tuple[str, str] | None:
+    """The accuracy's interval as shown on its card (in %): (low, high)."""
+    return interval_text(accuracy_estimate(snap, scope, kpi, period))
+
+
+def interval_text(estimate: inspection_statistics.Estimate | None) -> tuple[str, str] | None:
+    if estimate is None or estimate.accuracy_interval is None:
+        return None
+    low, high = estimate.accuracy_interval
+    return f"{100 * low:.1f}%", f"{100 * high:.1f}%"
 
 
 def last_complete_period(local_now: dt.datetime) -> Period:
@@ -488,7 +542,9 @@ def _alerts(
     if principal.is_regulator:
         tenants = {t.id: t.code for t in tenancy_repository.all_tenants(session)}
     rows = []
-    for alert in kpi_alerts.recent_alerts(session, periods):
+    found = kpi_alerts.recent_alerts(session, periods)
+    special = special_inspections.plans_for_alerts(session, [alert.id for alert in found])
+    for alert in found:
         if tenants and query.tenant and tenants.get(alert.tenant_id) != query.tenant:
             continue
         kpi = catalogue.get(alert.kpi_code)
@@ -508,6 +564,10 @@ def _alerts(
                 "limit": f"{limit:.1%}",
                 "count": alert.count,
                 "created_at": alert.created_at,
+                # Its special inspection (专项检查): the plan's code once opened, else whether this user may open one.
+                "special_plan": special.get(alert.id),
+                "can_open_special": alert.tenant_id == principal.tenant_id
+                and principal.can(Permission.MANAGE_INSPECTION_PLANS),
             }
         )
     return rows

@@ -24,9 +24,9 @@ def existing(session: Session, periods: Sequence[str]) -> dict[tuple[str, str, s
     return {(a.kpi_code, a.dimension, a.unit_key, a.period): a for a in rows}
 
 
-def insert_alert(session: Session, values: dict[str, Any]) -> bool:
-    """Inserts unless the (tenant, kpi, dimension, unit, period) row exists; True when this call inserted it
-    (a concurrent worker that lost the race gets False and notifies nobody)."""
+def insert_alert(session: Session, values: dict[str, Any]) -> int | None:
+    """Inserts unless the (tenant, kpi, dimension, unit, period) row exists; the new row's id when this call
+    inserted it (a concurrent worker that lost the race gets None and notifies nobody)."""
     statement = (
         _insert(session, QualityAlert)
         .values(**values)
@@ -34,7 +34,8 @@ def insert_alert(session: Session, values: dict[str, Any]) -> bool:
         # A row back means this statement inserted it (rowcount reports 1 on conflict on PostgreSQL).
         .returning(QualityAlert.id)
     )
-    return session.execute(statement).first() is not None
+    row = session.execute(statement).first()
+    return None if row is None else int(row[0])
 
 
 def recent(session: Session, periods: Sequence[str], limit: int = 200) -> list[QualityAlert]:
@@ -45,3 +46,8 @@ def recent(session: Session, periods: Sequence[str], limit: int = 200) -> list[Q
         .limit(limit)
     )
     return list(session.execute(statement).scalars())
+
+
+def alert_by_id(session: Session, alert_id: int) -> QualityAlert | None:
+    """One alert of the session's tenant (another tenant's is not found)."""
+    return session.execute(select(QualityAlert).where(QualityAlert.id == alert_id)).scalar_one_or_none()

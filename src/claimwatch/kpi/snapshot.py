@@ -28,19 +28,21 @@ from zoneinfo import ZoneInfo
 import duckdb
 import numpy as np
 import structlog
-from sqlalchemy import Connection, Select, and_, case, exists, func, or_, select
+from sqlalchemy import BigInteger, Connection, Select, String, and_, case, exists, func, literal, null, or_, select
 from sqlalchemy.engine import URL, make_url
 
 from claimwatch import db
 from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.complaints.models import Complaint, ComplaintClock, TenantVolume
 from claimwatch.config import get_settings
+from claimwatch.inspections.models import Inspection, InspectionDraw, InspectionPlan
 from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import summary as kpi_summary
 from claimwatch.kpi.columns import DERIVED_TABLES, TABLES
 from claimwatch.kpi.loader import CatalogueError
 from claimwatch.materials.models import MaterialsProfile
 from claimwatch.notify.models import MessageStatus, OutboxMessage
+from claimwatch.rectification.models import Rectification
 from claimwatch.sla.models import RegulatorFiling, SlaClock
 from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
@@ -150,6 +152,80 @@ def _survey_query() -> Select:
     )
 
 
+def _inspection_query() -> Select:
+    """Submitted inspections; weight and random_sample are added from the draws (:func:`_inspection_strata`)."""
+    return (
+        select(
+            Inspection.tenant_id,
+            case((Inspection.subject_kind == "claim", Inspection.subject_id), else_=null()),
+            Inspection.org_unit_id,
+            Inspection.region_code,
+            Inspection.line,
+            Inspection.subject_kind,
+            Inspection.plan_id,
+            Inspection.draw_id,
+            func.coalesce(Inspection.stratum, ""),
+            Inspection.error,
+            Inspection.submitted_at,
+        )
+        .where(Inspection.error.is_not(None), Inspection.submitted_at.is_not(None))
+        .order_by(Inspection.id)
+    )
+
+
+def _rectification_query() -> Select:
+    """Rectifications under their owner unit; the overdue flags are computed against the snapshot's time."""
+    return (
+        select(
+            Rectification.tenant_id,
+            literal(None, BigInteger),
+            Rectification.owner_org_unit_id,
+            OrgUnit.region_code,
+            literal(None, String),
+            Rectification.severity,
+            Rectification.status,
+            Rectification.plan_outcome,
+            Rectification.acceptance_outcome,
+            Rectification.opened_at,
+            Rectification.plan_due_at,
+            Rectification.plan_submitted_at,
+            Rectification.acceptance_due_at,
+            Rectification.accepted_at,
+        )
+        .outerjoin(OrgUnit, OrgUnit.id == Rectification.owner_org_unit_id)
+        .order_by(Rectification.id)
+    )
+
+
+def _inspection_strata(con: duckdb.DuckDBPyConnection, conn: Connection) -> None:
+    """Per (draw, stratum): the stratum's population as recorded by the draw, and whether the plan drew at
+    random (not targeted, not opened by an alert), for the inspections' weights."""
+    plans: dict[int, bool] = {}
+    for plan_id, definition, source in conn.execute(
+        select(InspectionPlan.id, InspectionPlan.definition, InspectionPlan.source)
+    ):
+        try:
+            method = json.loads(definition or "{}").get("method")
+        except (ValueError, AttributeError):
+            method = None
+        plans[int(plan_id)] = method != "targeted" and source != "alert"
+    rows: list[tuple[int, str, int, bool]] = []
+    for draw_id, plan_id, strata in conn.execute(
+        select(InspectionDraw.id, InspectionDraw.plan_id, InspectionDraw.strata)
+    ):
+        try:
+            entries = json.loads(strata or "[]")
+        except ValueError:
+            entries = []
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict):
+                population = int(entry.get("population") or 0)
+                rows.append((int(draw_id), str(entry.get("key") or ""), population, plans.get(int(plan_id), True)))
+    con.execute("CREATE TABLE inspection_strata (draw_id BIGINT, stratum VARCHAR, population BIGINT, random BOOLEAN)")
+    if rows:
+        con.executemany("INSERT INTO inspection_strata VALUES (?, ?, ?, ?)", rows)
+
+
 def _queries() -> dict[str, Select[Any]]:
     informed = (*MessageStatus.DONE, MessageStatus.OPTED_OUT)
     return {
@@ -226,6 +302,8 @@ def _queries() -> dict[str, Select[Any]]:
         .outerjoin(OrgUnit, OrgUnit.id == TenantVolume.org_unit_id)
         .order_by(TenantVolume.id),
         "surveys": _survey_query(),
+        "inspections": _inspection_query(),
+        "rectifications": _rectification_query(),
     }
 
 
@@ -234,6 +312,10 @@ def _staged_columns(name: str) -> tuple[tuple[str, str], ...]:
     columns = TABLES[name].columns
     if name == "status_changes":
         return (*columns[:-2], ("event_ref", "VARCHAR"), ("informed", "BOOLEAN"))
+    if name == "inspections":
+        return tuple(column for column in columns if column[0] not in ("random_sample", "weight"))
+    if name == "rectifications":
+        return tuple(column for column in columns if not column[0].endswith("_overdue"))
     if name == "volumes":
         # The month is stored as "YYYY-MM": already the local calendar month, turned into its first day below.
         return tuple(("period", "VARCHAR") if column == "month_at" else (column, kind) for column, kind in columns)
@@ -286,8 +368,32 @@ def _notify_states(con: duckdb.DuckDBPyConnection) -> None:
         con.executemany("INSERT INTO notify_states VALUES (?, ?, ?)", rows)
 
 
-def _final_select(name: str, zone: str) -> str:
+def _final_select(name: str, zone: str, taken_at: dt.datetime | None = None) -> str:
     table = TABLES[name]
+    if name == "inspections":
+        # weight = N_h / n_h: the stratum's recorded population over its submitted inspections (never below 1).
+        per_stratum = "count(*) OVER (PARTITION BY i.draw_id, i.stratum)"
+        return (
+            "SELECT i.tenant_id, i.claim_id, i.org_unit_id, i.region_code, i.line, i.subject_kind, i.plan_id, "  # noqa: S608
+            "i.draw_id, i.stratum, coalesce(s.random, true) AS random_sample, i.error, "
+            f"greatest(coalesce(s.population, 0), {per_stratum})::DOUBLE / {per_stratum} AS weight, "
+            f"timezone('{zone}', i.submitted_at::TIMESTAMPTZ) AS submitted_at "
+            "FROM stage_inspections i LEFT JOIN inspection_strata s ON s.draw_id = i.draw_id AND s.stratum = i.stratum "
+            "ORDER BY submitted_at"
+        )
+    if name == "rectifications":
+        moment = (taken_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        parts = []
+        for column, kind in table.columns:
+            if column.endswith("_overdue"):
+                step = column.removesuffix("_overdue")
+                done = "plan_submitted_at" if step == "plan" else "accepted_at"
+                parts.append(f"({done} IS NULL AND {step}_due_at < TIMESTAMP '{moment}') AS {column}")
+            elif kind == "TIMESTAMP":
+                parts.append(f"timezone('{zone}', {column}::TIMESTAMPTZ) AS {column}")
+            else:
+                parts.append(column)
+        return f"SELECT {', '.join(parts)} FROM stage_rectifications ORDER BY opened_at"  # noqa: S608
     if name == "status_changes":
         local = f"timezone('{zone}', s.occurred_at::TIMESTAMPTZ)"
         return (
@@ -361,9 +467,10 @@ def take_snapshot(root: Path | None = None, now: dt.datetime | None = None) -> S
         with db.get_engine().connect() as conn:
             for name, statement in _queries().items():
                 rows[name] = _load_table(con, conn, name, statement)
+            _inspection_strata(con, conn)
         for name in TABLES:
             target = str(generation / f"{name}.parquet").replace("'", "''")
-            select_sql = _exposure_select(generation) if name in DERIVED_TABLES else _final_select(name, zone)
+            select_sql = _exposure_select(generation) if name in DERIVED_TABLES else _final_select(name, zone, taken_at)
             con.execute(f"COPY ({select_sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
         if "status_changes" in rows:
             rows["status_changes"] = int(

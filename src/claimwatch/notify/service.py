@@ -655,6 +655,13 @@ KIND_LABELS: dict[str, str] = {
     "complaint_major_overdue": N_("Major complaint overdue"),
     "complaint_overdue_red": N_("Complaint seriously overdue"),
     "kpi_alert": N_("Quality alert"),
+    "rectification_opened": N_("Rectification opened"),
+    "rectification_submitted": N_("Rectification submitted for acceptance"),
+    "rectification_sent_back": N_("Rectification sent back"),
+    "rectification_overdue": N_("Rectification overdue"),
+    "rectification_overdue_red": N_("Rectification seriously overdue"),
+    "rectification_reminder": N_("Rectification reminder"),
+    "sanction": N_("Sanction approved"),
     ALERT_KIND: N_("Failed claimant messages"),
 }
 # Where a user's e-mail goes by default: escalations, red lights and complaint/quality alerts at once,

@@ -66,6 +66,8 @@ ROUTE_CAPS: tuple[RouteCap, ...] = (
     RouteCap(re.compile(r"^/api/v1/lookup/claim/documents/?$"), _document, "file"),
     RouteCap(re.compile(r"^/lookup/[^/]+/claim/documents/?$"), _document, "file"),
     RouteCap(re.compile(r"^(/api/v1)?/complaints/import/?$"), _import, "file"),
+    RouteCap(re.compile(r"^(/api/v1)?/inspections/\d+/evidence/?$"), _document, "file"),
+    RouteCap(re.compile(r"^(/api/v1)?/rectifications/\d+/evidence/?$"), _document, "file"),
 )
 
 

@@ -91,6 +91,16 @@ def render(
         "nav_surveys": principal is not None and principal.can(Permission.VIEW_SURVEYS),
         "nav_dashboard": principal is not None and principal.can(Permission.VIEW_KPIS),
         "nav_assignment": principal is not None and principal.can(Permission.MANAGE_ASSIGNMENT),
+        # An inspector's way in is their worklist; the quality department's is the plans.
+        "nav_inspections": (
+            None
+            if principal is None or not principal.can(Permission.VIEW_INSPECTIONS)
+            else "/inspections/my"
+            if principal.can(Permission.INBOX_INSPECTIONS) and not principal.can(Permission.MANAGE_INSPECTION_PLANS)
+            else "/inspections/plans"
+        ),
+        "nav_rectifications": principal is not None and principal.can(Permission.VIEW_RECTIFICATIONS),
+        "nav_sanctions": principal is not None and principal.can(Permission.VIEW_SANCTIONS),
         "labels": labels,
     } | (context or {})
     response = HTMLResponse(render_template(locale, template, page_context), status_code=status_code)
@@ -140,7 +150,9 @@ def page_refusal(request: Request, exc: Exception) -> Response | None:
         if exc.status_code == 401:
             return _login_redirect(request)
         if exc.status_code in (403, 404):
-            return error_page(request, exc.status_code, principal)
+            # A permission suspended by a sanction says until when (auth.deps.require puts it in the detail).
+            detail = exc.detail.get("detail") if isinstance(exc.detail, dict) else None
+            return error_page(request, exc.status_code, principal, message=detail)
     return None
 
 
@@ -150,10 +162,15 @@ def _subject(request: Request) -> str:
 
 
 def error_page(
-    request: Request, status_code: int, principal: Principal | None = None, subject: str = "claim"
+    request: Request,
+    status_code: int,
+    principal: Principal | None = None,
+    subject: str = "claim",
+    message: str | None = None,
 ) -> HTMLResponse:
-    """The HTML answer to a refusal: 404 (``subject``: "claim" or "escalation"), 409, or not allowed."""
-    context = {"status": status_code, "subject": subject}
+    """The HTML answer to a refusal: 404 (``subject``: "claim" or "escalation"), 409, or not allowed
+    (``message``: why, when there is more to say, e.g. a suspension's end date)."""
+    context = {"status": status_code, "subject": subject, "message": message}
     # The answer to a form post: the language link leads to a page, not back to the post's address.
     switch_path = None
     if request.method == "POST":
