@@ -11,6 +11,7 @@ inspected, and only when the target took every matching record (``all``) is it t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,9 +75,17 @@ def _definition(plan: InspectionPlan) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def stratum_label(key: str) -> str:
-    """A stratum's key as shown: "org=GD01|line=motor" → "GD01 · motor" ("" when unstratified)."""
-    return " · ".join(part.split("=", 1)[-1] or "—" for part in key.split("|")) if key else ""
+def stratum_label(key: str, unit_names: Mapping[str, str] | None = None) -> str:
+    """A stratum's key as shown: "org=GD01|line=motor" → "广东分公司 · motor" with the org units' names (their
+    codes without), "" when unstratified."""
+
+    def shown(part: str) -> str:
+        dimension, _, value = part.partition("=")
+        if dimension == "org" and unit_names and value in unit_names:
+            return unit_names[value]
+        return value or "—"
+
+    return " · ".join(shown(part) for part in key.split("|")) if key else ""
 
 
 def draw_strata(draw: InspectionDraw) -> list[dict[str, Any]]:
@@ -142,6 +151,7 @@ def estimate_draw(
     if not recorded:
         recorded = [{"key": "", "label": "", "population": draw.population_count, "sample": draw.sample_count}]
     strata: list[stats.StratumTally] = []
+    unit_names = {unit.code: unit.name for unit in repository.org_units(session).values()}
     labels: dict[str, str] = {}
     sampled_of: dict[str, int] = {}
     unassigned = 0
@@ -150,7 +160,7 @@ def estimate_draw(
         unassigned += missing
         population = max(entry["population"], sampled, inspected)
         strata.append(stats.StratumTally(entry["key"], population, inspected, errors))
-        labels[entry["key"]] = entry["label"]
+        labels[entry["key"]] = stratum_label(entry["key"], unit_names) if entry["key"] else entry["label"]
         sampled_of[entry["key"]] = sampled
     sampled_total = sum(sampled_of.values())
     notes: list[stats.Conclusion] = []
