@@ -188,6 +188,12 @@ def clock_view(
 RECOMPUTED = "deadline_recomputed"
 
 
+def _watch_review_window(clock: ComplaintClock) -> None:
+    if clock.policy_code == REVIEW_WINDOW and clock.state == engine.RUNNING:
+        # The complainant's window: the sweep looks when it lapses; it never lights up.
+        clock.next_check_at = clock.yellow_due_at
+
+
 def recompute_open_clocks(
     session: Session,
     tenant_ids: list[int] | None,
@@ -208,40 +214,34 @@ def recompute_open_clocks(
     statement = select(ComplaintClock).where(
         ComplaintClock.state != engine.STOPPED, ComplaintClock.tenant_id.in_(tenant_ids)
     )
-    rows = list(session.execute(statement.order_by(ComplaintClock.id)).scalars())
+    by_tenant: dict[int, list[ComplaintClock]] = {}
+    for clock in session.execute(statement.order_by(ComplaintClock.id)).scalars():
+        by_tenant.setdefault(clock.tenant_id, []).append(clock)
     now = dt.datetime.now(dt.UTC)
     moved = 0
-    axes: dict[int, sla_service.Axes] = {}
-    for clock in rows:
-        axis = axes.setdefault(clock.tenant_id, sla_service.Axes(session, clock.tenant_id))(clock.unit)
-        before = (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap)
-        provisional_before = sla_service.was_provisional(axis, clock.yellow_due_at, provisional_from)
-        engine.refresh(axis, clock)
-        if clock.policy_code == REVIEW_WINDOW and clock.state == engine.RUNNING:
-            # The complainant's window: the sweep looks when it lapses; it never lights up.
-            clock.next_check_at = clock.yellow_due_at
-        confirmed = provisional_before and not axis.is_provisional(clock.yellow_due_at)
-        if (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap) == before and not confirmed:
-            continue
-        clock.updated_at = now
-        session.add(
-            ComplaintEvent(
-                tenant_id=clock.tenant_id,
-                complaint_id=clock.complaint_id,
-                kind=RECOMPUTED,
-                at=now,
-                actor=actor,
-                note=reason,
-                data=json.dumps(
-                    {
-                        "policy": clock.policy_code,
-                        "due_before": before[0].isoformat() if before[0] else None,
-                        "due_after": clock.yellow_due_at.isoformat() if clock.yellow_due_at else None,
-                    },
-                    sort_keys=True,
-                ),
-            )
+    for tenant_id in sorted(by_tenant):
+        refreshed = sla_service.refresh_deadlines(
+            session, tenant_id, by_tenant[tenant_id], provisional_from, _watch_review_window
         )
-        moved += 1
+        for clock, due_before in refreshed:
+            session.add(
+                ComplaintEvent(
+                    tenant_id=clock.tenant_id,
+                    complaint_id=clock.complaint_id,
+                    kind=RECOMPUTED,
+                    at=now,
+                    actor=actor,
+                    note=reason,
+                    data=json.dumps(
+                        {
+                            "policy": clock.policy_code,
+                            "due_before": due_before.isoformat() if due_before else None,
+                            "due_after": clock.yellow_due_at.isoformat() if clock.yellow_due_at else None,
+                        },
+                        sort_keys=True,
+                    ),
+                )
+            )
+            moved += 1
     session.flush()
     return moved

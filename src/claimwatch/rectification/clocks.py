@@ -133,43 +133,39 @@ def recompute_open_clocks(
     statement = select(RectificationClock).where(
         RectificationClock.state != engine.STOPPED, RectificationClock.tenant_id.in_(tenant_ids)
     )
-    rows = list(session.execute(statement.order_by(RectificationClock.id)).scalars())
+    by_tenant: dict[int, list[RectificationClock]] = {}
+    for clock in session.execute(statement.order_by(RectificationClock.id)).scalars():
+        by_tenant.setdefault(clock.tenant_id, []).append(clock)
     now = dt.datetime.now(dt.UTC)
-    axes: dict[int, sla_service.Axes] = {}
     moved = 0
-    for clock in rows:
-        axis = axes.setdefault(clock.tenant_id, sla_service.Axes(session, clock.tenant_id))(clock.unit)
-        before = (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap)
-        provisional_before = sla_service.was_provisional(axis, clock.yellow_due_at, provisional_from)
-        engine.refresh(axis, clock)
-        confirmed = provisional_before and not axis.is_provisional(clock.yellow_due_at)
-        if (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap) == before and not confirmed:
-            continue
-        clock.updated_at = now
-        rectification = session.get(Rectification, clock.rectification_id)
-        if rectification is not None:
-            if clock.policy_code == loader.PLAN:
-                rectification.plan_due_at = clock.yellow_due_at
-            elif clock.policy_code == loader.ACCEPTANCE:
-                rectification.acceptance_due_at = clock.yellow_due_at
-        session.add(
-            RectificationEvent(
-                tenant_id=clock.tenant_id,
-                rectification_id=clock.rectification_id,
-                kind=RECOMPUTED,
-                at=now,
-                actor=actor,
-                note=reason,
-                data=json.dumps(
-                    {
-                        "policy": clock.policy_code,
-                        "due_before": before[0].isoformat() if before[0] else None,
-                        "due_after": clock.yellow_due_at.isoformat() if clock.yellow_due_at else None,
-                    },
-                    sort_keys=True,
-                ),
+    for tenant_id in sorted(by_tenant):
+        for clock, due_before in sla_service.refresh_deadlines(
+            session, tenant_id, by_tenant[tenant_id], provisional_from
+        ):
+            rectification = session.get(Rectification, clock.rectification_id)
+            if rectification is not None:
+                if clock.policy_code == loader.PLAN:
+                    rectification.plan_due_at = clock.yellow_due_at
+                elif clock.policy_code == loader.ACCEPTANCE:
+                    rectification.acceptance_due_at = clock.yellow_due_at
+            session.add(
+                RectificationEvent(
+                    tenant_id=clock.tenant_id,
+                    rectification_id=clock.rectification_id,
+                    kind=RECOMPUTED,
+                    at=now,
+                    actor=actor,
+                    note=reason,
+                    data=json.dumps(
+                        {
+                            "policy": clock.policy_code,
+                            "due_before": due_before.isoformat() if due_before else None,
+                            "due_after": clock.yellow_due_at.isoformat() if clock.yellow_due_at else None,
+                        },
+                        sort_keys=True,
+                    ),
+                )
             )
-        )
-        moved += 1
+            moved += 1
     session.flush()
     return moved

@@ -7,7 +7,8 @@ tenant's audit-chain head first (ingestion already holds it), then the clock row
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ from claimwatch.errors import Conflict, NotFound
 from claimwatch.sla import engine, repository
 from claimwatch.sla.engine import ClockState
 from claimwatch.sla.loader import SIGNALS, Policy, policies_for_tenant
-from claimwatch.sla.models import SlaClock, SlaClockEvent
+from claimwatch.sla.models import ClockColumns, SlaClock, SlaClockEvent
 from claimwatch.tenancy import repository as tenancy_repository
 
 SYSTEM_ACTOR = "system:sla"
@@ -373,6 +374,37 @@ def was_provisional(axis: Axis, due: dt.datetime | None, provisional_from: dt.da
     return (due - dt.timedelta(microseconds=1)).astimezone(axis.tz).date() >= provisional_from
 
 
+ClockT = TypeVar("ClockT", bound=ClockColumns)
+
+
+def refresh_deadlines(
+    session: Session,
+    tenant_id: int,
+    clocks: Iterable[ClockT],
+    provisional_from: dt.date | None = None,
+    on_refresh: Callable[[ClockT], None] | None = None,
+) -> Iterator[tuple[ClockT, dt.datetime | None]]:
+    """Derive one tenant's open clocks' deadlines again on its calendar (after a calendar edit or new business
+    hours) and yield, with its target (yellow) deadline before, each clock whose deadlines moved or whose
+    provisional (暂定) deadline became exact. Claim, complaint and rectification clocks all go through here;
+    each caller records why on its own record. ``on_refresh`` runs on every clock once it is derived again."""
+    now = utc_now()
+    axes = Axes(session, tenant_id)
+    for clock in clocks:
+        axis = axes(clock.unit)
+        before = (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap)
+        provisional_before = was_provisional(axis, clock.yellow_due_at, provisional_from) or was_provisional(
+            axis, clock.red_due_at, provisional_from
+        )
+        engine.refresh(axis, clock)
+        if on_refresh is not None:
+            on_refresh(clock)
+        confirmed = provisional_before and not any(engine.provisional_dues(axis, clock))
+        if (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap) != before or confirmed:
+            clock.updated_at = now
+            yield clock, before[0]
+
+
 def _recompute(
     session: Session, tenant_ids: list[int], reason: str, actor: str, provisional_from: dt.date | None = None
 ) -> int:
@@ -384,30 +416,20 @@ def _recompute(
     for clock in repository.open_clocks(session, tenant_ids):
         by_tenant.setdefault(clock.tenant_id, []).append(clock)
     for tenant_id in sorted(by_tenant):
-        axes = Axes(session, tenant_id)
-        for clock in by_tenant[tenant_id]:
-            axis = axes(clock.unit)
-            before = (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap)
-            provisional_before = was_provisional(axis, clock.yellow_due_at, provisional_from) or was_provisional(
-                axis, clock.red_due_at, provisional_from
-            )
-            engine.refresh(axis, clock)
-            confirmed = provisional_before and not any(engine.provisional_dues(axis, clock))
-            if (clock.yellow_due_at, clock.red_due_at, clock.calendar_gap) != before or confirmed:
-                clock.updated_at = now
-                session.add(
-                    SlaClockEvent(
-                        tenant_id=tenant_id,
-                        clock_id=clock.id,
-                        kind="recomputed",
-                        at=now,
-                        actor=actor,
-                        reason=reason,
-                        due_before=before[0],
-                        due_after=clock.yellow_due_at,
-                    )
+        for clock, due_before in refresh_deadlines(session, tenant_id, by_tenant[tenant_id], provisional_from):
+            session.add(
+                SlaClockEvent(
+                    tenant_id=tenant_id,
+                    clock_id=clock.id,
+                    kind="recomputed",
+                    at=now,
+                    actor=actor,
+                    reason=reason,
+                    due_before=due_before,
+                    due_after=clock.yellow_due_at,
                 )
-                moved += 1
+            )
+            moved += 1
     session.flush()
     return moved
 
