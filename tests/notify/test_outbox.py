@@ -130,7 +130,10 @@ def test_retries_backoff_dead_letter_alert_and_resend(client, world, webhook):
     adjuster_key = world.api_key(tenant, Role.ADJUSTER)
     webhook.status = 500
     _report(client, tenant)
-    now = utc_now()
+    # Deliver at noon (the tenant's Asia/Shanghai) of the next day, whatever the hour the test runs, so that
+    # "the same day" below never crosses the local midnight; the queued messages are due by then.
+    tomorrow = utc_now().astimezone(zone_named("Asia/Shanghai")) + dt.timedelta(days=1)
+    now = tomorrow.replace(hour=12, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
     first = jobs.deliver(now=now)
     assert first.failed == 1  # the webhook; sms and email went out
     hook = next(m for m in _messages(tenant.id) if m.channel == "webhook")

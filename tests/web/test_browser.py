@@ -154,6 +154,9 @@ def test_filter_changes_after_the_session_ends_lead_to_login(page: Page, seeded:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     _expect_rows(page, ["A-MOT-003", "A-MED-001", "A-MOT-002", "A-MOT-001"])
+    # The header's fragments (bell, to-do badge) load after the page: let them land first, or one of them,
+    # refused once the cookies are gone, sends the page to the login before the filter does.
+    page.wait_for_load_state("networkidle")
     page.context.clear_cookies()
     page.select_option("#f-line", "medical")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fclaims%3F"))
