@@ -15,11 +15,11 @@ $(BIN)/claimwatch: pyproject.toml
 
 venv: $(BIN)/claimwatch
 
-## make demo: venv, migrate an SQLite file, load the demo data set, serve http://127.0.0.1:8000
+## make demo: venv, migrate an SQLite file, load the demo data set, run the web app and the worker on http://127.0.0.1:8000
 demo: venv
 	@scripts/system-deps.sh --runtime || echo "(PDF letters stay off until those packages are installed; everything else runs)"
 	CLAIMWATCH_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/claimwatch demo setup --claims $(DEMO_CLAIMS) --seed 7
-	CLAIMWATCH_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/claimwatch serve --host 127.0.0.1 --port 8000
+	scripts/demo-run.sh $(DEMO_DB)
 
 ## make test: venv, PostgreSQL and Chromium (apt, as root) if missing, lint, types, whole suite on both databases
 test: venv
@@ -30,4 +30,4 @@ lint: venv
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm demo-mail

@@ -10,9 +10,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from claimwatch import __version__
 from claimwatch.access.api import router as access_router
+from claimwatch.actions import api as actions_api
+from claimwatch.actions import pages as actions_pages
 from claimwatch.analytics.api import router as analytics_router
 from claimwatch.assignment import api as assignment_api
 from claimwatch.assignment import pages as assignment_pages
@@ -22,6 +25,8 @@ from claimwatch.auth.principal import AccessDenied
 from claimwatch.calendar.api import router as calendar_router
 from claimwatch.cases.api import router as cases_router
 from claimwatch.cases.pages import router as case_pages_router
+from claimwatch.committee import api as committee_api
+from claimwatch.committee import pages as committee_pages
 from claimwatch.complaints import letter_pages as complaint_letter_pages
 from claimwatch.complaints.api import router as complaints_router
 from claimwatch.complaints.pages import router as complaint_pages_router
@@ -41,9 +46,14 @@ from claimwatch.materials.api import router as materials_router
 from claimwatch.materials.pages import router as materials_pages_router
 from claimwatch.notify.api import router as notify_router
 from claimwatch.notify.pages import router as notify_pages_router
+from claimwatch.ops import health as ops_health
+from claimwatch.ops import web as ops_web
 from claimwatch.privacy import derive_key
 from claimwatch.rectification import api as rectification_api
 from claimwatch.rectification import pages as rectification_pages
+from claimwatch.reports import api as reports_api
+from claimwatch.reports import disclosure_pages
+from claimwatch.reports import pages as reports_pages
 from claimwatch.sanctions import api as sanctions_api
 from claimwatch.sanctions import pages as sanctions_pages
 from claimwatch.sla.api import router as sla_router
@@ -134,6 +144,10 @@ def create_app() -> FastAPI:
     )
     # Oversize bodies are refused before they are read (per route: events, uploads, imports).
     app.add_middleware(BodyLimit)
+    # Around everything but the proxy headers: request id, latency by route, a log line a request; /metrics.
+    ops_web.install(app)
+    # Outermost: the client address and scheme behind CLAIMWATCH_TRUSTED_PROXIES (deploy/nginx) for everything.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(AccessDenied, _access_denied)
@@ -156,6 +170,8 @@ def create_app() -> FastAPI:
     app.include_router(pages_router)
     app.include_router(todo_pages.router)
     app.include_router(rectification_api.router)
+    app.include_router(actions_api.router)
+    app.include_router(actions_pages.router)
     app.include_router(rectification_pages.router)
     app.include_router(materials_pages_router)  # before the claim pages: its /claims/{n}/materials/... routes
     app.include_router(case_pages_router)
@@ -176,6 +192,13 @@ def create_app() -> FastAPI:
     app.include_router(inspection_results_pages.api_router)
     app.include_router(sanctions_api.router)
     app.include_router(sanctions_pages.router)
+    app.include_router(committee_api.router)
+    app.include_router(committee_pages.router)
+    app.include_router(disclosure_pages.api_router)
+    app.include_router(disclosure_pages.router)  # /disclosure/publish before the public /disclosure/{code}/{q}
+    app.include_router(disclosure_pages.public_router)
+    app.include_router(reports_api.router)
+    app.include_router(reports_pages.router)
     if not public_docs:
         serve_private_docs(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
@@ -183,5 +206,9 @@ def create_app() -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        return ops_health.readyz_response()
 
     return app

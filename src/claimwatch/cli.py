@@ -27,6 +27,9 @@ from claimwatch.inspections import cli as inspections_cli
 from claimwatch.kpi import cli as kpi_cli
 from claimwatch.materials import cli as materials_cli
 from claimwatch.notify import cli as notify_cli
+from claimwatch.ops import backup_cli
+from claimwatch.ops import cli as ops_cli
+from claimwatch.reports import cli as reports_cli
 from claimwatch.sla import cli as sla_cli
 from claimwatch.surveys import cli as surveys_cli
 
@@ -69,6 +72,10 @@ app.add_typer(surveys_cli.app, name="surveys")
 app.add_typer(complaints_cli.app, name="complaints")
 app.add_typer(inspections_cli.app, name="inspections")
 app.add_typer(assignment_cli.app, name="assignment")
+app.command("run")(ops_cli.run)  # the web app and the worker under one supervisor (issue 20)
+app.add_typer(reports_cli.app, name="reports")
+app.command("backup")(backup_cli.backup)
+app.command("restore")(backup_cli.restore)
 
 console = Console()
 
@@ -283,7 +290,9 @@ def worker(
     """Run background work continuously: the SLA sweep (lights, escalations, regulator filings) and
     claimant-notification delivery."""
     from claimwatch import worker as worker_module
+    from claimwatch.ops import child
 
+    child.setup_logging()
     console.print("worker started; Ctrl-C or SIGTERM stops it after the current pass")
     worker_module.run(interval=interval, passes=passes)
 
@@ -293,7 +302,21 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
     """Run the web app and API."""
     import uvicorn
 
-    uvicorn.run("claimwatch.app:create_app", factory=True, host=host, port=port, reload=reload)
+    from claimwatch.ops import child
+
+    child.setup_logging()
+    # No uvicorn access log: it prints raw URLs with their query strings; the app logs each request by route.
+    # No uvicorn proxy headers: CLAIMWATCH_TRUSTED_PROXIES (the app's middleware) alone says whom to believe.
+    uvicorn.run(
+        "claimwatch.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        access_log=False,
+        proxy_headers=False,
+        log_config=None,
+    )
 
 
 if __name__ == "__main__":

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     session_idle_seconds: int = Field(default=8 * 3600, ge=60)
     session_max_seconds: int = Field(default=24 * 3600, ge=60)
     public_docs: bool = True
+    # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated addresses or
+    # networks, "*" any): a request from one of them counts, in the sign-in and lookup rate limits and the
+    # login record, as coming from the address the proxy saw. Any other peer is taken at its own address.
+    trusted_proxies: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _secure_cookies_behind_https(self) -> Self:

@@ -1,6 +1,7 @@
 """Imports every domain's tables so metadata (Alembic, tests) sees them all."""
 
 from claimwatch.access.models import PersonalDataAccess
+from claimwatch.actions.models import ActionClock, ActionStep, ImprovementAction
 from claimwatch.assignment.models import (
     AssignmentDecision,
     AssignmentSetting,
@@ -12,7 +13,9 @@ from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from claimwatch.auth.models import ApiKey, LoginRecord, LoginThrottle, PermissionSuspension, User, UserSession
 from claimwatch.calendar.models import BusinessHours, CalendarDay, CalendarYear
 from claimwatch.cases.models import CaseEvent, Claim
+from claimwatch.committee.models import CommitteeDecision, CommitteeItem, CommitteeMeeting
 from claimwatch.complaints.models import Complaint, ComplaintClock, ComplaintEvent, TenantVolume
+from claimwatch.heartbeat.models import StaleEpisode, WorkerHeartbeat
 from claimwatch.inspections.models import (
     Inspection,
     InspectionDraw,
@@ -34,18 +37,32 @@ from claimwatch.notify.models import (
     StaffNotifyPreference,
     StaffNotifyProfile,
 )
+from claimwatch.ops.models import IngestCount
 from claimwatch.rectification.models import (
     Rectification,
     RectificationClock,
     RectificationEvent,
     RectificationEvidence,
 )
+from claimwatch.reports.disclosure_models import PublicDisclosure
+from claimwatch.reports.models import Report
 from claimwatch.sanctions.models import BlacklistEntry, MandatoryTraining, Sanction, Violation
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
 from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
 
 __all__ = [
+    "ActionClock",
+    "ActionStep",
+    "ImprovementAction",
+    "IngestCount",
+    "StaleEpisode",
+    "WorkerHeartbeat",
+    "CommitteeDecision",
+    "CommitteeItem",
+    "CommitteeMeeting",
+    "PublicDisclosure",
+    "Report",
     "BlacklistEntry",
     "MandatoryTraining",
     "PermissionSuspension",

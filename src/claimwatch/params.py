@@ -14,7 +14,9 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
+from claimwatch.db import utc_now
 from claimwatch.errors import Invalid
+from claimwatch.privacy import scrub_text
 
 # The largest id a 64-bit signed integer column holds (SQLite INTEGER, PostgreSQL BIGINT).
 MAX_ROW_ID = 2**63 - 1
@@ -46,6 +48,46 @@ def checked_date(field: str, value: dt.date) -> dt.date:
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise Invalid(field, f"a date in the years {EARLIEST_YEAR}–{LATEST_YEAR}")
     return value
+
+
+# -- times and texts a service records ---------------------------------------------------------------------
+# What the write services of several domains (actions, rectification) check the same way.
+
+MAX_TEXT = 4000
+FUTURE_SLACK = dt.timedelta(minutes=5)  # a clock a little ahead of the server's is not "the future"
+
+
+def event_time(
+    at: dt.datetime | None, floor: dt.datetime | None = None, *, field: str = "at", floor_event: str = "it began"
+) -> dt.datetime:
+    """When a recorded event happened, as UTC: ``at`` (a backdated event: with an offset, not in the future,
+    not before ``floor``, the record's start, which ``floor_event`` names in the message) or now (not before
+    ``floor``). Else :class:`Invalid` naming ``field``."""
+    now = utc_now()
+    if at is None:
+        return now if floor is None else max(now, floor)
+    if at.tzinfo is None:
+        raise Invalid(field, "give the time with a UTC offset")
+    if at > now + FUTURE_SLACK:
+        raise Invalid(field, f"{field} {at.isoformat()} is in the future")
+    if floor is not None and at < floor:
+        raise Invalid(field, f"{field} {at.isoformat()} is before {floor_event}")
+    return at.astimezone(dt.UTC)
+
+
+def clean_text(value: str | None, field: str, required: bool, limit: int = MAX_TEXT) -> str | None:
+    """A text as stored: stripped, personal data scrubbed, at most ``limit`` characters; None when empty
+    and not ``required``. Else :class:`Invalid` naming ``field``."""
+    text = (value or "").strip() if isinstance(value, str) or value is None else None
+    if text is None:
+        raise Invalid(field, f"{field} must be text")
+    if not text:
+        if required:
+            raise Invalid(field, f"{field} is required")
+        return None
+    if len(text) > limit:
+        raise Invalid(field, f"{field} is longer than {limit} characters")
+    return scrub_text(text)
 
 
 # -- phone and ID numbers ----------------------------------------------------------------------------------

@@ -12,11 +12,13 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from claimwatch import reactions
+from claimwatch.actions import subscriptions as actions_subscriptions  # noqa: F401 - action due dates follow the calendar
 from claimwatch.assignment import subscriptions as assignment_subscriptions  # noqa: F401 - assigns new claims and complaints
 from claimwatch.cases.events import CaseChange
 from claimwatch.complaints import subscriptions as complaints_subscriptions  # noqa: F401 - complaint deadlines
 from claimwatch.inspections import subscriptions as inspections_subscriptions  # noqa: F401 - special inspections from new alerts
 from claimwatch.notify import service as notify_service
+from claimwatch.ops import ingest as ops_ingest  # noqa: F401 - counts ingested events for /metrics
 from claimwatch.rectification import subscriptions as rectification_subscriptions  # noqa: F401 - rectification deadlines
 from claimwatch.sla import service as sla_service
 from claimwatch.sla import subscriptions as sla_subscriptions  # noqa: F401 - registers the clocks' reactions

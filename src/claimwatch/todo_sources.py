@@ -7,6 +7,8 @@ actions) adds one import line here and nothing in the inbox.
 
 from __future__ import annotations
 
+from claimwatch.actions import work as actions_work  # noqa: F401 - my actions and steps, overdue actions
+from claimwatch.committee import work as committee_work  # noqa: F401 - undecided items of the open meeting
 from claimwatch.complaints import work as complaints_work  # noqa: F401 - my complaints, unassigned ones
 from claimwatch.inspections import work as inspections_work  # noqa: F401 - my sampled cases, my reviews
 from claimwatch.kpi import work as kpi_work  # noqa: F401 - red KPIs, quality alerts

@@ -1,7 +1,12 @@
 """The background worker: runs the SLA sweep (claim, complaint and rectification clocks) and the notification
 delivery pass until told to stop, draws the periodic inspection samples every hour, issues satisfaction
 surveys every CLAIMWATCH_SURVEY_ISSUE_INTERVAL_SECONDS, refreshes the KPI snapshot and statistical alerts
-every CLAIMWATCH_KPI_REFRESH_SECONDS, and forgets idle lookup throttle rows every hour.
+every CLAIMWATCH_KPI_REFRESH_SECONDS, builds the monthly and quarterly quality reports once their period has
+ended, sweeps the improvement actions' due dates, and forgets idle lookup throttle rows every hour.
+
+After each pass the worker writes its heartbeat (``claimwatch.heartbeat``: one row per pass kind and process,
+with the pass's duration and what it handled); after each round it checks every kind's age, so that a pass
+that keeps failing tells the admins once (``claimwatch.ops.watch``) and a recovered one closes the episode.
 
 Several workers may run at once on PostgreSQL: each sweep transaction row-locks the clocks it
 works (SKIP LOCKED) after the tenant's audit chain, and escalations are unique per (clock, level);
@@ -17,15 +22,21 @@ from collections.abc import Callable
 
 import structlog
 
+from claimwatch.actions import jobs as action_jobs
 from claimwatch.assignment import jobs as assignment_jobs
 from claimwatch.auth import jobs as auth_jobs
 from claimwatch.complaints import jobs as complaint_jobs
 from claimwatch.config import get_settings
+from claimwatch.heartbeat import service as heartbeat
+from claimwatch.heartbeat.jobs import Pass
 from claimwatch.inspections import jobs as inspection_jobs
 from claimwatch.kpi import jobs as kpi_jobs
 from claimwatch.lookup import jobs as lookup_jobs
 from claimwatch.notify import jobs as notify_jobs
+from claimwatch.ops import ingest as ops_ingest
+from claimwatch.ops import watch as ops_watch
 from claimwatch.rectification import jobs as rectification_jobs
+from claimwatch.reports import jobs as reports_jobs
 from claimwatch.sla import jobs
 from claimwatch.surveys import jobs as survey_jobs
 
@@ -34,6 +45,8 @@ log = structlog.get_logger("claimwatch.worker")
 LOOKUP_PURGE_SECONDS = 3600.0
 # Monthly and quarterly plans draw once per period (the (plan, period) key); looking hourly is enough.
 PERIODIC_PLANS_SECONDS = 3600.0
+# Monthly and quarterly reports are built once per (tenant, period) from the 3rd of the month; hourly is enough.
+REPORTS_SECONDS = 3600.0
 
 
 def run(
@@ -56,31 +69,68 @@ def run(
             signal.signal(signum, lambda *_: stop.set())
     kpi_every = get_settings().kpi_refresh_seconds
     kpi = kpi if kpi is not None else kpi_every > 0
-    kpi_due = 0.0
     survey_every = get_settings().survey_issue_interval_seconds
-    survey_due = 0.0
-    purge_due = 0.0
-    assignment_due = 0.0
-    periodic_due = 0.0
+    # When each pass on a longer schedule is next due (monotonic seconds; 0: on the first round).
+    due = {"kpi": 0.0, "survey": 0.0, "purge": 0.0, "assignment": 0.0, "periodic": 0.0, "reports": 0.0}
     done = 0
-    while not stop.is_set():
-        try:
-            if sweep:
+    # Case events the worker writes (assignment decisions) count as source "worker" in /metrics.
+    source = ops_ingest.SOURCE.set("worker")
+    try:
+        while not stop.is_set():
+            _round(
+                interval,
+                on_pass,
+                sweep=sweep,
+                deliver=deliver,
+                kpi=kpi,
+                due=due,
+                kpi_every=kpi_every,
+                survey_every=survey_every,
+            )
+            done += 1
+            if passes is not None and done >= passes:
+                break
+            stop.wait(interval)
+    finally:
+        ops_ingest.SOURCE.reset(source)
+    return done
+
+
+def _round(
+    interval: float,
+    on_pass: Callable[[jobs.SweepResult], None] | None,
+    *,
+    sweep: bool,
+    deliver: bool,
+    kpi: bool,
+    due: dict[str, float],
+    kpi_every: float,
+    survey_every: float,
+) -> None:
+    """One round of passes, each with its heartbeat (a pass on a longer schedule only when it is due)."""
+    if sweep:
+        # The three clock sweeps are one heartbeat kind: items = clocks due and checked, summed.
+        with Pass(heartbeat.SWEEP, interval) as beat:
+            try:
                 result = jobs.sweep()
+                beat.add(result.checked)
                 log.info("sla sweep", checked=result.checked, yellow=result.yellow, red=result.red)
                 if on_pass is not None:
                     on_pass(result)
-        except Exception:  # a failed pass is logged and retried; its transaction rolled back
-            log.exception("sla sweep failed")
-        if sweep:
+            except Exception as exc:  # a failed pass is logged and retried; its transaction rolled back
+                beat.fail(exc)
+                log.exception("sla sweep failed")
             try:
                 swept = complaint_jobs.sweep()
+                beat.add(swept.checked)
                 if swept.checked:
                     log.info("complaint sweep", checked=swept.checked, yellow=swept.yellow, red=swept.red)
-            except Exception:  # as above: the clocks' next_check_at did not move, the next pass redoes it
+            except Exception as exc:  # as above: the clocks' next_check_at did not move, the next pass redoes it
+                beat.fail(exc)
                 log.exception("complaint sweep failed")
             try:
                 fixed = rectification_jobs.sweep()
+                beat.add(fixed.checked)
                 if fixed.checked:
                     log.info(
                         "rectification sweep",
@@ -89,38 +139,75 @@ def run(
                         red=fixed.red,
                         reminders=fixed.reminders,
                     )
-            except Exception:  # as above: the next pass redoes the clocks it did not move
+            except Exception as exc:  # as above: the next pass redoes the clocks it did not move
+                beat.fail(exc)
                 log.exception("rectification sweep failed")
-        if sweep and time.monotonic() >= periodic_due:
-            periodic_due = time.monotonic() + PERIODIC_PLANS_SECONDS
+            try:
+                acted = action_jobs.sweep()
+                beat.add(acted.checked)
+                if acted.checked:
+                    log.info(
+                        "action sweep",
+                        checked=acted.checked,
+                        reminders=acted.reminders,
+                        yellow=acted.yellow,
+                        red=acted.red,
+                    )
+            except Exception as exc:  # as above: the next pass redoes the clocks it did not move
+                beat.fail(exc)
+                log.exception("action sweep failed")
+    if sweep and time.monotonic() >= due["periodic"]:
+        due["periodic"] = time.monotonic() + PERIODIC_PLANS_SECONDS
+        with Pass(heartbeat.PERIODIC_PLANS, PERIODIC_PLANS_SECONDS) as beat:
             try:
                 drawn = inspection_jobs.run_periodic()
+                beat.add(drawn.drawn)
                 if drawn.drawn:
                     log.info("periodic inspection plans", drawn=drawn.drawn, empty=drawn.empty)
-            except Exception:  # a period not drawn yet is drawn by the next pass
+            except Exception as exc:  # a period not drawn yet is drawn by the next pass
+                beat.fail(exc)
                 log.exception("periodic inspection plans failed")
-        if sweep:
+    if sweep and time.monotonic() >= due["reports"]:
+        due["reports"] = time.monotonic() + REPORTS_SECONDS
+        with Pass(heartbeat.REPORTS, REPORTS_SECONDS) as beat:
+            try:
+                built = reports_jobs.run_scheduled()
+                beat.add(len(built.built))
+                if built.built or built.failed:
+                    log.info("scheduled reports", built=len(built.built), failed=len(built.failed))
+            except Exception as exc:  # the next pass builds what is missing
+                beat.fail(exc)
+                log.exception("scheduled reports failed")
+    if sweep:
+        with Pass(heartbeat.ASSIGNMENT, interval) as beat:
             try:
                 # Decisions of active-mode rules become `assigned` case events; load is snapshotted now and then.
-                snapshot_due = time.monotonic() >= assignment_due
+                snapshot_due = time.monotonic() >= due["assignment"]
                 if snapshot_due:
-                    assignment_due = time.monotonic() + assignment_jobs.SNAPSHOT_EVERY.total_seconds()
+                    due["assignment"] = time.monotonic() + assignment_jobs.SNAPSHOT_EVERY.total_seconds()
                 assigned = assignment_jobs.run_pass(take_snapshot=snapshot_due)
+                beat.add(assigned.applied)
                 if assigned.applied:
                     log.info("assignment", applied=assigned.applied)
-            except Exception:  # a pending decision stays pending; the next pass applies it
+            except Exception as exc:  # a pending decision stays pending; the next pass applies it
+                beat.fail(exc)
                 log.exception("assignment pass failed")
-        if deliver and survey_every > 0 and time.monotonic() >= survey_due:
-            survey_due = time.monotonic() + survey_every
+    if deliver and survey_every > 0 and time.monotonic() >= due["survey"]:
+        due["survey"] = time.monotonic() + survey_every
+        with Pass(heartbeat.SURVEYS, survey_every) as beat:
             try:
                 issued = survey_jobs.issue_due()
+                beat.add(issued.issued)
                 if issued.issued:
                     log.info("satisfaction surveys", issued=issued.issued)
-            except Exception:  # nothing was half-issued: each survey and its message commit together
+            except Exception as exc:  # nothing was half-issued: each survey and its message commit together
+                beat.fail(exc)
                 log.exception("survey issuing failed")
-        if deliver:
+    if deliver:
+        with Pass(heartbeat.DELIVERY, interval) as beat:
             try:
                 sent = notify_jobs.deliver()
+                beat.add(sent.claimed)
                 if sent.claimed:
                     log.info(
                         "claimant messages",
@@ -130,16 +217,20 @@ def run(
                         dead=sent.dead,
                         opted_out=sent.opted_out,
                     )
-            except Exception:  # the outbox keeps every message; the next pass retries
+            except Exception as exc:  # the outbox keeps every message; the next pass retries
+                beat.fail(exc)
                 log.exception("notification delivery failed")
-        if kpi and time.monotonic() >= kpi_due:
-            kpi_due = time.monotonic() + kpi_every
+    if kpi and time.monotonic() >= due["kpi"]:
+        due["kpi"] = time.monotonic() + kpi_every
+        with Pass(heartbeat.KPI_SNAPSHOT, kpi_every) as beat:
             try:
                 kpi_jobs.refresh()
-            except Exception:  # the next refresh retries; the dashboard keeps the previous snapshot
+            except Exception as exc:  # the next refresh retries; the dashboard keeps the previous snapshot
+                beat.fail(exc)
                 log.exception("kpi snapshot or alert evaluation failed")
-        if time.monotonic() >= purge_due:
-            purge_due = time.monotonic() + LOOKUP_PURGE_SECONDS
+    if time.monotonic() >= due["purge"]:
+        due["purge"] = time.monotonic() + LOOKUP_PURGE_SECONDS
+        with Pass(heartbeat.PURGE, LOOKUP_PURGE_SECONDS) as beat:
             try:
                 purged = lookup_jobs.purge_throttles()
                 if purged:
@@ -147,10 +238,10 @@ def run(
                 purged = auth_jobs.purge()
                 if purged:
                     log.info("sign-in throttles and sessions purged", rows=purged)
-            except Exception:  # a row kept an hour longer is harmless; the next pass retries
+            except Exception as exc:  # a row kept an hour longer is harmless; the next pass retries
+                beat.fail(exc)
                 log.exception("throttle and session purge failed")
-        done += 1
-        if passes is not None and done >= passes:
-            break
-        stop.wait(interval)
-    return done
+    try:
+        ops_watch.check()  # a kind that keeps failing (or another worker's) tells the admins; fresh again closes
+    except Exception:  # noqa: BLE001 - the check is retried after the next round
+        log.warning("heartbeat check failed", exc_info=True)

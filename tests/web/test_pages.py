@@ -34,6 +34,21 @@ def test_signed_out_visitors_are_sent_to_login(client: TestClient, seeded: Seede
     fragment = client.get("/claims?status=accepted", headers={"HX-Request": "true"}, follow_redirects=False)
     assert fragment.status_code == 401 and fragment.headers["HX-Redirect"].startswith("/login")
     assert "A-MOT-001" not in fragment.text
+    # The bell's count, polled by the page: after signing in the user comes back to the page, not the fragment.
+    badge = client.get(
+        "/notifications/badge",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/claims?status=accepted"},
+        follow_redirects=False,
+    )
+    assert badge.status_code == 401
+    assert parse_qs(urlsplit(badge.headers["HX-Redirect"]).query) == {"next": ["/claims?status=accepted"]}
+    # A page of another origin is not a place to return to.
+    foreign = client.get(
+        "/notifications/badge",
+        headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/claims"},
+        follow_redirects=False,
+    )
+    assert foreign.headers["HX-Redirect"] == "/login"
     login = client.get("/login")
     assert login.status_code == 200 and 'name="password"' in login.text
 

@@ -27,8 +27,8 @@ def presented_api_key(request: Request) -> str | None:
 
 
 def client_address(request: Request) -> str:
-    """The caller's address. Behind a reverse proxy, run uvicorn with --proxy-headers and
-    --forwarded-allow-ips so this is the client's address, not the proxy's."""
+    """The caller's address. Behind a reverse proxy listed in
+    CLAIMWATCH_TRUSTED_PROXIES this is the client's address, not the proxy's."""
     return request.client.host if request.client else "unknown"
 
 

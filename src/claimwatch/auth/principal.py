@@ -54,6 +54,15 @@ class Permission(enum.StrEnum):
     INBOX_INSPECTIONS = "inbox_inspections"  # my sampled cases and reviews by due date
     INBOX_RECTIFICATIONS = "inbox_rectifications"  # rectifications I own (plan due, overdue); awaiting acceptance
     INBOX_SANCTIONS = "inbox_sanctions"  # sanctions proposed and waiting for approval
+    VIEW_ACTIONS = "view_actions"  # improvement actions (PDCA board, action pages, effectiveness checks)
+    MANAGE_ACTIONS = "manage_actions"  # raise actions, set owner and due date, move phases, run the check, standardise
+    WORK_ACTIONS = "work_actions"  # as the action's or a step's owner: progress, finish steps, move Do → Check
+    INBOX_ACTIONS = "inbox_actions"  # actions and steps I own by due date; overdue actions of my scope
+    VIEW_COMMITTEE = "view_committee"  # quality committee meetings: agenda and minutes
+    MANAGE_COMMITTEE = "manage_committee"  # generate the agenda, record decisions, close the minutes
+    VIEW_REPORTS = "view_reports"  # quality and special reports (HTML/PDF); the regulator's cross-insurer edition
+    BUILD_REPORTS = "build_reports"  # build or rebuild a report, a special report, publish a disclosure
+    VIEW_OPERATIONS = "view_operations"  # worker heartbeats: the stale-worker banner
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -110,6 +119,21 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
         {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.QUALITY_MANAGER}
     ),
     Permission.INBOX_SANCTIONS: frozenset({Role.QUALITY_MANAGER}),
+    Permission.VIEW_ACTIONS: frozenset(_STAFF),
+    Permission.MANAGE_ACTIONS: frozenset({Role.QUALITY_MANAGER, Role.SUPERVISOR, Role.ADMIN}),
+    Permission.WORK_ACTIONS: frozenset(
+        {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
+    ),
+    Permission.INBOX_ACTIONS: frozenset(
+        {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER}
+    ),
+    Permission.VIEW_COMMITTEE: frozenset({Role.QUALITY_MANAGER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR}),
+    Permission.MANAGE_COMMITTEE: frozenset({Role.QUALITY_MANAGER}),
+    Permission.VIEW_REPORTS: frozenset(
+        {Role.QUALITY_MANAGER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR, Role.REGULATOR}
+    ),
+    Permission.BUILD_REPORTS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN, Role.REGULATOR}),
+    Permission.VIEW_OPERATIONS: frozenset({Role.ADMIN, Role.QUALITY_MANAGER}),
 }
 
 

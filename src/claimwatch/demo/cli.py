@@ -13,9 +13,12 @@ from rich.table import Table
 from claimwatch import db, migrate
 from claimwatch.cli_output import fail
 from claimwatch.demo import assignment as demo_assignment
+from claimwatch.demo import committee as demo_committee
+from claimwatch.demo import improvement as demo_improvement
 from claimwatch.demo import jobs, queue_materials, staff_notices
 from claimwatch.demo import letters as demo_letters
 from claimwatch.demo import quality_loop as demo_quality_loop
+from claimwatch.demo import reports as demo_reports
 from claimwatch.demo.generator import DemoSpec, iter_claim_events, to_json_line
 from claimwatch.demo.organisation import DEMO_PASSWORD
 from claimwatch.imports.cli import progress_bar
@@ -101,10 +104,16 @@ def setup(
         err.print(f"KPI snapshot taken; {found.created} quality alerts")
         for line in demo_quality_loop.load(spec):
             err.print(line, markup=False)
+        for line in demo_improvement.load(spec).lines():
+            err.print(line, markup=False)
+        for line in demo_committee.load(spec):
+            err.print(line, markup=False)
         staffed = staff_notices.load(spec)
         err.print(
             f"staff notices: {staffed.routed} routed, {staffed.unread} unread, {staffed.addresses} e-mail addresses"
         )
+        for line in demo_reports.load():
+            err.print(line, markup=False)
     table = Table("username", "password", "role", "tenant", title="demo logins · http://127.0.0.1:8000")
     for login in jobs.logins(spec):
         table.add_row(login.username, DEMO_PASSWORD, login.role.value, login.tenant)

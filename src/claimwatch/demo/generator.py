@@ -173,6 +173,48 @@ TROUBLED_DAYS = 45
 TROUBLED_SHARE = 0.5  # of the storm weeks' claims moved to the troubled branch
 TROUBLED_SLOWDOWN = 5.0
 
+# One branch per insurer handles every claim more slowly (about 60 % of its small claims within 24 h instead of over
+# 90 %). In the whole month before the one its improvement action was raised in (LAGGING_RAISED_DAYS before Do
+# ended) it fell further behind: a share of the insurer's other claims that month came to it (a surge) and every step
+# took longer still (a backlog), so the p-chart alert on its small-claim timeliness fires for that month even at a
+# few thousand demo claims, and the quality manager raises the action from that alert. PICC's got back to normal
+# the day Do ended (LAGGING_FIXED_DAYS before the data set's end); PAIC's never did: slower still for three months
+# after Do, then as slow as before (over the after window about as slow as over the months before, backlog month
+# included, so its Check is no regression to the mean): demo/improvement.py checks both actions, improved and no
+# significant change. The slow walks and the surge draw from their own random streams (as the storm), so every other
+# claim of a seed stays as it was (those moved in the surge month aside).
+LAGGING_BRANCHES = {"PICC": "PICC-JS", "PAIC": "PAIC-ZJ"}
+LAGGING_FIXED = {"PICC": True, "PAIC": False}
+LAGGING_FIXED_DAYS = 150
+LAGGING_RAISED_DAYS = 30
+LAGGING_SLOWDOWN = 1.4
+LAGGING_UNFIXED_SLOWDOWN = 1.6  # PAIC's, the LAGGING_UNFIXED_DAYS after Do ended
+LAGGING_UNFIXED_DAYS = 90
+LAGGING_SURGE_SHARE = 0.4  # of the other branches' claims in the surge month moved to the slow branch
+LAGGING_SURGE_SLOWDOWN = 2.2
+
+
+def lagging(spec: DemoSpec, tenant_code: str) -> tuple[str, dt.date | None] | None:
+    """The insurer's slow branch and the day its claims became as quick as the others' (None: never)."""
+    code = LAGGING_BRANCHES.get(tenant_code)
+    if code is None:
+        return None
+    fixed = lagging_do_ended(spec) if LAGGING_FIXED.get(tenant_code) else None
+    return code, fixed
+
+
+def lagging_do_ended(spec: DemoSpec) -> dt.date:
+    """The day the slow branches' improvement actions ended Do (PICC's branch got back to normal that day)."""
+    _, end = spec.window()
+    return end + dt.timedelta(days=1 - LAGGING_FIXED_DAYS)
+
+
+def lagging_alert_month(spec: DemoSpec) -> tuple[dt.date, dt.date]:
+    """The slow branches' surge month (first and last day): the whole month before the actions were raised."""
+    raised = lagging_do_ended(spec) - dt.timedelta(days=LAGGING_RAISED_DAYS)
+    last = raised.replace(day=1) - dt.timedelta(days=1)
+    return last.replace(day=1), last
+
 
 def _walk(walk: _ClaimWalk, line: str, amount: float, adjuster: str, slowdown: float = 1.0) -> None:
     rng = walk.rng
@@ -263,6 +305,13 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
     branch_weights = list(itertools.accumulate(b.weight for b in tenant.branches))
     troubled_branch = next((b for b in tenant.branches if b.code == TROUBLED_BRANCHES.get(tenant.code)), None)
     storm_rng = random.Random(f"{spec.seed}:{tenant.code}:storm")
+    slow = lagging(spec, tenant.code)
+    do_ended = dt.datetime.combine(lagging_do_ended(spec), dt.time(), CHINA).timestamp()
+    slow_branch = next((b for b in tenant.branches if slow is not None and b.code == slow[0]), None)
+    surge_first, surge_last = lagging_alert_month(spec)
+    surge_from = dt.datetime.combine(surge_first, dt.time(), CHINA).timestamp()
+    surge_until = dt.datetime.combine(surge_last + dt.timedelta(days=1), dt.time(), CHINA).timestamp()
+    surge_rng = random.Random(f"{spec.seed}:{tenant.code}:lagging")
     adjusters = tenant.adjusters()
     rng = random.Random(f"{spec.seed}:{tenant.code}")
     for serial, claim_index in enumerate(order, start=1):
@@ -279,6 +328,14 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
         )
         if troubled and troubled_branch is not None:
             branch, org_code = troubled_branch, troubled_branch.code
+        surging = (
+            not troubled
+            and slow_branch is not None
+            and surge_from <= float(report_at[claim_index]) < surge_until
+            and (branch is slow_branch or surge_rng.random() < LAGGING_SURGE_SHARE)
+        )
+        if surging and slow_branch is not None and branch is not slow_branch:
+            branch, org_code = slow_branch, slow_branch.code
         reported_at = float(report_at[claim_index])
         number = f"{tenant.code}{dt.datetime.fromtimestamp(reported_at, CHINA):%Y%m%d}{serial:07d}"
         birth = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 55))
@@ -301,12 +358,20 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
             },
         )
         adjuster = rng.choice(adjusters)
-        if troubled:
+        slowdown = TROUBLED_SLOWDOWN if troubled else LAGGING_SURGE_SLOWDOWN if surging else 1.0
+        if slowdown == 1.0 and slow is not None and branch.code == slow[0]:
+            if reported_at < do_ended:
+                slowdown = LAGGING_SLOWDOWN
+            elif slow[1] is None and reported_at < do_ended + LAGGING_UNFIXED_DAYS * DAY:
+                slowdown = LAGGING_UNFIXED_SLOWDOWN
+            elif slow[1] is None:
+                slowdown = LAGGING_SLOWDOWN
+        if slowdown != 1.0:
             # Walk as usual to keep the main stream's draws, then replace the events with the slow walk.
             _walk(walk, line, amount, adjuster)
             walk.events[1:] = []
             walk.clock, walk.open, walk.rng = reported_at, True, random.Random(f"{spec.seed}:{number}")
-            _walk(walk, line, amount, adjuster, TROUBLED_SLOWDOWN)
+            _walk(walk, line, amount, adjuster, slowdown)
             walk.rng = rng
         else:
             _walk(walk, line, amount, adjuster)

@@ -150,6 +150,9 @@ def _suspension(
         source_id=100,
         source_label="专项检查：赔款计算与告知",
         source_url="/sanctions",
+        # Chosen, not defaulted: when the sampled findings already named this adjuster twice, the repeat rule
+        # would raise the default to dismissal, and the story is a 7-day suspension.
+        kind="suspension",
         days=7,
         reason="连续三件赔款计算错误且未告知客户，情节严重",
         at=now - 2 * DAY,

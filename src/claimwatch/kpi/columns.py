@@ -194,6 +194,35 @@ TABLES: dict[str, Table] = {
                 ("accepted_at", "TIMESTAMP"),
             ),
         ),
+        # One row per improvement action (改进措施, claimwatch.actions), under its scope's org unit (claim_id null).
+        # Registered through claimwatch.kpi.sources. overdue: not completed and past its due time, as of the
+        # snapshot. verdict: the effectiveness check's (improved | no_change | worse | insufficient), null before.
+        Table(
+            "actions",
+            (
+                *DIMENSION_COLUMNS,
+                ("source_kind", "VARCHAR"),
+                ("kpi_code", "VARCHAR"),
+                ("phase", "VARCHAR"),
+                ("opened_at", "TIMESTAMP"),
+                ("due_at", "TIMESTAMP"),
+                ("completed_at", "TIMESTAMP"),
+                ("overdue", "BOOLEAN"),
+                ("verdict", "VARCHAR"),
+            ),
+        ),
+        # One row per published public disclosure (信息披露, claimwatch.reports) of a tenant and quarter: how many
+        # indicators the rules require and how many it carries. Registered through claimwatch.kpi.sources.
+        Table(
+            "disclosures",
+            (
+                *DIMENSION_COLUMNS,
+                ("quarter_at", "TIMESTAMP"),
+                ("required", "INTEGER"),
+                ("present", "INTEGER"),
+                ("published_at", "TIMESTAMP"),
+            ),
+        ),
     )
 }
 

@@ -315,3 +315,114 @@ def open_clock_lights(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str,
     for light, count in rows:
         counts[str(light)] = int(count)
     return counts
+
+
+# -- windows of days (an improvement action's before/after check) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowValue:
+    """A KPI over the local days [start, end): its numerator, denominator and value, and the same per calendar
+    month (``months``: label "YYYY-MM", holding only the window's part of a month the window cuts)."""
+
+    start: dt.date
+    end: dt.date
+    numerator: float | None
+    denominator: float | None
+    value: float | None
+    months: tuple[Value, ...] = ()
+
+
+def _month_label(bucket: Any) -> str:
+    day = bucket.date() if isinstance(bucket, dt.datetime) else bucket
+    return f"{day.year}-{day.month:02d}"
+
+
+def _at_instant(
+    con: duckdb.DuckDBPyConnection, kpi: Kpi, instant: dt.datetime, scope: Scope
+) -> tuple[float | None, float | None]:
+    """A point-in-time KPI's numerator and denominator at one instant (snapshot wall time)."""
+    assert kpi.numerator is not None
+    scope_where, scope_params = scope.conditions()
+    moment = _literal(instant)
+    where = [*scope_where, f"({kpi.where.replace('{end}', moment)})" if kpi.where else "true"]
+    den = (kpi.denominator or "NULL").replace("{end}", moment)
+    row = con.execute(
+        f"SELECT {kpi.numerator.replace('{end}', moment)}, {den} FROM {kpi.source} "  # noqa: S608 - catalogue
+        f"WHERE {' AND '.join(where)}",
+        scope_params,
+    ).fetchone()
+    return (None, None) if row is None else (_number(row[0]), _number(row[1]))
+
+
+def compute_window(
+    con: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    start: dt.date,
+    end: dt.date,
+    scope: Scope,
+    now: dt.datetime | None = None,
+) -> WindowValue:
+    """One KPI over a range of local days [start, end) in one scope, with its monthly parts.
+
+    A KPI with a period column counts the rows whose timestamp falls in the range (one DuckDB pass, grouping
+    sets for the total and the months). A point-in-time KPI (``period: end``) is taken at the range's end (or
+    ``now``, when earlier), and its months at each month end inside the range. A count over no rows is 0; a
+    ratio without a denominator has no value (no data).
+    """
+    if not kpi.available or kpi.numerator is None or kpi.period is None:
+        raise ValueError(f"KPI {kpi.code} has no formula")
+    if end <= start:
+        return WindowValue(start, end, None, None, None)
+    if kpi.period == END:
+        instant = _midnight(end)
+        if now is not None and now < instant:
+            instant = now
+        numerator, denominator = _at_instant(con, kpi, instant, scope)
+        month = Period.containing(start)
+        periods: list[Period] = []
+        while month.end <= end:
+            if month.end > start:
+                periods.append(month)
+            month = month.shift(1)
+        months = tuple(compute(con, [kpi], periods, scope, (), now).values) if periods else ()
+    else:
+        scope_where, scope_params = scope.conditions()
+        column = kpi.period
+        where = [*scope_where, f"{column} >= ?", f"{column} < ?"]
+        if kpi.where:
+            where.append(f"({kpi.where})")
+        bucket = f"date_trunc('month', {column})"
+        statement = (
+            f"SELECT {bucket} AS p, {kpi.numerator} AS n, {kpi.denominator or 'NULL'} AS d "  # noqa: S608
+            f"FROM {kpi.source} WHERE {' AND '.join(where)} GROUP BY GROUPING SETS (({bucket}), ())"
+        )
+        rows = con.execute(statement, [*scope_params, _midnight(start), _midnight(end)]).fetchall()
+        numerator = denominator = None
+        found: list[Value] = []
+        for bucket_start, n, d in rows:
+            if bucket_start is None:  # the grand total (the range excludes rows without a timestamp)
+                numerator, denominator = _number(n), _number(d)
+            elif kpi.denominator is None or d:
+                n_value, d_value = _number(n), _number(d)
+                label = _month_label(bucket_start)
+                found.append(Value(kpi.code, label, (), n_value, d_value, kpi.value(n_value, d_value)))
+        months = tuple(sorted(found, key=lambda v: v.period))
+    if kpi.denominator is None and numerator is None:
+        numerator = 0.0  # a count over no rows
+    return WindowValue(start, end, numerator, denominator, kpi.value(numerator, denominator), months)
+
+
+def row_values(con: duckdb.DuckDBPyConnection, kpi: Kpi, start: dt.date, end: dt.date, scope: Scope) -> list[float]:
+    """The per-row values of a mean (the catalogue's ``row``) whose rows fall in the local days [start, end)."""
+    if kpi.row is None or kpi.period in (None, END):
+        raise ValueError(f"KPI {kpi.code} has no per-row value")
+    scope_where, scope_params = scope.conditions()
+    where = [*scope_where, f"{kpi.period} >= ?", f"{kpi.period} < ?", f"({kpi.row}) IS NOT NULL"]
+    if kpi.where:
+        where.append(f"({kpi.where})")
+    rows = con.execute(
+        f"SELECT CAST(({kpi.row}) AS DOUBLE) FROM {kpi.source} WHERE {' AND '.join(where)}",  # noqa: S608
+        [*scope_params, _midnight(start), _midnight(end)],
+    ).fetchall()
+    return [float(row[0]) for row in rows]

@@ -37,6 +37,8 @@ SOURCES = (
     "surveys",
     "inspections",
     "rectifications",
+    "actions",
+    "disclosures",
 )
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 _KEYS = {
@@ -56,6 +58,7 @@ _KEYS = {
     "owner",
     "alert",
     "drill",
+    "row",
 }
 # Drill-down (every number leads to its records): which claim-list filters reproduce a KPI's numerator and
 # denominator. A filter named ``<x>_in`` takes ``period`` (the KPI's period, as <x>_from/<x>_to dates on the
@@ -122,6 +125,9 @@ class Kpi:
     alert: bool = False
     line: int = 0
     drill: tuple[DrillPart, ...] = ()
+    # A mean's per-row value (unit days or score): the value of one source row whose average over the period
+    # is the KPI, so a before/after check can compare the distributions (claimwatch.actions.effectiveness).
+    row: str | None = None
 
     def drill_part(self, part: str) -> DrillPart | None:
         return next((found for found in self.drill if found.part == part), None)
@@ -224,9 +230,9 @@ class _Reader:
         alert = node.get("alert", False)
         if not isinstance(alert, bool):
             raise self.fail(node, "'alert' must be true or false", "alert")
-        period = where = numerator = denominator = None
+        period = where = numerator = denominator = row = None
         if source == PENDING:
-            for key in ("period", "where", "numerator", "denominator"):
+            for key in ("period", "where", "numerator", "denominator", "row"):
                 if key in node:
                     raise self.fail(node, f"a pending KPI has no '{key}' yet", key)
             if alert:
@@ -256,6 +262,7 @@ class _Reader:
                     raise self.fail(node, "{end} is only for KPIs with period: end", key)
             assert numerator is not None
             self.check_sql(node, source, where, numerator, denominator)
+            row = self.row(node, source, period, unit)
         drill = self.drill(node, source, period, denominator is not None) if "drill" in node else ()
         if any(value == "target" for part in drill for _, value in part.filters) and (
             target is None or target != int(target)
@@ -282,7 +289,30 @@ class _Reader:
             alert=alert,
             line=node.line,
             drill=drill,
+            row=row,
         )
+
+    def row(self, node: Mapping, source: str, period: str, unit: str) -> str | None:
+        """The optional per-row value of a mean: one plain expression over a row (no aggregate)."""
+        row = self.text(node, "row", required=False)
+        if row is None:
+            return None
+        if unit not in ("days", "score"):
+            raise self.fail(node, f"'row' is for a mean (unit days or score), not a KPI in {unit!r}", "row")
+        if period == END:
+            raise self.fail(node, "'row' is not for a KPI with period: end", "row")
+        if _FORBIDDEN.search(row) or "{end}" in row:
+            raise self.fail(node, "row must be a single SQL expression", "row")
+        con = empty_connection()
+        try:
+            # In a WHERE an aggregate is refused, so this plans the expression as a per-row value.
+            con.execute(f"SELECT ({row}) FROM {source} WHERE ({row}) IS NOT NULL").fetchall()  # noqa: S608
+        except duckdb.Error as exc:
+            message = str(exc).splitlines()[0]
+            raise self.fail(node, f"row is not a per-row expression over {source}: {message}", "row") from exc
+        finally:
+            con.close()
+        return row
 
     def drill(self, node: Mapping, source: str, period: str | None, has_denominator: bool) -> tuple[DrillPart, ...]:
         spec = node.get("drill")

@@ -37,6 +37,7 @@ from claimwatch.complaints.models import Complaint, ComplaintClock, TenantVolume
 from claimwatch.config import get_settings
 from claimwatch.inspections.models import Inspection, InspectionDraw, InspectionPlan
 from claimwatch.kpi import loader as kpi_loader
+from claimwatch.kpi import sources as kpi_sources
 from claimwatch.kpi import summary as kpi_summary
 from claimwatch.kpi.columns import DERIVED_TABLES, TABLES
 from claimwatch.kpi.loader import CatalogueError
@@ -467,6 +468,12 @@ def take_snapshot(root: Path | None = None, now: dt.datetime | None = None) -> S
         with db.get_engine().connect() as conn:
             for name, statement in _queries().items():
                 rows[name] = _load_table(con, conn, name, statement)
+            registered = kpi_sources.queries()
+            for name in kpi_sources.REGISTERED:
+                if name in registered:
+                    rows[name] = _load_table(con, conn, name, registered[name](taken_at))
+                else:
+                    con.execute(f"CREATE TABLE stage_{name} ({TABLES[name].ddl()})")
             _inspection_strata(con, conn)
         for name in TABLES:
             target = str(generation / f"{name}.parquet").replace("'", "''")

@@ -22,8 +22,8 @@ OTP_SENT = {"detail": "if the claim number is registered, a one-time code has be
 
 
 def client_address(request: Request) -> str:
-    """The peer address. Behind a reverse proxy, run uvicorn with --proxy-headers and
-    --forwarded-allow-ips so this is the claimant's address, not the proxy's."""
+    """The peer address. Behind a reverse proxy listed in
+    CLAIMWATCH_TRUSTED_PROXIES this is the claimant's address, not the proxy's."""
     return request.client.host if request.client else "unknown"
 
 

@@ -644,6 +644,30 @@ def notify_staff(
     return repository.insert_staff_notice(session, row)
 
 
+def notify_user(
+    session: Session,
+    tenant_id: int,
+    user_id: int | None,
+    kind: str,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    now: dt.datetime,
+    *,
+    link: str | None = None,
+) -> bool:
+    """:func:`notify_staff` to one staff member (addressed by their role), e.g. the owner of a rectification
+    or an improvement action; False when there is nobody (no such user) or it was queued already."""
+    if user_id is None:
+        return False
+    user = session.get(User, user_id)
+    if user is None:
+        return False
+    return notify_staff(
+        session, tenant_id, user.role.value, kind, subject, body, dedupe_key, now, user_id=user_id, link=link
+    )
+
+
 # -- staff notices delivered: fan-out, inboxes, preferences, digests, group robots --------------------
 
 # Kinds of staff notice and their labels (N_: the pages and messages translate them).
@@ -662,6 +686,11 @@ KIND_LABELS: dict[str, str] = {
     "rectification_overdue_red": N_("Rectification seriously overdue"),
     "rectification_reminder": N_("Rectification reminder"),
     "sanction": N_("Sanction approved"),
+    "action_assigned": N_("Improvement action assigned"),
+    "action_reminder": N_("Improvement action reminder"),
+    "action_overdue": N_("Improvement action overdue"),
+    "action_escalated": N_("Improvement action escalated"),
+    "worker_stale": N_("Background worker stopped"),
     ALERT_KIND: N_("Failed claimant messages"),
 }
 # Where a user's e-mail goes by default: escalations, red lights and complaint/quality alerts at once,

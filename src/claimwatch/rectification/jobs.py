@@ -149,8 +149,16 @@ def _warn(
     key = f"rectification:{clock.id}:{level}"
     kind = NOTICE_OVERDUE if level == engine.YELLOW else NOTICE_OVERDUE_RED
     sent: list[str] = []
-    if service.notify_user(
-        session, rectification, rectification.owner_user_id, kind, subject, body, f"{key}:owner", now
+    if notify_service.notify_user(
+        session,
+        rectification.tenant_id,
+        rectification.owner_user_id,
+        kind,
+        subject,
+        body,
+        f"{key}:owner",
+        now,
+        link=service.rectification_url(rectification.id),
     ):
         sent.append("owner")
     if level == engine.RED or rectification.owner_user_id is None:
@@ -191,15 +199,16 @@ def _remind(
     name = _names(book, clock)
     due = _due(session, rectification, clock.yellow_due_at)
     days = max(1, (now - clock.yellow_due_at).days) if clock.yellow_due_at else 0
-    sent = service.notify_user(
+    sent = notify_service.notify_user(
         session,
-        rectification,
+        rectification.tenant_id,
         rectification.owner_user_id,
         NOTICE_REMINDER,
         f"整改 {rectification.number} {name} 已超期 {days} 天",
         f"整改「{rectification.title}」的「{name}」期限 {due} 已过 {days} 天，请尽快办理。",
         f"rectification:{clock.id}:reminder:{clock.reminders}",
         now,
+        link=service.rectification_url(rectification.id),
     )
     service.record_event(
         session,

@@ -38,7 +38,7 @@ from claimwatch.materials import service as materials_service
 from claimwatch.materials import storage
 from claimwatch.materials.storage import StagedFile
 from claimwatch.notify import service as notify_service
-from claimwatch.privacy import scrub_text
+from claimwatch.params import clean_text, event_time
 from claimwatch.rectification import loader, repository
 from claimwatch.rectification.clocks import ClockSet
 from claimwatch.rectification.models import Rectification, RectificationEvent, RectificationEvidence
@@ -55,9 +55,8 @@ from claimwatch.sla import service as sla_service
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.tenancy.models import OrgUnit
 
-FUTURE_SLACK = dt.timedelta(minutes=5)
 NUMBER_PREFIX = "ZG"  # 整改
-MAX_TEXT = 4000
+OPENED = "the rectification was opened"  # what a backdated time must not be before
 _SOURCE_KIND = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 # Staff notice kinds (notify.service.KIND_LABELS gives them labels and e-mail defaults).
 NOTICE_OPENED = "rectification_opened"
@@ -202,59 +201,6 @@ def record_event(
     session.flush()
 
 
-def _when(at: dt.datetime | None, floor: dt.datetime | None, field: str = "at") -> dt.datetime:
-    now = utc_now()
-    if at is None:
-        return now if floor is None else max(now, floor)
-    if at.tzinfo is None:
-        raise Invalid(field, "give the time with a UTC offset")
-    if at > now + FUTURE_SLACK:
-        raise Invalid(field, f"{field} {at.isoformat()} is in the future")
-    if floor is not None and at < floor:
-        raise Invalid(field, f"{field} {at.isoformat()} is before the rectification was opened")
-    return at.astimezone(dt.UTC)
-
-
-def _text(value: str | None, field: str, required: bool, limit: int = MAX_TEXT) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise Invalid(field, f"{field} is required")
-        return None
-    if len(text) > limit:
-        raise Invalid(field, f"{field} is longer than {limit} characters")
-    return scrub_text(text)
-
-
-def notify_user(
-    session: Session,
-    rectification: Rectification,
-    user_id: int | None,
-    kind: str,
-    subject: str,
-    body: str,
-    key: str,
-    now: dt.datetime,
-) -> bool:
-    if user_id is None:
-        return False
-    user = auth_repository.user_by_id(session, user_id)
-    if user is None:
-        return False
-    return notify_service.notify_staff(
-        session,
-        rectification.tenant_id,
-        user.role.value,
-        kind,
-        subject,
-        body,
-        key,
-        now,
-        user_id=user_id,
-        link=rectification_url(rectification.id),
-    )
-
-
 def rectification_url(rectification_id: int) -> str:
     return f"/rectifications/{rectification_id}"
 
@@ -296,11 +242,11 @@ def open_rectification(
     existing = repository.by_source(session, tenant_id, source_kind, source_id)
     if existing is not None:
         return existing
-    label = _text(source_label, "source_label", True, 200)
+    label = clean_text(source_label, "source_label", True, 200)
     url = (source_url or "").strip()
     if not url.startswith("/") or url.startswith("//") or len(url) > 300:
         raise Invalid("source_url", "source_url must be a path of this site, e.g. /inspections/findings/12")
-    heading = _text(title, "title", True, 300)
+    heading = clean_text(title, "title", True, 300)
     if severity not in SEVERITIES:
         raise Invalid("severity", f"unknown severity {severity!r} (known: {', '.join(SEVERITIES)})")
     if owner_user_id is None and owner_org_unit_id is None:
@@ -313,7 +259,7 @@ def open_rectification(
             owner_org_unit_id = owner.org_unit_id
     if owner_org_unit_id is not None:
         _owner_unit(session, tenant_id, owner_org_unit_id)
-    when = _when(at, None)
+    when = event_time(at)
     audit_service.open_chain(session, tenant_id).close()
     existing = repository.by_source(session, tenant_id, source_kind, source_id)
     if existing is not None:  # opened by a concurrent caller while we waited for the chain
@@ -363,15 +309,16 @@ def open_rectification(
         acceptance_due_at=acceptance.yellow_due_at,
     )
     due = _local_day(plan.yellow_due_at, zone)
-    notify_user(
+    notify_service.notify_user(
         session,
-        rectification,
+        rectification.tenant_id,
         owner_user_id,
         NOTICE_OPENED,
         f"整改通知 {number}：{heading}"[:200],
         f"{label} 要求整改：{heading}。请于 {due} 前提交整改方案。",
         f"rectification:{rectification.id}:opened",
         utc_now(),
+        link=rectification_url(rectification.id),
     )
     return rectification
 
@@ -418,8 +365,8 @@ def transition(
         raise NotFound("action", f"no action {action!r} (known: {', '.join(TRANSITIONS)})")
     rectification = _lock(session, principal, rectification_id, found)
     field = found.text_field or "note"
-    written = _text(text, field, not found.optional_text)
-    when = _when(at, rectification.opened_at)
+    written = clean_text(text, field, not found.optional_text)
+    when = event_time(at, rectification.opened_at, floor_event=OPENED)
     before = rectification.status
     book = ClockSet(session, rectification)
     data: dict[str, Any] = {}
@@ -457,15 +404,16 @@ def transition(
 def _tell(session: Session, rectification: Rectification, action: str, text: str | None) -> None:
     now = utc_now()
     if action == "send-back":
-        notify_user(
+        notify_service.notify_user(
             session,
-            rectification,
+            rectification.tenant_id,
             rectification.owner_user_id,
             NOTICE_SENT_BACK,
             f"整改 {rectification.number} 被退回"[:200],
             f"整改「{rectification.title}」验收未通过，已退回：{text or ''}",
             f"rectification:{rectification.id}:sent-back:{rectification.sent_back_count}",
             now,
+            link=rectification_url(rectification.id),
         )
     elif action == "submit":
         notify_service.notify_staff(
@@ -567,10 +515,10 @@ def add_evidence(
     refused = materials_content.refusal(normalised, staged.path, staged.head, staged.size)
     if refused is not None:
         raise Invalid("file", refused)
-    written = _text(note, "note", False, 1000)
+    written = clean_text(note, "note", False, 1000)
     audit_service.open_chain(session, rectification.tenant_id).close()
     session.refresh(rectification)
-    when = _when(at, rectification.opened_at)
+    when = event_time(at, rectification.opened_at, floor_event=OPENED)
     chosen = step or step_for(rectification.status)
     existing = repository.evidence_with_hash(session, rectification.id, chosen, staged.sha256)
     if existing is not None:

@@ -10,7 +10,7 @@ instead of getting the API's JSON 401, and a refusal (403, 404, a raised ``Probl
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -24,6 +24,8 @@ from claimwatch.auth.principal import AccessDenied, Permission, Principal
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.errors import Problem
+from claimwatch.heartbeat import watch as heartbeat_watch
+from claimwatch.heartbeat.service import KIND_LABELS
 from claimwatch.tenancy.service import platform_zone
 from claimwatch.web import labels
 from claimwatch.web.i18n import LOCALES, TIME_ZONE_KEY, render_template
@@ -53,6 +55,14 @@ def _here(request: Request, **changes: str) -> str:
     """This page's path and query with some parameters replaced (for the language switch)."""
     encoded = urlencode(dict(request.query_params) | changes)
     return f"{request.url.path}?{encoded}" if encoded else request.url.path
+
+
+def _stale_worker(principal: Principal | None) -> list[str]:
+    """The labels of the worker's pass kinds whose heartbeat is stale, for admins and quality managers
+    (the banner of base.html); one small query, cached a few seconds (``heartbeat.watch``)."""
+    if principal is None or not principal.can(Permission.VIEW_OPERATIONS):
+        return []
+    return [KIND_LABELS.get(age.kind, age.kind) for age in heartbeat_watch.stale_kinds()]
 
 
 def render(
@@ -101,7 +111,11 @@ def render(
         ),
         "nav_rectifications": principal is not None and principal.can(Permission.VIEW_RECTIFICATIONS),
         "nav_sanctions": principal is not None and principal.can(Permission.VIEW_SANCTIONS),
+        "nav_actions": principal is not None and principal.can(Permission.VIEW_ACTIONS),
+        "nav_committee": principal is not None and principal.can(Permission.VIEW_COMMITTEE),
+        "nav_reports": principal is not None and principal.can(Permission.VIEW_REPORTS),
         "labels": labels,
+        "stale_worker": _stale_worker(principal),
     } | (context or {})
     response = HTMLResponse(render_template(locale, template, page_context), status_code=status_code)
     chosen = request.query_params.get("lang")
@@ -118,8 +132,23 @@ def render(
     return add_page_headers(response)
 
 
+def _return_target(request: Request) -> str:
+    """Where to come back after signing in: the page itself; for an htmx request of the page's own path (a
+    filter or a page of its table) the state it asked for; for another fragment (the bell's count) the page that
+    polled it (HX-Current-URL, same origin only), never the fragment."""
+    own = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.headers.get("hx-request") != "true":
+        return own
+    current = urlsplit(request.headers.get("hx-current-url", ""))
+    if current.netloc != request.url.netloc or not current.path.startswith("/") or current.path.startswith("//"):
+        return "/"
+    if current.path == request.url.path:
+        return own
+    return current.path + (f"?{current.query}" if current.query else "")
+
+
 def _login_redirect(request: Request) -> Response:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = _return_target(request)
     location = "/login" if target in ("/", DEFAULT_AFTER_LOGIN) else f"/login?{urlencode({'next': target})}"
     if request.headers.get("hx-request") == "true":
         # htmx would swap a followed redirect into the table; ask it to load the page instead.
