@@ -54,6 +54,9 @@ from claimwatch.rectification import pages as rectification_pages
 from claimwatch.reports import api as reports_api
 from claimwatch.reports import disclosure_pages
 from claimwatch.reports import pages as reports_pages
+from claimwatch.risk import api as risk_api
+from claimwatch.risk import fairness_api, fairness_pages
+from claimwatch.risk import pages as risk_pages
 from claimwatch.sanctions import api as sanctions_api
 from claimwatch.sanctions import pages as sanctions_pages
 from claimwatch.sla.api import router as sla_router
@@ -61,6 +64,9 @@ from claimwatch.sla.pages import router as sla_pages_router
 from claimwatch.surveys import api as surveys_api
 from claimwatch.surveys import pages as surveys_pages
 from claimwatch.todo import pages as todo_pages
+from claimwatch.triage import api as triage_api
+from claimwatch.triage import catastrophe_api
+from claimwatch.triage import pages as triage_pages
 from claimwatch.web.limits import BodyLimit
 from claimwatch.web.pages import page_refusal
 from claimwatch.web.pages import router as pages_router
@@ -173,6 +179,13 @@ def create_app() -> FastAPI:
     app.include_router(actions_api.router)
     app.include_router(actions_pages.router)
     app.include_router(rectification_pages.router)
+    app.include_router(risk_api.router)
+    app.include_router(risk_pages.router)
+    app.include_router(fairness_api.router)
+    app.include_router(fairness_pages.router)
+    app.include_router(triage_api.router)
+    app.include_router(triage_pages.router)
+    app.include_router(catastrophe_api.router)
     app.include_router(materials_pages_router)  # before the claim pages: its /claims/{n}/materials/... routes
     app.include_router(case_pages_router)
     app.include_router(sla_pages_router)

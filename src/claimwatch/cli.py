@@ -30,8 +30,10 @@ from claimwatch.notify import cli as notify_cli
 from claimwatch.ops import backup_cli
 from claimwatch.ops import cli as ops_cli
 from claimwatch.reports import cli as reports_cli
+from claimwatch.risk import cli as risk_cli
 from claimwatch.sla import cli as sla_cli
 from claimwatch.surveys import cli as surveys_cli
+from claimwatch.triage import cli as triage_cli
 
 
 class Commands(TyperGroup):
@@ -74,6 +76,8 @@ app.add_typer(inspections_cli.app, name="inspections")
 app.add_typer(assignment_cli.app, name="assignment")
 app.command("run")(ops_cli.run)  # the web app and the worker under one supervisor (issue 20)
 app.add_typer(reports_cli.app, name="reports")
+app.add_typer(triage_cli.app, name="triage")
+app.add_typer(risk_cli.app, name="risk")
 app.command("backup")(backup_cli.backup)
 app.command("restore")(backup_cli.restore)
 

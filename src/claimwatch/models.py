@@ -46,12 +46,23 @@ from claimwatch.rectification.models import (
 )
 from claimwatch.reports.disclosure_models import PublicDisclosure
 from claimwatch.reports.models import Report
+from claimwatch.risk.fairness_models import FairnessResult, FairnessRun
+from claimwatch.risk.models import RiskModel, RiskReview, RiskScore
 from claimwatch.sanctions.models import BlacklistEntry, MandatoryTraining, Sanction, Violation
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
 from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
+from claimwatch.triage.catastrophe_models import Catastrophe
+from claimwatch.triage.models import TriageContact, TriageDecision, TriageRuleSet
 
 __all__ = [
+    "RiskModel",
+    "RiskReview",
+    "RiskScore",
+    "TriageContact",
+    "TriageDecision",
+    "TriageRuleSet",
+    "Catastrophe",
     "ActionClock",
     "ActionStep",
     "ImprovementAction",
@@ -63,6 +74,8 @@ __all__ = [
     "CommitteeMeeting",
     "PublicDisclosure",
     "Report",
+    "FairnessResult",
+    "FairnessRun",
     "BlacklistEntry",
     "MandatoryTraining",
     "PermissionSuspension",

@@ -23,6 +23,7 @@ CASE_EVENTS = "case_events"  # list[cases.schemas.CaseChange]: claims reported, 
 CALENDAR_CHANGED = "calendar_changed"  # calendar.service.CalendarChange; subscribers return deadlines moved
 COMPLAINTS_RECEIVED = "complaints_received"  # list[complaints.models.Complaint]: new complaints, after intake
 QUALITY_ALERTS_RAISED = "quality_alerts_raised"  # list[inspections.special.AlertRef]: new p-chart alerts of one tenant
+CLAIMANT_MESSAGES_SENT = "claimant_messages_sent"  # list[notify.events.SentMessage]: accepted by a channel, any tenant
 
 Subscriber = Callable[[Session, int | None, Any], Any]
 

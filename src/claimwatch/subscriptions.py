@@ -12,6 +12,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from claimwatch import reactions
+
+# First: triage decides a new claim's route, priority and risk before the clocks start (sla), a handler is chosen
+# (assignment) or a message is queued, since they read the claim's route column. Subscribers run in import order.
+from claimwatch.triage import subscriptions as triage_subscriptions  # noqa: F401 - routes new claims (三免, green)
+
+# isort: split
 from claimwatch.actions import subscriptions as actions_subscriptions  # noqa: F401 - action due dates follow the calendar
 from claimwatch.assignment import subscriptions as assignment_subscriptions  # noqa: F401 - assigns new claims and complaints
 from claimwatch.cases.events import CaseChange

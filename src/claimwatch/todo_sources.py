@@ -14,6 +14,7 @@ from claimwatch.inspections import work as inspections_work  # noqa: F401 - my s
 from claimwatch.kpi import work as kpi_work  # noqa: F401 - red KPIs, quality alerts
 from claimwatch.notify import work as notify_work  # noqa: F401 - dead letters
 from claimwatch.rectification import work as rectification_work  # noqa: F401 - my rectifications, awaiting acceptance
+from claimwatch.risk import work as risk_work  # noqa: F401 - high-risk claims waiting for my review
 from claimwatch.sanctions import work as sanctions_work  # noqa: F401 - sanctions waiting for approval
 from claimwatch.sla import work as sla_work  # noqa: F401 - my claims, escalations, filings, insurers
 from claimwatch.surveys import work as surveys_work  # noqa: F401 - low satisfaction scores

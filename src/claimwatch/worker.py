@@ -37,6 +37,7 @@ from claimwatch.ops import ingest as ops_ingest
 from claimwatch.ops import watch as ops_watch
 from claimwatch.rectification import jobs as rectification_jobs
 from claimwatch.reports import jobs as reports_jobs
+from claimwatch.risk import fairness_jobs
 from claimwatch.sla import jobs
 from claimwatch.surveys import jobs as survey_jobs
 
@@ -71,7 +72,15 @@ def run(
     kpi = kpi if kpi is not None else kpi_every > 0
     survey_every = get_settings().survey_issue_interval_seconds
     # When each pass on a longer schedule is next due (monotonic seconds; 0: on the first round).
-    due = {"kpi": 0.0, "survey": 0.0, "purge": 0.0, "assignment": 0.0, "periodic": 0.0, "reports": 0.0}
+    due = {
+        "kpi": 0.0,
+        "survey": 0.0,
+        "purge": 0.0,
+        "assignment": 0.0,
+        "periodic": 0.0,
+        "reports": 0.0,
+        "fairness": 0.0,
+    }
     done = 0
     # Case events the worker writes (assignment decisions) count as source "worker" in /metrics.
     source = ops_ingest.SOURCE.set("worker")
@@ -178,6 +187,17 @@ def _round(
             except Exception as exc:  # the next pass builds what is missing
                 beat.fail(exc)
                 log.exception("scheduled reports failed")
+    if sweep and time.monotonic() >= due["fairness"]:
+        due["fairness"] = time.monotonic() + REPORTS_SECONDS
+        with Pass(heartbeat.FAIRNESS, REPORTS_SECONDS) as beat:
+            try:
+                checked = fairness_jobs.run_due()
+                beat.add(len(checked.ran))
+                if checked.ran:
+                    log.info("降赔惜赔 checks", periods=checked.ran, flagged=checked.flagged)
+            except Exception as exc:  # a period not computed yet is computed by the next pass
+                beat.fail(exc)
+                log.exception("降赔惜赔 checks failed")
     if sweep:
         with Pass(heartbeat.ASSIGNMENT, interval) as beat:
             try:

@@ -68,6 +68,8 @@ def load(text: str, source: str, error: type[ConfigFileError] = ConfigFileError)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise error(source, line, f"not valid YAML: {exc.problem}") from exc
+    except yaml.YAMLError as exc:  # e.g. a control character the reader refuses before any parsing
+        raise error(source, None, f"not valid YAML: {exc}") from exc
 
 
 def line_of(node: Any, key: str | None = None) -> int | None:

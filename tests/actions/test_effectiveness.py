@@ -56,7 +56,11 @@ def _closed(con: duckdb.DuckDBPyConnection, window: Window, days: list[float]) -
         (1, i, 11, "440000", "motor", "closed", closed - dt.timedelta(days=d), closed, False)
         for i, (closed, d) in enumerate(zip(_days(window, len(days)), days, strict=True))
     ]
-    con.executemany("INSERT INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany(
+        "INSERT INTO claims (tenant_id, claim_id, org_unit_id, region_code, line, status, reported_at, closed_at, "
+        "disputed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _complaints(con: duckdb.DuckDBPyConnection, window: Window, count: int) -> None:

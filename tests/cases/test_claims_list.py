@@ -91,7 +91,8 @@ def test_bad_filters_are_refused_by_field_in_the_readers_language(client: TestCl
     reversed_range = client.get("/claims?reported_from=2026-11-05&reported_to=2026-11-01")
     assert reversed_range.status_code == 422 and 'data-field="reported_to"' in reversed_range.text
     assert client.get("/claims?amount_min=-5").status_code == 422
-    assert client.get("/claims?route=fast").status_code == 422  # triage routes arrive with issue 15
+    assert client.get("/claims?route=fast").status_code == 422  # not a triage route
+    assert client.get("/claims?route=fast_track").status_code == 200
     ok = client.get("/claims?reported_from=2026-11-02&reported_to=2026-11-02")
     assert ok.status_code == 200
     assert set(_ROW.findall(ok.text)) == {"S-RED", "S-PAU", "S-LATE"}  # 11-02 local; S-YEL 11-03

@@ -122,7 +122,7 @@ BAD_PLANS: list[tuple[dict[str, Any], str]] = [
     ({"scorecard": "no_such_card"}, "scorecard"),
     ({"scorecard": "complaint"}, "scorecard"),  # a complaint card for a claim plan
     ({"subject_kind": "policy"}, "subject_kind"),
-    ({"population": {"light": "red", "risk_flag": True}}, "population.risk_flag"),
+    ({"population": {"light": "red", "risk_flag": "high"}}, "population.risk_flag"),  # true or false
     ({"population": {"org_unit": "NOPE"}}, "population.org_unit"),
     ({"population": {"handler": "nobody"}}, "population.handler"),
     ({"population": {"amount_min": "ten"}}, "population.amount_min"),
@@ -140,7 +140,7 @@ def test_bad_plans_are_refused_naming_the_field_and_nothing_is_written(bureau: B
         with pytest.raises(Problem) as caught:
             bureau.plan(**body)
         assert caught.value.field == field, (fields, caught.value)
-    assert "triage" in _refusal(bureau, {"population": {"risk_flag": True}}).message
+    assert "risk_flag" in _refusal(bureau, {"population": {"risk_flag": "high"}}).message
     assert _counts(bureau) == before
     schema_cases: list[tuple[dict[str, Any], str]] = [
         ({"size": {"share": 1.5}}, "size.share"),

@@ -47,7 +47,10 @@ def test_claim_population_filters(bureau: Bureau) -> None:
         with pytest.raises(Invalid) as caught:
             _count(bureau, "claim", **filters)
         assert caught.value.field == field, filters
-    assert "triage" in str(_refused(bureau, risk_flag=True))
+    assert "true or false" in str(_refused(bureau, risk_flag="high"))
+    assert 0 <= _count(bureau, "claim", **month, risk_flag=True) <= 22  # accepted (scores: tests/triage)
+    assert _count(bureau, "claim", **month, route="normal") == 22
+    assert _refused(bureau, route="express").field == "population.route"
 
 
 def _refused(bureau: Bureau, **filters: Any) -> Invalid:

@@ -72,4 +72,6 @@ def test_the_shipped_catalogue_drills_what_counts_claims():
         "cycle_time",
         "red_filings",
         "dispute_rate",
+        "fast_track_share",
+        "fast_track_cycle_time",
     }

@@ -22,7 +22,7 @@ def _states(client, tenant, number):  # type: ignore[no-untyped-def]
 
 
 def _noticed_claim(client, tenant, number):  # type: ignore[no-untyped-def]
-    """A claim whose one-time notice asks for every item of a theft claim (the decision clock pauses)."""
+    """A claim whose one-time notice asks for every item of a theft claim (the timeliness clock pauses)."""
     new_claim(client, tenant, number, waiting=False)
     profile = {"claim_type": "theft", "facts": []}
     assert (
@@ -46,7 +46,9 @@ def test_upload_marks_items_received_and_resumes_only_when_complete(client, worl
     acme = world.tenant("ACME")
     codes = _noticed_claim(client, acme, "CLM-1")
     assert len(codes) > 1
-    assert _states(client, acme, "CLM-1")["claim_decision"] == "paused"
+    # The art. 23 decision clock waits for complete materials (issue 15); the timeliness clock pauses.
+    assert _states(client, acme, "CLM-1")["timeliness_small"] == "paused"
+    assert "claim_decision" not in _states(client, acme, "CLM-1")
     body = lookup(client, "ACME", "CLM-1", phone_last4=LAST4).json()
     token = body["token"]
     assert [item["code"] for item in body["claim"]["materials"]["missing"]] == codes
@@ -55,7 +57,7 @@ def test_upload_marks_items_received_and_resumes_only_when_complete(client, worl
     assert first.status_code == 201, first.text
     assert first.json()["status"] == "stored"
     assert [item["code"] for item in first.json()["missing"]] == codes[1:]
-    assert _states(client, acme, "CLM-1")["claim_decision"] == "paused"  # still waiting for the rest
+    assert "claim_decision" not in _states(client, acme, "CLM-1")  # still waiting for the rest
     again = _upload(client, token, codes[0])
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
 

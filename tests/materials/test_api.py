@@ -294,7 +294,8 @@ def test_last_missing_upload_completes_the_notice_and_resumes_the_clock(client, 
     assert upload(client, key(tenant), number, "purchase_tax_certificate").status_code == 201
     assert signals.names() == ["materials_requested"]
     assert upload(client, key(tenant), number, codes[-1], PDF + b"last").status_code == 201
-    assert signals.names() == ["materials_requested", "materials_received"]
+    # The notice answered, and with it the checklist complete: the decision clocks start (issue 15).
+    assert signals.names() == ["materials_requested", "materials_received", "materials_complete"]
     view = _materials(client, key(tenant), number).json()
     assert view["notices"][0]["completed_at"] is not None
     assert view["awaiting_since"] is None and view["complete"] is True and view["missing"] == []

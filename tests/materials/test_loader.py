@@ -104,7 +104,7 @@ def test_unknown_key_names_file_and_line():
     error = _error(VALID.replace("{code: policy, zh: 保单, en: Policy}", "{code: policy, zh: 保单, en: Policy, x: 1}"))
     assert (error.line, error.problem) == (
         8,
-        "unknown key 'x' in item (expected one of ['code', 'en', 'zh'])",
+        "unknown key 'x' in item (expected one of ['code', 'electronic', 'en', 'zh'])",
     )
     error = _error(VALID.replace("    optional: [policy]", "    optionel: [policy]"))
     assert error.line == 19 and "unknown key 'optionel' in claim type 'vehicle_damage'" in error.problem

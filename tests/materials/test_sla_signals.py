@@ -1,5 +1,6 @@
-"""With the real SLA clocks: the notice pauses the claim-decision clock and meets the one-time-notice
-clock; the upload that completes the notice resumes the claim-decision clock."""
+"""With the real SLA clocks: the notice pauses the timeliness clock and meets the one-time-notice clock; the
+upload that completes the notice resumes it and starts the claim-decision clock (保险法 art. 23 runs from
+complete materials, issue 15)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def _states(client, headers, number):  # type: ignore[no-untyped-def]
 def test_notice_pauses_and_last_document_resumes_the_decision_clock(client, world):
     tenant = world.tenant()
     number = new_claim(client, tenant)
-    assert _states(client, key(tenant), number)["claim_decision"] == "running"
+    assert "claim_decision" not in _states(client, key(tenant), number)  # not at the report
     profile = {"claim_type": "theft", "facts": []}
     assert (
         client.put(f"/api/v1/claims/{number}/materials/profile", json=profile, headers=key(tenant)).status_code == 200
@@ -23,11 +24,12 @@ def test_notice_pauses_and_last_document_resumes_the_decision_clock(client, worl
     notice = client.post(f"/api/v1/claims/{number}/materials/notices", headers=key(tenant))
     assert notice.status_code == 201
     states = _states(client, key(tenant), number)
-    assert states["claim_decision"] == "paused"
+    assert states["timeliness_small"] == "paused" and "claim_decision" not in states
     assert states["materials_notice"] == "stopped"  # the notice went out
     codes = [item["code"] for item in notice.json()["items"]]
     for code in codes[:-1]:
         assert upload(client, key(tenant), number, code, PDF + code.encode()).status_code == 201
-    assert _states(client, key(tenant), number)["claim_decision"] == "paused"
+    assert "claim_decision" not in _states(client, key(tenant), number)
     assert upload(client, key(tenant), number, codes[-1], PDF + b"last").status_code == 201
-    assert _states(client, key(tenant), number)["claim_decision"] == "running"
+    states = _states(client, key(tenant), number)
+    assert states["claim_decision"] == "running" and states["timeliness_small"] == "running"

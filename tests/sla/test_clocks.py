@@ -20,8 +20,9 @@ def test_a_small_claim_gets_its_clocks_and_pauses_only_while_waiting_on_the_clai
         ],
     )
     by_policy = {c.policy_code: c for c in clocks(tenant.id)}
-    # The amount picks the tier: < 5000 CNY is a small claim; no middle or large clock.
-    assert set(by_policy) == {"timeliness_small", "materials_notice", "claim_decision", "advance_payment"}
+    # The amount picks the tier: < 5000 CNY is a small claim; no middle or large clock. No art. 23 decision clock
+    # either: it starts when the materials are complete, not at the report (issue 15).
+    assert set(by_policy) == {"timeliness_small", "materials_notice", "advance_payment"}
     small = by_policy["timeliness_small"]
     assert small.state == "paused" and small.yellow_due_at is None and small.consumed == 3 * 3600
     # The one-time notice went out: its own clock stopped, in time.
@@ -84,19 +85,16 @@ def test_materials_signals_pause_and_resume_the_clocks(client, world, database):
         changed = sla_service.signal(
             session, tenant.id, claim_id, "materials_requested", local(2026, 11, 2, 11), "test"
         )
-    # materials_notice stops; small, decision and advance-payment clocks pause.
-    assert changed == 4
+    # materials_notice stops; small and advance-payment clocks pause (the decision clock has not started).
+    assert changed == 3
     states = {c.policy_code: c.state for c in clocks(tenant.id)}
-    assert states == {
-        "timeliness_small": "paused",
-        "materials_notice": "stopped",
-        "claim_decision": "paused",
-        "advance_payment": "paused",
-    }
+    assert states == {"timeliness_small": "paused", "materials_notice": "stopped", "advance_payment": "paused"}
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
         sla_service.signal(session, tenant.id, claim_id, "materials_received", local(2026, 11, 3, 11), "test")
     small = clocks(tenant.id, "timeliness_small")[0]
     assert small.state == "running"
+    # The notice answered: the art. 23 decision clock starts now.
+    assert clocks(tenant.id, "claim_decision")[0].started_at == local(2026, 11, 3, 11)
     assert small.yellow_due_at == local(2026, 11, 4, 9)  # 2 h used, resumed at 11:00 the next day
     try:
         with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
@@ -110,7 +108,9 @@ def test_suspension_and_extension_through_the_api(client, world):
     tenant = world.tenant()
     supervisor = world.api_key(tenant, Role.SUPERVISOR)
     adjuster = world.api_key(tenant, Role.ADJUSTER)
-    post_events(client, tenant.api_key, [reported("r", "C-7", amount="20000")])
+    # The materials reviewed and the survey begun the same morning: the decision clock starts then.
+    events = [transition(f"t{i}", "C-7", s, hours=0) for i, s in enumerate(HAPPY_PATH[:3])]
+    post_events(client, tenant.api_key, [reported("r", "C-7", amount="20000"), *events])
     before = clocks(tenant.id, "claim_decision")[0].yellow_due_at
     url = "/api/v1/claims/C-7/clocks/claim_decision"
 
@@ -149,7 +149,7 @@ def test_suspension_and_extension_through_the_api(client, world):
     integration = client.post(f"{url}/extend", json={"amount": 1, "reason": "r"}, headers={"X-API-Key": tenant.api_key})
     assert integration.status_code == 403 and "approve extensions" in integration.json()["detail"]
     no_extension = client.post(
-        "/api/v1/claims/C-7/clocks/materials_notice/extend",
+        "/api/v1/claims/C-7/clocks/advance_payment/extend",  # open, and allows none (materials_notice has met)
         json={"amount": 1, "reason": "r"},
         headers={"X-API-Key": supervisor},
     )

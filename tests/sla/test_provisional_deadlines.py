@@ -14,6 +14,7 @@ from claimwatch.auth.models import Role
 from claimwatch.cli import app
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.sla import jobs
+from claimwatch.sla import service as sla_service
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClockEvent
 from tests.factories import reported
 from tests.sla.helpers import clocks, local, post_events
@@ -38,6 +39,10 @@ def _claim_of_5_december(client, tenant) -> None:
     event = reported("r", "P-1", org_code=tenant.branch_code)
     event["occurred_at"] = "2026-12-05T10:00:00+08:00"
     post_events(client, tenant.api_key, [event])
+    # The decision clock starts when the materials are complete (issue 15): here with the report itself.
+    with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
+        claim_id = clocks(tenant.id)[0].claim_id
+        sla_service.signal(session, tenant.id, claim_id, "materials_complete", local(2026, 12, 5, 10), "test")
 
 
 def _load(tmp_path: Path) -> str:

@@ -62,7 +62,7 @@ def test_the_wiring_registers_every_domain_section():
     ("role", "expected"),
     [
         (Role.ADJUSTER, ["claims", "rectifications", "actions"]),
-        (Role.SUPERVISOR, ["escalations", "rectifications", "actions", "actions-overdue"]),
+        (Role.SUPERVISOR, ["escalations", "rectifications", "actions", "actions-overdue", "risk-reviews"]),
         (Role.COMPLAINT_HANDLER, ["complaints", "unassigned-complaints", "rectifications", "actions"]),
         (
             Role.QUALITY_MANAGER,
@@ -77,7 +77,7 @@ def test_the_wiring_registers_every_domain_section():
                 "sanctions",
             ],
         ),
-        (Role.INSPECTOR, ["inspections", "inspection-reviews", "low-scores", "actions"]),
+        (Role.INSPECTOR, ["inspections", "inspection-reviews", "low-scores", "actions", "risk-reviews"]),
         (Role.ADMIN, ["dead-letters", "actions-overdue"]),
         (Role.REGULATOR, ["filings", "insurers"]),
         (Role.INTEGRATION, []),

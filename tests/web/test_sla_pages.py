@@ -66,8 +66,9 @@ def test_claim_page_shows_clocks_with_lights_and_local_due_times(client: TestCli
     red = card[card.index('class="due-red"') :]
     assert '<time datetime="2026-11-04T01:00:00+00:00">2026-11-04 09:00</time>' in red
     assert "已超时" in card  # still open, past its deadline
-    for policy in ("materials_notice", "claim_decision", "advance_payment"):
+    for policy in ("materials_notice", "advance_payment"):
         assert f'data-policy="{policy}"' in html, policy
+    assert 'data-policy="claim_decision"' not in html  # it starts when the materials are complete (issue 15)
     assert CLEAR_PHONE not in html and CLEAR_ID_NUMBER not in html
 
 

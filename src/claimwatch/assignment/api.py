@@ -51,6 +51,7 @@ def get_profiles(
             "capacity": profile.capacity,
             "handles_claims": profile.handles_claims,
             "handles_complaints": profile.handles_complaints,
+            "green_channel": profile.green_channel,
             "active": profile.active,
         }
         for profile, user in repository.profiles(session)

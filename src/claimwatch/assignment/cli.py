@@ -52,6 +52,9 @@ def profile(
     claims: bool = typer.Option(True, "--claims/--no-claims", help="takes claims"),
     complaints: bool = typer.Option(False, "--complaints/--no-complaints", help="takes complaints"),
     active: bool = typer.Option(True, "--active/--inactive", help="takes new work at all"),
+    green_channel: bool = typer.Option(
+        False, "--green-channel/--no-green-channel", help="takes green-channel claims first (人工辅助)"
+    ),
 ) -> None:
     """Create or change a handler's profile (audited)."""
     from claimwatch.assignment import service
@@ -72,6 +75,7 @@ def profile(
         claims,
         complaints,
         active,
+        green_channel,
     )
     try:
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:

@@ -43,6 +43,9 @@ class HandlerProfile(TenantScoped, Base):
     capacity: Mapped[int] = mapped_column(Integer, default=20)
     handles_claims: Mapped[bool] = mapped_column(Boolean, default=True)
     handles_complaints: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Takes green-channel claims (major cases, vulnerable customers, catastrophes: the named
+    # manual-assistance handler, 人工辅助); such claims go to these handlers first (0022_catastrophes).
+    green_channel: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     updated_by: Mapped[str] = mapped_column(String(100))

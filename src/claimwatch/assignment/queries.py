@@ -95,11 +95,15 @@ def load_view(session: Session, principal: Principal, locale: str, now: dt.datet
 def _cases(
     session: Session, found: service.Desk, scope: str | None, visible: set[int], locale: str
 ) -> list[dict[str, Any]]:
-    """Open cases of the visible handlers and the unassigned ones, red first, for rebalancing."""
+    """Open cases of the visible handlers and the unassigned ones, the green channel first (claims.priority),
+    then red first, for rebalancing."""
     names = {user_id: user.username for user_id, (_, user) in found.profiles.items()}
     rank = {"red": 0, "yellow": 1, "green": 2}
     claim_rows = session.scalars(
-        select(Claim).where(Claim.closed_at.is_(None)).order_by(Claim.reported_at).limit(CASE_ROWS * 5)
+        select(Claim)
+        .where(Claim.closed_at.is_(None))
+        .order_by(Claim.priority.desc(), Claim.reported_at)
+        .limit(CASE_ROWS * 5)
     ).all()
     lights = {item.id: item.light for item in repository.open_claims(session, [c.id for c in claim_rows])}
     rows: list[dict[str, Any]] = []
@@ -118,6 +122,7 @@ def _cases(
                 "assignee": names.get(claim.assignee_id) if claim.assignee_id else None,
                 "light": lights.get(claim.id, "green"),
                 "at": claim.reported_at,
+                "priority": claim.priority or 0,
             }
         )
     complaint_rows = session.scalars(
@@ -141,9 +146,10 @@ def _cases(
                 "assignee": names.get(complaint.handler_id) if complaint.handler_id else None,
                 "light": "green",
                 "at": complaint.received_at,
+                "priority": 0,
             }
         )
-    rows.sort(key=lambda r: (rank.get(r["light"], 3), r["assignee"] is not None, r["at"]))
+    rows.sort(key=lambda r: (-r["priority"], rank.get(r["light"], 3), r["assignee"] is not None, r["at"]))
     return rows[:CASE_ROWS]
 
 

@@ -25,6 +25,9 @@ class ProfileIn(BaseModel):
     capacity: int = Field(default=20, ge=1, le=10_000, description="Open cases at most")
     handles_claims: bool = True
     handles_complaints: bool = False
+    green_channel: bool = Field(
+        default=False, description="Takes green-channel claims first (major cases, vulnerable customers, catastrophes)"
+    )
     active: bool = True
 
 

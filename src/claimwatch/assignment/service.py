@@ -51,6 +51,7 @@ from claimwatch.web.i18n import N_, translate
 from claimwatch.workflow import service as workflow_service
 
 SYSTEM_ACTOR = "system:assignment"
+GREEN_ROUTE = "green"  # claims.route of the green channel (triage decides it; assignment reads the column)
 UNASSIGNED_KIND = "unassigned"
 MAX_REASON = 500
 MAX_REBALANCE = 200
@@ -85,6 +86,7 @@ class Case:
     region_code: str | None
     claim_type: str | None = None
     light: str = "green"
+    green: bool = False  # on the green channel (claims.route): a named manual-assistance handler first
 
 
 @dataclass
@@ -154,8 +156,31 @@ class Desk:
                 return True
         return case.region_code is not None and case.region_code in (profile.region_codes or [])
 
+    def available(self, user_id: int) -> bool:
+        """Takes work at all today: an active profile and user, not on leave, not suspended."""
+        profile, user = self.profiles[user_id]
+        return profile.active and user.active and user_id not in self.on_leave and user_id not in self.suspended
+
+    def green_supervisor(self, case: Case) -> int | None:
+        """A green-channel claim with no green-channel handler eligible goes to the supervisor of its unit:
+        the available supervisor (a handler profile, MANAGE_ASSIGNMENT) whose scope covers the claim, the
+        nearest unit first (the longest org path), then the lowest user id. Skills and capacity do not
+        refuse them: they take the case in hand or pass it on."""
+        managers = ROLE_PERMISSIONS[Permission.MANAGE_ASSIGNMENT]
+        found = [
+            (-len(self.org_paths.get(profile.org_unit_id or 0, "")), user_id)
+            for user_id, (profile, user) in self.profiles.items()
+            if user.role in managers
+            and profile.handles_claims
+            and self.available(user_id)
+            and self._in_scope(profile, case)
+        ]
+        return min(found)[1] if found else None
+
     def choose(self, case: Case, last_user_id: int | None) -> tuple[int | None, dict[str, Any]]:
-        """Least weighted load among the eligible; a tie goes to the next user id after the pointer."""
+        """Least weighted load among the eligible; a tie goes to the next user id after the pointer.
+        A green-channel claim goes to the eligible handlers with the green-channel flag, else to the unit's
+        supervisor (:meth:`green_supervisor`), else to any eligible handler."""
         refused: dict[str, str] = {}
         eligible: list[int] = []
         for user_id, (_, user) in sorted(self.profiles.items()):
@@ -165,6 +190,17 @@ class Desk:
             else:
                 refused[user.username] = reason
         explanation: dict[str, Any] = {"refused": refused, "eligible": {}}
+        if case.green:
+            green = [user_id for user_id in eligible if self.profiles[user_id][0].green_channel]
+            if green:
+                eligible, explanation["green_channel"] = green, "handler"
+            elif (supervisor := self.green_supervisor(case)) is not None:
+                explanation["green_channel"] = "supervisor"
+                load = round(self.loads.get(supervisor, Load()).weighted, 6)
+                explanation["eligible"] = {self.profiles[supervisor][1].username: load}
+                return supervisor, explanation
+            else:
+                explanation["green_channel"] = "none"
         if not eligible:
             return None, explanation
         loads = {user_id: round(self.loads.get(user_id, Load()).weighted, 6) for user_id in eligible}
@@ -217,7 +253,16 @@ def desk(session: Session, tenant_id: int, now: dt.datetime | None = None) -> De
 def _claim_case(claim: Claim, claim_type: str | None = None, light: str = "green") -> Case:
     amount = claim.assessed_amount_fen if claim.assessed_amount_fen is not None else claim.reported_amount_fen
     return Case(
-        "claim", claim.id, claim.number, claim.line, amount, claim.org_unit_id, claim.region_code, claim_type, light
+        "claim",
+        claim.id,
+        claim.number,
+        claim.line,
+        amount,
+        claim.org_unit_id,
+        claim.region_code,
+        claim_type,
+        light,
+        green=claim.route == GREEN_ROUTE,
     )
 
 
@@ -409,6 +454,14 @@ def _assign_claims(
     return [ack.audit_seq for ack in acks]
 
 
+def _still_fits(found: Desk, decision: AssignmentDecision, user_id: int, claim: Claim) -> bool:
+    """Whether a pending decision still holds: the handler is eligible (capacity aside), or, for a
+    green-channel claim given to the unit's supervisor, the supervisor still takes work."""
+    if (decision.explanation or {}).get("green_channel") == "supervisor":
+        return user_id in found.profiles and found.available(user_id)
+    return found.refusal(user_id, _claim_case(claim)) in (None, "capacity")
+
+
 def apply_pending(session: Session, tenant_id: int, limit: int = 500) -> int:
     """Apply the tenant's pending claim decisions as ``assigned`` case events (the chain is free here).
     A claim assigned meanwhile (by the source system or a supervisor) or closed keeps its state: skipped.
@@ -429,7 +482,7 @@ def apply_pending(session: Session, tenant_id: int, limit: int = 500) -> int:
             decision.applied_at = now
             continue
         user_id = decision.user_id
-        if user_id is None or found.refusal(user_id, _claim_case(claim)) not in (None, "capacity"):
+        if user_id is None or not _still_fits(found, decision, user_id, claim):
             decision.status = "skipped"
             decision.applied_at = now
             redo = _decide(session, tenant_id, found, setting, _claim_case(claim), now)
@@ -459,6 +512,7 @@ class ProfileChange:
     handles_claims: bool
     handles_complaints: bool
     active: bool
+    green_channel: bool = False  # takes green-channel claims first (the named manual-assistance handler)
 
 
 def _user(session: Session, tenant_id: int, username: str, field_name: str = "username") -> User:
@@ -510,6 +564,7 @@ def save_profile(session: Session, principal: Principal, change: ProfileChange) 
     profile.capacity = change.capacity
     profile.handles_claims = change.handles_claims
     profile.handles_complaints = change.handles_complaints
+    profile.green_channel = change.green_channel
     profile.active = change.active
     profile.updated_at = utc_now()
     profile.updated_by = principal.actor
@@ -529,6 +584,7 @@ def save_profile(session: Session, principal: Principal, change: ProfileChange) 
             "capacity": change.capacity,
             "handles_claims": change.handles_claims,
             "handles_complaints": change.handles_complaints,
+            "green_channel": change.green_channel,
             "active": change.active,
         },
     )

@@ -63,6 +63,13 @@ class Permission(enum.StrEnum):
     VIEW_REPORTS = "view_reports"  # quality and special reports (HTML/PDF); the regulator's cross-insurer edition
     BUILD_REPORTS = "build_reports"  # build or rebuild a report, a special report, publish a disclosure
     VIEW_OPERATIONS = "view_operations"  # worker heartbeats: the stale-worker banner
+    VIEW_TRIAGE = "view_triage"  # a claim's route and the rules that fired; rule-set versions; catastrophe events
+    MANAGE_TRIAGE_RULES = "manage_triage_rules"  # load rule sets, switch monitor/active
+    DECLARE_CATASTROPHES = "declare_catastrophes"  # declare and end catastrophe events (大灾)
+    VIEW_RISK = "view_risk"  # risk scores with their reasons, model cards, 降赔惜赔 flags
+    REVIEW_RISK = "review_risk"  # decide high-risk claims in the review queue (核查); the decision is a label
+    TRAIN_RISK_MODELS = "train_risk_models"  # train and activate a risk model version
+    INBOX_RISK_REVIEW = "inbox_risk_review"  # high-risk claims waiting for my review
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -134,6 +141,13 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     ),
     Permission.BUILD_REPORTS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN, Role.REGULATOR}),
     Permission.VIEW_OPERATIONS: frozenset({Role.ADMIN, Role.QUALITY_MANAGER}),
+    Permission.VIEW_TRIAGE: frozenset(_STAFF | {Role.REGULATOR}),
+    Permission.MANAGE_TRIAGE_RULES: frozenset({Role.ADMIN, Role.QUALITY_MANAGER}),
+    Permission.DECLARE_CATASTROPHES: frozenset({Role.ADMIN}),
+    Permission.VIEW_RISK: frozenset({Role.SUPERVISOR, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.REVIEW_RISK: frozenset({Role.SUPERVISOR, Role.INSPECTOR}),
+    Permission.TRAIN_RISK_MODELS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.INBOX_RISK_REVIEW: frozenset({Role.SUPERVISOR, Role.INSPECTOR}),
 }
 
 

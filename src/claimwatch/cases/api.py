@@ -4,7 +4,7 @@ raised (``Problem``) and answered by the app's handler; the request's transactio
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -147,11 +147,14 @@ def get_claims(
     line: str | None = None,
     region: str | None = None,
     number: str | None = None,
+    route: Literal["normal", "fast_track", "green", "manual_review"] | None = Query(
+        None, description="the triage route (claims.route)"
+    ),
     page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(50, ge=1, le=500),
     _: Principal = Depends(require(Permission.VIEW_CLAIMS)),
 ) -> dict[str, Any]:
-    filters = repository.ClaimFilter(status=status, line=line, region_code=region, number=number)
+    filters = repository.ClaimFilter(status=status, line=line, region_code=region, number=number, route=route)
     return service.list_claims(session, filters, page, page_size, request_locale(request))
 
 

@@ -7,7 +7,9 @@ cases imports none of them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,3 +26,12 @@ class CaseChange:
     event_ref: str  # the sender's event id
     at: dt.datetime
     actor: str
+    # On a ``reported`` change only: the report's details as stored on the event (``data``: details and the
+    # claimant's age) and keyed hashes of the claimant's identifiers (phone, id, bank, name) for triage's
+    # repeat-claimant and shared-contact lookups; the clear values never leave the ingesting call.
+    report_data: Mapping[str, Any] | None = None
+    contact_hashes: Mapping[str, str] | None = None
+    # 交强险 (compulsory motor) or 商业险 (commercial), as reported (claims.coverage); None: not said.
+    coverage: str | None = None
+    # The event's reason (a rejection's grounds go into the refusal notice, 保险法 art. 24).
+    reason: str | None = None

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch.auth import repository as auth_repository
 from claimwatch.cases.models import CaseEvent, Claim
-from claimwatch.cases.repository import LIGHTS, ClaimFilter, _conditions
+from claimwatch.cases.repository import LIGHTS, ROUTES, ClaimFilter, _conditions
 from claimwatch.errors import Invalid
 from claimwatch.subjects.periods import period_bounds
 from claimwatch.subjects.registry import SubjectSummary, register
@@ -37,7 +37,7 @@ SCORES = {
     "paid": Claim.paid_amount_fen,
     "reopens": Claim.reopen_count,
 }
-RISK_REFUSAL = "no risk scores until triage (issue 15)"
+RISK_REFUSAL = "only claims carry a risk score (triage at report time): risk_flag is not a filter here"
 _FIELD = "population"
 
 
@@ -84,13 +84,23 @@ def staff_id(session: Session, tenant_id: int, username: str | None, field: str 
     return found[username]
 
 
-def check_fields(filters: Mapping[str, Any], known: Iterable[str]) -> None:
+def check_fields(filters: Mapping[str, Any], known: Iterable[str], *, risk: bool = False) -> None:
+    """Unknown keys are refused; ``risk_flag`` too unless the subject carries risk scores (``risk``)."""
     allowed = frozenset(known)
     for key in filters:
         if key not in allowed:
             raise Invalid(f"{_FIELD}.{key}", f"unknown population filter {key!r} (known: {', '.join(sorted(allowed))})")
-    if filters.get("risk_flag") not in (None, "", False):
+    if not risk and filters.get("risk_flag") not in (None, "", False):
         raise Invalid(f"{_FIELD}.risk_flag", RISK_REFUSAL)
+
+
+def _flag(filters: Mapping[str, Any], key: str) -> bool:
+    value = filters.get(key)
+    if value in (None, "", False, "false", "0"):
+        return False
+    if value is True or value in ("true", "1"):
+        return True
+    raise Invalid(f"{_FIELD}.{key}", f"{key} must be true or false, not {value!r}")
 
 
 class ClaimSubject:
@@ -109,6 +119,7 @@ class ClaimSubject:
             "amount_max",
             "handler",
             "light",
+            "route",
             "risk_flag",
             "score",
         }
@@ -119,7 +130,7 @@ class ClaimSubject:
         self, session: Session, tenant_id: int, filters: Mapping[str, Any], now: dt.datetime
     ) -> ClaimFilter:
         """The plan's population filter as the claim list's filter; every bad key or value named."""
-        check_fields(filters, self.filter_fields)
+        check_fields(filters, self.filter_fields, risk=True)
         values: dict[str, Any] = {}
         period = _text(filters, "period")
         date_field = _text(filters, "date_field") or "closed"
@@ -162,6 +173,12 @@ class ClaimSubject:
         if light is not None and light not in LIGHTS:
             raise Invalid(f"{_FIELD}.light", f"light must be one of {', '.join(LIGHTS)}, not {light!r}")
         values["light"] = light
+        route = _text(filters, "route")
+        if route is not None and route not in ROUTES:
+            raise Invalid(f"{_FIELD}.route", f"route must be one of {', '.join(ROUTES)}, not {route!r}")
+        values["route"] = route
+        # High risk at report time (triage): risk level high or a red flag fired.
+        values["risk_flag"] = _flag(filters, "risk_flag") or None
         return ClaimFilter(**{key: value for key, value in values.items() if value is not None})
 
     def population(self, session: Session, tenant_id: int, filters: Mapping[str, Any], now: dt.datetime) -> Select[Any]:

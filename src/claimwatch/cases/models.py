@@ -3,7 +3,20 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from claimwatch.db import Base, TenantScoped, UTCDateTime, utc_now
@@ -55,6 +68,27 @@ class Claim(TenantScoped, Base):
             "assignee_id",
         ),
         Index("ix_claims_tenant_strata", "tenant_id", "org_unit_id", "line", "region_code", "sample_key"),
+        # Triage (0021_triage): the claim list and inspection populations by route; queues by priority.
+        Index("ix_claims_tenant_route_reported", "tenant_id", "route", "reported_at"),
+        Index("ix_claims_tenant_risk_level", "tenant_id", "risk_level"),
+        # Green channel (0022_catastrophes): the few claims with a priority, first in every queue, from a small
+        # index; a catastrophe event's claims by region (its page).
+        Index(
+            "ix_claims_tenant_priority",
+            "tenant_id",
+            "priority",
+            "reported_at",
+            sqlite_where=text("priority > 0"),
+            postgresql_where=text("priority > 0"),
+        ),
+        Index(
+            "ix_claims_tenant_catastrophe",
+            "tenant_id",
+            "catastrophe_id",
+            "region_code",
+            sqlite_where=text("catastrophe_id IS NOT NULL"),
+            postgresql_where=text("catastrophe_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -71,6 +105,8 @@ class Claim(TenantScoped, Base):
     claimant_email_enc: Mapped[str | None] = mapped_column(String(400), nullable=True)
     claimant_email_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reported_amount_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # As reported: compulsory (交强险) | commercial | None (not said); selects the legal clocks (sla).
+    coverage: Mapped[str | None] = mapped_column(String(16), nullable=True)
     assessed_amount_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     paid_amount_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     status: Mapped[str] = mapped_column(String(32))
@@ -83,6 +119,15 @@ class Claim(TenantScoped, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     sample_key: Mapped[int] = mapped_column(Integer, default=new_sample_key)
+    # The triage outcome (issue 15), written by triage at report time; lower domains (workflow shortcut, SLA
+    # selectors, materials, queues, inspection populations) read these columns and never import triage or risk.
+    route: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    triage_decision_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    risk_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    risk_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    catastrophe_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    vulnerable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class CaseEvent(TenantScoped, Base):

@@ -24,6 +24,7 @@ from claimwatch.materials import service as materials_service
 from claimwatch.notify import service as notify_service
 from claimwatch.sla import queries as sla_queries
 from claimwatch.tenancy import service as tenancy_service
+from claimwatch.triage import page_queries as triage_page_queries
 from claimwatch.web.i18n import translate
 from claimwatch.web.pages import PageRoute, is_htmx, render
 
@@ -83,8 +84,11 @@ def claims_csv(request: Request, principal: ViewerDep, session: TenantSession) -
     )
 
 
-def _claim_page(session: Session, number: str, locale: str, tenant_code: str | None) -> queries.ClaimView:
-    """The claim with the panels of the domains that work it: SLA clocks, materials, messages."""
+def _claim_page(
+    session: Session, number: str, locale: str, tenant_code: str | None, with_risk: bool = False
+) -> queries.ClaimView:
+    """The claim with the panels of the domains that work it: SLA clocks, materials, messages, triage and risk
+    (the score only ``with_risk``: for those who may see it)."""
     claim, view = queries.claim_view(session, number, locale, tenant_code)
     materials = materials_service.materials_view(session, claim, locale)
     materials["received_at"] = materials_service.received_at(materials)
@@ -94,7 +98,11 @@ def _claim_page(session: Session, number: str, locale: str, tenant_code: str | N
     return dataclasses.replace(
         view,
         # The escalation history (raised, acknowledged by whom and when, closed) rides on the claim's dict.
-        claim=view.claim | {"escalations": sla_queries.escalation_history(session, claim, locale)},
+        claim=view.claim
+        | {
+            "escalations": sla_queries.escalation_history(session, claim, locale),
+            "triage": triage_page_queries.claim_panel(session, claim, locale, with_risk),
+        },
         clocks=sla_queries.claim_clocks(session, claim, locale),
         materials=materials,
         messages=notify_service.messages_for_claim(session, claim.id),
@@ -102,7 +110,7 @@ def _claim_page(session: Session, number: str, locale: str, tenant_code: str | N
 
 
 def _regulator_claim_page(
-    session: Session, number: str, locale: str, tenant_code: str | None
+    session: Session, number: str, locale: str, tenant_code: str | None, with_risk: bool
 ) -> tuple[queries.ClaimView, int]:
     """The claim of the named insurer, or of whichever insurer has it, and that insurer's id."""
     tenants = tenancy_service.tenant_labels(session)
@@ -111,7 +119,7 @@ def _regulator_claim_page(
     for tenant in tenants:
         with _regulator_view_of(tenant.id) as narrowed:
             try:
-                return _claim_page(narrowed, number, locale, tenant.code), tenant.id
+                return _claim_page(narrowed, number, locale, tenant.code, with_risk), tenant.id
             except ClaimNotFound:
                 continue
     raise ClaimNotFound(f"no claim {number}")
@@ -122,11 +130,12 @@ def claim(number: str, request: Request, principal: ViewerDep, session: TenantSe
     """A claim; the same 404 page whether it is unknown or someone else's."""
     locale = request_locale(request)
     tenant_id: int | None
+    with_risk = principal.can(Permission.VIEW_RISK)
     if principal.is_regulator:
         tenant_code = request.query_params.get("tenant") or None
-        view, tenant_id = _regulator_claim_page(session, number, locale, tenant_code)
+        view, tenant_id = _regulator_claim_page(session, number, locale, tenant_code, with_risk)
     else:
-        view, tenant_id = _claim_page(session, number, locale, None), principal.tenant_id
+        view, tenant_id = _claim_page(session, number, locale, None, with_risk), principal.tenant_id
     # Who saw the claimant's (masked) data: one row, in this transaction (a regulator's: in its own).
     access_api.record_view(session, principal, [tenant_id], access_service.CLAIM, view.claim["number"], "claim_page")
     context = {

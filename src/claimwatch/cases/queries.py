@@ -131,7 +131,6 @@ PROBLEM_MESSAGES = _PROBLEMS = {
     "choice": N_("Choose one of the listed values."),
     "days": N_("Enter a whole number of days, at least 0."),
     "org": N_("Choose an org unit from the list."),
-    "route": N_("Triage routes are not available yet."),
 }
 
 
@@ -237,8 +236,9 @@ class ListQuery:
             else:
                 problems.append(("org", "org"))
         route = clean(params.get("route"), 32)
-        if route is not None:
-            problems.append(("route", "route"))
+        if route is not None and route not in repository.ROUTES:
+            problems.append(("route", "choice"))
+            route = None
         light = clean(params.get("light"), 8)
         amount = clean(params.get("amount"), 8)
         sort = clean(params.get("sort"), 16) or "reported"
@@ -324,6 +324,7 @@ class ListQuery:
             clock_outcome=self.drill_value("clock_outcome"),
             filed_from=start("filed_from"),
             filed_until=end("filed_to"),
+            route=self.route,
         )
 
     def params(self, **changes: Any) -> dict[str, str]:
@@ -340,6 +341,7 @@ class ListQuery:
             "amount": self.amount,
             "amount_min": self.amount_min,
             "amount_max": self.amount_max,
+            "route": self.route,
             **{name: day.isoformat() for name, day in self.dates},
             **dict(self.drill),
             "sort": self.sort if self.sort != "reported" else None,

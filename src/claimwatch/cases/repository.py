@@ -83,6 +83,13 @@ class ClaimState:
     # When the claim's latest event happened: a later event may not go back before it.
     last_event_at: dt.datetime | None = None
     new_row: dict[str, Any] | None = None
+    # A new claim's report details and identifier hashes, handed to the CASE_EVENTS subscribers (cases.events).
+    report_data: dict[str, Any] | None = None
+    contact_hashes: dict[str, str] | None = None
+    # The route triage gave the claim (claims.route): route-limited workflow shortcuts check it.
+    route: str = "normal"
+    # compulsory (交强险) | commercial | None (claims.coverage): selects the legal clocks.
+    coverage: str | None = None
 
 
 def claim_states(session: Session, numbers: Sequence[str]) -> dict[str, ClaimState]:
@@ -103,11 +110,29 @@ def claim_states(session: Session, numbers: Sequence[str]) -> dict[str, ClaimSta
                 Claim.paid_amount_fen,
                 Claim.assignee_id,
                 Claim.reported_amount_fen,
-                last_event_at,
+                last_event_at.label("last_event_at"),
+                Claim.route,
+                Claim.coverage,
             ).where(condition)
         )
         for row in rows:
-            found[row.number] = ClaimState(*row)
+            found[row.number] = ClaimState(
+                id=row.id,
+                number=row.number,
+                line=row.line,
+                status=row.status,
+                status_changed_at=row.status_changed_at,
+                closed_at=row.closed_at,
+                reopen_count=row.reopen_count,
+                event_count=row.event_count,
+                assessed_amount_fen=row.assessed_amount_fen,
+                paid_amount_fen=row.paid_amount_fen,
+                assignee_id=row.assignee_id,
+                reported_amount_fen=row.reported_amount_fen,
+                last_event_at=row.last_event_at,
+                route=row.route,
+                coverage=row.coverage,
+            )
     return found
 
 
@@ -243,12 +268,17 @@ _MATERIALS = table(
 )
 _FILINGS = table("regulator_filings", column("tenant_id"), column("claim_id"), column("filed_at", UTCDateTime()))
 _COMPLAINTS = table("complaints", column("tenant_id"), column("claim_id"))
+_RISK_SCORES = table("risk_scores", column("tenant_id"), column("claim_id"), column("points"))
 _ORG_UNITS = table("org_units", column("tenant_id"), column("id"), column("path"))
 OPEN_CLOCK_STATES = ("running", "paused", "suspended")
 LIGHTS = ("green", "yellow", "red")
 MATERIALS_FILTERS = ("profile", "noticed", "supplement", "violation")
 CLOCK_OUTCOMES = ("met", "breached", "settled")
 SORTS = ("reported", "deadline", "amount", "status")
+# A claim's triage route (claims.route, written by triage at report time; issue 15). Lower domains read the
+# column and import the names from here, never from triage.
+ROUTES = ("normal", "fast_track", "green", "manual_review")
+RISK_LEVELS = ("low", "medium", "high")
 
 
 @dataclass(frozen=True)
@@ -284,9 +314,8 @@ class ClaimFilter:
     clock_outcome: str | None = None  # ... met | breached | settled (met or breached)
     filed_from: dt.datetime | None = None  # a red regulator filing in [filed_from, filed_until)
     filed_until: dt.datetime | None = None
-    # Extension point for the triage route (issue 15): a claims table column or a join goes here, and a
-    # condition in _conditions(). Until then no claim has a route and the filter is refused upstream.
-    route: str | None = None
+    route: str | None = None  # the triage route (claims.route): one of ROUTES
+    risk_flag: bool = False  # risk level high (claims.risk_level) or a red flag fired on one of its risk scores
 
 
 def _conditions(
@@ -362,6 +391,11 @@ def _conditions(
         where.append(amount >= filters.amount_min_fen)
     if filters.amount_below_fen is not None:
         where.append(amount < filters.amount_below_fen)
+    if filters.route:
+        where.append(Claim.route == filters.route)
+    if filters.risk_flag:
+        # High risk, or any red flag fired on a score of the claim (risk sits above cases: named, not imported).
+        where.append(or_(Claim.risk_level == "high", Claim.id.in_(own(_RISK_SCORES, _RISK_SCORES.c.points > 0))))
     if filters.disputed:
         where.append(Claim.id.in_(own(_COMPLAINTS, _COMPLAINTS.c.claim_id.is_not(None))))
     if filters.materials:
@@ -492,6 +526,8 @@ def search_claims(
         and (filters.amount_min_fen is not None or filters.amount_below_fen is not None)
     ):
         page_where = _conditions(filters, now or dt.datetime.now(dt.UTC), dialect, tenant_id, amount_by_index=False)
+    if sort == "reported" and descending:
+        return total, _priority_first(session, page_where, page, page_size, dialect, page_options)
     # Ids first (the sort carries only the key and the id), then the page's rows.
     ids = list(
         session.execute(
@@ -504,6 +540,37 @@ def search_claims(
         ).scalars()
     )
     return total, _claims_in_order(session, ids)
+
+
+def _priority_first(
+    session: Session, where: list[Any], page: int, size: int, dialect: str, options: dict[str, Any]
+) -> list[Claim]:
+    """The default order, newest first, with the green channel ahead: claims with a priority (3 catastrophe,
+    2 major case, 1 vulnerable customer; ``claims.priority``, written by triage) by priority, then the rest.
+    The few prioritised claims come from the partial index ix_claims_tenant_priority (0022); the rest keep
+    the list's own order and indexes, with ``priority <= 0`` checked on the way."""
+    wanted = page * size
+    first = list(
+        session.execute(
+            select(Claim.id)
+            .where(*where, Claim.priority > 0)
+            .order_by(Claim.priority.desc(), Claim.reported_at.desc(), Claim.id.desc())
+            .limit(wanted),
+            execution_options=options,
+        ).scalars()
+    )
+    ids = first[(page - 1) * size : wanted]
+    if len(ids) < size:
+        rest = session.execute(
+            select(Claim.id)
+            .where(*where, Claim.priority <= 0)
+            .order_by(*_order("reported", True, dialect))
+            .offset(max(0, (page - 1) * size - len(first)))
+            .limit(size - len(ids)),
+            execution_options=options,
+        ).scalars()
+        ids.extend(rest)
+    return _claims_in_order(session, ids)
 
 
 def _claims_in_order(session: Session, ids: list[int]) -> list[Claim]:
@@ -574,6 +641,8 @@ def iter_claims(
         if sort == "deadline"
         else _order(sort, descending, dialect)
     )
+    if sort == "reported" and descending:
+        order = [Claim.priority.desc(), *order]  # the green channel ahead, as on the page (_priority_first)
     while True:
         rows = list(
             session.execute(

@@ -50,6 +50,54 @@ class Claimant(BaseModel):
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+class Coverage(StrEnum):
+    COMPULSORY = "compulsory"  # 交强险: 机动车交通事故责任强制保险
+    COMMERCIAL = "commercial"  # 商业险
+
+
+class ReportDetails(BaseModel):
+    """What the report says about the loss, the policy and the claimant beyond the claim row: the facts triage
+    rules and risk red flags test (``risk.facts.ClaimFacts``). All optional; unknown stays unknown. Kept on the
+    reported event's ``data`` (the bank account only as a keyed hash, in triage's contact index)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    claim_type: str | None = Field(
+        default=None, max_length=32, pattern=IDENTIFIER_PATTERN, description="e.g. vehicle_damage, injury, medical"
+    )
+    liability_clear: bool | None = Field(default=None, description="liability is clear (责任明确)")
+    injury: bool | None = None
+    death: bool | None = None
+    serious_injury: bool | None = None
+    disability: bool | None = Field(default=None, description="the claimant has a disability (manual assistance)")
+    investigation: bool | None = Field(default=None, description="an investigation (调查) is already open")
+    policy_start: dt.date | None = Field(default=None, description="the policy's inception date")
+    reinstated_on: dt.date | None = Field(default=None, description="the policy's reinstatement (复效) date")
+    accident_at: AwareDatetime | None = Field(default=None, description="when the accident happened, with offset")
+    channel: str | None = Field(default=None, max_length=32, pattern=IDENTIFIER_PATTERN, description="report channel")
+    provider: str | None = Field(
+        default=None, max_length=64, pattern=IDENTIFIER_PATTERN, description="repair shop or hospital code"
+    )
+    bank_account: str | None = Field(
+        default=None, min_length=6, max_length=34, pattern=r"^[0-9A-Za-z ]+$", description="payee account; hashed only"
+    )
+    electronic_only: bool | None = Field(default=None, description="every material is submitted electronically")
+
+    @field_validator("policy_start", "reinstated_on")
+    @classmethod
+    def _plausible_date(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None and not EARLIEST_EVENT_AT.year - 50 <= value.year <= 2999:
+            raise ValueError("the date is out of range")
+        return value
+
+    @field_validator("accident_at")
+    @classmethod
+    def _plausible_accident(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and (value < EARLIEST_EVENT_AT - dt.timedelta(days=3650) or value.year > 2999):
+            raise ValueError("accident_at is out of range")
+        return value
+
+
 class ClaimReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -59,6 +107,11 @@ class ClaimReport(BaseModel):
     region_code: str | None = Field(default=None, max_length=12)
     claimant: Claimant
     reported_amount: Money | None = None
+    details: ReportDetails | None = Field(default=None, description="facts for triage and risk (all optional)")
+    # 交强险 claims run on the 交强险条例's shorter clocks (arts. 28-29); omitted: not said (commercial rules).
+    coverage: Coverage | None = Field(
+        default=None, description="compulsory (交强险, motor) or commercial (商业险); selects the legal clocks"
+    )
 
 
 class EventIn(BaseModel):

@@ -18,7 +18,7 @@ from claimwatch.auth.principal import Principal
 from claimwatch.cases import repository
 from claimwatch.cases.events import CaseChange
 from claimwatch.cases.models import Claim, new_sample_key
-from claimwatch.cases.schemas import EventIn, EventType
+from claimwatch.cases.schemas import Coverage, EventIn, EventType
 from claimwatch.config import get_settings
 from claimwatch.db import utc_now
 from claimwatch.errors import NotFound, Problem
@@ -28,6 +28,7 @@ from claimwatch.tenancy import service as tenancy_service
 from claimwatch.workflow import service as workflow_service
 
 CASE_EVENT_KIND = "case_event"
+COMPULSORY_LINE = "motor"  # 交强险 covers motor vehicles only
 
 
 @dataclass(frozen=True)
@@ -207,10 +208,11 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
         tenant_id,
         [{"id": state.id, **changes[state.number]} for state in touched.values() if state.new_row is None],
     )
-    # Subscribers (clocks, claimant messages in the outbox) write in this same transaction.
+    # The events' entries first: a subscriber may append its own (a review opened, a catastrophe joined).
+    chain.close()
+    # Subscribers (clocks, claimant messages in the outbox, triage and risk) write in this same transaction.
     published = [_case_change(state, row) for _, state, row in applied]
     reactions.publish(reactions.CASE_EVENTS, session, tenant_id, published)
-    chain.close()
 
     for index, event in enumerate(events):
         if acks[index] is None:
@@ -235,6 +237,10 @@ def _case_change(state: repository.ClaimState, row: dict[str, Any]) -> CaseChang
         event_ref=row["client_event_id"],
         at=row["occurred_at"],
         actor=row["actor"],
+        coverage=state.coverage,
+        reason=row["reason"],
+        report_data=state.report_data if row["event_type"] == EventType.REPORTED.value else None,
+        contact_hashes=state.contact_hashes if row["event_type"] == EventType.REPORTED.value else None,
     )
 
 
@@ -264,6 +270,7 @@ def _apply(
         if state is None:
             return None
         row["to_status"] = state.status
+        row["data"] = canonical_json(state.report_data) if state.report_data else None
         batch.claims[event.claim_number] = state
     elif state is None:
         batch.problem(index, event, "claim_number", f"unknown claim {event.claim_number}", 404)
@@ -332,6 +339,10 @@ def _new_claim(
         if org_id is None:
             batch.problem(index, event, "claim.org_code", f"unknown org unit {report.org_code!r}")
             return None
+    if report.coverage is Coverage.COMPULSORY and report.line != COMPULSORY_LINE:
+        # 交强险 is motor third-party liability cover: a compulsory claim of another line is a feed error.
+        batch.problem(index, event, "claim.coverage", f"compulsory (交强险) cover is motor only, not {report.line!r}")
+        return None
     if report.region_code is not None and report.region_code not in tenancy_service.region_codes():
         batch.problem(index, event, "claim.region_code", f"unknown region code {report.region_code!r}")
         return None
@@ -351,6 +362,7 @@ def _new_claim(
         "claimant_email_enc": cipher.encrypt(claimant.email),
         "claimant_email_hash": keyed_hash(claimant.email),
         "reported_amount_fen": to_fen(report.reported_amount),
+        "coverage": report.coverage.value if report.coverage is not None else None,
         "assessed_amount_fen": None,
         "paid_amount_fen": None,
         "status": workflow.initial,
@@ -364,7 +376,16 @@ def _new_claim(
         "updated_at": batch.now,
         # The claim's permanent random number for inspection sampling (inspections/draw.py).
         "sample_key": new_sample_key(),
+        # Triage and risk write these in the same transaction (CASE_EVENTS subscribers).
+        "route": "normal",
+        "priority": 0,
+        "triage_decision_id": None,
+        "risk_score": None,
+        "risk_level": None,
+        "catastrophe_id": None,
+        "vulnerable": False,
     }
+    report_data, hashes = _report_facts(report, occurred)
     return repository.ClaimState(
         id=None,
         number=event.claim_number,
@@ -379,7 +400,54 @@ def _new_claim(
         assignee_id=None,
         reported_amount_fen=to_fen(report.reported_amount),
         new_row=row,
+        coverage=report.coverage.value if report.coverage is not None else None,
+        report_data=report_data,
+        contact_hashes=hashes,
     )
+
+
+def claimant_age(id_number: str | None, on: dt.date) -> int | None:
+    """Age in whole years on ``on`` from a resident ID number's date of birth (18 characters: YYYYMMDD at
+    7–14; the old 15-digit form: YYMMDD at 7–12, born 19YY); None for other documents or a bad date."""
+    if not id_number:
+        return None
+    text = id_number.strip().upper()
+    try:
+        if len(text) == 18 and text[:17].isdigit():
+            born = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+        elif len(text) == 15 and text.isdigit():
+            born = dt.date(1900 + int(text[6:8]), int(text[8:10]), int(text[10:12]))
+        else:
+            return None
+    except ValueError:
+        return None
+    if born > on:
+        return None
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _report_facts(report: Any, occurred: dt.datetime) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The report's details as kept on the reported event (no personal identifiers: the claimant's age, not
+    the ID number; no bank account), and keyed hashes of the identifiers for triage's contact index."""
+    details = report.details
+    data: dict[str, Any] = {}
+    if details is not None:
+        data["details"] = details.model_dump(mode="json", exclude_none=True, exclude={"bank_account"})
+    accident = details.accident_at if details is not None and details.accident_at is not None else occurred
+    age = claimant_age(report.claimant.id_number, accident.date())
+    if age is not None:
+        data["claimant_age"] = age
+    hashes = {
+        kind: value
+        for kind, value in (
+            ("phone", keyed_hash(report.claimant.phone)),
+            ("id", keyed_hash(report.claimant.id_number)),
+            ("bank", keyed_hash(f"bank:{details.bank_account}") if details and details.bank_account else None),
+            ("name", keyed_hash(f"name:{report.claimant.name.strip()}")),
+        )
+        if value
+    }
+    return data or None, hashes
 
 
 def _transition(
@@ -406,6 +474,16 @@ def _transition(
             "to_status",
             f"invalid transition {state.status} -> {event.to_status} for claim {state.number} "
             f"({state.line}); allowed from {state.status}: {allowed}",
+        )
+        return False
+    if not rule.allows_route(state.route):
+        routes = ", ".join(sorted(rule.routes or ()))
+        batch.problem(
+            index,
+            event,
+            "to_status",
+            f"transition {state.status} -> {event.to_status} is only for claims on route {routes}; "
+            f"claim {state.number} is on route {state.route}",
         )
         return False
     if batch.principal.role.value not in rule.roles:

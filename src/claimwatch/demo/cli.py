@@ -14,11 +14,14 @@ from claimwatch import db, migrate
 from claimwatch.cli_output import fail
 from claimwatch.demo import assignment as demo_assignment
 from claimwatch.demo import committee as demo_committee
+from claimwatch.demo import fairness as demo_fairness
 from claimwatch.demo import improvement as demo_improvement
 from claimwatch.demo import jobs, queue_materials, staff_notices
 from claimwatch.demo import letters as demo_letters
 from claimwatch.demo import quality_loop as demo_quality_loop
 from claimwatch.demo import reports as demo_reports
+from claimwatch.demo import risk as demo_risk
+from claimwatch.demo import triage as demo_triage
 from claimwatch.demo.generator import DemoSpec, iter_claim_events, to_json_line
 from claimwatch.demo.organisation import DEMO_PASSWORD
 from claimwatch.imports.cli import progress_bar
@@ -94,6 +97,10 @@ def setup(
         for line in demo_letters.summary(spec):
             err.print(line, markup=False)
         demo_assignment.load(spec)
+        for line in demo_risk.load(spec):
+            err.print(line, markup=False)
+        for line in demo_triage.load(spec).lines():
+            err.print(line, markup=False)
         surveyed = jobs.load_surveys(spec)
         err.print(f"{surveyed.issued} satisfaction surveys sent, {surveyed.answered} answered")
         from claimwatch.kpi import jobs as kpi_jobs
@@ -103,6 +110,8 @@ def setup(
         found = kpi_jobs.evaluate_alerts(None)
         err.print(f"KPI snapshot taken; {found.created} quality alerts")
         for line in demo_quality_loop.load(spec):
+            err.print(line, markup=False)
+        for line in demo_fairness.load(spec).lines():
             err.print(line, markup=False)
         for line in demo_improvement.load(spec).lines():
             err.print(line, markup=False)

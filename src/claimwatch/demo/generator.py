@@ -21,6 +21,8 @@ from typing import Any
 import chinese_calendar
 import numpy as np
 
+from claimwatch.demo import fairness as demo_fairness
+from claimwatch.demo import risk as demo_risk
 from claimwatch.demo.organisation import DEMO_TENANTS, DemoTenant
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -40,7 +42,13 @@ HOURLY = np.array([1, 1, 1, 1, 1, 2, 3, 6, 9, 11, 11, 9, 6, 8, 10, 10, 9, 8, 6, 
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉兰文斌宇浩凯欣怡晨阳子涵"
-REJECT_REASONS = ("不属于保险责任范围", "出险时保单已失效", "事故与投保标的不符", "存在免责条款约定情形")
+# Each cites the policy clause it rests on (保险法 art. 24); demo/fairness.py's strict handler sometimes does not.
+REJECT_REASONS = (
+    "依据保险条款第四条，不属于保险责任范围",
+    "依据保险条款第二条，出险时保单已失效",
+    "依据保险条款第十条，事故与投保标的不符",
+    "依据保险条款第七条，存在责任免除约定情形",
+)
 WITHDRAW_REASONS = ("客户主动撤案", "损失轻微，客户自行处理", "重复报案")
 REOPEN_REASONS = ("客户补充新的医疗发票", "复核发现理算有误", "客户对拒赔提出异议，经复核重开")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -314,6 +322,8 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
     surge_rng = random.Random(f"{spec.seed}:{tenant.code}:lagging")
     adjusters = tenant.adjusters()
     rng = random.Random(f"{spec.seed}:{tenant.code}")
+    risk_rng = random.Random(f"{spec.seed}:{tenant.code}:risk")  # report details (demo/risk.py), own stream
+    frequent: list[dict[str, str]] = []  # claimants who claim again and again (demo/risk.py)
     for serial, claim_index in enumerate(order, start=1):
         line = line_names[int(line_of[claim_index])]
         amount = float(amounts[claim_index])
@@ -344,6 +354,7 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
             "phone": f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}",
             "id_number": id_number(branch.region_code[:2] + "0101", birth, rng.randrange(1000)),
         }
+        claimant = demo_risk.maybe_repeat_claimant(risk_rng, claimant, frequent)
         walk = _ClaimWalk(rng, tenant.code, number, horizon)
         walk.emit(
             "reported",
@@ -355,6 +366,7 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
                 "region_code": branch.region_code,
                 "claimant": claimant,
                 "reported_amount": f"{amount:.2f}",
+                "details": demo_risk.report_details(risk_rng, tenant.code, line, branch.region_code, reported_at),
             },
         )
         adjuster = rng.choice(adjusters)
@@ -375,6 +387,8 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
             walk.rng = rng
         else:
             _walk(walk, line, amount, adjuster)
+        # 降赔惜赔: one strict handler, and everyone's occasional short payment (its own random stream).
+        demo_fairness.skew(walk.events, spec.seed, number, adjuster)
         yield from walk.events
 
 

@@ -31,6 +31,7 @@ PERIODIC_PLANS = "periodic_plans"
 ASSIGNMENT = "assignment"
 PURGE = "purge"
 REPORTS = "reports"
+FAIRNESS = "fairness"
 
 
 def N_(message: str) -> str:  # noqa: N802 - marks a msgid for extraction; pages translate it
@@ -46,6 +47,8 @@ KIND_LABELS: dict[str, str] = {
     PERIODIC_PLANS: N_("periodic inspection plans"),
     ASSIGNMENT: N_("case assignment"),
     PURGE: N_("throttle and session purge"),
+    REPORTS: N_("scheduled quality reports"),
+    FAIRNESS: N_("under-payment checks"),
 }
 # A kind's threshold is at least this many of its intervals.
 INTERVALS_BEFORE_STALE = 3

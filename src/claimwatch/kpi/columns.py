@@ -59,6 +59,14 @@ TABLES: dict[str, Table] = {
                 ("reported_at", "TIMESTAMP"),
                 ("closed_at", "TIMESTAMP"),
                 ("disputed", "BOOLEAN"),  # at least one complaint names the claim
+                # Triage (issue 15): the claim's route now (claims.route); whether the rules ever found it eligible
+                # for the 三免 fast track (a decision whose would-be route was fast_track, also in monitor mode);
+                # checked: a submitted inspection or a decided risk review (核查) looked at it afterwards;
+                # found_wrong: one of them found an error or confirmed fraud (fast-track leakage).
+                ("route", "VARCHAR"),
+                ("fast_track_eligible", "BOOLEAN"),
+                ("checked", "BOOLEAN"),
+                ("found_wrong", "BOOLEAN"),
             ),
         ),
         Table(

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from claimwatch.cases.repository import ROUTES
 from claimwatch.config import get_settings
 from claimwatch.kpi.columns import TABLES, empty_connection
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
@@ -79,6 +80,7 @@ DRILL_FILTERS: dict[str, tuple[str, ...] | None] = {
     "materials": ("profile", "noticed", "supplement", "violation"),
     "clock": None,  # an SLA policy code
     "clock_outcome": ("met", "breached", "settled"),
+    "route": ROUTES,  # the triage route (claims.route)
 }
 # Statements a formula must never carry: it is an expression, not a script.
 _FORBIDDEN = re.compile(r";|--|/\*|\b(copy|attach|install|load|pragma|create|drop|insert|update|delete|set)\b", re.I)

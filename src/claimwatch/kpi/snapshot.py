@@ -44,10 +44,12 @@ from claimwatch.kpi.loader import CatalogueError
 from claimwatch.materials.models import MaterialsProfile
 from claimwatch.notify.models import MessageStatus, OutboxMessage
 from claimwatch.rectification.models import Rectification
+from claimwatch.risk.models import RiskReview
 from claimwatch.sla.models import RegulatorFiling, SlaClock
 from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
 from claimwatch.tenancy.service import platform_zone
+from claimwatch.triage.models import TriageDecision
 from claimwatch.workflow import service as workflow_service
 
 log = structlog.get_logger("claimwatch.kpi.snapshot")
@@ -198,6 +200,20 @@ def _rectification_query() -> Select:
     )
 
 
+def _fast_track_columns() -> tuple[Any, ...]:
+    """fast_track_eligible, checked, found_wrong of the claims table (see kpi.columns): from the triage decisions,
+    the claim inspections submitted and the risk reviews decided, each an indexed EXISTS per claim."""
+    inspected = and_(
+        Inspection.subject_kind == "claim", Inspection.subject_id == Claim.id, Inspection.error.is_not(None)
+    )
+    reviewed = and_(RiskReview.claim_id == Claim.id, RiskReview.label.is_not(None))
+    return (
+        exists().where(TriageDecision.claim_id == Claim.id, TriageDecision.would_be_route == "fast_track"),
+        or_(exists().where(inspected), exists().where(reviewed)),
+        or_(exists().where(inspected, Inspection.error.is_(True)), exists().where(reviewed, RiskReview.label == 1)),
+    )
+
+
 def _inspection_strata(con: duckdb.DuckDBPyConnection, conn: Connection) -> None:
     """Per (draw, stratum): the stratum's population as recorded by the draw, and whether the plan drew at
     random (not targeted, not opened by an alert), for the inspections' weights."""
@@ -247,6 +263,8 @@ def _queries() -> dict[str, Select[Any]]:
             Claim.reported_at,
             Claim.closed_at,
             exists().where(Complaint.claim_id == Claim.id),
+            Claim.route,
+            *_fast_track_columns(),
         ).order_by(Claim.id),
         "clocks": select(
             *_claim_dims(),

@@ -9,6 +9,7 @@ One file per line of business::
     items:                                   # the catalogue of documents of this line
       - {code: id_proof, zh: 身份证明, en: Proof of identity}
       - {code: medical_records, zh: 病历, en: Medical records}
+      - {code: loss_assessment, zh: 定损单, en: Loss assessment sheet, electronic: false}
     claim_types:
       vehicle_damage:
         zh: 车辆损失
@@ -18,13 +19,17 @@ One file per line of business::
 
 An entry of ``required`` or ``optional`` is an item code, or ``{item: code, when: {...}}`` to apply
 only when the claim's facts match: ``facts`` (all of them) and/or ``any_facts`` (at least one).
+
+``electronic: false`` marks an item that exists only on paper or in person (an original, a key) or that a
+waived step produces (the 定损单 of a loss assessment the 三免 fast track skips). A fast-tracked claim
+(``claims.route`` fast_track, 免纸质材料) is asked only for the electronic items; unmarked items are electronic.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +54,7 @@ class ItemDef:
     code: str
     name_zh: str
     name_en: str
+    electronic: bool = True
 
     def label(self, locale: str) -> str:
         return self.name_zh if locale == "zh" else self.name_en
@@ -72,6 +78,7 @@ class Requirement:
     optional: bool = False
     all_facts: frozenset[str] = frozenset()
     any_facts: frozenset[str] = frozenset()
+    electronic: bool = True  # the item's flag (ItemDef.electronic), copied so an evaluation needs no catalogue
 
     @property
     def conditional(self) -> bool:
@@ -116,7 +123,7 @@ class Checklist:
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _TOP_KEYS = {"line", "name", "facts", "items", "claim_types"}
-_ITEM_KEYS = {"code", "zh", "en"}
+_ITEM_KEYS = {"code", "zh", "en", "electronic"}
 _FACT_KEYS = {"zh", "en"}
 _TYPE_KEYS = {"zh", "en", "required", "optional"}
 _ENTRY_KEYS = {"item", "when"}
@@ -194,7 +201,10 @@ def parse_checklist(text: str, source: str, known_lines: Collection[str] | None 
         if code in items:
             raise fail(spec, f"duplicate item code {code!r}", "code")
         label_zh, label_en = labels(spec, f"item {code!r}")
-        items[code] = ItemDef(code, label_zh, label_en)
+        electronic = spec.get("electronic", True)
+        if not isinstance(electronic, bool):
+            raise fail(spec, f"'electronic' of item {code!r} must be true or false, not {electronic!r}", "electronic")
+        items[code] = ItemDef(code, label_zh, label_en, electronic)
 
     raw_types = doc["claim_types"]
     if not isinstance(raw_types, _Mapping) or not raw_types:
@@ -231,6 +241,8 @@ def parse_checklist(text: str, source: str, known_lines: Collection[str] | None 
                         where_key if where_key else "item",
                     )
                 seen.add(requirement.item)
+                if not items[requirement.item].electronic:
+                    requirement = replace(requirement, electronic=False)
                 requirements.append(requirement)
         if not requirements:
             raise fail(

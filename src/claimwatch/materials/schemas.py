@@ -58,6 +58,8 @@ class ItemOut(BaseModel):
     applicable: bool
     received: bool
     missing: bool
+    electronic: bool = Field(description="can be given electronically; false: paper or physical only")
+    waived: bool = Field(description="not asked of this fast-tracked claim (三免: electronic materials only)")
 
 
 class NoticeItemOut(BaseModel):
@@ -113,6 +115,7 @@ class MaterialsOut(BaseModel):
     supplement_rounds: int
     violation_rounds: int
     awaiting_since: dt.datetime | None
+    electronic_only: bool = Field(description="the claim is on the fast track (三免): only electronic items are needed")
 
 
 class DocumentAck(DocumentOut):

@@ -26,6 +26,7 @@ from claimwatch.materials.storage import HEAD_BYTES, StagedFile
 from claimwatch.notify import service as notify_service
 from claimwatch.privacy import scrub_text
 from claimwatch.sla import service as sla_service
+from claimwatch.workflow.loader import ROUTE_FAST_TRACK
 
 PROFILE_KIND = "materials.profile"
 NOTICE_KIND = "materials.notice"
@@ -96,13 +97,24 @@ class Evaluation:
         return not self.missing
 
 
-def evaluate(claim_type: ClaimTypeDef, facts: Collection[str], received: Collection[str]) -> Evaluation:
+def evaluate(
+    claim_type: ClaimTypeDef, facts: Collection[str], received: Collection[str], electronic_only: bool = False
+) -> Evaluation:
+    """``electronic_only``: the claim is fast-tracked (三免, 免纸质材料); items marked ``electronic: false``
+    do not apply to it."""
     fact_set = frozenset(facts)
     received_set = frozenset(received)
-    applicable = tuple(r for r in claim_type.requirements if r.applies(fact_set))
+    applicable = tuple(
+        r for r in claim_type.requirements if r.applies(fact_set) and (r.electronic or not electronic_only)
+    )
     missing = tuple(r.item for r in applicable if not r.optional and r.item not in received_set)
     optional_missing = tuple(r.item for r in applicable if r.optional and r.item not in received_set)
     return Evaluation(claim_type, fact_set, received_set, applicable, missing, optional_missing)
+
+
+def electronic_only(claim: Claim) -> bool:
+    """A fast-tracked claim (三免) is asked only for the electronic items of its checklist."""
+    return claim.route == ROUTE_FAST_TRACK
 
 
 def claim_evaluation(session: Session, claim: Claim) -> Evaluation | None:
@@ -111,7 +123,10 @@ def claim_evaluation(session: Session, claim: Claim) -> Evaluation | None:
     if profile is None:
         return None
     return evaluate(
-        claim_type_def(claim.line, profile.claim_type), profile.facts, repository.received_items(session, claim.id)
+        claim_type_def(claim.line, profile.claim_type),
+        profile.facts,
+        repository.received_items(session, claim.id),
+        electronic_only(claim),
     )
 
 
@@ -163,7 +178,18 @@ def set_profile(
         {"claim": claim.number, "claim_type": claim_type, "facts": wanted, "previous": previous},
     )
     session.flush()
+    signal_if_complete(session, claim, at, actor)
     return profile
+
+
+def signal_if_complete(session: Session, claim: Claim, at: dt.datetime, actor: str) -> None:
+    """Tell the clocks when the claim's checklist is complete: the decision clocks run from complete materials
+    (保险法 art. 23 with 解释二 art. 15; 交强险条例 art. 29), not from the report. A clock starts once."""
+    evaluation = claim_evaluation(session, claim)
+    if evaluation is not None and evaluation.complete:
+        sla_service.signal(
+            session, claim.tenant_id, claim.id, "materials_complete", at, actor, "every required item received"
+        )
 
 
 # --- notices ---------------------------------------------------------------------------------------
@@ -208,7 +234,9 @@ def issue_notice(
             409, "claim_type", "set the claim's materials profile (claim type and facts) before issuing a notice"
         )
     claim_type = claim_type_def(claim.line, profile.claim_type)
-    evaluation = evaluate(claim_type, profile.facts, repository.received_items(session, claim.id))
+    evaluation = evaluate(
+        claim_type, profile.facts, repository.received_items(session, claim.id), electronic_only(claim)
+    )
     if items is None:
         requested = list(evaluation.missing)
         if not requested:
@@ -437,6 +465,7 @@ def store_document(
                 session.flush()
                 reason = f"all items of materials notice round {latest.round} received"
                 sla_service.signal(session, claim.tenant_id, claim.id, "materials_received", at, actor, reason)
+        signal_if_complete(session, claim, at, actor)
     return document, True
 
 
@@ -512,6 +541,8 @@ def materials_view(session: Session, claim: Claim, locale: str) -> dict[str, Any
         "supplement_rounds": profile.supplement_rounds if profile else 0,
         "violation_rounds": profile.violation_rounds if profile else 0,
         "awaiting_since": profile.awaiting_since if profile else None,
+        # 三免: a fast-tracked claim needs only the electronic items; the others show as waived.
+        "electronic_only": electronic_only(claim),
     }
     if found is not None:
         view["claim_types"] = [{"code": t.code, "label": t.label(locale)} for t in found.claim_types.values()]
@@ -545,7 +576,7 @@ def materials_view(session: Session, claim: Claim, locale: str) -> dict[str, Any
         return view
 
     claim_type = found.claim_types[profile.claim_type]
-    evaluation = evaluate(claim_type, profile.facts, received)
+    evaluation = evaluate(claim_type, profile.facts, received, electronic_only(claim))
     view["profile"] = {
         "claim_type": claim_type.code,
         "claim_type_label": claim_type.label(locale),
@@ -565,6 +596,8 @@ def materials_view(session: Session, claim: Claim, locale: str) -> dict[str, Any
                 "requirement": requirement.kind,
                 "condition": sorted(requirement.all_facts | requirement.any_facts),
                 "applicable": code in applicable,
+                "electronic": requirement.electronic,
+                "waived": electronic_only(claim) and not requirement.electronic and requirement.applies(profile.facts),
                 "received": code in received,
                 "missing": code in missing,
             }
@@ -614,7 +647,7 @@ def awaited(session: Session, claim: Claim, locale: str) -> dict[str, Any]:
         return answer | {"state": AWAITED_NO_CLAIM_TYPE}
     claim_type = found.claim_types[profile.claim_type]
     received = repository.received_items(session, claim.id)
-    evaluation = evaluate(claim_type, profile.facts, received)
+    evaluation = evaluate(claim_type, profile.facts, received, electronic_only(claim))
     notices = repository.notices(session, claim.id)
     open_notice = notices[-1] if notices and notices[-1].completed_at is None else None
     outstanding = [code for code in (open_notice.items if open_notice else []) if code not in received]

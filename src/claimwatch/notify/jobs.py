@@ -26,10 +26,12 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from claimwatch import reactions
 from claimwatch.config import Settings, get_settings
 from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.notify import channels as channel_registry
 from claimwatch.notify import repository, service
+from claimwatch.notify.events import SentMessage
 from claimwatch.notify.models import MessageStatus, StaffNotification
 from claimwatch.privacy import field_cipher, scrub_text
 from claimwatch.tenancy.service import tenant_zone
@@ -133,10 +135,11 @@ def _deliver_batch(
     # Stop sending a little before the lease ends: what is left is released, not sent twice.
     deadline = time.monotonic() + lease.total_seconds() * 0.8
     pending: list[dict[str, Any]] = []
+    sent: list[SentMessage] = []  # published with the outcomes (the refusal-notice clock stops on it)
     last_record = time.monotonic()
     cipher = field_cipher()
     for position, row in enumerate(rows):
-        (message_id, tenant_id, _, channel_name, recipient_enc, recipient_hash, template, locale) = row[:8]
+        (message_id, tenant_id, claim_id, channel_name, recipient_enc, recipient_hash, template, locale) = row[:8]
         subject, body, secret_enc, key, attempt, claim_number = row[8:]
         stamp = max(now, utc_now())
         if time.monotonic() > deadline:
@@ -222,21 +225,26 @@ def _deliver_batch(
                 result.delivered += 1
             else:
                 result.sent += 1
+            if claim_id is not None:
+                sent.append(SentMessage(tenant_id, claim_id, template, stamp))
             if on_sent is not None:
                 on_sent(message_id)
         if len(pending) >= _RECORD_EVERY or time.monotonic() - last_record > _RECORD_SECONDS:
-            _record(pending)
-            pending = []
+            _record(pending, sent)
+            pending, sent = [], []
             last_record = time.monotonic()
-    _record(pending)
+    _record(pending, sent)
     return len(rows)
 
 
-def _record(outcomes: list[dict[str, Any]]) -> None:
+def _record(outcomes: list[dict[str, Any]], sent: list[SentMessage] | None = None) -> None:
+    """Write the outcomes and, in the same transaction, tell the subscribers which claim messages went out."""
     if not outcomes:
         return
     with unit_of_work(TenantContext.system_context()) as session:
         repository.record_outcomes(session, outcomes)
+        if sent:
+            reactions.publish(reactions.CLAIMANT_MESSAGES_SENT, session, None, sent)
 
 
 def _local_day(now: dt.datetime, zone: ZoneInfo) -> tuple[dt.date, dt.datetime]:

@@ -49,6 +49,8 @@ TEMPLATES = (
     "acknowledgement",
     "status_changed",
     "materials_notice",
+    # 保险法 art. 24: the written refusal with the reason and the appeal route, on every rejection
+    "refusal_notice",
     "lookup_otp",
     # complaints: receipt, extension notice (required before a 60-day decision), decision letter, review result
     "complaint_received",
@@ -73,6 +75,11 @@ _MASK = "******"
 # A template too long for a text message has a short form the SMS channel sends instead (with the lookup link).
 SMS_TEMPLATES: dict[str, str] = {"complaint_decision": "complaint_decision_sms"}
 _TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+# The status whose entry is a refusal (拒赔): the claimant gets the refusal notice instead of a progress message,
+# whatever the state's notify_claimant flag says; sla stops the art. 24 clock when it is sent.
+REFUSED_STATUS = "rejected"
+REFUSAL_TEMPLATE = "refusal_notice"
+COMPULSORY = "compulsory"  # cases.schemas.Coverage.COMPULSORY: the notice cites the 交强险条例 too
 
 
 class NotifyError(Problem):
@@ -348,7 +355,7 @@ def on_case_events(
             wanted.append(change)
         elif change.event_type == "transition":
             state = workflow_service.get_workflow(change.line).states.get(change.to_status)
-            if state is not None and state.notify_claimant:
+            if change.to_status == REFUSED_STATUS or (state is not None and state.notify_claimant):
                 wanted.append(change)
     if not wanted:
         return 0
@@ -374,6 +381,9 @@ def on_case_events(
                 "reported_at": local_time(change.at, zone=zone),
                 "expected_date": local_due_date(due, zone=zone),
             }
+        elif change.to_status == REFUSED_STATUS:
+            template = REFUSAL_TEMPLATE
+            context |= refusal_context(session, tenant_id, change, zone)
         else:
             template = "status_changed"
             assert change.to_status is not None
@@ -402,6 +412,18 @@ def on_case_events(
             )
     repository.insert_messages(session, rows)
     return len(rows)
+
+
+def refusal_context(session: Session, tenant_id: int, change: CaseChange, zone: ZoneInfo) -> dict[str, Any]:
+    """The refusal notice's own keys: when, why (the rejection's reason, scrubbed like every text), by whom,
+    and whether it is 交强险 (the notice then also cites the 交强险条例)."""
+    tenant = tenancy_repository.tenant_by_id(session, tenant_id)
+    return {
+        "decided_at": local_time(change.at, with_time=False, zone=zone),
+        "reason": (change.reason or "").strip() or "—",
+        "insurer": tenant.name if tenant is not None else "",
+        "compulsory": change.coverage == COMPULSORY,
+    }
 
 
 def materials_notice(
@@ -691,6 +713,7 @@ KIND_LABELS: dict[str, str] = {
     "action_overdue": N_("Improvement action overdue"),
     "action_escalated": N_("Improvement action escalated"),
     "worker_stale": N_("Background worker stopped"),
+    "advance_payment": N_("Advance payment to consider (catastrophe)"),
     ALERT_KIND: N_("Failed claimant messages"),
 }
 # Where a user's e-mail goes by default: escalations, red lights and complaint/quality alerts at once,

@@ -244,6 +244,20 @@ def stop(axis: Axis, clock: Clock, at: dt.datetime) -> bool:
     return True
 
 
+VOID = "void"
+
+
+def void(axis: Axis, clock: Clock, at: dt.datetime) -> bool:
+    """The policy no longer applies to the claim (triage moved it off the route the policy is for, e.g. an
+    investigation ended its fast track): the clock ends without a result, outcome ``void``, so it counts
+    neither as met nor as late. A breach that already happened stays a breach."""
+    if not stop(axis, clock, at):
+        return False
+    if clock.outcome == "met":
+        clock.outcome = VOID
+    return True
+
+
 class ExtensionRefused(Conflict):
     """The policy's bounds refuse the extension (409, field ``amount``)."""
 

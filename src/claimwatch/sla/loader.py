@@ -11,14 +11,21 @@ from typing import Any
 
 from claimwatch.auth.models import Role
 from claimwatch.calendar.workdays import Unit
+from claimwatch.cases.schemas import Coverage
 from claimwatch.config import get_settings
 from claimwatch.workflow import service as workflow_service
+from claimwatch.workflow.loader import ROUTE_NORMAL, ROUTES
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, as_list, line_of
 from claimwatch.yaml_source import load as load_yaml
 
-# Signals other domains send about a claim (see sla.service.signal).
-SIGNALS = frozenset({"materials_requested", "materials_received"})
+# Signals other domains send about a claim (see sla.service.signal): the one-time notice went out, its items
+# arrived, the claim's checklist is complete (materials), the 保险法 art. 24 refusal notice was sent (notify).
+SIGNALS = frozenset({"materials_requested", "materials_received", "materials_complete", "refusal_notice_sent"})
+# A clock may start on these (the art. 23 decision clock runs from complete materials, not from the report).
+START_SIGNALS = frozenset({"materials_received", "materials_complete"})
 START_EVENTS = frozenset({"reported"})
+# Values of claims.coverage a policy can select (cases.schemas.Coverage): 交强险 has its own clocks.
+COVERAGES = tuple(c.value for c in Coverage)
 
 
 class PolicyError(ConfigFileError):
@@ -37,7 +44,14 @@ class Policy:
     lines: frozenset[str] | None = None  # None: every line of business
     amount_at_least_fen: int | None = None
     amount_below_fen: int | None = None
+    # Only claims on one of these routes (claims.route, set by triage), e.g. fast_track; None: every route.
+    routes: frozenset[str] | None = None
+    # Only claims of these coverages (claims.coverage: compulsory = 交强险); None: any. ``coverages_excluded``:
+    # claims of these coverages are left out (the general art. 22/23 clocks leave 交强险 to its own).
+    coverages: frozenset[str] | None = None
+    coverages_excluded: frozenset[str] = frozenset()
     start_events: frozenset[str] = frozenset()
+    start_signals: frozenset[str] = frozenset()
     start_statuses: frozenset[str] = frozenset()
     pause_statuses: frozenset[str] = frozenset()
     pause_signals: frozenset[str] = frozenset()
@@ -58,10 +72,16 @@ class Policy:
     def red_seconds(self) -> float:
         return self.red * self.unit.seconds_per_unit
 
-    def applies_to(self, line: str, amount_fen: int | None) -> bool:
+    def applies_to(
+        self, line: str, amount_fen: int | None, route: str = ROUTE_NORMAL, coverage: str | None = None
+    ) -> bool:
         if not self.enabled:
             return False
         if self.lines is not None and line not in self.lines:
+            return False
+        if self.routes is not None and route not in self.routes:
+            return False
+        if coverage in self.coverages_excluded or (self.coverages is not None and coverage not in self.coverages):
             return False
         if self.amount_at_least_fen is not None or self.amount_below_fen is not None:
             # A tier needs an amount: a claim reported without one gets no tiered clock.
@@ -86,6 +106,8 @@ _POLICY_KEYS = {
     "red",
     "lines",
     "amount",
+    "routes",
+    "coverage",
     "start",
     "pause",
     "resume",
@@ -94,7 +116,7 @@ _POLICY_KEYS = {
     "extension",
     "enabled",
 }
-_OVERRIDE_KEYS = {"yellow", "red", "lines", "amount", "extension", "enabled"}
+_OVERRIDE_KEYS = {"yellow", "red", "lines", "amount", "routes", "coverage", "extension", "enabled"}
 
 
 def _known_statuses() -> set[str]:
@@ -153,8 +175,24 @@ class _Reader:
                 raise self.fail(spec, f"unknown event {event!r} in '{key}' (known: {sorted(START_EVENTS)})", "events")
         return statuses, signals, events
 
+    def coverage(self, node: Mapping) -> tuple[frozenset[str] | None, frozenset[str]]:
+        """``coverage: [compulsory]`` (only these) or ``coverage: {not: [compulsory]}`` (all but these)."""
+        spec = node["coverage"]
+        excluded = isinstance(spec, Mapping)
+        if excluded:
+            if set(spec) != {"not"}:
+                raise self.fail(node, "'coverage' is a list, or a mapping with one key 'not'", "coverage")
+            spec = spec["not"]
+        values = frozenset(str(x) for x in as_list(spec))
+        if not values:
+            raise self.fail(node, "'coverage' must name at least one coverage", "coverage")
+        for value in sorted(values):
+            if value not in COVERAGES:
+                raise self.fail(node, f"unknown coverage {value!r} (known: {', '.join(COVERAGES)})", "coverage")
+        return (None, values) if excluded else (values, frozenset())
+
     def limits(self, node: Mapping, base: Policy | None) -> dict[str, Any]:
-        """yellow, red, lines, amount, extension, enabled — shared by policies and overrides."""
+        """yellow, red, lines, amount, routes, extension, enabled — shared by policies and overrides."""
         values: dict[str, Any] = {}
         if "yellow" in node or base is None:
             values["yellow"] = self.number(node, "yellow", "'yellow'")
@@ -179,6 +217,16 @@ class _Reader:
             low, high = values["amount_at_least_fen"], values["amount_below_fen"]
             if low is not None and high is not None and low >= high:
                 raise self.fail(amount, "amount 'at_least' must be below 'below'")
+        if "routes" in node:
+            routes = frozenset(str(x) for x in as_list(node["routes"]))
+            if not routes:
+                raise self.fail(node, "'routes' must name at least one route", "routes")
+            for route in sorted(routes):
+                if route not in ROUTES:
+                    raise self.fail(node, f"unknown route {route!r} (known: {', '.join(ROUTES)})", "routes")
+            values["routes"] = routes
+        if "coverage" in node:
+            values["coverages"], values["coverages_excluded"] = self.coverage(node)
         if "extension" in node:
             extension = node["extension"]
             if extension is None:
@@ -212,10 +260,11 @@ class _Reader:
             known = ", ".join(u.value for u in Unit)
             raise self.fail(node, f"unknown unit {node['unit']!r} (known: {known})", "unit") from exc
         start_statuses, start_signals, start_events = self.condition(node, "start", allow_events=True)
-        if start_signals:
-            raise self.fail(node, "a clock starts on events or statuses, not on signals", "start")
-        if not start_statuses and not start_events:
-            raise self.fail(node, "'start' names no event or status", "start")
+        if start_signals - START_SIGNALS:
+            unknown = sorted(start_signals - START_SIGNALS)[0]
+            raise self.fail(node, f"a clock cannot start on {unknown!r} (only on {sorted(START_SIGNALS)})", "start")
+        if not start_statuses and not start_events and not start_signals:
+            raise self.fail(node, "'start' names no event, status or signal", "start")
         pause_statuses, pause_signals, _ = self.condition(node, "pause")
         resume_statuses, resume_signals, _ = self.condition(node, "resume")
         if resume_statuses:
@@ -237,6 +286,7 @@ class _Reader:
             basis=str(node.get("basis", "")),
             unit=unit,
             start_events=start_events,
+            start_signals=start_signals,
             start_statuses=start_statuses,
             pause_statuses=pause_statuses,
             pause_signals=pause_signals,

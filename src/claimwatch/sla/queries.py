@@ -419,7 +419,8 @@ def _joined(statement: Any) -> Any:
 def _queue_claims(
     session: Session, query: QueueQuery, conditions: list[Any], page_size: int
 ) -> tuple[list[int], dict[str, int], int]:
-    """The page's claim ids (red first, then the longest-waiting), the claims by worst light, the total."""
+    """The page's claim ids (the green channel first, then red first, then the longest-waiting), the claims by
+    worst light, the total."""
     rank = case((or_(Escalation.level == "red", SlaClock.light == "red"), 2), else_=1)
     running = case((SlaClock.state != engine.STOPPED, 1), else_=0)
     groups = _joined(
@@ -427,6 +428,7 @@ def _queue_claims(
             Escalation.claim_id.label("claim_id"),
             func.max(rank).label("worst"),
             func.min(Escalation.fired_at).label("first_fired"),
+            func.max(Claim.priority).label("priority"),
         )
     ).where(*conditions)
     groups = groups.group_by(Escalation.claim_id)
@@ -444,7 +446,8 @@ def _queue_claims(
     ids = select(grouped.c.claim_id)
     if query.light is not None:
         ids = ids.where(grouped.c.worst == _RANK[query.light])
-    ids = ids.order_by(grouped.c.worst.desc(), grouped.c.first_fired, grouped.c.claim_id)
+    # The green channel first (claims.priority: catastrophe, major case, vulnerable customer), then red first.
+    ids = ids.order_by(grouped.c.priority.desc(), grouped.c.worst.desc(), grouped.c.first_fired, grouped.c.claim_id)
     claim_ids = list(session.execute(ids.offset((page - 1) * page_size).limit(page_size)).scalars())
     return claim_ids, counts, total
 

@@ -28,6 +28,16 @@ def clocks_for_claims(session: Session, claim_ids: Iterable[int]) -> list[SlaClo
     return clocks
 
 
+def claim_routes(session: Session, claim_ids: Iterable[int]) -> dict[int, str]:
+    """The route triage gave each claim (claims.route): route-selected policies (``routes:``) read it."""
+    ids = sorted(set(claim_ids))
+    routes: dict[int, str] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        routes.update(session.execute(select(Claim.id, Claim.route).where(Claim.id.in_(chunk))).tuples().all())
+    return routes
+
+
 def clock_events(session: Session, clock_ids: Sequence[int]) -> list[SlaClockEvent]:
     if not clock_ids:
         return []
@@ -170,12 +180,13 @@ def open_clocks(session: Session, tenant_ids: Sequence[int]) -> list[SlaClock]:
 def queue(
     session: Session, org_unit_ids: set[int] | None, include_acknowledged: bool, limit: int
 ) -> list[tuple[Escalation, SlaClock, Claim]]:
-    """Escalations with their clock and claim, oldest first (the longest-waiting case on top)."""
+    """Escalations with their clock and claim, the green channel first (claims.priority), then oldest first
+    (the longest-waiting case on top)."""
     statement = (
         select(Escalation, SlaClock, Claim)
         .join(SlaClock, SlaClock.id == Escalation.clock_id)
         .join(Claim, Claim.id == Escalation.claim_id)
-        .order_by(Escalation.fired_at, Escalation.id)
+        .order_by(Claim.priority.desc(), Escalation.fired_at, Escalation.id)
         .limit(limit)
     )
     if not include_acknowledged:

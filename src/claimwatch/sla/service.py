@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from claimwatch.sla.engine import ClockState
 from claimwatch.sla.loader import SIGNALS, Policy, policies_for_tenant
 from claimwatch.sla.models import ClockColumns, SlaClock, SlaClockEvent
 from claimwatch.tenancy import repository as tenancy_repository
+from claimwatch.workflow.loader import ROUTE_NORMAL
 
 SYSTEM_ACTOR = "system:sla"
 
@@ -55,11 +57,16 @@ def tenant_policies(session: Session, tenant_id: int) -> dict[str, Policy]:
 class _ClockBook:
     """The clocks of a set of claims while a batch of changes is applied to them."""
 
-    def __init__(self, session: Session, tenant_id: int, claim_ids: set[int]) -> None:
+    def __init__(
+        self, session: Session, tenant_id: int, claim_ids: set[int], routes: dict[int, str] | None = None
+    ) -> None:
         self.session = session
         self.tenant_id = tenant_id
+        self.claim_ids = claim_ids
         self.axes = Axes(session, tenant_id)
         self.policies = tenant_policies(session, tenant_id)
+        # The claims' routes (claims.route), read only when a route-selected policy could start.
+        self.routes = routes
         self.latest: dict[tuple[int, str], ClockState] = {}
         for clock in repository.clock_states(session, tenant_id, claim_ids):
             key = (clock.claim_id, clock.policy_code)
@@ -91,6 +98,11 @@ class _ClockBook:
         self.new.append(clock)
         self.latest[(claim_id, policy.code)] = clock
         self.note(clock, "started", at, actor, due_after=clock.yellow_due_at)
+
+    def route(self, claim_id: int) -> str:
+        if self.routes is None:
+            self.routes = repository.claim_routes(self.session, self.claim_ids)
+        return self.routes.get(claim_id, ROUTE_NORMAL)
 
     def open_clocks(self, claim_id: int) -> list[tuple[ClockState, Policy]]:
         found = []
@@ -130,7 +142,9 @@ class _ClockBook:
                 change.to_status is not None
                 and (change.to_status in policy.start_statuses or change.to_status in policy.restart_statuses)
             )
-            if not starts or not policy.applies_to(change.line, change.amount_fen):
+            if not starts or not policy.applies_to(change.line, change.amount_fen, coverage=change.coverage):
+                continue
+            if policy.routes is not None and self.route(change.claim_id) not in policy.routes:
                 continue
             previous = self.latest.get((change.claim_id, policy.code))
             if (
@@ -142,7 +156,11 @@ class _ClockBook:
             elif previous is None:
                 self.start(policy, change.claim_id, change.at, change.actor)
 
-    def signal(self, claim_id: int, name: str, at: dt.datetime, actor: str, reason: str | None) -> int:
+    def signal(
+        self, claim_id: int, name: str, at: dt.datetime, actor: str, reason: str | None, claim: Claim | None = None
+    ) -> int:
+        """Stop, pause or resume the claim's open clocks on ``name``; then start the clocks that start on it
+        (``claim`` given: the art. 23 decision clock starts when the materials are complete), once per cycle."""
         changed = 0
         for clock, policy in self.open_clocks(claim_id):
             axis = self.axes(clock.unit)
@@ -159,6 +177,38 @@ class _ClockBook:
                 if engine.resume(axis, clock, at):
                     self.note(clock, "resumed", at, actor, reason=reason or name, due_after=clock.yellow_due_at)
                     changed += 1
+        if claim is not None:
+            for policy in self.policies.values():
+                if (
+                    name in policy.start_signals
+                    and (claim_id, policy.code) not in self.latest
+                    and policy.applies_to(claim.line, claim.reported_amount_fen, claim.route, claim.coverage)
+                ):
+                    self.start(policy, claim_id, at, actor)
+                    changed += 1
+        return changed
+
+    def reroute(self, change: RouteChange) -> int:
+        """The claim's route changed: void the open clocks of route policies that no longer apply and start
+        those that now apply and whose start already happened (the report, or the status the claim is in)."""
+        changed = 0
+        for clock, policy in self.open_clocks(change.claim_id):
+            if policy.routes is None or change.route in policy.routes:
+                continue
+            before = clock.yellow_due_at
+            if engine.void(self.axes(clock.unit), clock, change.at):
+                reason = f"route {change.route}" + (f": {change.reason}" if change.reason else "")
+                self.note(clock, "stopped", change.at, change.actor, reason=reason, due_before=before)
+                changed += 1
+        for policy in self.policies.values():
+            if policy.routes is None or not policy.applies_to(change.line, change.amount_fen, change.route):
+                continue
+            if not ("reported" in policy.start_events or change.status in policy.start_statuses):
+                continue
+            previous = self.latest.get((change.claim_id, policy.code))
+            if previous is None or previous.state == engine.STOPPED:
+                self.start(policy, change.claim_id, change.at, change.actor)
+                changed += 1
         return changed
 
     def flush(self) -> None:
@@ -191,6 +241,38 @@ def on_case_events(session: Session, tenant_id: int, changes: list[CaseChange]) 
     book.flush()
 
 
+@dataclass(frozen=True)
+class RouteChange:
+    """Triage moved a claim to ``route`` (claims.route is already updated) at ``at``."""
+
+    claim_id: int
+    line: str
+    amount_fen: int | None
+    status: str
+    route: str
+    at: dt.datetime
+    actor: str
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, claim: Claim, at: dt.datetime, actor: str, reason: str | None = None) -> RouteChange:
+        return cls(claim.id, claim.line, claim.reported_amount_fen, claim.status, claim.route, at, actor, reason)
+
+
+def route_changed(session: Session, tenant_id: int, changes: list[RouteChange]) -> int:
+    """Triage changed the route of claims (at report time or later): the policies selected by ``routes:``
+    follow it. Returns how many clocks started or were voided. Safe in either order with the case-event
+    subscription: a clock already started is not started twice. The caller records the decision in the
+    audit chain (the clocks' log names the route and the reason)."""
+    if not changes:
+        return 0
+    routes = {change.claim_id: change.route for change in changes}
+    book = _ClockBook(session, tenant_id, set(routes), routes)
+    changed = sum(book.reroute(change) for change in changes)
+    book.flush()
+    return changed
+
+
 def expected_completion(session: Session, tenant_id: int, claim_ids: list[int]) -> dict[int, dt.datetime]:
     """The target of each claim's timeliness clock (small, middle or large tier): what the claimant is
     told to expect. Claims whose clock is paused or has no computable deadline are left out."""
@@ -206,13 +288,16 @@ def signal(
 ) -> int:
     """Tell the claim's clocks that something happened outside the workflow: the one-time
     missing-materials notice went out (``materials_requested``) or the awaited documents arrived
-    (``materials_received``). Returns how many clocks changed; audited when any did."""
+    (``materials_received``), the checklist is complete (``materials_complete``), the refusal notice was
+    sent (``refusal_notice_sent``). Returns how many clocks changed; audited when any did."""
     if name not in SIGNALS:
         raise ValueError(f"unknown SLA signal {name!r} (known: {', '.join(sorted(SIGNALS))})")
     chain = audit_service.open_chain(session, tenant_id)
     chain.close()
     book = _ClockBook(session, tenant_id, {claim_id})
-    changed = book.signal(claim_id, name, at, actor, reason)
+    starts = any(name in policy.start_signals for policy in book.policies.values())
+    claim = session.get(Claim, claim_id) if starts else None
+    changed = book.signal(claim_id, name, at, actor, reason, claim)
     book.flush()
     if changed:
         audit_service.record(

@@ -52,6 +52,7 @@ CLOCK_STATE_LABELS: dict[str, str] = {
 OUTCOME_LABELS: dict[str, str] = {
     "met": N_("On time"),
     "breached": N_("Overdue"),
+    "void": N_("No longer applies (route changed)"),
 }
 
 PERIOD_KIND_LABELS: dict[str, str] = {

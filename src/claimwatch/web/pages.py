@@ -114,6 +114,9 @@ def render(
         "nav_actions": principal is not None and principal.can(Permission.VIEW_ACTIONS),
         "nav_committee": principal is not None and principal.can(Permission.VIEW_COMMITTEE),
         "nav_reports": principal is not None and principal.can(Permission.VIEW_REPORTS),
+        "nav_review": principal is not None and principal.can(Permission.VIEW_RISK),
+        "nav_triage": principal is not None
+        and (principal.can(Permission.MANAGE_TRIAGE_RULES) or principal.can(Permission.DECLARE_CATASTROPHES)),
         "labels": labels,
         "stale_worker": _stale_worker(principal),
     } | (context or {})

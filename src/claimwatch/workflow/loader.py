@@ -20,6 +20,14 @@ class WorkflowError(ConfigFileError):
     """A workflow file is invalid; ``str()`` is ``file:line: problem``."""
 
 
+# The routes triage gives a claim (``claims.route``): the ordinary path, 三免 fast track, green channel and
+# manual review. Lower domains (workflow shortcuts, SLA policy selectors, materials) read the claim's column
+# and compare it with these names; triage decides it.
+ROUTE_NORMAL = "normal"
+ROUTE_FAST_TRACK = "fast_track"
+ROUTES = (ROUTE_NORMAL, ROUTE_FAST_TRACK, "green", "manual_review")
+
+
 @dataclass(frozen=True)
 class StateDef:
     key: str
@@ -35,6 +43,12 @@ class TransitionDef:
     target: str
     roles: frozenset[str]
     reason_required: bool = False
+    # Allowed only for claims on one of these routes (``claims.route``), e.g. the 三免 shortcut that waives
+    # the survey and the loss assessment for fast-tracked claims; None: every claim.
+    routes: frozenset[str] | None = None
+
+    def allows_route(self, route: str) -> bool:
+        return self.routes is None or route in self.routes
 
 
 @dataclass(frozen=True)
@@ -57,7 +71,7 @@ class Workflow:
 
 _VALID_ROLES = {role.value for role in Role}
 _STATE_KEYS = {"zh", "en", "terminal", "notify_claimant"}
-_TRANSITION_KEYS = {"from", "to", "roles", "reason_required"}
+_TRANSITION_KEYS = {"from", "to", "roles", "reason_required", "routes"}
 _TOP_KEYS = {"line", "name", "initial", "default_roles", "states", "transitions"}
 
 
@@ -120,6 +134,15 @@ def parse_workflow(text: str, source: str) -> Workflow:
         for role in roles:
             if role not in _VALID_ROLES:
                 raise fail(spec, f"unknown role {role!r}", "roles")
+        routes = None
+        if "routes" in spec:
+            listed = _as_list(spec["routes"])
+            if not listed:
+                raise fail(spec, "'routes' must name at least one route", "routes")
+            for route in listed:
+                if route not in ROUTES:
+                    raise fail(spec, f"unknown route {route!r} (known: {', '.join(ROUTES)})", "routes")
+            routes = frozenset(str(r) for r in listed)
         for target in _as_list(spec["to"]):
             if target not in states:
                 raise fail(spec, f"unknown state {target!r} in 'to'", "to")
@@ -134,6 +157,7 @@ def parse_workflow(text: str, source: str) -> Workflow:
                     target=pair[1],
                     roles=frozenset(str(r) for r in roles),
                     reason_required=bool(spec.get("reason_required", False)),
+                    routes=routes,
                 )
 
     if not any(s.terminal for s in states.values()):

@@ -1,0 +1,507 @@
+"""Triage at report time (智能预审): facts, risk score, rules, the claim's route; rule-set versions and modes.
+
+The pipeline runs inside the ingesting transaction (a ``CASE_EVENTS`` subscriber, :mod:`.subscriptions`):
+facts for each new claim (:mod:`.facts`), catastrophe matching, the risk score
+(:func:`claimwatch.risk.service.score_claims`), then the rules of the version in force. Every evaluation is a
+decision row naming the version (whose content and digest are in the audit chain) and the facts it saw; in
+active mode the claim's columns change (``route``, ``priority``, ``vulnerable``), in monitor mode only the
+would-be route is stored. The ingesting transaction holds the audit chain, so a decision is not an audit entry
+of its own: it is caused by an audited event (``event_ref``) under an audited rule set, and can be replayed.
+
+Later events re-evaluate a triaged claim: an ``amounts`` event (the amount changed) and entering one of the rule
+set's ``reevaluate_statuses`` (an investigation: ``investigation`` becomes true and stays true).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from claimwatch import params
+from claimwatch.audit import service as audit_service
+from claimwatch.auth.principal import Permission, Principal
+from claimwatch.cases.events import CaseChange
+from claimwatch.cases.models import Claim
+from claimwatch.db import tenant_context, utc_now
+from claimwatch.errors import Forbidden, Invalid, NotFound
+from claimwatch.risk import service as risk_service
+from claimwatch.risk.facts import ClaimFacts
+from claimwatch.tenancy import repository as tenancy_repository
+from claimwatch.triage import catastrophes, fast_track, loader, repository
+from claimwatch.triage import facts as facts_builder
+from claimwatch.triage.models import TriageDecision, TriageRuleSet
+from claimwatch.triage.rules import MODES, Outcome, RuleSet, stronger
+
+SYSTEM_ACTOR = "system:triage"
+CATASTROPHE_PRIORITY = 3
+MAX_RULE_FILE = 256 * 1024
+
+
+# -- rule-set versions -------------------------------------------------------------------------------------
+
+
+def _tenant(principal: Principal) -> int:
+    if principal.tenant_id is None:
+        raise Forbidden("tenant", "triage rules belong to one insurer; this account belongs to none")
+    return principal.tenant_id
+
+
+def check_rule_set(text: str, source: str = "rules.yaml", mode: str | None = None) -> RuleSet:
+    """Parse and validate; a bad file is :class:`Invalid` on ``content`` with ``file:line`` in the message."""
+    if len(text.encode()) > MAX_RULE_FILE:
+        raise Invalid("content", f"a rule file is at most {MAX_RULE_FILE // 1024} KiB")
+    try:
+        return loader.parse_rule_set(text, source, mode)
+    except loader.ConfigFileError as exc:
+        raise Invalid("content", str(exc)) from exc
+
+
+def load_rule_set(
+    session: Session,
+    principal: Principal,
+    text: str | None = None,
+    source: str | None = None,
+    mode: str | None = None,
+    active_from: dt.datetime | None = None,
+) -> TriageRuleSet:
+    """Put a new version in force for the caller's insurer (from ``active_from``, default now). ``text`` None:
+    the insurer's rule file (``loader.rule_file``). ``mode`` overrides the file's. Audited as
+    ``config.triage_rules`` with version, digest, mode and the YAML itself; nothing is stored if it is invalid."""
+    principal.require(Permission.MANAGE_TRIAGE_RULES)
+    tenant_id = _tenant(principal)
+    audit_service.open_chain(session, tenant_id).close()  # the chain first: every later read is serialised
+    if mode is not None and mode not in MODES:
+        raise Invalid("mode", f"mode must be monitor or active, not {mode!r}")
+    if text is None:
+        tenant = tenancy_repository.tenant_by_id(session, tenant_id)
+        assert tenant is not None
+        path = loader.rule_file(tenant.code)
+        text, source = path.read_text(encoding="utf-8"), source or path.name
+    source = (source or "api")[:300]
+    parsed = check_rule_set(text, source, mode)
+    return _store(session, principal, tenant_id, parsed, text, source, active_from, "load")
+
+
+def _store(
+    session: Session,
+    principal: Principal,
+    tenant_id: int,
+    parsed: RuleSet,
+    text: str,
+    source: str,
+    active_from: dt.datetime | None,
+    action: str,
+) -> TriageRuleSet:
+    now = utc_now()
+    active_from = params.checked_instant("active_from", active_from)
+    row = TriageRuleSet(
+        tenant_id=tenant_id,
+        version=parsed.version,
+        digest=parsed.digest,
+        mode=parsed.mode,
+        content=text,
+        source=source,
+        rule_count=len(parsed.rules),
+        active_from=active_from or now,
+        loaded_by=principal.actor,
+        loaded_at=now,
+    )
+    session.add(row)
+    session.flush()
+    _forget_head(session, tenant_id)
+    row.audit_seq = audit_service.record(
+        session,
+        tenant_id,
+        "config.triage_rules",
+        parsed.version,
+        principal.actor,
+        {
+            "action": action,
+            "rule_set_id": row.id,
+            "version": parsed.version,
+            "sha256": parsed.digest,
+            "mode": parsed.mode,
+            "active_from": row.active_from.isoformat(),
+            "rules": [rule.code for rule in parsed.rules],
+            "source": source,
+            "yaml": text,
+        },
+    )
+    session.flush()
+    return row
+
+
+def set_mode(session: Session, principal: Principal, mode: str) -> TriageRuleSet:
+    """Switch the version in force between monitor and active: a new version row with the same content."""
+    principal.require(Permission.MANAGE_TRIAGE_RULES)
+    tenant_id = _tenant(principal)
+    audit_service.open_chain(session, tenant_id).close()
+    if mode not in MODES:
+        raise Invalid("mode", f"mode must be monitor or active, not {mode!r}")
+    current = repository.rule_set_in_force(session, utc_now())
+    if current is None:
+        raise NotFound("mode", "no triage rule set is loaded for this insurer: load one first")
+    if current.mode == mode:
+        return current
+    parsed = check_rule_set(current.content, current.source, mode)
+    return _store(session, principal, tenant_id, parsed, current.content, current.source, None, f"mode:{mode}")
+
+
+@dataclass(frozen=True)
+class InForce:
+    row_id: int
+    mode: str
+    rules: RuleSet
+
+
+_PARSED: dict[tuple[str, str], RuleSet] = {}  # (digest, mode) -> rules: a version's content never changes
+_HEADS: dict[tuple[str, int], tuple[float, tuple[int, str, str] | None]] = {}
+HEAD_TTL_SECONDS = 2.0  # how long a process may keep using the version it read before looking again
+
+
+def in_force(session: Session, at: dt.datetime | None = None) -> InForce | None:
+    """The version in force for the session's insurer. Ingestion asks on every event, so the answer (id, mode,
+    digest: one indexed read) is kept for ``HEAD_TTL_SECONDS`` per database and insurer; a version loaded in
+    this process is seen at once, one loaded elsewhere within that time. The content is read and parsed once."""
+    tenant_id = tenant_context(session).tenant_id
+    key = (_database(session), tenant_id or 0)
+    now = time.monotonic()
+    cached = _HEADS.get(key) if at is None else None
+    if cached is not None and now - cached[0] < HEAD_TTL_SECONDS:
+        head = cached[1]
+    else:
+        head = repository.rule_set_head(session, at or utc_now())
+        if at is None:
+            _HEADS[key] = (now, head)
+    if head is None:
+        return None
+    row_id, mode, digest = head
+    rules = _PARSED.get((digest, mode))
+    if rules is None:
+        row = repository.rule_set(session, row_id)
+        assert row is not None
+        rules = _PARSED.setdefault((digest, mode), loader.parsed(row.content, row.source, row.mode))
+    return InForce(row_id, mode, rules)
+
+
+def _forget_head(session: Session, tenant_id: int) -> None:
+    _HEADS.pop((_database(session), tenant_id), None)
+
+
+def _database(session: Session) -> str:
+    bind = session.get_bind()
+    return str(bind.engine.url)
+
+
+# -- the pipeline ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: str  # reported | amounts | status | review | replay
+    event_ref: str | None = None
+    reason: str | None = None
+
+
+def on_case_events(session: Session, tenant_id: int, changes: Sequence[CaseChange]) -> int:
+    """The subscriber: new claims are triaged; triaged claims are re-evaluated on an amount change or on entering
+    a re-evaluation status. Returns how many claims were evaluated."""
+    reported = [change for change in changes if change.event_type == "reported"]
+    later = [change for change in changes if change.event_type in ("amounts", "transition")]
+    if not reported and not later:
+        return 0
+    rules = in_force(session)
+    done = 0
+    if reported:
+        done += triage_reported(session, tenant_id, reported, rules)
+    if later and rules is not None:
+        done += _reevaluate_changes(session, tenant_id, later, rules)
+    return done
+
+
+def triage_reported(
+    session: Session, tenant_id: int, changes: Sequence[CaseChange], rules: InForce | None = None
+) -> int:
+    ids = [change.claim_id for change in changes]
+    claims = repository.claims_by_ids(session, ids)
+    if not claims:
+        return 0
+    reports = {
+        change.claim_id: facts_builder.Report(change.report_data or {}, change.contact_hashes or {})
+        for change in changes
+    }
+    facts_builder.record_contacts(session, tenant_id, claims, reports)
+    found = facts_builder.build_facts(session, tenant_id, claims, reports)
+    refs = {change.claim_id: change.event_ref for change in changes}
+    _score(session, tenant_id, claims, found, "reported")
+    if rules is not None:
+        now = utc_now()
+        decisions = [
+            _decide(tenant_id, rules, claim, found[claim.id], Trigger("reported", refs.get(claim.id)), now)
+            for claim in claims
+        ]
+        _apply(session, rules, claims, decisions, always=True)
+    return len(claims)
+
+
+def _score(
+    session: Session, tenant_id: int, claims: Sequence[Claim], found: Mapping[int, ClaimFacts], how: str
+) -> None:
+    """Catastrophe events, then the risk score: both are facts the rules test."""
+    _mark_catastrophes(session, tenant_id, claims, found)
+    risk_service.score_claims(session, tenant_id, list(claims), [found[c.id] for c in claims], trigger=how)
+
+
+def _mark_catastrophes(
+    session: Session, tenant_id: int, claims: Sequence[Claim], found: Mapping[int, ClaimFacts]
+) -> None:
+    """Claims inside a declared catastrophe event join it (triage.catastrophes)."""
+    catastrophes.mark_claims(session, tenant_id, list(claims), found)
+    for claim in claims:
+        if claim.catastrophe_id is not None:
+            found[claim.id].catastrophe = True
+
+
+@dataclass
+class _Pending:
+    claim: Claim
+    outcome: Outcome
+    row: TriageDecision
+
+
+def _decide(
+    tenant_id: int, rules: InForce, claim: Claim, facts: ClaimFacts, trigger: Trigger, now: dt.datetime
+) -> _Pending:
+    outcome = rules.rules.evaluate(facts)
+    route = claim.route
+    priority = claim.priority
+    if rules.mode == "active":
+        route = outcome.route
+        priority = outcome.priority
+        if claim.catastrophe_id is not None:  # a declared catastrophe keeps its claims in the green channel
+            route = stronger(route, "green")
+            priority = max(priority, CATASTROPHE_PRIORITY)
+    row = TriageDecision(
+        tenant_id=tenant_id,
+        claim_id=claim.id,
+        rule_set_id=rules.row_id,
+        mode=rules.mode,
+        route=route,
+        would_be_route=outcome.route,
+        priority=priority,
+        fired=outcome.fired_json(),
+        facts=facts.as_dict(),
+        trigger=trigger.kind,
+        event_ref=trigger.event_ref,
+        reason=(trigger.reason or None) and trigger.reason[:300],
+        decided_at=now,
+    )
+    return _Pending(claim, outcome, row)
+
+
+def _apply(session: Session, rules: InForce, claims: Sequence[Claim], pending: list[_Pending], always: bool) -> int:
+    """Store the decisions that say something new and, in active mode, move the claims."""
+    latest = {} if always else repository.latest_decisions(session, [p.claim.id for p in pending])
+    kept: list[_Pending] = []
+    for item in pending:
+        before = latest.get(item.claim.id)
+        if (
+            before is not None
+            and before.rule_set_id == item.row.rule_set_id
+            and before.route == item.row.route
+            and before.would_be_route == item.row.would_be_route
+            and before.priority == item.row.priority
+            and before.fired == item.row.fired
+        ):
+            continue
+        kept.append(item)
+    if not kept:
+        return 0
+    moving = [item for item in kept if rules.mode == "active" and item.claim.route != item.row.route]
+    for item in moving:
+        if item.claim.route == fast_track.FAST_TRACK:  # e.g. an investigation ended its eligibility
+            item.row.reason = fast_track.leaving_reason(item.row.facts, item.row.route, item.row.reason)
+    session.add_all([item.row for item in kept])
+    session.flush()
+    for item in kept:
+        claim = item.claim
+        claim.triage_decision_id = item.row.id
+        if rules.mode == "active":
+            claim.route = item.row.route
+            claim.priority = item.row.priority
+            if item.outcome.vulnerable:
+                claim.vulnerable = True
+    session.flush()
+    if moving:
+        # The route-selected SLA clocks (fast_track_decision, the green channel's) follow the new route.
+        moved = [(item.claim, item.row) for item in moving]
+        fast_track.follow_routes(session, moving[0].claim.tenant_id, moved, SYSTEM_ACTOR)
+    return len(kept)
+
+
+def reevaluate(
+    session: Session,
+    tenant_id: int,
+    claim_ids: Sequence[int],
+    trigger: Trigger,
+    *,
+    investigation: bool | None = None,
+    rescore: bool = True,
+    rules: InForce | None = None,
+) -> int:
+    """Evaluate claims again under the version in force (e.g. an investigation started, a review decided):
+    facts rebuilt from the stored report, ``investigation`` kept true once it was. A decision is stored only
+    when something changed. Returns how many decisions were stored."""
+    rules = rules or in_force(session)
+    if rules is None or not claim_ids:
+        return 0
+    claims = [c for c in repository.claims_by_ids(session, claim_ids) if c.closed_at is None]
+    if not claims:
+        return 0
+    latest = repository.latest_decisions(session, [c.id for c in claims])
+    flags = {
+        c.id: bool(investigation) or (c.id in latest and bool(latest[c.id].facts.get("investigation"))) for c in claims
+    }
+    found = facts_builder.build_facts(session, tenant_id, claims, investigation=flags)
+    if rescore:
+        _score(session, tenant_id, claims, found, "rescore")
+    else:
+        _mark_catastrophes(session, tenant_id, claims, found)
+    now = utc_now()
+    pending = [_decide(tenant_id, rules, claim, found[claim.id], trigger, now) for claim in claims]
+    return _apply(session, rules, claims, pending, always=False)
+
+
+def _reevaluate_changes(session: Session, tenant_id: int, changes: Sequence[CaseChange], rules: InForce) -> int:
+    """Entering a re-evaluation status (an investigation) re-evaluates any triaged claim; an amount change only
+    a claim the rules put, or would put, on another route than normal (the amount may end its eligibility)."""
+    plain: dict[int, Trigger] = {}
+    investigated: dict[int, Trigger] = {}
+    for change in changes:
+        if change.event_type == "amounts":
+            plain[change.claim_id] = Trigger("amounts", change.event_ref, "amount changed")
+        elif change.to_status in rules.rules.reevaluate_statuses:
+            investigated[change.claim_id] = Trigger("status", change.event_ref, f"entered {change.to_status}")
+    if not plain and not investigated:
+        return 0
+    routes = repository.decided_routes(session, [*plain, *investigated])
+    done = 0
+    for claim_id, trigger in investigated.items():
+        if claim_id in routes:
+            done += reevaluate(session, tenant_id, [claim_id], trigger, investigation=True, rules=rules)
+    for claim_id, trigger in plain.items():
+        if claim_id in routes and claim_id not in investigated and routes[claim_id] != ("normal", "normal"):
+            done += reevaluate(session, tenant_id, [claim_id], trigger, rules=rules)
+    return done
+
+
+# -- replay and the monitor comparison ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplayRow:
+    claim_id: int
+    number: str
+    stored_route: str  # the claim's route now
+    stored_would_be: str | None  # the latest decision's would-be route
+    replayed_route: str
+    fired: tuple[str, ...]
+
+
+def replay(
+    session: Session, tenant_id: int, since: dt.datetime, until: dt.datetime | None = None, rules: RuleSet | None = None
+) -> list[ReplayRow]:
+    """Evaluate the claims reported in [since, until) with ``rules`` (default: the version in force) on the
+    facts they had at report time (stored report, history as of the report, the stored risk level). Read-only:
+    nothing is written."""
+    if rules is None:
+        current = in_force(session)
+        if current is None:
+            raise NotFound("rules", "no triage rule set is loaded for this insurer")
+        rules = current.rules
+    claims = repository.claims_reported_between(session, since, until)
+    rows: list[ReplayRow] = []
+    for start in range(0, len(claims), 500):
+        chunk = claims[start : start + 500]
+        latest = repository.latest_decisions(session, [c.id for c in chunk])
+        found = facts_builder.build_facts(session, tenant_id, chunk)
+        for claim in chunk:
+            outcome = rules.evaluate(found[claim.id])
+            before = latest.get(claim.id)
+            rows.append(
+                ReplayRow(
+                    claim.id,
+                    claim.number,
+                    claim.route,
+                    before.would_be_route if before is not None else None,
+                    outcome.route,
+                    tuple(r.code for r in outcome.fired),
+                )
+            )
+    return rows
+
+
+TERMINAL_OUTCOMES = ("closed", "rejected", "withdrawn")
+
+
+def comparison(session: Session, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
+    """The monitor-mode comparison over report-time decisions in [since, until): for every rule, how often it
+    fired and decided the route, and what became of those claims in fact (their route now, closed / rejected /
+    open, high risk, the cycle time); and the matrix would-be route × actual route."""
+    pairs = repository.decisions_between(session, since, until)
+    matrix: dict[str, dict[str, int]] = {}
+    modes: dict[str, int] = {}
+    per_rule: dict[str, dict[str, Any]] = {}
+    for decision, claim in pairs:
+        modes[decision.mode] = modes.get(decision.mode, 0) + 1
+        row = matrix.setdefault(decision.would_be_route, {})
+        row[claim.route] = row.get(claim.route, 0) + 1
+        deciding = {f["code"] for f in decision.fired if f.get("route") == decision.would_be_route}
+        for fired in decision.fired:
+            stats = per_rule.setdefault(
+                fired["code"],
+                {
+                    "code": fired["code"],
+                    "route": fired.get("route"),
+                    "fired": 0,
+                    "deciding": 0,
+                    "actual_routes": {},
+                    "closed": 0,
+                    "rejected": 0,
+                    "withdrawn": 0,
+                    "open": 0,
+                    "high_risk": 0,
+                    "cycle_days": [],
+                },
+            )
+            stats["fired"] += 1
+            if fired["code"] in deciding:
+                stats["deciding"] += 1
+            stats["actual_routes"][claim.route] = stats["actual_routes"].get(claim.route, 0) + 1
+            if claim.closed_at is not None and claim.status in TERMINAL_OUTCOMES:
+                stats[claim.status] += 1
+                stats["cycle_days"].append((claim.closed_at - claim.reported_at).total_seconds() / 86400)
+            else:
+                stats["open"] += 1
+            if claim.risk_level == "high":
+                stats["high_risk"] += 1
+    rules_out = []
+    for stats in sorted(per_rule.values(), key=lambda s: (-s["fired"], s["code"])):
+        days = stats.pop("cycle_days")
+        stats["mean_cycle_days"] = round(sum(days) / len(days), 2) if days else None
+        rules_out.append(stats)
+    agree = sum(count for would_be, row in matrix.items() for actual, count in row.items() if actual == would_be)
+    return {
+        "since": since,
+        "until": until,
+        "decisions": len(pairs),
+        "modes": modes,
+        "agreement": round(agree / len(pairs), 4) if pairs else None,
+        "matrix": matrix,
+        "rules": rules_out,
+    }
