@@ -59,6 +59,7 @@ def test_raise_do_check_and_see_the_verdict(page: Page, office: Office) -> None:
     expect(page.locator("#f-kpi-code")).to_have_value("small_timeliness")
     expect(page.locator("#f-scope-org-unit-id")).to_have_value(str(office.b1))
     page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("window.innerWidth === 390")  # the resize has reached the page
     _shot(page, "new-phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -101,6 +102,7 @@ def test_raise_do_check_and_see_the_verdict(page: Page, office: Office) -> None:
     expect(page.locator("#history-list li[data-kind=check_run]")).to_have_count(1)
     _shot(page, "action-zh")
     page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("window.innerWidth === 390")  # the resize has reached the page
     _shot(page, "action-phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -120,4 +122,5 @@ def test_raise_do_check_and_see_the_verdict(page: Page, office: Office) -> None:
     expect(page.locator("#column-closed .action-card")).to_have_count(1)
     _shot(page, "board-en")
     page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("window.innerWidth === 390")  # the resize has reached the page
     _shot(page, "board-phone")
