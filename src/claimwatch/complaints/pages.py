@@ -289,9 +289,10 @@ def sub_causes(request: Request, principal: HandlerDep, category: str = "") -> H
 
 
 @router.post("/complaints/new")
-async def intake_post(request: Request, principal: HandlerDep, session: TenantSession) -> Response:
+def intake_post(
+    request: Request, principal: HandlerDep, session: TenantSession, form_data: forms.PostedForm
+) -> Response:
     locale = request_locale(request)
-    form_data = await request.form()
     form = IntakeForm.from_form(form_data)
     token = form_data.get(CSRF_FIELD)
     if not csrf_valid(request, token if isinstance(token, str) else None):
@@ -557,12 +558,11 @@ def complaint(number: str, request: Request, principal: ViewerDep, session: Tena
 
 
 @router.post("/complaints/{number}/actions/{action}")
-async def complaint_action(
-    number: str, action: str, request: Request, principal: HandlerDep, session: TenantSession
+def complaint_action(
+    number: str, action: str, request: Request, principal: HandlerDep, session: TenantSession, form: forms.PostedForm
 ) -> Response:
     if action not in ACTIONS:
         raise HTTPException(status_code=404, detail="no such action")
-    form = await request.form()
     token = form.get(CSRF_FIELD)
     if not csrf_valid(request, token if isinstance(token, str) else None):
         return render(

@@ -14,9 +14,11 @@ JSON API errors are not translated: they stay English with field names, for the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from claimwatch.errors import Problem
 from claimwatch.params import EARLIEST_YEAR, LATEST_YEAR
@@ -199,3 +201,12 @@ def field_problem(locale: str, field: str, code: str | None = None) -> dict[str,
 def range_problem(locale: str, field: str) -> dict[str, Any]:
     """A reversed date range, refused on its end ``field``."""
     return _problem(field, _format(locale, RANGE), code="date_range")
+
+
+async def _posted_form(request: Request) -> FormData:
+    return await request.form()
+
+
+# The posted form, read before the route runs: a route that writes should be a plain function (run in the thread
+# pool) taking this, so a write waiting for SQLite's lock never blocks the event loop another request's commit needs.
+PostedForm = Annotated[FormData, Depends(_posted_form)]
