@@ -44,14 +44,6 @@ ViewerDep = Annotated[Principal, Depends(require(Permission.VIEW_ACTIONS))]
 ManagerDep = Annotated[Principal, Depends(require(Permission.MANAGE_ACTIONS))]
 
 
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
-# The posted form, read before the route runs: the routes that write are plain functions, run in the thread pool,
-# so a write waiting for SQLite's lock never blocks the event loop another request's commit needs.
-FormDep = Annotated[FormData, Depends(_form)]
-
 # What each field is called where the page names it (the error list, the action page's problems).
 FIELD_LABELS: dict[str, str] = {
     "title": N_("Title"),
@@ -311,7 +303,7 @@ def _step_field(field: str, form: page_queries.RaiseForm) -> str:
 
 
 @router.post("/actions/new")
-def raise_post(request: Request, principal: ManagerDep, session: TenantSession, data: FormDep) -> Response:
+def raise_post(request: Request, principal: ManagerDep, session: TenantSession, data: forms.PostedForm) -> Response:
     locale = request_locale(request)
     form = page_queries.RaiseForm.from_form(data)
     if not _csrf_ok(request, data):
@@ -438,7 +430,7 @@ def _post(
 
 @router.post("/actions/{action_id}/phase")
 def phase_post(
-    action_id: RowId, request: Request, principal: ViewerDep, session: TenantSession, data: FormDep
+    action_id: RowId, request: Request, principal: ViewerDep, session: TenantSession, data: forms.PostedForm
 ) -> Response:
     target = _text(data, "to_phase", 16)
 
@@ -450,7 +442,7 @@ def phase_post(
 
 @router.post("/actions/{action_id}/steps")
 def step_add(
-    action_id: RowId, request: Request, principal: ViewerDep, session: TenantSession, data: FormDep
+    action_id: RowId, request: Request, principal: ViewerDep, session: TenantSession, data: forms.PostedForm
 ) -> Response:
     def write(form: FormData) -> None:
         owner, due = _text(form, "owner_user_id", 12), _date(_text(form, "due_on", 10))
@@ -466,7 +458,12 @@ def step_add(
 
 @router.post("/actions/{action_id}/steps/{step_id}/done")
 def step_done(
-    action_id: RowId, step_id: RowId, request: Request, principal: ViewerDep, session: TenantSession, data: FormDep
+    action_id: RowId,
+    step_id: RowId,
+    request: Request,
+    principal: ViewerDep,
+    session: TenantSession,
+    data: forms.PostedForm,
 ) -> Response:
     def write(form: FormData) -> None:
         step = repository.get_step(session, _tenant(principal), step_id)
@@ -486,7 +483,7 @@ def _days(form: FormData, name: str, choices: tuple[int, ...], field: str) -> in
 
 @router.post("/actions/{action_id}/check")
 def check_post(
-    action_id: RowId, request: Request, principal: ViewerDep, session: TenantSession, data: FormDep
+    action_id: RowId, request: Request, principal: ViewerDep, session: TenantSession, data: forms.PostedForm
 ) -> Response:
     def write(form: FormData) -> None:
         before_days = _days(form, "before_days", page_queries.WINDOW_CHOICES, "before")
@@ -508,7 +505,7 @@ def check_post(
 
 @router.post("/actions/{action_id}/standardise")
 def standardise_post(
-    action_id: RowId, request: Request, principal: ViewerDep, session: TenantSession, data: FormDep
+    action_id: RowId, request: Request, principal: ViewerDep, session: TenantSession, data: forms.PostedForm
 ) -> Response:
     def write(form: FormData) -> None:
         refs = []
@@ -526,7 +523,7 @@ def standardise_post(
 
 @router.post("/actions/{action_id}/new-cycle")
 def new_cycle_post(
-    action_id: RowId, request: Request, principal: ViewerDep, session: TenantSession, data: FormDep
+    action_id: RowId, request: Request, principal: ViewerDep, session: TenantSession, data: forms.PostedForm
 ) -> Response:
     created: list[int] = []
 

@@ -12,7 +12,7 @@ would otherwise take them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -165,31 +165,33 @@ def put_volume(
     )
 
 
+async def _posted_csv(request: Request) -> bytes:
+    """The CSV, read before the route runs (the import writes, so it runs in the thread pool)."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        upload = (await request.form()).get("file")
+        if upload is None or isinstance(upload, str):
+            raise Problem(422, "file", "no file", problems=[{"field": "file", "message": "send the CSV as 'file'"}])
+        return await upload.read()
+    return await request.body()
+
+
 @router.post(
     "/complaints/import",
     status_code=201,
     response_model=schemas.ImportOut,
     responses={**_ERRORS, 422: {"description": "rejected rows: nothing imported; 'rejects' names each"}},
 )
-async def post_import(
-    request: Request,
+def post_import(
     dry_run: bool = Query(False, description="check every row, import nothing"),
     *,
     session: TenantSession,
     principal: Principal = Depends(require(Permission.HANDLE_COMPLAINTS)),
+    # After the principal: FastAPI solves dependencies in order, and a stranger's upload is not read.
+    content: Annotated[bytes, Depends(_posted_csv)],
 ) -> Any:
     """Import a CSV (body ``text/csv``, or multipart with a ``file`` field). All or nothing: any bad row
     and the answer is 422 naming each reject in ``problems`` (line, column, field, message) and nothing is
     recorded."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise Problem(422, "file", "no file", problems=[{"field": "file", "message": "send the CSV as 'file'"}])
-        content = await upload.read()
-    else:
-        content = await request.body()
     if len(content) > MAX_IMPORT_BYTES:
         raise Problem(413, "file", f"file larger than {MAX_IMPORT_BYTES} bytes")
     result = importer.import_csv(session, principal, content, dry_run=dry_run)

@@ -368,16 +368,17 @@ def import_form(request: Request, principal: HandlerDep) -> HTMLResponse:
 
 
 @router.post("/complaints/import")
-async def import_upload(request: Request, principal: HandlerDep, session: TenantSession) -> HTMLResponse:
+def import_upload(
+    request: Request, principal: HandlerDep, session: TenantSession, form: forms.PostedForm
+) -> HTMLResponse:
     """All or nothing, as the CLI and API: any bad row and nothing is recorded; the page lists each."""
-    form = await request.form()
     token = form.get(CSRF_FIELD)
     if not csrf_valid(request, token if isinstance(token, str) else None):
         return _import_page(request, principal, 403, problem="csrf")
     upload = form.get("file")
     if upload is None or isinstance(upload, str) or not upload.filename:
         return _import_page(request, principal, 422, problem="no_file")
-    content = await upload.read(importer.MAX_IMPORT_BYTES + 1)
+    content = upload.file.read(importer.MAX_IMPORT_BYTES + 1)
     if len(content) > importer.MAX_IMPORT_BYTES:
         return _import_page(request, principal, 413, problem="too_big")
     dry_run = form.get("dry_run") == "1"

@@ -25,6 +25,7 @@ from claimwatch.inspections.schemas import PlanDefinition, error_field, error_me
 from claimwatch.subjects.periods import previous_period
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
+from claimwatch.web import forms
 from claimwatch.web.i18n import N_, translate
 from claimwatch.web.pages import PageRoute, render
 from claimwatch.web.security import CSRF_FIELD, csrf_valid
@@ -248,10 +249,9 @@ def new_plan_page(request: Request, principal: ManagerDep, session: TenantSessio
 
 
 @router.post("/inspections/plans/new")
-async def new_plan_post(request: Request, principal: ManagerDep, session: TenantSession) -> Response:
+def new_plan_post(request: Request, principal: ManagerDep, session: TenantSession, data: forms.PostedForm) -> Response:
     _tenant(principal)
     locale = request_locale(request)
-    data = await request.form()
     form = read_form(data)
     token = data.get(CSRF_FIELD)
     if not csrf_valid(request, token if isinstance(token, str) else None):
@@ -319,9 +319,10 @@ def plan_page(request: Request, code: str, principal: ViewerDep, session: Tenant
 
 
 @router.post("/inspections/plans/{code}/draw")
-async def draw_post(request: Request, code: str, principal: ManagerDep, session: TenantSession) -> Response:
+def draw_post(
+    request: Request, code: str, principal: ManagerDep, session: TenantSession, data: forms.PostedForm
+) -> Response:
     locale = request_locale(request)
-    data = await request.form()
     token = data.get(CSRF_FIELD)
     if not csrf_valid(request, token if isinstance(token, str) else None):
         raise Forbidden(CSRF_FIELD, "the form has expired; reload the page and send it again")

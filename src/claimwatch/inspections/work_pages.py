@@ -244,12 +244,15 @@ def _expired(
 
 
 @router.post("/inspections/{inspection_id:int}")
-async def inspection_post(
-    inspection_id: RowId, request: Request, principal: InspectorDep, session: TenantSession
+def inspection_post(
+    inspection_id: RowId,
+    request: Request,
+    principal: InspectorDep,
+    session: TenantSession,
+    form: forms.PostedForm,
 ) -> Response:
     """The scorecard form: ``action=draft`` keeps what is filled in, ``action=submit`` submits the result,
     ``action=review`` submits my review."""
-    form = await request.form()
     if not _csrf_ok(request, form):
         return _expired(request, principal, session, inspection_id, form)
     action = _form_text(form, "action")
@@ -281,10 +284,13 @@ async def inspection_post(
 
 
 @router.post("/inspections/{inspection_id:int}/evidence")
-async def evidence_post(
-    inspection_id: RowId, request: Request, principal: InspectorDep, session: TenantSession
+def evidence_post(
+    inspection_id: RowId,
+    request: Request,
+    principal: InspectorDep,
+    session: TenantSession,
+    form: forms.PostedForm,
 ) -> Response:
-    form = await request.form()
     if not _csrf_ok(request, form):
         return _expired(request, principal, session, inspection_id, form)
     upload = form.get("file")
@@ -319,10 +325,13 @@ def _int(text: str) -> int | None:
 
 
 @router.post("/inspections/{inspection_id:int}/findings")
-async def finding_post(
-    inspection_id: RowId, request: Request, principal: InspectorDep, session: TenantSession
+def finding_post(
+    inspection_id: RowId,
+    request: Request,
+    principal: InspectorDep,
+    session: TenantSession,
+    form: forms.PostedForm,
 ) -> Response:
-    form = await request.form()
     if not _csrf_ok(request, form):
         return _expired(request, principal, session, inspection_id, form)
     try:
@@ -449,10 +458,13 @@ def finding_page(finding_id: RowId, request: Request, principal: ViewerDep, sess
 
 
 @router.post("/inspections/findings/{finding_id:int}/sanction")
-async def sanction_post(
-    finding_id: RowId, request: Request, principal: ProposerDep, session: TenantSession
+def sanction_post(
+    finding_id: RowId,
+    request: Request,
+    principal: ProposerDep,
+    session: TenantSession,
+    form: forms.PostedForm,
 ) -> Response:
-    form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
     locale = request_locale(request)
     if not _csrf_ok(request, form):

@@ -16,6 +16,7 @@ from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import queries, repository, service
 from claimwatch.params import RowId
 from claimwatch.tenancy.service import tenant_zone
+from claimwatch.web import forms
 from claimwatch.web.pages import CSRF_FIELD, PageRoute, csrf_valid, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -42,12 +43,15 @@ def _dashboard(
 
 
 @router.post("/dashboard/alerts/{alert_id}/special-inspection")
-async def open_special_inspection(
-    request: Request, alert_id: RowId, principal: PlannerDep, session: TenantSession
+def open_special_inspection(
+    request: Request,
+    alert_id: RowId,
+    principal: PlannerDep,
+    session: TenantSession,
+    form: forms.PostedForm,
 ) -> Response:
     """One click on an alert: its special inspection (a plan on the alerted unit and month, drawn at once), or the
     one it already opened; then the plan's page. A refusal (nothing to inspect there) shows on the dashboard."""
-    form = await request.form()
     token = form.get(CSRF_FIELD)
     if not csrf_valid(request, token if isinstance(token, str) else None):
         raise Forbidden(CSRF_FIELD, "the form has expired; reload the page and send it again")

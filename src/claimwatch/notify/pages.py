@@ -15,6 +15,7 @@ from claimwatch.auth.principal import Permission, Principal
 from claimwatch.errors import Forbidden
 from claimwatch.notify import service
 from claimwatch.tenancy.service import tenant_zone
+from claimwatch.web import forms
 from claimwatch.web.pages import PageRoute, render
 from claimwatch.web.security import CSRF_FIELD, csrf_valid
 
@@ -132,10 +133,11 @@ def notification_settings(request: Request, principal: ReaderDep, session: Tenan
 
 
 @router.post("/notifications/settings")
-async def notification_settings_save(request: Request, principal: ReaderDep, session: TenantSession) -> Response:
+def notification_settings_save(
+    request: Request, principal: ReaderDep, session: TenantSession, form: forms.PostedForm
+) -> Response:
     """Save the settings form: ``email.<kind>`` = instant | digest | off, ``locale`` = zh | en. A bad value
     keeps the page and names the field."""
-    form = await request.form()
     if not csrf_valid(request, str(form.get(CSRF_FIELD, ""))):
         raise Forbidden(CSRF_FIELD, "the form has expired; reload the page and send it again")
     if principal.tenant_id is None:

@@ -140,13 +140,17 @@ def _text(form: FormData, name: str) -> str:
 
 
 @router.post("/rectifications/{rectification_id}/actions/{action}")
-async def rectification_action(
-    rectification_id: RowId, action: str, request: Request, principal: ViewerDep, session: TenantSession
+def rectification_action(
+    rectification_id: RowId,
+    action: str,
+    request: Request,
+    principal: ViewerDep,
+    session: TenantSession,
+    form: forms.PostedForm,
 ) -> Response:
     found = TRANSITIONS.get(action)
     if found is None:
         return _error(request, principal, 404)
-    form = await request.form()
     token = form.get(CSRF_FIELD)
     if not csrf_valid(request, token if isinstance(token, str) else None):
         return _error(request, principal, 403)
@@ -167,10 +171,13 @@ async def rectification_action(
 
 
 @router.post("/rectifications/{rectification_id}/evidence")
-async def evidence_upload(
-    rectification_id: RowId, request: Request, principal: ViewerDep, session: TenantSession
+def evidence_upload(
+    rectification_id: RowId,
+    request: Request,
+    principal: ViewerDep,
+    session: TenantSession,
+    form: forms.PostedForm,
 ) -> Response:
-    form = await request.form()
     token = form.get(CSRF_FIELD)
     if not csrf_valid(request, token if isinstance(token, str) else None):
         return _error(request, principal, 403)

@@ -157,9 +157,8 @@ def _field(form: Any, name: str, limit: int = 32) -> str:
 
 
 @router.post("/reports/build")
-async def build_page(request: Request, principal: BuilderDep, session: TenantSession) -> Response:
+def build_page(request: Request, principal: BuilderDep, session: TenantSession, form: forms.PostedForm) -> Response:
     """Build a quality report for a period (or, for a special report, ``kind`` and ``subject_id``)."""
-    form = await request.form()
     token = form.get(CSRF_FIELD)
     if not csrf_valid(request, token if isinstance(token, str) else None):
         return _error(request, principal, 403)

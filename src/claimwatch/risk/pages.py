@@ -91,8 +91,9 @@ def review_page(review_id: RowId, request: Request, principal: ViewerDep, sessio
 
 
 @router.post("/risk/review/{review_id}/decide")
-async def review_decide(review_id: RowId, request: Request, principal: ReviewerDep, session: TenantSession) -> Response:
-    form = await request.form()
+def review_decide(
+    review_id: RowId, request: Request, principal: ReviewerDep, session: TenantSession, form: forms.PostedForm
+) -> Response:
     token = form.get(CSRF_FIELD)
     if not csrf_valid(request, token if isinstance(token, str) else None):
         return _error(request, principal, 403)

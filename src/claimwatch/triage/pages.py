@@ -128,8 +128,7 @@ def rules(request: Request, principal: ViewerDep, session: TenantSession) -> HTM
 
 
 @router.post("/triage/rules/mode")
-async def rules_mode(request: Request, principal: ManagerDep, session: TenantSession) -> Response:
-    form = await request.form()
+def rules_mode(request: Request, principal: ManagerDep, session: TenantSession, form: forms.PostedForm) -> Response:
     if not _csrf_ok(request, form):
         return _error(request, principal, 403)
     mode = form.get("mode")
@@ -177,8 +176,7 @@ def _text(form: FormData, name: str, limit: int) -> str:
 
 
 @router.post("/triage/catastrophes")
-async def declare(request: Request, principal: DeclarerDep, session: TenantSession) -> Response:
-    form = await request.form()
+def declare(request: Request, principal: DeclarerDep, session: TenantSession, form: forms.PostedForm) -> Response:
     if not _csrf_ok(request, form):
         return _error(request, principal, 403)
     values: dict[str, Any] = {
