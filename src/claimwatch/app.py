@@ -49,6 +49,13 @@ from claimwatch.notify.pages import router as notify_pages_router
 from claimwatch.ops import health as ops_health
 from claimwatch.ops import web as ops_web
 from claimwatch.privacy import derive_key
+from claimwatch.providers import api as providers_api
+from claimwatch.providers import pages as providers_pages
+from claimwatch.providers import portal_pages as provider_portal_pages
+from claimwatch.providers import provider_api
+from claimwatch.providers import scorecard_pages as provider_scorecard_pages
+from claimwatch.providers import task_api as provider_task_api
+from claimwatch.providers import task_pages as provider_task_pages
 from claimwatch.rectification import api as rectification_api
 from claimwatch.rectification import pages as rectification_pages
 from claimwatch.reports import api as reports_api
@@ -187,12 +194,19 @@ def create_app() -> FastAPI:
     app.include_router(triage_pages.router)
     app.include_router(catastrophe_api.router)
     app.include_router(materials_pages_router)  # before the claim pages: its /claims/{n}/materials/... routes
+    app.include_router(provider_task_pages.router)  # before the claim pages: /claims/{n}/provider-tasks/new
+    app.include_router(provider_scorecard_pages.router)  # before the register's /providers/{code}
     app.include_router(case_pages_router)
     app.include_router(sla_pages_router)
     app.include_router(kpi_pages_router)
     app.include_router(complaint_pages_router)
     app.include_router(complaint_letter_pages.router)
     app.include_router(lookup_pages_router)
+    app.include_router(provider_api.router)
+    app.include_router(provider_task_api.router)
+    app.include_router(provider_portal_pages.public_router)
+    app.include_router(providers_api.router)
+    app.include_router(providers_pages.router)  # after fixed /providers/<word> pages: it takes /providers/{code}
     app.include_router(surveys_api.public_router)
     app.include_router(surveys_api.router)
     app.include_router(surveys_pages.public_router)

@@ -29,6 +29,7 @@ from claimwatch.materials import cli as materials_cli
 from claimwatch.notify import cli as notify_cli
 from claimwatch.ops import backup_cli
 from claimwatch.ops import cli as ops_cli
+from claimwatch.providers import cli as providers_cli
 from claimwatch.reports import cli as reports_cli
 from claimwatch.risk import cli as risk_cli
 from claimwatch.sla import cli as sla_cli
@@ -78,6 +79,7 @@ app.command("run")(ops_cli.run)  # the web app and the worker under one supervis
 app.add_typer(reports_cli.app, name="reports")
 app.add_typer(triage_cli.app, name="triage")
 app.add_typer(risk_cli.app, name="risk")
+app.add_typer(providers_cli.app, name="providers")
 app.command("backup")(backup_cli.backup)
 app.command("restore")(backup_cli.restore)
 

@@ -9,4 +9,8 @@ against it); the rows come from the registering domain, which the KPI domain mus
 from __future__ import annotations
 
 from claimwatch.actions import kpi_source  # noqa: F401 - the `actions` table (improvement actions)
+from claimwatch.kpi import sources as _sources
+from claimwatch.providers import kpi_source as provider_kpi_source
 from claimwatch.reports import kpi_source as disclosure_kpi_source  # noqa: F401 - the `disclosures` table
+
+_sources.register("provider_tasks", provider_kpi_source.query)  # the `provider_tasks` table (third parties)

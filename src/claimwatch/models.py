@@ -38,6 +38,16 @@ from claimwatch.notify.models import (
     StaffNotifyProfile,
 )
 from claimwatch.ops.models import IngestCount
+from claimwatch.providers.models import (
+    ContractLevel,
+    Provider,
+    ProviderContract,
+    ProviderFlag,
+    ProviderTask,
+    ProviderTaskClock,
+    ProviderTaskEvent,
+    TaskDispute,
+)
 from claimwatch.rectification.models import (
     Rectification,
     RectificationClock,
@@ -56,6 +66,14 @@ from claimwatch.triage.catastrophe_models import Catastrophe
 from claimwatch.triage.models import TriageContact, TriageDecision, TriageRuleSet
 
 __all__ = [
+    "ContractLevel",
+    "Provider",
+    "ProviderContract",
+    "ProviderFlag",
+    "ProviderTask",
+    "ProviderTaskClock",
+    "ProviderTaskEvent",
+    "TaskDispute",
     "RiskModel",
     "RiskReview",
     "RiskScore",

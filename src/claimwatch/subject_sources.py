@@ -9,3 +9,4 @@ from __future__ import annotations
 
 from claimwatch.cases import inspection_subject as claim_subject  # noqa: F401 - claims (赔案)
 from claimwatch.complaints import inspection_subject as complaint_subject  # noqa: F401 - complaints (投诉)
+from claimwatch.providers import complaint_link  # noqa: F401, E402 - the provider a complaint names (complaints.provider_link)

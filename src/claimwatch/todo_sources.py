@@ -13,6 +13,7 @@ from claimwatch.complaints import work as complaints_work  # noqa: F401 - my com
 from claimwatch.inspections import work as inspections_work  # noqa: F401 - my sampled cases, my reviews
 from claimwatch.kpi import work as kpi_work  # noqa: F401 - red KPIs, quality alerts
 from claimwatch.notify import work as notify_work  # noqa: F401 - dead letters
+from claimwatch.providers import work as providers_work  # noqa: F401 - my claims' third-party tasks late or answered
 from claimwatch.rectification import work as rectification_work  # noqa: F401 - my rectifications, awaiting acceptance
 from claimwatch.risk import work as risk_work  # noqa: F401 - high-risk claims waiting for my review
 from claimwatch.sanctions import work as sanctions_work  # noqa: F401 - sanctions waiting for approval

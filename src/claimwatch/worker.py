@@ -35,6 +35,8 @@ from claimwatch.lookup import jobs as lookup_jobs
 from claimwatch.notify import jobs as notify_jobs
 from claimwatch.ops import ingest as ops_ingest
 from claimwatch.ops import watch as ops_watch
+from claimwatch.providers import jobs as provider_jobs
+from claimwatch.providers import scorecard_jobs as provider_scorecard_jobs
 from claimwatch.rectification import jobs as rectification_jobs
 from claimwatch.reports import jobs as reports_jobs
 from claimwatch.risk import fairness_jobs
@@ -80,6 +82,7 @@ def run(
         "periodic": 0.0,
         "reports": 0.0,
         "fairness": 0.0,
+        "provider_scorecards": 0.0,
     }
     done = 0
     # Case events the worker writes (assignment decisions) count as source "worker" in /metrics.
@@ -165,6 +168,14 @@ def _round(
             except Exception as exc:  # as above: the next pass redoes the clocks it did not move
                 beat.fail(exc)
                 log.exception("action sweep failed")
+            try:
+                tasks = provider_jobs.run_task_clocks()
+                beat.add(tasks.checked)
+                if tasks.checked:
+                    log.info("provider task sweep", checked=tasks.checked, yellow=tasks.yellow, red=tasks.red)
+            except Exception as exc:  # as above: the next pass redoes the clocks it did not move
+                beat.fail(exc)
+                log.exception("provider task sweep failed")
     if sweep and time.monotonic() >= due["periodic"]:
         due["periodic"] = time.monotonic() + PERIODIC_PLANS_SECONDS
         with Pass(heartbeat.PERIODIC_PLANS, PERIODIC_PLANS_SECONDS) as beat:
@@ -198,6 +209,15 @@ def _round(
             except Exception as exc:  # a period not computed yet is computed by the next pass
                 beat.fail(exc)
                 log.exception("降赔惜赔 checks failed")
+    if sweep and time.monotonic() >= due["provider_scorecards"]:
+        due["provider_scorecards"] = time.monotonic() + REPORTS_SECONDS
+        with Pass(heartbeat.PROVIDER_SCORECARDS, REPORTS_SECONDS) as beat:
+            try:
+                scored = provider_scorecard_jobs.run_scorecards()  # last month's flags; reviewed ones are kept
+                beat.add(sum(scored.flagged.values()))
+            except Exception as exc:  # the next pass evaluates the month again
+                beat.fail(exc)
+                log.exception("provider scorecards failed")
     if sweep:
         with Pass(heartbeat.ASSIGNMENT, interval) as beat:
             try:

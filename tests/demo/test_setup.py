@@ -26,10 +26,11 @@ def test_demo_setup_on_a_fresh_sqlite_file_and_rerun(tmp_path):
             regulator = conn.execute(text("select tenant_id from users where username = 'regulator'")).one()
         assert tenants == ["CPIC", "PAIC", "PICC"]
         # The generated 60, the morning's 8 new claims of each of the two insurers that show assignment, and the
-        # 19 fresh reports per insurer that show triage (fast track, green channel, typhoon, review).
-        assert claims == 60 + 2 * 8 + 3 * 19 and events > claims
+        # 19 fresh reports per insurer that show triage (fast track, green channel, typhoon, review), and one large
+        # motor claim per insurer whose appraisal a task rule sends (providers).
+        assert claims == 60 + 2 * 8 + 3 * 19 + 3 and events > claims
         assert regulator.tenant_id is None
-        assert "refused" not in first.output  # every simulated complaint step was one the service allows
+        assert "a complaint step was refused" not in first.output  # every simulated complaint step was allowed
         with db.get_engine().connect() as conn:
             complaints = conn.execute(text("select count(distinct tenant_id), count(*) from complaints")).one()
             surveys = conn.execute(text("select count(*) from surveys")).scalar_one()

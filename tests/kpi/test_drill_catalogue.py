@@ -74,4 +74,6 @@ def test_the_shipped_catalogue_drills_what_counts_claims():
         "dispute_rate",
         "fast_track_share",
         "fast_track_cycle_time",
+        "provider_standard_rate",  # to the provider-task list (issue 21)
+        "provider_report_on_time",
     }

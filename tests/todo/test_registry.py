@@ -61,8 +61,11 @@ def test_the_wiring_registers_every_domain_section():
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.ADJUSTER, ["claims", "rectifications", "actions"]),
-        (Role.SUPERVISOR, ["escalations", "rectifications", "actions", "actions-overdue", "risk-reviews"]),
+        (Role.ADJUSTER, ["claims", "provider-tasks", "rectifications", "actions"]),
+        (
+            Role.SUPERVISOR,
+            ["escalations", "provider-tasks", "rectifications", "actions", "actions-overdue", "risk-reviews"],
+        ),
         (Role.COMPLAINT_HANDLER, ["complaints", "unassigned-complaints", "rectifications", "actions"]),
         (
             Role.QUALITY_MANAGER,

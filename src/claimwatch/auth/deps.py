@@ -15,6 +15,9 @@ from claimwatch.db import TenantContext, unit_of_work
 # The signed session cookie carries the id of a server-side session (auth.models.UserSession), never the
 # user's id: signing out or a password change ends the session, and every copy of the cookie with it.
 SESSION_TOKEN_KEY = "sid"
+# A provider's API key (role provider, claimwatch.providers) reaches its own tasks under this prefix and nothing
+# else: every other route refuses it here, so that no route (one added later included) can forget to.
+PROVIDER_API_PREFIX = "/api/v1/provider/"
 
 
 def presented_api_key(request: Request) -> str | None:
@@ -63,6 +66,8 @@ def current_principal(request: Request) -> Principal:
     principal = _resolve(request)
     if principal is None:
         raise HTTPException(status_code=401, detail="sign in or send a valid API key (X-API-Key)")
+    if principal.provider_id is not None and not request.url.path.startswith(PROVIDER_API_PREFIX):
+        raise HTTPException(status_code=403, detail="a provider's key reaches its own tasks only")
     request.state.principal = principal
     return principal
 

@@ -18,6 +18,7 @@ class Role(enum.StrEnum):
     REGULATOR = "regulator"  # 监管/协会, cross-tenant and read-only
     ADMIN = "admin"  # tenant administrator
     INTEGRATION = "integration"  # a core system pushing events with an API key
+    PROVIDER = "provider"  # a third party (appraisal agency, repair shop, hospital…): its own tasks only, by API key
 
 
 class User(Base):
@@ -52,6 +53,9 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     role: Mapped[Role] = mapped_column(enum_column(Role, 32), default=Role.INTEGRATION)
+    # A provider's key (role ``provider``) names its provider (claimwatch.providers): it reaches that provider's
+    # tasks and nothing else. No foreign key: auth sits below the providers domain.
+    provider_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 

@@ -70,6 +70,13 @@ class Permission(enum.StrEnum):
     REVIEW_RISK = "review_risk"  # decide high-risk claims in the review queue (核查); the decision is a label
     TRAIN_RISK_MODELS = "train_risk_models"  # train and activate a risk model version
     INBOX_RISK_REVIEW = "inbox_risk_review"  # high-risk claims waiting for my review
+    VIEW_PROVIDERS = "view_providers"  # third parties: register, contracts, tasks, scorecards (regulator: statistics)
+    MANAGE_PROVIDERS = "manage_providers"  # register and import providers and contracts, keys, suspend and reinstate
+    SEND_PROVIDER_TASKS = "send_provider_tasks"  # send a claim's task to a provider, cancel it, raise a dispute
+    RESOLVE_TASK_DISPUTES = "resolve_task_disputes"  # decide a dispute on a provider's report
+    REVIEW_PROVIDERS = "review_providers"  # review scorecard flags (keep, warn, suspend)
+    ANSWER_PROVIDER_TASKS = "answer_provider_tasks"  # a provider's own key: accept, decline, report on its tasks
+    INBOX_PROVIDER_TASKS = "inbox_provider_tasks"  # provider tasks of my claims that are late or answered
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -148,6 +155,14 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.REVIEW_RISK: frozenset({Role.SUPERVISOR, Role.INSPECTOR}),
     Permission.TRAIN_RISK_MODELS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
     Permission.INBOX_RISK_REVIEW: frozenset({Role.SUPERVISOR, Role.INSPECTOR}),
+    Permission.VIEW_PROVIDERS: frozenset(_STAFF | {Role.REGULATOR, Role.INTEGRATION}),
+    Permission.MANAGE_PROVIDERS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN, Role.INTEGRATION}),
+    Permission.SEND_PROVIDER_TASKS: frozenset({Role.ADJUSTER, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION}),
+    Permission.RESOLVE_TASK_DISPUTES: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER}),
+    Permission.REVIEW_PROVIDERS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
+    # Only a provider's key: no staff role answers for a provider.
+    Permission.ANSWER_PROVIDER_TASKS: frozenset({Role.PROVIDER}),
+    Permission.INBOX_PROVIDER_TASKS: frozenset({Role.ADJUSTER, Role.SUPERVISOR}),
 }
 
 
@@ -209,6 +224,8 @@ class Principal:
     user_id: int | None = None
     api_key_id: int | None = None
     display_name: str = ""
+    # A provider key's provider (role ``provider``): the provider API filters every read and write on it.
+    provider_id: int | None = None
     # Suspensions active when the principal was resolved (auth.service loads them with the session).
     suspensions: tuple[Suspension, ...] = ()
 

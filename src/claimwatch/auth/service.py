@@ -290,14 +290,30 @@ def _secret_hash(secret: str) -> str:
 
 
 def create_api_key(
-    session: Session, *, tenant_id: int, name: str, role: Role = Role.INTEGRATION, actor: str = "system"
+    session: Session,
+    *,
+    tenant_id: int,
+    name: str,
+    role: Role = Role.INTEGRATION,
+    actor: str = "system",
+    provider_id: int | None = None,
 ) -> tuple[ApiKey, str]:
-    """Returns the key row and the full key, which is shown once and never stored."""
+    """Returns the key row and the full key, which is shown once and never stored. A provider's key
+    (``role=provider``) must name its provider; no other key may."""
     if role is Role.REGULATOR:
         raise AuthError("role", "API keys are per tenant; a regulator signs in as a user")
+    if (role is Role.PROVIDER) != (provider_id is not None):
+        raise AuthError("provider_id", "a provider key names its provider, and only a provider key does")
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
-    key = ApiKey(tenant_id=tenant_id, name=name, prefix=prefix, secret_hash=_secret_hash(secret), role=role)
+    key = ApiKey(
+        tenant_id=tenant_id,
+        name=name,
+        prefix=prefix,
+        secret_hash=_secret_hash(secret),
+        role=role,
+        provider_id=provider_id,
+    )
     session.add(key)
     session.flush()
     audit_service.record(session, tenant_id, "config.api_key", name, actor, {"action": "create", "prefix": prefix})
@@ -313,7 +329,13 @@ def principal_for_api_key(session: Session, presented: str) -> Principal | None:
         return None
     if not hmac.compare_digest(key.secret_hash, _secret_hash(parts[2])):
         return None
-    return Principal(role=key.role, tenant_id=key.tenant_id, actor=f"api_key:{key.name}", api_key_id=key.id)
+    return Principal(
+        role=key.role,
+        tenant_id=key.tenant_id,
+        actor=f"api_key:{key.name}",
+        api_key_id=key.id,
+        provider_id=key.provider_id,
+    )
 
 
 def revoke_api_key(session: Session, *, tenant_id: int, prefix: str, actor: str) -> None:

@@ -22,6 +22,7 @@ from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.errors import Invalid
 from claimwatch.materials import service as materials_service
 from claimwatch.notify import service as notify_service
+from claimwatch.providers import page_queries as providers_page_queries
 from claimwatch.sla import queries as sla_queries
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.triage import page_queries as triage_page_queries
@@ -85,10 +86,16 @@ def claims_csv(request: Request, principal: ViewerDep, session: TenantSession) -
 
 
 def _claim_page(
-    session: Session, number: str, locale: str, tenant_code: str | None, with_risk: bool = False
+    session: Session,
+    number: str,
+    locale: str,
+    tenant_code: str | None,
+    with_risk: bool = False,
+    may_send_tasks: bool = False,
 ) -> queries.ClaimView:
     """The claim with the panels of the domains that work it: SLA clocks, materials, messages, triage and risk
-    (the score only ``with_risk``: for those who may see it)."""
+    (the score only ``with_risk``: for those who may see it), third-party tasks (the send form only
+    ``may_send_tasks``; task links only for the insurer's own staff)."""
     claim, view = queries.claim_view(session, number, locale, tenant_code)
     materials = materials_service.materials_view(session, claim, locale)
     materials["received_at"] = materials_service.received_at(materials)
@@ -102,6 +109,9 @@ def _claim_page(
         | {
             "escalations": sla_queries.escalation_history(session, claim, locale),
             "triage": triage_page_queries.claim_panel(session, claim, locale, with_risk),
+            "provider_tasks": providers_page_queries.claim_panel(
+                session, claim, locale, may_send_tasks, links=tenant_code is None
+            ),
         },
         clocks=sla_queries.claim_clocks(session, claim, locale),
         materials=materials,
@@ -135,7 +145,8 @@ def claim(number: str, request: Request, principal: ViewerDep, session: TenantSe
         tenant_code = request.query_params.get("tenant") or None
         view, tenant_id = _regulator_claim_page(session, number, locale, tenant_code, with_risk)
     else:
-        view, tenant_id = _claim_page(session, number, locale, None, with_risk), principal.tenant_id
+        may_send = principal.can(Permission.SEND_PROVIDER_TASKS)
+        view, tenant_id = _claim_page(session, number, locale, None, with_risk, may_send), principal.tenant_id
     # Who saw the claimant's (masked) data: one row, in this transaction (a regulator's: in its own).
     access_api.record_view(session, principal, [tenant_id], access_service.CLAIM, view.claim["number"], "claim_page")
     context = {

@@ -47,6 +47,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "address": ("address", "联系地址", "地址"),
     "category": ("category", "投诉类别", "投诉分类", "类别"),
     "sub_cause": ("sub_cause", "投诉原因", "子原因", "原因"),
+    "provider_code": ("provider_code", "第三方机构代码", "机构编号", "合作机构代码"),
     "subject": ("subject", "投诉主题", "主题", "标题"),
     "description": ("description", "投诉内容", "投诉描述", "内容"),
     "major_reasons": ("major_reasons", "重大投诉原因", "重大投诉"),

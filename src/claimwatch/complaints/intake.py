@@ -16,7 +16,7 @@ from claimwatch.audit import service as audit_service
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases import service as cases_service
 from claimwatch.cases.models import Claim
-from claimwatch.complaints import clocks, letters, repository, schemas, service, terms
+from claimwatch.complaints import clocks, letters, provider_link, repository, schemas, service, terms
 from claimwatch.complaints.clocks import ClockSet
 from claimwatch.complaints.models import Complaint
 from claimwatch.complaints.service import FUTURE_SLACK, apply_decision, escalate_major, record_event, tell
@@ -77,6 +77,8 @@ def problems_of(session: Session, data: schemas.ComplaintIn, now: dt.datetime | 
             cases_service.get_claim(session, data.claim_number)
         except cases_service.ClaimNotFound:
             found.append(("claim_number", f"no claim {data.claim_number} in this tenant"))
+    if data.provider_code and provider_link.resolve(session, data.provider_code) is None:
+        found.append(("provider_code", f"no provider {data.provider_code!r} at this insurer"))
     if data.org_code and tenancy_repository.org_unit_by_code(session, data.org_code) is None:
         found.append(("org_code", f"unknown org unit {data.org_code!r}"))
     if data.region_code and data.region_code not in tenancy_service.region_codes():
@@ -161,6 +163,7 @@ def intake(session: Session, principal: Principal, data: schemas.ComplaintIn) ->
         customer_key=_customer_key(data, claim),
         category=data.category,
         sub_cause=data.sub_cause,
+        provider_id=provider_link.resolve(session, data.provider_code) if data.provider_code else None,
         # Free text may carry a phone or ID number typed by the complainant: never kept in clear.
         subject=scrub_text(data.subject),
         description=scrub_text(data.description),
@@ -185,6 +188,7 @@ def intake(session: Session, principal: Principal, data: schemas.ComplaintIn) ->
         channel=data.channel,
         category=data.category,
         sub_cause=data.sub_cause,
+        provider=data.provider_code,
         external_ref=data.external_ref,
         claim=data.claim_number,
         major_reasons=major or None,

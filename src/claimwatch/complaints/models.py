@@ -48,6 +48,8 @@ class Complaint(TenantScoped, Base):
     # claims 理赔 | sales 销售 | surrender 退保 | underwriting 承保 | policy_service 保全 | service 服务 | other 其他
     category: Mapped[str] = mapped_column(String(24))
     sub_cause: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    # The third party the complaint is about (claimwatch.providers; no foreign key: complaints sit below it).
+    provider_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     subject: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     # The text's keywords (jieba terms, personal data removed), space-separated, computed at intake so the

@@ -77,6 +77,7 @@ OPTIONAL_TEXT = frozenset({"accept", "close"})
 # Fields a refusal may name that labels.FIELD_LABELS does not (so no code shows on the page).
 MORE_FIELD_LABELS: dict[str, str] = {
     "major_reasons": N_("Why it is major"),
+    "provider_code": N_("Third party (provider code)"),
     "notice_by_post": N_("No phone or email: the notice was sent by post"),
     "action": N_("Action"),
     "form": N_("Form"),
@@ -170,6 +171,7 @@ INTAKE_FIELDS = (
     "address",
     "category",
     "sub_cause",
+    "provider_code",
     "subject",
     "description",
     "complex_reason",
@@ -237,6 +239,7 @@ class IntakeForm:
                 },
                 "category": self.values.get("category", ""),
                 "sub_cause": self._optional("sub_cause"),
+                "provider_code": self._optional("provider_code"),
                 "subject": self.values.get("subject", ""),
                 "description": self.values.get("description", ""),
                 "major_reasons": self.major_reasons,

@@ -68,6 +68,9 @@ class ComplaintIn(BaseModel):
     complainant: ComplainantIn = Field(default_factory=ComplainantIn)
     category: str = Field(min_length=1, max_length=24)
     sub_cause: str | None = Field(default=None, max_length=48)
+    provider_code: str | None = Field(
+        default=None, max_length=64, description="the third party it is about (appraisal agency, repair shop…)"
+    )
     subject: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=20000)
     major_reasons: list[str] = Field(default_factory=list, max_length=4, description="group, media, vulnerable, …")

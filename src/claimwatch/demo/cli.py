@@ -16,6 +16,7 @@ from claimwatch.demo import assignment as demo_assignment
 from claimwatch.demo import committee as demo_committee
 from claimwatch.demo import fairness as demo_fairness
 from claimwatch.demo import improvement as demo_improvement
+from claimwatch.demo import providers as demo_providers
 from claimwatch.demo import jobs, queue_materials, staff_notices
 from claimwatch.demo import letters as demo_letters
 from claimwatch.demo import quality_loop as demo_quality_loop
@@ -110,6 +111,9 @@ def setup(
         found = kpi_jobs.evaluate_alerts(None)
         err.print(f"KPI snapshot taken; {found.created} quality alerts")
         for line in demo_quality_loop.load(spec):
+            err.print(line, markup=False)
+        # After the quality loop (its blacklist entry), before the snapshot the improvement step retakes.
+        for line in demo_providers.load(spec).lines():
             err.print(line, markup=False)
         for line in demo_fairness.load(spec).lines():
             err.print(line, markup=False)

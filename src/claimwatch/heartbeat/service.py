@@ -32,6 +32,7 @@ ASSIGNMENT = "assignment"
 PURGE = "purge"
 REPORTS = "reports"
 FAIRNESS = "fairness"
+PROVIDER_SCORECARDS = "provider_scorecards"
 
 
 def N_(message: str) -> str:  # noqa: N802 - marks a msgid for extraction; pages translate it
@@ -49,6 +50,7 @@ KIND_LABELS: dict[str, str] = {
     PURGE: N_("throttle and session purge"),
     REPORTS: N_("scheduled quality reports"),
     FAIRNESS: N_("under-payment checks"),
+    PROVIDER_SCORECARDS: N_("third-party scorecards"),
 }
 # A kind's threshold is at least this many of its intervals.
 INTERVALS_BEFORE_STALE = 3

@@ -231,6 +231,25 @@ TABLES: dict[str, Table] = {
                 ("published_at", "TIMESTAMP"),
             ),
         ),
+        # One row per task sent to a third party (claimwatch.providers), not cancelled, under its claim's org unit,
+        # region (the task's, copied from the claim) and line. Registered through claimwatch.kpi.sources.
+        # standard / on_time: the task's verdict, null until its report is in or its deadline passed (then final).
+        Table(
+            "provider_tasks",
+            (
+                *DIMENSION_COLUMNS,
+                ("provider_id", "BIGINT"),
+                ("provider_code", "VARCHAR"),
+                ("credit_code", "VARCHAR"),
+                ("kind", "VARCHAR"),
+                ("status", "VARCHAR"),
+                ("sent_at", "TIMESTAMP"),
+                ("due_at", "TIMESTAMP"),
+                ("reported_at", "TIMESTAMP"),
+                ("on_time", "BOOLEAN"),
+                ("standard", "BOOLEAN"),
+            ),
+        ),
     )
 }
 

@@ -40,6 +40,7 @@ SOURCES = (
     "rectifications",
     "actions",
     "disclosures",
+    "provider_tasks",
 )
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 _KEYS = {
@@ -66,7 +67,7 @@ _KEYS = {
 # list); ``overdue_at`` takes ``end`` (the period's end; "overdue now" in the running period); the others a
 # fixed value. ``rows`` is the DuckDB condition picking the same rows of the KPI's source, from which the
 # dashboard counts the distinct claims a link leads to (the number it shows on the link).
-DRILL_LISTS = ("claims",)
+DRILL_LISTS = ("claims", "provider_tasks")
 DRILL_PARTS = ("numerator", "denominator")
 DRILL_FILTERS: dict[str, tuple[str, ...] | None] = {
     "reported_in": ("period",),
@@ -82,6 +83,20 @@ DRILL_FILTERS: dict[str, tuple[str, ...] | None] = {
     "clock_outcome": ("met", "breached", "settled"),
     "route": ROUTES,  # the triage route (claims.route)
 }
+# The provider-task list (/provider-tasks, claimwatch.providers): a KPI over provider_tasks drills to its tasks.
+TASK_DRILL_FILTERS: dict[str, tuple[str, ...] | None] = {
+    "due_in": ("period",),
+    "standard": ("0", "1"),
+    "on_time": ("0", "1"),
+    "judged": ("1",),
+    "kind": None,  # a task kind
+}
+# Which snapshot sources may drill to which list, and that list's filters.
+DRILL_SOURCES: dict[str, tuple[str, ...]] = {
+    "claims": ("claims", "clocks", "materials", "filings"),
+    "provider_tasks": ("provider_tasks",),
+}
+LIST_FILTERS = {"claims": DRILL_FILTERS, "provider_tasks": TASK_DRILL_FILTERS}
 # Statements a formula must never carry: it is an expression, not a script.
 _FORBIDDEN = re.compile(r";|--|/\*|\b(copy|attach|install|load|pragma|create|drop|insert|update|delete|set)\b", re.I)
 
@@ -100,6 +115,7 @@ class DrillPart:
     label_en: str
     rows: str | None  # DuckDB condition over the KPI's source rows (besides its where, period and scope)
     filters: tuple[tuple[str, str], ...]
+    list_name: str = "claims"  # the list the link opens (DRILL_LISTS): claims, or provider_tasks (counted per task)
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale == "zh" else self.label_en
@@ -325,9 +341,11 @@ class _Reader:
         for key in spec:
             if key not in ("list", *DRILL_PARTS):
                 raise self.fail(spec, f"unknown drill key '{key}' (allowed: list, numerator, denominator)", key)
-        self.choice(spec, "list", DRILL_LISTS)
-        if source not in ("claims", "clocks", "materials", "filings"):
-            raise self.fail(spec, f"a {source} KPI cannot drill to the claim list", "list")
+        target_list = self.choice(spec, "list", DRILL_LISTS)
+        noun = "claim" if target_list == "claims" else "provider-task"
+        if source not in DRILL_SOURCES[target_list]:
+            raise self.fail(spec, f"a {source} KPI cannot drill to the {noun} list", "list")
+        allowed_filters = LIST_FILTERS[target_list]
         parts = []
         for part in DRILL_PARTS:
             entry = spec.get(part)
@@ -347,9 +365,10 @@ class _Reader:
                 raise self.fail(entry, "'filters' must be a non-empty mapping of claim-list filters", "filters")
             pairs = []
             for name, value in filters.items():
-                if name not in DRILL_FILTERS:
-                    raise self.fail(filters, f"unknown claim-list filter '{name}' ({', '.join(DRILL_FILTERS)})", name)
-                allowed = DRILL_FILTERS[name]
+                if name not in allowed_filters:
+                    known = ", ".join(allowed_filters)
+                    raise self.fail(filters, f"unknown {noun}-list filter '{name}' ({known})", name)
+                allowed = allowed_filters[name]
                 text = str(value)
                 if allowed is not None and text not in allowed:
                     raise self.fail(filters, f"'{name}' must be one of {', '.join(allowed)}, not {value!r}", name)
@@ -362,7 +381,7 @@ class _Reader:
                 if _FORBIDDEN.search(rows):
                     raise self.fail(entry, "rows must be a single SQL expression", "rows")
                 self.check_sql(entry, source, rows.replace("{target}", "0"), "count(*)", None, "rows")
-            parts.append(DrillPart(part, label_zh, label_en, rows, tuple(pairs)))
+            parts.append(DrillPart(part, label_zh, label_en, rows, tuple(pairs), target_list))
         if not parts:
             raise self.fail(spec, "a drill-down needs a numerator (or a denominator)", "drill")
         return tuple(parts)

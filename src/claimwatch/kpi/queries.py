@@ -25,6 +25,9 @@ from claimwatch.tenancy import repository as tenancy_repository
 
 NEXT_DIMENSION = {"tenant": "org", "org": "region", "region": "line", "line": "org"}
 CLAIMS_LIST = "/claims"
+# Where a drill part's link leads (loader.DRILL_LISTS), and what its number counts there.
+LIST_PATHS = {"claims": CLAIMS_LIST, "provider_tasks": "/provider-tasks"}
+_LIST_COUNTS = {"claims": "count(DISTINCT claim_id)", "provider_tasks": "count(*)"}
 # The claim list's parameter for one unit of each drill-table dimension (an org row is that unit exactly).
 LIST_PARAM = {"tenant": "tenant", "org": "unit", "region": "region", "line": "line"}
 _LIGHT_RANK = "max(CASE light WHEN 'red' THEN 2 WHEN 'yellow' THEN 1 ELSE 0 END)"
@@ -107,11 +110,12 @@ def format_target(kpi: Kpi, value: float | None, locale: str) -> str:
 
 @dataclass(frozen=True)
 class Link:
-    """A number that leads to its records: ``count`` claims, listed at ``url``."""
+    """A number that leads to its records: ``count`` claims (or provider tasks: ``records``), listed at ``url``."""
 
     label: str
     count: int
     url: str
+    records: str = "claims"  # claims | tasks
 
 
 @dataclass
@@ -321,7 +325,7 @@ def _point_url(snap: service.OpenSnapshot, query: DashboardQuery, scope: Scope, 
         return None
     running = snap.local_now < _midnight(period.end)
     params = _scope_params(query, scope) | _list_params(kpi, part, period, running)
-    return f"{CLAIMS_LIST}?{urlencode(params)}"
+    return f"{LIST_PATHS[part.list_name]}?{urlencode(params)}"
 
 
 def _chart_labels(locale: str) -> dict[str, str]:
@@ -440,8 +444,8 @@ def _rows_sql(expression: str, kpi: Kpi, end_literal: str) -> str:
 def case_counts(
     snap: service.OpenSnapshot, kpi: Kpi, part: DrillPart, scope: Scope, period: Period, by: str | None = None
 ) -> dict[str, int]:
-    """How many distinct claims a drill part selects in the snapshot, in total (key "") or per unit of
-    ``by``: the number each link shows, which the claim list it opens counts again from the live tables."""
+    """How many distinct claims (provider tasks, for that list) a drill part selects in the snapshot, in total
+    (key "") or per unit of ``by``: the number each link shows, which the list it opens counts again live."""
     assert kpi.period is not None
     where, params = scope.conditions()
     now = snap.local_now
@@ -458,7 +462,7 @@ def case_counts(
         where.append(f"({_rows_sql(part.rows, kpi, moment)})")
     key = _key_expr((by,))[0] if by else "''"
     rows = snap.con.execute(
-        f"SELECT {key} AS k, count(DISTINCT claim_id) FROM {kpi.source} "  # noqa: S608 - catalogue text, checked
+        f"SELECT {key} AS k, {_LIST_COUNTS[part.list_name]} FROM {kpi.source} "  # noqa: S608 - catalogue text
         f"WHERE {' AND '.join(where) or 'true'} GROUP BY k",
         params,
     ).fetchall()
@@ -474,8 +478,13 @@ def drill_links(
     for part in kpi.drill:
         count = case_counts(snap, kpi, part, scope, period).get("", 0)
         params = _scope_params(query, scope) | _list_params(kpi, part, period, running)
-        links.append(Link(part.label(locale), count, f"{CLAIMS_LIST}?{urlencode(params)}"))
+        url = f"{LIST_PATHS[part.list_name]}?{urlencode(params)}"
+        links.append(Link(part.label(locale), count, url, _records(part)))
     return links
+
+
+def _records(part: DrillPart) -> str:
+    return "tasks" if part.list_name == "provider_tasks" else "claims"
 
 
 def _cell_links(
@@ -498,7 +507,8 @@ def _cell_links(
             if not value:
                 continue
         params = base | {LIST_PARAM[view.by]: value}
-        links[key] = Link(part.label(locale), counts.get(key, 0), f"{CLAIMS_LIST}?{urlencode(params)}")
+        url = f"{LIST_PATHS[part.list_name]}?{urlencode(params)}"
+        links[key] = Link(part.label(locale), counts.get(key, 0), url, _records(part))
     return links
 
 

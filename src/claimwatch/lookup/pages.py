@@ -12,9 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from claimwatch.auth.deps import request_locale
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.errors import Problem
 from claimwatch.lookup import service
 from claimwatch.lookup.api import client_address, find_insurer, send_code
 from claimwatch.materials import service as materials_service
+from claimwatch.providers import page_queries as providers_page_queries
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.web.pages import render
 from claimwatch.web.security import CSRF_FIELD, csrf_valid
@@ -157,7 +159,12 @@ async def otp_post(
 
 
 def _claim_page(
-    request: Request, found: service.Insurer, *, status_code: int = 200, upload_error: str | None = None
+    request: Request,
+    found: service.Insurer,
+    *,
+    status_code: int = 200,
+    upload_error: str | None = None,
+    dispute_error: str | None = None,
 ) -> Response:
     lookup_session = service.read_token(request.cookies.get(COOKIE))
     if lookup_session is None or lookup_session.tenant_id != found.id:
@@ -170,6 +177,8 @@ def _claim_page(
         view = service.claim_view(session, claim, found, locale)
         # What the claim waits for: the same answer the staff's claim page gives.
         awaited = materials_service.awaited(session, claim, locale)
+        # What it waits for from a third party (appraisal, medical records…), without naming anyone inside.
+        provider_tasks = providers_page_queries.lookup_tasks(session, claim, locale)
         zone = tenancy_service.tenant_zone(session, found.id)
     uploaded = request.query_params.get("uploaded")
     uploaded_label = None
@@ -187,6 +196,9 @@ def _claim_page(
             "upload_error": upload_error,
             "uploaded_label": uploaded_label,
             "expires_at": lookup_session.expires_at,
+            "provider_tasks": provider_tasks,
+            "dispute_error": dispute_error,
+            "disputed": request.method == "GET" and request.query_params.get("disputed") == "1",
         },
         status_code=status_code,
         switch_path=f"/lookup/{quote(found.code)}/claim" if request.method == "POST" else None,
@@ -239,6 +251,36 @@ def upload_post(
     except materials_service.MaterialsError as exc:
         return _claim_page(request, found, status_code=exc.status, upload_error=_upload_error(exc))
     return RedirectResponse(f"/lookup/{quote(found.code)}/claim?{urlencode({'uploaded': item_code})}", status_code=303)
+
+
+@router.post("/lookup/{code}/claim/tasks/{number}/dispute")
+def dispute_post(
+    code: str,
+    number: str,
+    request: Request,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=100)] = "",
+) -> Response:
+    """The claimant disputes a received third-party report of their claim (a repair estimate, an appraisal)."""
+    found = find_insurer(code)
+    if found is None:
+        return _not_found(request)
+    lookup_session = service.read_token(request.cookies.get(COOKIE))
+    if lookup_session is None or lookup_session.tenant_id != found.id:
+        return RedirectResponse(f"/lookup/{quote(found.code)}", status_code=303)
+    if not csrf_valid(request, csrf_token):
+        return _claim_page(request, found, status_code=403, dispute_error="csrf")
+    if not reason.strip():
+        return _claim_page(request, found, status_code=422, dispute_error="reason")
+    try:
+        with unit_of_work(TenantContext.anonymous(found.id)) as session:
+            claim = service.session_claim(session, lookup_session)
+            if claim is None:
+                return RedirectResponse(f"/lookup/{quote(found.code)}", status_code=303)
+            providers_page_queries.claimant_dispute(session, claim, number[:32], reason)
+    except Problem as exc:
+        return _claim_page(request, found, status_code=exc.status, dispute_error="refused")
+    return RedirectResponse(f"/lookup/{quote(found.code)}/claim?disputed=1#claim-third-parties", status_code=303)
 
 
 @router.post("/lookup/{code}/logout")

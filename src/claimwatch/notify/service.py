@@ -714,6 +714,9 @@ KIND_LABELS: dict[str, str] = {
     "action_escalated": N_("Improvement action escalated"),
     "worker_stale": N_("Background worker stopped"),
     "advance_payment": N_("Advance payment to consider (catastrophe)"),
+    "provider_task_due_soon": N_("Provider task due soon"),
+    "provider_task_overdue": N_("Provider task overdue"),
+    "provider_task_disputed": N_("Provider report disputed"),
     ALERT_KIND: N_("Failed claimant messages"),
 }
 # Where a user's e-mail goes by default: escalations, red lights and complaint/quality alerts at once,

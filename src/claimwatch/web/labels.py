@@ -17,6 +17,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.REGULATOR: N_("Regulator"),
     Role.ADMIN: N_("Administrator"),
     Role.INTEGRATION: N_("Integration"),
+    Role.PROVIDER: N_("Third-party provider"),
 }
 
 EVENT_TYPE_LABELS: dict[str, str] = {

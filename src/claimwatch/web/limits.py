@@ -68,6 +68,9 @@ ROUTE_CAPS: tuple[RouteCap, ...] = (
     RouteCap(re.compile(r"^(/api/v1)?/complaints/import/?$"), _import, "file"),
     RouteCap(re.compile(r"^(/api/v1)?/inspections/\d+/evidence/?$"), _document, "file"),
     RouteCap(re.compile(r"^(/api/v1)?/rectifications/\d+/evidence/?$"), _document, "file"),
+    RouteCap(re.compile(r"^/api/v1/provider/tasks/[^/]+/report/?$"), _document, "file"),
+    RouteCap(re.compile(r"^/provider/tasks/[^/]+/report/?$"), _document, "file"),
+    RouteCap(re.compile(r"^/api/v1/provider-imports/[^/]+/?$"), _import, "file"),
 )
 
 

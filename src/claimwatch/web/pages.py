@@ -117,6 +117,17 @@ def render(
         "nav_review": principal is not None and principal.can(Permission.VIEW_RISK),
         "nav_triage": principal is not None
         and (principal.can(Permission.MANAGE_TRIAGE_RULES) or principal.can(Permission.DECLARE_CATASTROPHES)),
+        # Third parties: the regulator's way in is the cross-insurer statistics; staff see the register and tasks.
+        "nav_providers": (
+            None
+            if principal is None or not principal.can(Permission.VIEW_PROVIDERS)
+            else "/providers/statistics"
+            if principal.is_regulator
+            else "/providers"
+        ),
+        "nav_provider_tasks": principal is not None
+        and not principal.is_regulator
+        and principal.can(Permission.VIEW_PROVIDERS),
         "labels": labels,
         "stale_worker": _stale_worker(principal),
     } | (context or {})

@@ -1,0 +1,94 @@
+"""`claimwatch providers …`: import providers or contracts from CSV (all or nothing), issue a provider's API key,
+compute a month's scorecards and flags (``scorecards``, :mod:`claimwatch.providers.scorecard_jobs`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from claimwatch.auth.models import Role
+from claimwatch.auth.principal import Principal
+from claimwatch.cli_output import fail
+from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.providers import scorecard_jobs
+
+app = typer.Typer(help="Third parties (第三方机构): register import, provider keys, scorecards", no_args_is_help=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+app.command("scorecards")(scorecard_jobs.scorecards_command)  # h4's monthly scorecards and flags
+
+
+def tenant_id_of(code: str) -> int:
+    from claimwatch.tenancy import repository as tenancy_repository
+
+    with unit_of_work(TenantContext.system_context()) as session:
+        tenant = tenancy_repository.tenant_by_code(session, code)
+        if tenant is None:
+            raise fail(f"unknown tenant {code!r}")
+        return tenant.id
+
+
+def operator(tenant_id: int, source: str) -> Principal:
+    """Who the audit trail names for a command-line run."""
+    return Principal(role=Role.ADMIN, tenant_id=tenant_id, actor=f"cli:{source}"[:100])
+
+
+@app.command("import")
+def import_file(
+    what: str = typer.Argument(..., help="providers | contracts"),
+    file: Path = typer.Argument(..., help="a CSV file (UTF-8 or GB18030); English or Chinese headers"),
+    tenant: str = typer.Option(..., help="the insurer's code"),
+    rejects: Path = typer.Option(None, help="write the reject report (line, column, field, problem) as CSV"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="check every row, import nothing"),
+) -> None:
+    """Import providers, or contracts (one row per contract × task kind), all or nothing."""
+    from claimwatch.complaints.importer import write_reject_report
+    from claimwatch.providers import importer
+
+    if what not in importer.WHAT:
+        raise fail(f"import providers or contracts, not {what!r}")
+    if not file.is_file():
+        raise fail(f"cannot read {file}: no such file")
+    tenant_id = tenant_id_of(tenant)
+    try:
+        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+            result = importer.import_csv(
+                session, operator(tenant_id, f"import {file.name}"), what, file.read_bytes(), dry_run=dry_run
+            )
+    except importer.ImportRejected as exc:
+        found = exc.result.rejects
+        for reject in found[:50]:
+            column = f" [{reject.column}]" if reject.column else ""
+            err.print(f"line {reject.line}{column}: {reject.message}", markup=False)
+        if len(found) > 50:
+            err.print(f"… and {len(found) - 50} more problems")
+        if rejects is not None:
+            write_reject_report(rejects, found)
+            err.print(f"reject report written to {rejects}", markup=False)
+        raise fail(f"nothing imported: {len(found)} problems in {file.name}") from exc
+    if rejects is not None:
+        write_reject_report(rejects, [])
+    verb = "would import" if dry_run else "imported"
+    console.print(f"{result.rows} rows: {verb} {result.created} {what}, already recorded {result.existing}")
+
+
+@app.command("key")
+def issue_key(
+    code: str = typer.Argument(..., help="the provider's code"),
+    tenant: str = typer.Option(..., help="the insurer's code"),
+    name: str = typer.Option(None, help="the key's name (default provider:CODE)"),
+) -> None:
+    """A new API key for the provider (its own tasks only). Printed once: it is never stored."""
+    from claimwatch.errors import Problem
+    from claimwatch.providers import service
+
+    tenant_id = tenant_id_of(tenant)
+    try:
+        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+            key = service.issue_key(session, operator(tenant_id, "providers key"), code, name)
+    except Problem as exc:
+        raise fail(f"{exc.field}: {exc.message}") from exc
+    console.print(key, markup=False)
+    err.print("shown once: keep it (only its hash is stored)")

@@ -1,0 +1,211 @@
+"""A provider task's deadline on the SLA engine, the way :mod:`claimwatch.rectification.clocks` runs rectification
+clocks: a :class:`ProviderTaskClock` row has the engine's columns, so the same arithmetic (working days on the
+tenant's calendar, calendar days rolled to a working day, elapsed hours; provisional 暂定 years) runs here.
+
+The policy is built in code from the task's level (the contract's service level for the kind, or the kind's
+default), not read from a policy file: every contract may set its own days. Its two thresholds mean:
+
+- yellow at the kind's ``yellow_share`` of the level (0.7): the provider is reminded, the handler told;
+- red at the level itself: the deadline (``ProviderTask.due_at``); passing it is late.
+
+The engine calls passing yellow a "breach"; for a task only the red deadline counts, so :func:`finish` sets the
+outcome (met | breached) and ``missed_by`` against the red deadline after the engine stopped the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from claimwatch.calendar.workdays import Axis, CalendarYearMissing, Unit
+from claimwatch.providers.models import ProviderTask, ProviderTaskClock
+from claimwatch.sla import engine
+from claimwatch.sla import service as sla_service
+from claimwatch.sla.loader import Policy
+
+POLICY_CODE = "provider_task"
+DEFAULT_YELLOW_SHARE = 0.7
+_COPIED = [name for name in engine.CLOCK_FIELDS if name not in ("id", "claim_id")]
+
+
+def task_policy(days: float, unit: str, yellow_share: float = DEFAULT_YELLOW_SHARE) -> Policy:
+    """The task clock's policy for a level of ``days`` ``unit`` (working_days | calendar_days | hours)."""
+    share = yellow_share if 0 < yellow_share < 1 else DEFAULT_YELLOW_SHARE
+    return Policy(
+        code=POLICY_CODE,
+        name_zh="第三方机构委托时限",
+        name_en="Provider task deadline",
+        basis="contract service level (合作协议服务时效)",
+        unit=Unit(unit),
+        yellow=float(days) * share,
+        red=float(days),
+    )
+
+
+def clocks_of(session: Session, task_ids: list[int]) -> dict[int, ProviderTaskClock]:
+    """The latest clock of each task."""
+    if not task_ids:
+        return {}
+    statement = (
+        select(ProviderTaskClock)
+        .where(ProviderTaskClock.task_id.in_(sorted(set(task_ids))))
+        .order_by(ProviderTaskClock.task_id, ProviderTaskClock.cycle)
+    )
+    return {clock.task_id: clock for clock in session.execute(statement).scalars()}
+
+
+def clock_of(session: Session, task: ProviderTask) -> ProviderTaskClock | None:
+    return clocks_of(session, [task.id]).get(task.id)
+
+
+def start(
+    session: Session, task: ProviderTask, days: float, unit: str, yellow_share: float, at: dt.datetime
+) -> ProviderTaskClock:
+    """Start the task's clock at ``at``; refuses (409, field ``calendar``) a deadline in a year without a
+    working-day calendar rather than guess it."""
+    policy = task_policy(days, unit, yellow_share)
+    axis = sla_service.Axes(session, task.tenant_id)(policy.unit)
+    state = engine.new_clock(axis, policy, task.tenant_id, task.id, 1, at)
+    if state.red_due_at is None:
+        raise CalendarYearMissing(state.calendar_gap or at.year)
+    clock = ProviderTaskClock(task_id=task.id, **{name: getattr(state, name) for name in _COPIED})
+    session.add(clock)
+    session.flush()
+    return clock
+
+
+def finish(session: Session, task: ProviderTask, at: dt.datetime) -> ProviderTaskClock | None:
+    """Stop the task's clock at ``at`` (its report arrived): outcome met or breached against the deadline."""
+    clock = clock_of(session, task)
+    if clock is None or clock.state == engine.STOPPED:
+        return clock
+    axis = sla_service.Axes(session, task.tenant_id)(clock.unit)
+    engine.stop(axis, clock, max(at, clock.started_at))
+    due = clock.red_due_at or task.due_at
+    if at > due:
+        clock.outcome = "breached"
+        clock.missed_by = axis.value_at(at) - axis.value_at(due)
+    else:
+        clock.outcome = "met"
+        clock.missed_by = None
+    clock.next_check_at = None
+    return clock
+
+
+def void(session: Session, task: ProviderTask, at: dt.datetime) -> ProviderTaskClock | None:
+    """End the clock without a result (the task was cancelled or declined): counts neither met nor late."""
+    clock = clock_of(session, task)
+    if clock is None or clock.state == engine.STOPPED:
+        return clock
+    axis = sla_service.Axes(session, task.tenant_id)(clock.unit)
+    engine.void(axis, clock, max(at, clock.started_at))
+    clock.outcome = engine.VOID
+    clock.missed_by = None
+    clock.next_check_at = None
+    return clock
+
+
+def light(clock: ProviderTaskClock | None, now: dt.datetime, axis: Axis | None = None) -> str | None:
+    """green | yellow (past the reminder share) | red (past the deadline); a stopped clock keeps its light,
+    except that a task answered in time shows green."""
+    if clock is None:
+        return None
+    if clock.state == engine.STOPPED:
+        return engine.GREEN if clock.outcome in ("met", engine.VOID) else engine.RED
+    if clock.red_due_at is not None and now >= clock.red_due_at:
+        return engine.RED
+    return engine.light_at(clock, now, axis)
+
+
+def clock_view(clock: ProviderTaskClock | None, now: dt.datetime, axis: Axis | None = None) -> dict[str, Any] | None:
+    """A task clock as pages and the API show it (UTC instants; the miss in the level's unit)."""
+    if clock is None:
+        return None
+    per_unit = Unit(clock.unit).seconds_per_unit
+    missed: float | None = None
+    if clock.state == engine.STOPPED:
+        missed = (clock.missed_by or 0.0) / per_unit if clock.outcome == "breached" else None
+    elif axis is not None and clock.red_due_at is not None and now > clock.red_due_at:
+        try:
+            missed = (axis.value_at(now) - axis.value_at(clock.red_due_at)) / per_unit
+        except CalendarYearMissing:
+            missed = None
+    provisional = axis.is_provisional(clock.red_due_at) if axis is not None else False
+    return {
+        "unit": clock.unit,
+        "state": clock.state,
+        "light": light(clock, now, axis),
+        "outcome": clock.outcome,
+        "started_at": clock.started_at,
+        "remind_at": clock.yellow_due_at,
+        "due_at": clock.red_due_at,
+        "stopped_at": clock.stopped_at,
+        "missed_by": missed,
+        "provisional": provisional,
+        "calendar_gap": clock.calendar_gap,
+    }
+
+
+# -- the sweep's reads (row-locked on PostgreSQL) -----------------------------------------------------------
+
+
+def tenants_with_due_clocks(session: Session, tenant_ids: list[int], now: dt.datetime) -> list[int]:
+    due = []
+    for tenant_id in tenant_ids:
+        found = session.execute(
+            select(ProviderTaskClock.id)
+            .where(
+                ProviderTaskClock.tenant_id == tenant_id,
+                ProviderTaskClock.next_check_at.is_not(None),
+                ProviderTaskClock.next_check_at <= now,
+            )
+            .limit(1)
+        ).first()
+        if found is not None:
+            due.append(tenant_id)
+    return due
+
+
+def lock_due_clocks(session: Session, tenant_id: int, now: dt.datetime, limit: int) -> list[ProviderTaskClock]:
+    """Due clocks of a tenant, row-locked; rows another worker holds are skipped (PostgreSQL)."""
+    statement = (
+        select(ProviderTaskClock)
+        .where(
+            ProviderTaskClock.tenant_id == tenant_id,
+            ProviderTaskClock.next_check_at.is_not(None),
+            ProviderTaskClock.next_check_at <= now,
+        )
+        .order_by(ProviderTaskClock.next_check_at, ProviderTaskClock.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return list(session.execute(statement, execution_options={"populate_existing": True}).scalars())
+
+
+# -- a calendar edit ---------------------------------------------------------------------------------------
+
+
+def recompute_open_clocks(
+    session: Session, tenant_ids: list[int] | None, provisional_from: dt.date | None = None
+) -> int:
+    """After a calendar edit: derive every running task clock's deadlines again and copy the deadline to the
+    task (``due_at``). A task whose report is in keeps its deadline. Returns how many moved."""
+    statement = select(ProviderTaskClock).where(ProviderTaskClock.state != engine.STOPPED)
+    if tenant_ids is not None:
+        statement = statement.where(ProviderTaskClock.tenant_id.in_(tenant_ids))
+    by_tenant: dict[int, list[ProviderTaskClock]] = {}
+    for clock in session.execute(statement.order_by(ProviderTaskClock.id)).scalars():
+        by_tenant.setdefault(clock.tenant_id, []).append(clock)
+    moved = 0
+    for tenant_id in sorted(by_tenant):
+        for clock, _ in sla_service.refresh_deadlines(session, tenant_id, by_tenant[tenant_id], provisional_from):
+            task = session.get(ProviderTask, clock.task_id)
+            if task is not None and clock.red_due_at is not None:
+                task.due_at = clock.red_due_at
+            moved += 1
+    session.flush()
+    return moved
