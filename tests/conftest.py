@@ -10,18 +10,18 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 import claimwatch.cases.service  # noqa: F401 - registers the case-event audit source
 from claimwatch import db, migrate
 from claimwatch.auth import service as auth_service
 from tests.factories import World
+from tests.snapshots import Database, Snapshot, SnapshotStore, pg_admin_engine, store_for
 
 PG_URL_ENV = "CLAIMWATCH_TEST_PG_URL"
 PG_TEMPLATE = "claimwatch_test_template"
@@ -60,22 +60,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
-@dataclass(frozen=True)
-class Database:
-    url: str
-    dialect: str
-
-
 @pytest.fixture(scope="session")
 def pg_admin_url() -> str | None:
     url = os.environ.get(PG_URL_ENV)
     if not url and os.environ.get("CI"):
         pytest.fail(f"{PG_URL_ENV} is not set under CI: the PostgreSQL half of the suite must run")
     return url
-
-
-def _pg_admin_engine(admin_url: str):  # type: ignore[no-untyped-def]
-    return create_engine(make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +80,7 @@ def pg_template(pg_admin_url: str | None) -> Iterator[str | None]:
     if not pg_admin_url:
         yield None
         return
-    admin = _pg_admin_engine(pg_admin_url)
+    admin = pg_admin_engine(pg_admin_url)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"{PG_TEMPLATE}_{worker}"
     with admin.connect() as conn:
@@ -104,11 +94,6 @@ def pg_template(pg_admin_url: str | None) -> Iterator[str | None]:
     admin.dispose()
 
 
-def _copy_strategy(conn: Connection) -> str:
-    version = int(conn.execute(text("SHOW server_version_num")).scalar_one())
-    return " STRATEGY FILE_COPY" if version >= 150000 else ""
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, pg_admin_url: str | None
@@ -118,22 +103,22 @@ def database(
         shutil.copyfile(sqlite_template, path)
         url = f"sqlite:///{path}"
         db.configure(url)
-        yield Database(url, "sqlite")
+        yield Database(url, "sqlite", path=path)
         db.get_engine().dispose()
         return
     if not pg_admin_url:
         pytest.skip(f"PostgreSQL half: set {PG_URL_ENV} (scripts/test.sh does)")
     template = request.getfixturevalue("pg_template")
     name = f"cw_test_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin_engine(pg_admin_url)
-    with admin.connect() as conn:
-        # FILE_COPY (PostgreSQL 15+) copies the small template's files instead of WAL-logging every block.
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{_copy_strategy(conn)}'))
     url = (
         make_url(pg_admin_url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
     )
+    database = Database(url, "postgresql", name=name, admin_url=pg_admin_url, pending_template=template)
+    if "db_snapshot" not in request.fixturenames:
+        database.create_pending()
     db.configure(url)
-    yield Database(url, "postgresql")
+    yield database
+    admin = pg_admin_engine(pg_admin_url)
     db.get_engine().dispose()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -144,3 +129,14 @@ def database(
 def world(database: Database) -> World:
     """Tenants, users and API keys made through the real services."""
     return World(database.url)
+
+
+@pytest.fixture(scope="session")
+def snapshot_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnapshotStore]:
+    yield from store_for(tmp_path_factory.mktemp("snapshots"))
+
+
+@pytest.fixture
+def db_snapshot(snapshot_store: SnapshotStore, database: Database) -> Snapshot:
+    """Build a module's world once per worker and database kind, then copy it for each test (tests/snapshots.py)."""
+    return Snapshot(snapshot_store, database)

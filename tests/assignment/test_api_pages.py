@@ -16,6 +16,8 @@ from claimwatch.auth.models import Role
 from claimwatch.cases.models import CaseEvent
 from claimwatch.web.security import CSRF_HEADER
 from tests.assignment.helpers import Office
+from tests.factories import World
+from tests.snapshots import Snapshot
 from tests.web.conftest import csrf_from, sign_in
 
 
@@ -28,7 +30,13 @@ def _client(username: str) -> TestClient:
 
 
 @pytest.fixture
-def office(world) -> Office:
+def office(world: World, db_snapshot: Snapshot) -> Office:
+    found = db_snapshot("assignment.api_pages_office", lambda: _build_office(world))
+    found.world = world  # the test's own, not the builder's copy
+    return found
+
+
+def _build_office(world: World) -> Office:
     found = Office(world)
     found.handler("a.one", lines=["motor"], authority="5000")
     found.handler("a.two", lines=["motor", "medical"])

@@ -21,6 +21,7 @@ from claimwatch.complaints import schemas
 from claimwatch.complaints import service as complaints_service
 from claimwatch.db import TenantContext, unit_of_work, utc_now
 from tests.factories import TenantHandle, World, reported
+from tests.snapshots import Snapshot
 from tests.web.conftest import sign_in
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -91,7 +92,11 @@ def client(database) -> TestClient:
 
 
 @pytest.fixture
-def office(world: World) -> Office:
+def office(world: World, db_snapshot: Snapshot) -> Office:
+    return db_snapshot("complaints_web.office", lambda: build_office(world))
+
+
+def build_office(world: World) -> Office:
     acme = world.tenant("ACME", "示例保险")
     bbb = world.tenant("BBB", "另一保险")
     handler = world.user("chen.handler", Role.COMPLAINT_HANDLER, acme)

@@ -15,7 +15,17 @@ from claimwatch.complaints import terms as complaint_terms
 from claimwatch.complaints.models import Complaint
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.tenancy.service import platform_zone
-from tests.complaints_web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, Office, file_complaint, local, principal_of
+from tests.complaints_web.conftest import (
+    CLEAR_ID_NUMBER,
+    CLEAR_PHONE,
+    Office,
+    build_office,
+    file_complaint,
+    local,
+    principal_of,
+)
+from tests.factories import World
+from tests.snapshots import Snapshot
 
 DIGIT = re.compile(r"\d")
 
@@ -68,9 +78,13 @@ def test_chart_data_cannot_close_the_script_block():
 
 
 @pytest.fixture
-def texts(office: Office) -> Office:
-    """September: two complaints; October: five (four about claims, one about sales); BBB: one in October.
-    Subjects are the stopword 投诉, so only the descriptions count."""
+def texts(world: World, db_snapshot: Snapshot) -> Office:
+    return db_snapshot("complaints_web.keywords_texts", lambda: build_texts(build_office(world)))
+
+
+def build_texts(office: Office) -> Office:
+    """The office, and: September: two complaints; October: five (four about claims, one about sales); BBB: one
+    in October. Subjects are the stopword 投诉, so only the descriptions count."""
     sep, oct_ = local(2026, 9, 10, 10), local(2026, 10, 12, 10)
     gd, sh = "440000", "310000"
     for received_at, region, category, sub_cause, description in [

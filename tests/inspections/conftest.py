@@ -30,6 +30,7 @@ from claimwatch.inspections.schemas import PlanDefinition
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
 from tests.factories import PASSWORD, TenantHandle, World
+from tests.snapshots import Snapshot
 
 CST = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2026, 12, 3, 9, 0, tzinfo=CST)
@@ -209,7 +210,13 @@ def standard_claims() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def bureau(world: World) -> Bureau:
+def bureau(world: World, db_snapshot: Snapshot) -> Bureau:
+    found = db_snapshot("inspections.bureau", lambda: _build_bureau(world))
+    found.world = world  # the test's own, not the builder's copy
+    return found
+
+
+def _build_bureau(world: World) -> Bureau:
     found = Bureau(world)
     found.claims(standard_claims())
     return found

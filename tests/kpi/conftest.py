@@ -14,6 +14,7 @@ from claimwatch.kpi import snapshot
 from claimwatch.sla import jobs
 from tests.factories import TenantHandle, World
 from tests.kpi.helpers import close, ingest, local, report, steps
+from tests.snapshots import Snapshot
 
 BASE = local(2026, 11, 2, 9, 0)
 SNAPSHOT_AT = local(2026, 11, 5, 10, 1)
@@ -67,7 +68,11 @@ def _materials(client: TestClient, tenant: TenantHandle, number: str, *notices: 
 
 
 @pytest.fixture
-def kpi_world(world: World, client: TestClient) -> KpiWorld:
+def kpi_world(world: World, client: TestClient, db_snapshot: Snapshot) -> KpiWorld:
+    return db_snapshot("kpi.kpi_world", lambda: build_kpi_world(world, client))
+
+
+def build_kpi_world(world: World, client: TestClient) -> KpiWorld:
     """ACME (branch ACME-B1 in 440000), reported 2026-11-02 09:00 unless said:
     K0  small, 10-15, closed after 8 h                         (October)
     K1  small, B1, closed after 8 h; 1st notice asks 2 items only, 2nd after a new fact: supplement + violation

@@ -12,8 +12,8 @@ import pytest
 
 from claimwatch import db
 from claimwatch.kpi import service, snapshot
-from tests.conftest import Database
 from tests.factories import World
+from tests.snapshots import Database
 
 
 @pytest.fixture

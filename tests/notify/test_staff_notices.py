@@ -18,9 +18,10 @@ from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.notify import channels, jobs, service
 from claimwatch.notify.models import OutboxMessage, StaffNotification
 from claimwatch.sla import jobs as sla_jobs
-from tests.factories import reported
-from tests.notify.staff_helpers import RobotReceiver, add_branch, add_staff, csrf, inbox_of, signed_in
+from tests.factories import TenantHandle, World, reported
+from tests.notify.staff_helpers import RobotReceiver, Staff, add_branch, add_staff, csrf, inbox_of, signed_in
 from tests.sla.helpers import local, post_events
+from tests.snapshots import Snapshot
 
 
 def _client() -> TestClient:
@@ -41,13 +42,19 @@ def _world(world):  # type: ignore[no-untyped-def]
     return tenant, gd, zj, hq, adjuster
 
 
+@pytest.fixture
+def staff(world: World, db_snapshot: Snapshot) -> tuple[TenantHandle, Staff, Staff, Staff, Staff]:
+    """The tenant and its staff of ``_world``, built once per worker and database kind."""
+    return db_snapshot("notify.staff_notices_world", lambda: _world(world))
+
+
 def _escalate(client, tenant, number: str = "S-1"):  # type: ignore[no-untyped-def]
     post_events(client, tenant.api_key, [reported(f"{number}-r", number, org_code=tenant.branch_code, amount="3000")])
     assert sla_jobs.sweep(now=YELLOW_AT).yellow == 1
 
 
-def test_an_sla_escalation_reaches_the_supervisors_inbox_and_mailbox(client, world, smtp):
-    tenant, gd, zj, hq, adjuster = _world(world)
+def test_an_sla_escalation_reaches_the_supervisors_inbox_and_mailbox(client, world, staff, smtp):
+    tenant, gd, zj, hq, adjuster = staff
     _escalate(client, tenant)
 
     result = jobs.deliver(now=YELLOW_AT)
@@ -92,8 +99,8 @@ def test_an_sla_escalation_reaches_the_supervisors_inbox_and_mailbox(client, wor
     assert "S-1" not in other.get("/notifications").text
 
 
-def test_routing_twice_writes_nothing_new(client, world, smtp):
-    tenant, gd, *_ = _world(world)
+def test_routing_twice_writes_nothing_new(client, world, staff, smtp):
+    tenant, gd, *_ = staff
     _escalate(client, tenant)
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
         first = service.route_staff_notices(session, tenant.id, YELLOW_AT, 100)
@@ -106,8 +113,8 @@ def test_routing_twice_writes_nothing_new(client, world, smtp):
     assert len(emails) == 2 and len(inbox_of(tenant.id, gd.user_id)) == 1
 
 
-def test_a_notice_to_one_user_reaches_only_that_user(client, world, smtp):
-    tenant, gd, zj, hq, _ = _world(world)
+def test_a_notice_to_one_user_reaches_only_that_user(client, world, staff, smtp):
+    tenant, gd, zj, hq, _ = staff
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
         assert service.notify_staff(
             session, tenant.id, "supervisor", "sla_red", "仅此一人", "正文", "one-user", YELLOW_AT, user_id=zj.user_id
@@ -118,8 +125,8 @@ def test_a_notice_to_one_user_reaches_only_that_user(client, world, smtp):
     assert [m.to for m in smtp.received] == ["zj.sup@insurer.example"]
 
 
-def test_preference_off_sends_no_email_but_keeps_the_inbox(client, world, smtp):
-    tenant, gd, *_ = _world(world)
+def test_preference_off_sends_no_email_but_keeps_the_inbox(client, world, staff, smtp):
+    tenant, gd, *_ = staff
     api = signed_in(_client(), "gd.supervisor")
     response = api.put("/api/v1/notifications/preferences", json={"email": {"sla_yellow": "off"}})
     assert response.status_code == 200, response.text
@@ -134,12 +141,12 @@ def test_preference_off_sends_no_email_but_keeps_the_inbox(client, world, smtp):
     assert "hq.sup@insurer.example" in [m.to for m in smtp.received]  # defaults still e-mail the others
 
 
-def test_the_daily_digest_gathers_and_sends_once_per_day(client, world, smtp, monkeypatch):
+def test_the_daily_digest_gathers_and_sends_once_per_day(client, world, staff, smtp, monkeypatch):
     monkeypatch.setenv("CLAIMWATCH_STAFF_DIGEST_HOUR", "18")
     from claimwatch.config import get_settings
 
     get_settings.cache_clear()
-    tenant, gd, *_ = _world(world)
+    tenant, gd, *_ = staff
     api = signed_in(_client(), "gd.supervisor")
     assert (
         api.put(
@@ -177,8 +184,8 @@ def test_the_daily_digest_gathers_and_sends_once_per_day(client, world, smtp, mo
     assert len(tomorrow) == 2 and "D-3 later" in tomorrow[1].body and "D-1" not in tomorrow[1].body
 
 
-def test_read_unread_and_mark_all(client, world, smtp):
-    tenant, gd, *_ = _world(world)
+def test_read_unread_and_mark_all(client, world, staff, smtp):
+    tenant, gd, *_ = staff
     _escalate(client, tenant)
     post_events(client, tenant.api_key, [reported("S-2-r", "S-2", org_code=tenant.branch_code, amount="3000")])
     sla_jobs.sweep(now=YELLOW_AT)
@@ -212,8 +219,8 @@ def test_read_unread_and_mark_all(client, world, smtp):
     assert api.get("/api/v1/notifications/unread-count").json() == {"unread": 1}
 
 
-def test_no_one_reads_or_marks_anothers_notifications(client, world, smtp):
-    tenant, gd, zj, hq, _ = _world(world)
+def test_no_one_reads_or_marks_anothers_notifications(client, world, staff, smtp):
+    tenant, gd, zj, hq, _ = staff
     other_tenant = world.tenant("BETA", "另一保险")
     beta = add_staff(other_tenant, "beta.supervisor", Role.SUPERVISOR, None, "beta@other.example")
     _escalate(client, tenant)
@@ -236,8 +243,8 @@ def test_no_one_reads_or_marks_anothers_notifications(client, world, smtp):
     assert keyed.status_code == 403
 
 
-def test_admins_set_email_addresses_and_bad_ones_are_refused(client, world):
-    tenant, gd, *_ = _world(world)
+def test_admins_set_email_addresses_and_bad_ones_are_refused(client, world, staff):
+    tenant, gd, *_ = staff
     admin = world.api_key(tenant, Role.ADMIN)
     headers = {"X-API-Key": admin}
     ok = client.put("/api/v1/users/gd.supervisor/email", json={"email": "new.gd@insurer.example"}, headers=headers)
@@ -269,8 +276,8 @@ def robot():  # type: ignore[no-untyped-def]
     receiver.stop()
 
 
-def test_wecom_and_dingtalk_robots_get_their_own_formats_signed(client, world, smtp, robot):
-    tenant, *_ = _world(world)
+def test_wecom_and_dingtalk_robots_get_their_own_formats_signed(client, world, staff, smtp, robot):
+    tenant, *_ = staff
     admin = {"X-API-Key": world.api_key(tenant, Role.ADMIN)}
     wecom_url = robot.url("/cgi-bin/webhook/send?key=WECOM-KEY-123")
     ding_url = robot.url("/robot/send?access_token=DING-TOKEN-456")
@@ -342,8 +349,8 @@ def test_wecom_and_dingtalk_robots_get_their_own_formats_signed(client, world, s
     )
 
 
-def test_a_failing_robot_is_retried_with_backoff_then_dead_lettered(client, world, smtp, robot):
-    tenant, *_ = _world(world)
+def test_a_failing_robot_is_retried_with_backoff_then_dead_lettered(client, world, staff, smtp, robot):
+    tenant, *_ = staff
     admin = {"X-API-Key": world.api_key(tenant, Role.ADMIN)}
     robot.answer = {"errcode": 45009, "errmsg": "api freq out of limit"}
     url = robot.url("/cgi-bin/webhook/send?key=K")
@@ -384,8 +391,8 @@ def test_a_failing_robot_is_retried_with_backoff_then_dead_lettered(client, worl
     )
 
 
-def test_robot_configuration_needs_manage_tenant_and_valid_input(client, world, robot):
-    tenant, *_ = _world(world)
+def test_robot_configuration_needs_manage_tenant_and_valid_input(client, world, staff, robot):
+    tenant, *_ = staff
     admin = {"X-API-Key": world.api_key(tenant, Role.ADMIN)}
     supervisor = {"X-API-Key": world.api_key(tenant, Role.SUPERVISOR)}
     body = {"name": "群", "provider": "wecom", "url": robot.url("/hook?key=1")}
@@ -414,12 +421,12 @@ def test_robot_configuration_needs_manage_tenant_and_valid_input(client, world, 
     assert client.get("/api/v1/notify/robots", headers=admin).json() == []
 
 
-def test_cli_sets_addresses_and_robots(world, robot):
+def test_cli_sets_addresses_and_robots(world, staff, robot):
     from typer.testing import CliRunner
 
     from claimwatch.cli import app
 
-    tenant, gd, *_ = _world(world)
+    tenant, gd, *_ = staff
     runner = CliRunner()
     done = runner.invoke(app, ["notify", "set-email", "gd.supervisor", "gd.new@insurer.example", "--tenant", "ACME"])
     assert done.exit_code == 0, done.output

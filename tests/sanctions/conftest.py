@@ -13,6 +13,7 @@ from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.db import TenantContext, unit_of_work
 from tests.factories import TenantHandle, World
+from tests.snapshots import Snapshot
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,11 @@ class SanctionWorld:
 
 
 @pytest.fixture
-def sw(world: World) -> SanctionWorld:
+def sw(world: World, db_snapshot: Snapshot) -> SanctionWorld:
+    return db_snapshot("sanctions.sw", lambda: build_sw(world))
+
+
+def build_sw(world: World) -> SanctionWorld:
     acme = world.tenant("ACME", "示例保险")
     bbb = world.tenant("BBB", "另一保险")
     return SanctionWorld(

@@ -18,6 +18,7 @@ from claimwatch.sla import jobs
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
 from tests.factories import HAPPY_PATH, TenantHandle, World, reported, transition
+from tests.snapshots import Snapshot
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -47,7 +48,11 @@ def _attach(username: str, tenant: TenantHandle, org_code: str) -> None:
 
 
 @pytest.fixture
-def queue(world: World) -> Queue:
+def queue(world: World, db_snapshot: Snapshot) -> Queue:
+    return db_snapshot("sla.queue", lambda: build_queue(world))
+
+
+def build_queue(world: World) -> Queue:
     """ACME (HQ; 广东分公司 B1 with 深圳支公司 B1-SZ; 江苏分公司 B2), after three sweeps:
     Q-RED (B1): small-claim clock red and the materials-notice clock yellow (three escalations);
     Q-JS (B2, medical): red; Q-YEL (B1-SZ): yellow; Q-DONE (B1): yellow, closed late; Q-NEW (B1),

@@ -18,6 +18,7 @@ from claimwatch.surveys import queries as survey_results
 from claimwatch.surveys.service import SurveyError
 from claimwatch.tenancy.service import platform_zone
 from tests.factories import TenantHandle, World
+from tests.snapshots import Snapshot
 from tests.surveys.conftest import close_claim, now, token_for
 from tests.web.conftest import sign_in
 
@@ -39,7 +40,11 @@ def _answer(client: TestClient, tenant: TenantHandle, number: str, **scores: Any
 
 
 @pytest.fixture
-def seeded(world: World, client: TestClient) -> Seeded:
+def seeded(world: World, client: TestClient, db_snapshot: Snapshot) -> Seeded:
+    return db_snapshot("surveys.results_seeded", lambda: build_seeded(world, client))
+
+
+def build_seeded(world: World, client: TestClient) -> Seeded:
     """ACME: C-1, C-2 (motor, branch, li), C-3 (medical, branch, wang), C-4 (medical, no org, wang, not
     answered), C-5 (motor, branch, li, no phone: unreachable). BBB: B-1 answered 2."""
     acme = world.tenant("ACME", "示例保险")

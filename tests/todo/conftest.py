@@ -32,6 +32,7 @@ from claimwatch.sla import jobs
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
 from tests.factories import HAPPY_PATH, PASSWORD, TenantHandle, World, at, reported, transition
+from tests.snapshots import Snapshot
 
 CST = dt.timezone(dt.timedelta(hours=8))
 FIRST_SWEEP = dt.datetime(2026, 11, 3, 12, 0, tzinfo=CST)
@@ -176,8 +177,8 @@ def build(world: World) -> TodoWorld:
 
 
 @pytest.fixture
-def todo(world: World) -> TodoWorld:
-    return build(world)
+def todo(world: World, db_snapshot: Snapshot) -> TodoWorld:
+    return db_snapshot("todo.todo", lambda: build(world))
 
 
 @pytest.fixture

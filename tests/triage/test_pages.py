@@ -246,8 +246,16 @@ def test_catastrophe_events_are_declared_and_counted_by_region(pw: PageWorld):
     listing = client.get("/triage/catastrophes").text
     assert 'data-code="TY-TEST"' in listing and 'id="declare-form"' in listing
     detail = client.get(f"/triage/catastrophes/{pw.event_id}").text
-    assert re.search(r'<tr data-region="440000">.*?class="num claims">1<.*?class="num open">1<', detail, re.S)
+    assert re.search(
+        r'<tr data-region="440000">.*?class="num claims"><a [^>]*>1<.*?class="num open"><a [^>]*>1<', detail, re.S
+    )
     assert 'data-claim="CAT-1"' in detail
+    # Its figures open the claim list on the event's claims, marked as the green channel.
+    assert f'href="/claims?catastrophe={pw.event_id}&amp;region=440000"' in detail
+    listed = client.get(f"/claims?catastrophe={pw.event_id}&region=440000").text
+    assert re.findall(r'<tr data-number="([^"]+)"', listed) == ["CAT-1"]
+    assert re.search(r'data-number="CAT-1">.*?class="badge route-green"', listed, re.S)
+    assert client.get("/claims?catastrophe=abc").status_code == 422
     form = {CSRF_FIELD: token, "code": "FL-1", "name": "洪水", "kind": "flood", "starts_on": "2026-07-01"}
     refused = client.post("/triage/catastrophes?lang=en", data=form | {"regions": "999999"})
     assert refused.status_code == 422 and 'data-field="region_codes"' in refused.text

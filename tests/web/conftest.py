@@ -19,6 +19,7 @@ from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.sla import jobs
 from tests.factories import HAPPY_PATH, PASSWORD, TenantHandle, World, at, reported, transition
+from tests.snapshots import Snapshot
 
 CLEAR_PHONE = "13812345678"
 CLEAR_ID_NUMBER = "110101199003071234"
@@ -55,7 +56,11 @@ def client(database) -> TestClient:
 
 
 @pytest.fixture
-def seeded(world: World) -> Seeded:
+def seeded(world: World, db_snapshot: Snapshot) -> Seeded:
+    return db_snapshot("web.seeded", lambda: build_seeded(world))
+
+
+def build_seeded(world: World) -> Seeded:
     """ACME: four claims in different statuses, lines and regions; BBB: one claim of its own and one
     whose number is also used by ACME (claim numbers are unique per insurer only)."""
     acme = world.tenant("ACME", "示例保险")
@@ -108,7 +113,11 @@ def local(*args: int) -> dt.datetime:
 
 
 @pytest.fixture
-def sla(world: World) -> SlaWorld:
+def sla(world: World, db_snapshot: Snapshot) -> SlaWorld:
+    return db_snapshot("web.sla", lambda: build_sla(world))
+
+
+def build_sla(world: World) -> SlaWorld:
     """ACME: S-RED (small claim reported 2026-11-02 09:00, yellow at the first sweep, red at the
     second), S-YEL (reported 11-03 15:00, yellow at the second sweep), S-PAU (waiting for the
     claimant), S-LATE (closed 30 h after the report: 6 h late). BBB: B-RED, red at the second sweep."""

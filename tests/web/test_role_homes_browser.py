@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 from claimwatch.config import get_settings
 from claimwatch.kpi import snapshot
 from tests.factories import PASSWORD, World
+from tests.snapshots import Snapshot
 from tests.todo.conftest import CST, TodoWorld, build, make_recent
 from tests.web import test_browser as shared
 from tests.web.conftest import serve
@@ -29,14 +30,20 @@ SNAPSHOT_AT = dt.datetime(2026, 12, 1, 10, 0, tzinfo=CST)
 
 
 @pytest.fixture
-def homes(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TodoWorld, dict[str, str]]]:
+def homes(
+    world: World, db_snapshot: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TodoWorld, dict[str, str]]]:
     monkeypatch.setenv("CLAIMWATCH_SNAPSHOT_DIR", str(tmp_path / "snapshot"))
     get_settings.cache_clear()
-    todo = build(world)
-    made = make_recent(todo)
-    snapshot.take_snapshot(now=SNAPSHOT_AT)
+    todo, made = db_snapshot("web.role_homes", lambda: _build_homes(world))
+    snapshot.take_snapshot(now=SNAPSHOT_AT)  # a Parquet file under the test's own directory: taken for each test
     yield todo, made
     get_settings.cache_clear()
+
+
+def _build_homes(world: World) -> tuple[TodoWorld, dict[str, str]]:
+    todo = build(world)
+    return todo, make_recent(todo)
 
 
 @pytest.fixture

@@ -103,6 +103,7 @@ DRILL_PARAMS = (
     "clock_from",
     "clock_to",
     "clock_outcome",
+    "catastrophe",
     "filed_from",
     "filed_to",
     "overdue_at",
@@ -122,6 +123,7 @@ DRILL_LABELS = {
     "filed_from": N_("Red filing from"),
     "filed_to": N_("Red filing until"),
     "overdue_at": N_("Overdue at the start of"),
+    "catastrophe": N_("Catastrophe event"),
 }
 PROBLEM_MESSAGES = _PROBLEMS = {
     "date": N_("Enter a date as YYYY-MM-DD."),
@@ -224,6 +226,11 @@ class ListQuery:
                 drill.append(("unit", str(int(raw))))
             else:
                 problems.append(("unit", "org"))
+        if (raw := clean(params.get("catastrophe"), 18)) is not None:  # a catastrophe event's id (triage)
+            if raw.isdigit():
+                drill.append(("catastrophe", str(int(raw))))
+            else:
+                problems.append(("catastrophe", "choice"))
         if (raw := clean(params.get("cycle_over"), 6)) is not None:
             if raw.isdigit():
                 drill.append(("cycle_over", str(int(raw))))
@@ -322,6 +329,7 @@ class ListQuery:
             clock_from=start("clock_from"),
             clock_until=end("clock_to"),
             clock_outcome=self.drill_value("clock_outcome"),
+            catastrophe_id=int(raw_event) if (raw_event := self.drill_value("catastrophe")) else None,
             filed_from=start("filed_from"),
             filed_until=end("filed_to"),
             route=self.route,

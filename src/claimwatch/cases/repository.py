@@ -316,6 +316,7 @@ class ClaimFilter:
     filed_until: dt.datetime | None = None
     route: str | None = None  # the triage route (claims.route): one of ROUTES
     risk_flag: bool = False  # risk level high (claims.risk_level) or a red flag fired on one of its risk scores
+    catastrophe_id: int | None = None  # the claims of a declared catastrophe event (claims.catastrophe_id)
 
 
 def _conditions(
@@ -393,6 +394,8 @@ def _conditions(
         where.append(amount < filters.amount_below_fen)
     if filters.route:
         where.append(Claim.route == filters.route)
+    if filters.catastrophe_id is not None:
+        where.append(Claim.catastrophe_id == filters.catastrophe_id)
     if filters.risk_flag:
         # High risk, or any red flag fired on a score of the claim (risk sits above cases: named, not imported).
         where.append(or_(Claim.risk_level == "high", Claim.id.in_(own(_RISK_SCORES, _RISK_SCORES.c.points > 0))))

@@ -563,6 +563,9 @@ def claim_summary(
         "reported_at": claim.reported_at,
         "status_changed_at": claim.status_changed_at,
         "closed_at": claim.closed_at,
+        # Why a claim stands first in a list: the triage route and priority (green channel, catastrophe).
+        "route": claim.route,
+        "priority": claim.priority,
     }
 
 

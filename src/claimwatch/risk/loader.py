@@ -11,7 +11,7 @@ import hashlib
 import json
 import string
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +123,8 @@ class RedFlagSet:
             "flags": [f.as_dict() for f in self.flags],
         }
 
-    @property
-    def digest(self) -> str:
+    @cached_property
+    def digest(self) -> str:  # read on every score: computed once per loaded set
         text = json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

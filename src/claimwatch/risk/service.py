@@ -302,9 +302,10 @@ def score_claims(
             )
         )
     session.add_all(rows)
-    session.flush()
     review_rank = LEVELS.index(flag_set.review_level)
     due = [k for k, r in enumerate(results) if LEVELS.index(r.level) >= review_rank]
+    if due:  # a review names its score row; otherwise the rows go with the transaction's next flush
+        session.flush()
     already = repository.open_review_claims(session, [claims[k].id for k in due]) if due else set()
     out = []
     for k, (claim, result, row) in enumerate(zip(claims, results, rows, strict=True)):

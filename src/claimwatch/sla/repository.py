@@ -34,7 +34,10 @@ def claim_routes(session: Session, claim_ids: Iterable[int]) -> dict[int, str]:
     routes: dict[int, str] = {}
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        routes.update(session.execute(select(Claim.id, Claim.route).where(Claim.id.in_(chunk))).tuples().all())
+        routes.update(
+            (claim_id, route)
+            for claim_id, route in session.execute(select(Claim.id, Claim.route).where(Claim.id.in_(chunk)))
+        )
     return routes
 
 

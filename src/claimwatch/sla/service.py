@@ -142,9 +142,11 @@ class _ClockBook:
                 change.to_status is not None
                 and (change.to_status in policy.start_statuses or change.to_status in policy.restart_statuses)
             )
-            if not starts or not policy.applies_to(change.line, change.amount_fen, coverage=change.coverage):
+            if not starts:
                 continue
-            if policy.routes is not None and self.route(change.claim_id) not in policy.routes:
+            # The claim's route is read only for a route-selected policy (claims.route, set by triage first).
+            route = self.route(change.claim_id) if policy.routes is not None else ROUTE_NORMAL
+            if not policy.applies_to(change.line, change.amount_fen, route, coverage=change.coverage):
                 continue
             previous = self.latest.get((change.claim_id, policy.code))
             if (

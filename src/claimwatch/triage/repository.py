@@ -64,10 +64,16 @@ def rule_set(session: Session, rule_set_id: int) -> TriageRuleSet | None:
 
 
 def claims_by_ids(session: Session, ids: Sequence[int]) -> list[Claim]:
-    found: list[Claim] = []
-    for chunk in _chunks(sorted(set(ids))):
-        found.extend(session.execute(select(Claim).where(Claim.id.in_(chunk))).scalars())
-    return found
+    """By id order. The claims ingestion just wrote are in the session already: no statement for those."""
+    wanted = sorted(set(ids))
+    found: dict[int, Claim] = {}
+    for claim_id in wanted:
+        loaded = session.identity_map.get(session.identity_key(Claim, claim_id))
+        if isinstance(loaded, Claim):
+            found[claim_id] = loaded
+    for chunk in _chunks([claim_id for claim_id in wanted if claim_id not in found]):
+        found.update((claim.id, claim) for claim in session.execute(select(Claim).where(Claim.id.in_(chunk))).scalars())
+    return [found[claim_id] for claim_id in wanted if claim_id in found]
 
 
 def claims_reported_between(session: Session, since: dt.datetime, until: dt.datetime | None) -> list[Claim]:

@@ -245,7 +245,9 @@ def triage_reported(
             _decide(tenant_id, rules, claim, found[claim.id], Trigger("reported", refs.get(claim.id)), now)
             for claim in claims
         ]
-        _apply(session, rules, claims, decisions, always=True)
+        # The clocks follow the route without help here: the SLA subscription runs after this one on the same
+        # events and starts the route's policies from claims.route (claimwatch/subscriptions.py keeps the order).
+        _apply(session, rules, claims, decisions, always=True, clocks_follow=False)
     return len(claims)
 
 
@@ -304,7 +306,14 @@ def _decide(
     return _Pending(claim, outcome, row)
 
 
-def _apply(session: Session, rules: InForce, claims: Sequence[Claim], pending: list[_Pending], always: bool) -> int:
+def _apply(
+    session: Session,
+    rules: InForce,
+    claims: Sequence[Claim],
+    pending: list[_Pending],
+    always: bool,
+    clocks_follow: bool = True,
+) -> int:
     """Store the decisions that say something new and, in active mode, move the claims."""
     latest = {} if always else repository.latest_decisions(session, [p.claim.id for p in pending])
     kept: list[_Pending] = []
@@ -336,8 +345,7 @@ def _apply(session: Session, rules: InForce, claims: Sequence[Claim], pending: l
             claim.priority = item.row.priority
             if item.outcome.vulnerable:
                 claim.vulnerable = True
-    session.flush()
-    if moving:
+    if moving and clocks_follow:
         # The route-selected SLA clocks (fast_track_decision, the green channel's) follow the new route.
         moved = [(item.claim, item.row) for item in moving]
         fast_track.follow_routes(session, moving[0].claim.tenant_id, moved, SYSTEM_ACTOR)
