@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from claimwatch import db
 from claimwatch.cli import app
-from tests.conftest import _pg_admin_engine
+from tests.snapshots import pg_admin_engine
 
 COMMANDS = [
     ["tenant", "create", "ACME", "示例保险"],
@@ -34,7 +34,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path, pg_admin_url:
     if not pg_admin_url:
         pytest.skip("PostgreSQL half: set CLAIMWATCH_TEST_PG_URL (scripts/test.sh does)")
     name = f"cw_empty_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin_engine(pg_admin_url)
+    admin = pg_admin_engine(pg_admin_url)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
