@@ -11,4 +11,5 @@ fi
 .venv/bin/mypy
 .venv/bin/lint-imports
 # worksteal: a worker that runs out of tests takes some of the other's, so the run does not end on one slow file.
-.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal "$@"
+# --durations=15: the slowest tests are printed at the end, so a test that grows is seen.
+.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal --durations=15 "$@"

@@ -45,16 +45,18 @@ def production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests drive the pages on SQLite only: what they add is the browser (layout, scripts, clicks);
-    the same routes, queries and writes run on PostgreSQL in the page and API tests of every domain. This
-    keeps `make test` within its ten minutes on two cores. CLAIMWATCH_BROWSER_TESTS_ON_BOTH=1 runs both."""
+    """Browser tests, and modules marked ``sqlite_only`` (pages rendered over queries the API and service tests
+    run on both databases; input refused before any query), run on SQLite only: what they add is the browser, the
+    HTML and the refusals, not the database. The domains' service, API, clock, import and security tests run on
+    both. This keeps `make test` within its ten minutes on two cores. CLAIMWATCH_BROWSER_TESTS_ON_BOTH=1 runs
+    every test on both."""
     if os.environ.get("CLAIMWATCH_BROWSER_TESTS_ON_BOTH"):
         return
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
-        in_browser = "browser" in item.path.name
-        (dropped if in_browser and "[postgresql" in item.nodeid else kept).append(item)
+        sqlite_only = "browser" in item.path.name or item.get_closest_marker("sqlite_only") is not None
+        (dropped if sqlite_only and "[postgresql" in item.nodeid else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

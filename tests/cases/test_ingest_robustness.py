@@ -11,6 +11,8 @@ from claimwatch.cases.models import CaseEvent
 from claimwatch.db import TenantContext, unit_of_work
 from tests.factories import at, reported, transition
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 
 def _post(client, key, body):
     return client.post("/api/v1/events", json=body, headers={"X-API-Key": key})

@@ -27,6 +27,8 @@ from tests.complaints_web.conftest import (
 from tests.factories import World
 from tests.snapshots import Snapshot
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 DIGIT = re.compile(r"\d")
 
 

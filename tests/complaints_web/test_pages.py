@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from claimwatch.complaints import queries as complaint_queries
@@ -11,6 +12,8 @@ from claimwatch.complaints import vocabulary
 from claimwatch.db import TenantContext, unit_of_work
 from tests.complaints_web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, TEXT_PHONE, Office
 from tests.web.conftest import csrf_from
+
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
 
 
 def _rows(html: str) -> list[str]:

@@ -33,8 +33,8 @@ from claimwatch.kpi import snapshot
 from tests.factories import PASSWORD, World, reported
 
 # Generated requests per operation, after the coverage phase's boundary cases. Bounded by the suite's time budget
-# (about 220 operations); the coverage phase already tries every parameter's boundary and just-invalid values.
-EXAMPLES = {GenerationMode.POSITIVE: 15, GenerationMode.NEGATIVE: 12}
+# (about 250 operations); the coverage phase already tries every parameter's boundary and just-invalid values.
+EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 10}
 
 
 @dataclass(frozen=True)

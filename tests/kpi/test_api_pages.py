@@ -13,6 +13,8 @@ from claimwatch.auth.models import Role
 from tests.kpi.conftest import KpiWorld, take
 from tests.web.conftest import sign_in
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 
 def _client(username: str) -> TestClient:
     client = TestClient(create_app())

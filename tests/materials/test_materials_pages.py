@@ -21,6 +21,8 @@ from tests.factories import TenantHandle, World, reported, transition
 from tests.materials.conftest import PDF, key
 from tests.web.conftest import csrf_from, sign_in
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 AWAITED = re.compile(r'data-awaited="(\w+)"')
 CLAIMANT_ITEMS = re.compile(r'<li data-item="(\w+)">')
 THEFT_REQUIRED = [

@@ -20,6 +20,8 @@ from tests.sla import queue_world
 from tests.sla.queue_world import Queue
 from tests.web.conftest import csrf_from, sign_in
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 queue = queue_world.queue  # the fixture
 ROW = re.compile(r'<tr data-number="([^"]+)" data-level="(\w+)" data-status="(\w+)" data-escalations="([\d ]+)">')
 

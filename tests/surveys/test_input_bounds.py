@@ -16,6 +16,8 @@ from claimwatch.surveys.models import SurveyResponse
 from tests.factories import World
 from tests.surveys.conftest import close_claim, now, token_for
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 
 @pytest.mark.parametrize(
     ("body", "field"),

@@ -16,6 +16,8 @@ from claimwatch.app import create_app
 from tests.kpi.conftest import KpiWorld, kpi_world, snapshot_dir, take  # noqa: F401 - fixtures
 from tests.web.conftest import sign_in
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 BOM = b"\xef\xbb\xbf"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # The JSON API routes that also answer ?format=csv.

@@ -19,6 +19,8 @@ from claimwatch.web.i18n import translate
 from tests.complaints_web.conftest import Office, office, signed_in  # noqa: F401 - fixtures
 from tests.web.conftest import csrf_from
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 LOCALES = ("zh", "en")
 # What must never reach a page: Pydantic's own words, the error codes, the schema's patterns.
 RAW = ("String should", "Field required", "Value error", "phone_format", "id_number_", "pattern", "Input should")

@@ -13,6 +13,8 @@ from claimwatch.app import create_app
 from tests.factories import reported
 from tests.web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, REASON_PHONE, Seeded, csrf_from, sign_in
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 ROW = re.compile(r'<tr data-number="([^"]+)">')
 SEQ = re.compile(r'<tr data-seq="(\d+)">')
 

@@ -21,6 +21,8 @@ from claimwatch.sla.loader import policies_for_tenant
 from tests.factories import TenantHandle, World, reported
 from tests.web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, CST, SlaWorld, csrf_from, sign_in
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 QUEUE_ROW = re.compile(
     r'<tr data-number="([^"]+)" data-level="(\w+)" data-status="(\w+)" data-escalations="(\d+)[\d ]*">'

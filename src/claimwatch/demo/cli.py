@@ -16,9 +16,9 @@ from claimwatch.demo import assignment as demo_assignment
 from claimwatch.demo import committee as demo_committee
 from claimwatch.demo import fairness as demo_fairness
 from claimwatch.demo import improvement as demo_improvement
-from claimwatch.demo import providers as demo_providers
 from claimwatch.demo import jobs, queue_materials, staff_notices
 from claimwatch.demo import letters as demo_letters
+from claimwatch.demo import providers as demo_providers
 from claimwatch.demo import quality_loop as demo_quality_loop
 from claimwatch.demo import reports as demo_reports
 from claimwatch.demo import risk as demo_risk
