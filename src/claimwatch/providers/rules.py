@@ -253,8 +253,7 @@ def on_case_events(session: Session, tenant_id: int, changes: list[CaseChange]) 
                 if rule.provider == LEAST_BUSY
                 else _named_in_report(session, rule, claim)
             )
-            if provider is None:
-                log.debug("task rule found no provider", rule=rule.code, claim=claim.number)
+            if provider is None:  # no eligible provider (none serves the region, or the report names none)
                 continue
             principal = Principal(role=Role.INTEGRATION, tenant_id=tenant_id, actor=f"rule:{rule.code}")
             try:
