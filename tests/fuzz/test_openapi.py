@@ -34,7 +34,7 @@ from tests.factories import PASSWORD, World, reported
 
 # Generated requests per operation, after the coverage phase's boundary cases. Bounded by the suite's time budget
 # (about 250 operations); the coverage phase already tries every parameter's boundary and just-invalid values.
-EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 10}
+EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 8}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.lookup.conftest import LAST4, PDF, key, new_claim
+
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -15,6 +15,8 @@ from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.materials.models import MaterialsDocument
 from tests.materials.conftest import JPEG, PDF, PNG, key, new_claim, upload
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 SCRIPT = b"<script>fetch('/api/v1/claims').then(r => r.text()).then(alert)</script>"
 

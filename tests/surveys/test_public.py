@@ -17,6 +17,8 @@ from claimwatch.surveys.models import SurveyResponse
 from tests.factories import TenantHandle, World
 from tests.surveys.conftest import close_claim, now, surveys, token_for
 
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

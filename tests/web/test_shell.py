@@ -3,6 +3,7 @@ and every JSON refusal of the claim routes has the one error body."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -14,6 +15,8 @@ from claimwatch.errors import Conflict
 from claimwatch.tenancy.models import Tenant
 from claimwatch.web.pages import PageRoute
 from tests.web.conftest import Seeded, sign_in
+
+pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
 
 
 def _row(html: str, number: str) -> str:
