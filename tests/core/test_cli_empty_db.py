@@ -41,7 +41,6 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path, pg_admin_url:
     db.get_engine().dispose()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
