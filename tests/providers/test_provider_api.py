@@ -58,7 +58,8 @@ def test_a_provider_key_sees_its_own_tasks_only_and_nothing_of_the_claim(portal_
     assert body["region_code"] == "440000" and body["due_at"]
     # Nothing of the claim beyond its line and region: no claim number, claimant, handler or contract.
     text = one.text
-    assert "ACME-C1" not in text and "李四光" not in text and "139" not in text
+    assert "ACME-C1" not in text and "李四光" not in text and "李**" not in text
+    assert "13912345678" not in text and "139****5678" not in text  # the claimant's phone, clear or masked
     assert not {"claim_number", "claim_id", "handler_user_id", "contract_id", "sent_by"} & set(body)
     # Another provider's task, or a number this provider does not have at its insurer: 404, the same answer.
     for number in (other, "PT-000000-99999"):
