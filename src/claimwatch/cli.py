@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from claimwatch import db
 from claimwatch.analytics import cli as analytics_cli
 from claimwatch.assignment import cli as assignment_cli
+from claimwatch.auth.cli import tenant_id_of
 from claimwatch.auth.models import Role
 from claimwatch.calendar import cli as calendar_cli
 from claimwatch.cli_output import fail
@@ -96,16 +97,6 @@ def main(
         db.configure(database)
 
 
-def _tenant_id(code: str) -> int:
-    from claimwatch.tenancy import repository as tenancy_repository
-
-    with unit_of_work(TenantContext.system_context()) as session:
-        tenant = tenancy_repository.tenant_by_code(session, code)
-        if tenant is None:
-            raise fail(f"unknown tenant {code!r}")
-        return tenant.id
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations (SQLite or PostgreSQL)."""
@@ -141,7 +132,7 @@ def tenant_add_org(
     """Add a branch (分公司) or sub-branch (支公司)."""
     from claimwatch.tenancy import service as tenancy_service
 
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
         try:
             tenancy_service.add_org_unit(
@@ -163,7 +154,7 @@ def user_create(
     """Create a user who signs in with a password."""
     from claimwatch.auth import service as auth_service
 
-    tenant_id = _tenant_id(tenant) if tenant else None
+    tenant_id = tenant_id_of(tenant) if tenant else None
     context = TenantContext.for_tenant(tenant_id) if tenant_id else TenantContext.system_context()
     with unit_of_work(context) as session:
         try:
@@ -206,7 +197,7 @@ def user_api_key(tenant: str, name: str, role: Role = typer.Option(Role.INTEGRAT
     """Create an API key for an integration; the key is printed once."""
     from claimwatch.auth import service as auth_service
 
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
         try:
             _, key = auth_service.create_api_key(session, tenant_id=tenant_id, name=name, role=role, actor="cli")
@@ -242,7 +233,7 @@ def workflow_record(tenant: str) -> None:
     """Record the workflows now in force in the tenant's audit chain (after editing them)."""
     from claimwatch.workflow import service as workflow_service
 
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
         count = workflow_service.record_workflows(session, tenant_id, "cli")
     console.print(f"{count} workflows recorded")

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from claimwatch.auth.cli import tenant_id_of
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.cli_output import fail
@@ -18,16 +19,6 @@ from claimwatch.errors import Problem
 
 app = typer.Typer(help="Assignment (分派): handler profiles, leave, mode, load, rules", no_args_is_help=True)
 console = Console(soft_wrap=True)
-
-
-def _tenant_id(code: str) -> int:
-    from claimwatch.tenancy import repository as tenancy_repository
-
-    with unit_of_work(TenantContext.system_context()) as session:
-        tenant = tenancy_repository.tenant_by_code(session, code)
-        if tenant is None:
-            raise fail(f"unknown tenant {code!r}")
-        return tenant.id
 
 
 def _operator(tenant_id: int) -> Principal:
@@ -63,7 +54,7 @@ def profile(
         amount = Decimal(authority) if authority.strip() else None
     except InvalidOperation as exc:
         raise fail(f"authority {authority!r} is not an amount of CNY") from exc
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     change = service.ProfileChange(
         username,
         _split(lines),
@@ -96,7 +87,7 @@ def leave(
     """Record a leave period: no new work for the handler on those days (audited)."""
     from claimwatch.assignment import service
 
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     try:
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
             found = service.add_leave(session, _operator(tenant_id), username, start.date(), end.date(), note)
@@ -114,7 +105,7 @@ def mode(
     """Switch the insurer between monitor (record only) and active (assign); audited with the rules version."""
     from claimwatch.assignment import service
 
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     try:
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
             service.set_mode(session, _operator(tenant_id), value)
@@ -128,7 +119,7 @@ def load(tenant: str = typer.Option(..., help="the insurer's code")) -> None:
     """Load per handler: open cases, weighted load against capacity, red/yellow, leave."""
     from claimwatch.assignment import queries
 
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
         view = queries.load_view(session, _operator(tenant_id), "en")
     table = Table("handler", "claims", "complaints", "weighted", "capacity", "red", "yellow", "leave")

@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from claimwatch.auth.models import Role
-from claimwatch.auth.principal import Principal
+from claimwatch.auth.cli import operator, tenant_id_of
 from claimwatch.cli_output import NowOption, fail, parse_now
 from claimwatch.db import TenantContext, unit_of_work
 
@@ -20,21 +19,6 @@ volumes_app = typer.Typer(help="Policies in force and premium per month (complai
 app.add_typer(volumes_app, name="volumes")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-
-
-def _tenant_id(code: str) -> int:
-    from claimwatch.tenancy import repository as tenancy_repository
-
-    with unit_of_work(TenantContext.system_context()) as session:
-        tenant = tenancy_repository.tenant_by_code(session, code)
-        if tenant is None:
-            raise fail(f"unknown tenant {code!r}")
-        return tenant.id
-
-
-def _operator(tenant_id: int, source: str) -> Principal:
-    """Who the audit trail names for a command-line run."""
-    return Principal(role=Role.ADMIN, tenant_id=tenant_id, actor=f"cli:{source}"[:100])
 
 
 @app.command("import")
@@ -49,7 +33,7 @@ def import_file(
 
     if not file.is_file():
         raise fail(f"cannot read {file}: no such file")
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     try:
         text = importer.decode(file.read_bytes())
         total = importer.count_rows(text)
@@ -66,7 +50,7 @@ def import_file(
             task = bar.add_task(f"import {escape(file.name)}", total=total)
             result = importer.import_csv(
                 session,
-                _operator(tenant_id, f"import {file.name}"),
+                operator(tenant_id, f"import {file.name}"),
                 text,
                 dry_run=dry_run,
                 progress=lambda done, _total: bar.update(task, completed=done),
@@ -127,10 +111,10 @@ def volumes_set(
         first = exc.errors()[0]
         field, message = ".".join(str(part) for part in first["loc"]), first["msg"]
         raise fail(f"--{field.replace('_in_force', '').replace('_', '-')}: {message}") from exc
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     try:
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            row = complaints_service.set_volume(session, _operator(tenant_id, "volumes"), data)
+            row = complaints_service.set_volume(session, operator(tenant_id, "volumes"), data)
             shown = (row.period, row.policies_in_force, row.premium_fen)
     except Problem as exc:
         raise fail(f"{exc.field}: {exc.message}") from exc

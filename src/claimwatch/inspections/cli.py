@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from claimwatch.auth.cli import tenant_id_of
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.cli_output import NowOption, fail, parse_now
@@ -16,16 +17,6 @@ from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="Quality inspections (品质抽检): sampling plans and draws", no_args_is_help=True)
 console = Console(soft_wrap=True)
-
-
-def _tenant_id(code: str) -> int:
-    from claimwatch.tenancy import repository as tenancy_repository
-
-    with unit_of_work(TenantContext.system_context()) as session:
-        tenant = tenancy_repository.tenant_by_code(session, code)
-        if tenant is None:
-            raise fail(f"unknown tenant {code!r}")
-        return tenant.id
 
 
 def _operator(tenant_id: int, source: str) -> Principal:
@@ -51,7 +42,7 @@ def sample(
         plan_file = loader.load_plan_file(file)
     except ConfigFileError as exc:
         raise fail(str(exc)) from exc
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     at = parse_now(now)
     operator = _operator(tenant_id, f"inspections sample {file.name}")
     try:
@@ -88,7 +79,7 @@ def plans(
     """The insurer's plans with their draws."""
     from claimwatch.inspections import plan_queries
 
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
         found = plan_queries.plans(session)
     if as_json:

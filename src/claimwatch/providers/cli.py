@@ -8,8 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from claimwatch.auth.models import Role
-from claimwatch.auth.principal import Principal
+from claimwatch.auth.cli import operator, tenant_id_of
 from claimwatch.cli_output import fail
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.providers import scorecard_jobs
@@ -18,21 +17,6 @@ app = typer.Typer(help="Third parties (第三方机构): register import, provid
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 app.command("scorecards")(scorecard_jobs.scorecards_command)  # h4's monthly scorecards and flags
-
-
-def tenant_id_of(code: str) -> int:
-    from claimwatch.tenancy import repository as tenancy_repository
-
-    with unit_of_work(TenantContext.system_context()) as session:
-        tenant = tenancy_repository.tenant_by_code(session, code)
-        if tenant is None:
-            raise fail(f"unknown tenant {code!r}")
-        return tenant.id
-
-
-def operator(tenant_id: int, source: str) -> Principal:
-    """Who the audit trail names for a command-line run."""
-    return Principal(role=Role.ADMIN, tenant_id=tenant_id, actor=f"cli:{source}"[:100])
 
 
 @app.command("import")

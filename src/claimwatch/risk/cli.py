@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from claimwatch.auth.cli import tenant_id_of
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.cli_output import NowOption, fail, parse_now
@@ -20,16 +21,6 @@ from claimwatch.risk.fairness_cli import fairness
 app = typer.Typer(help="Risk (理赔风险预警): red flags, models, the review queue", no_args_is_help=True)
 console = Console(soft_wrap=True)
 app.command("fairness")(fairness)
-
-
-def _tenant_id(code: str) -> int:
-    from claimwatch.tenancy import repository as tenancy_repository
-
-    with unit_of_work(TenantContext.system_context()) as session:
-        tenant = tenancy_repository.tenant_by_code(session, code)
-        if tenant is None:
-            raise fail(f"unknown tenant {code!r}")
-        return tenant.id
 
 
 def _operator(tenant_id: int, source: str) -> Principal:
@@ -93,7 +84,7 @@ def train(
     from claimwatch.errors import Problem
     from claimwatch.risk import model_training
 
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     at = parse_now(now)
     try:
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
@@ -112,7 +103,7 @@ def models(tenant: str = typer.Option(..., help="the insurer's code")) -> None:
     """The model versions, newest first."""
     from claimwatch.risk import queries
 
-    with unit_of_work(TenantContext.for_tenant(_tenant_id(tenant))) as session:
+    with unit_of_work(TenantContext.for_tenant(tenant_id_of(tenant))) as session:
         rows = queries.models(session)
     table = Table("version", "status", "labels", "positives", "hold-out AUC", "Brier", "trained", "by")
     for row in rows:
@@ -138,7 +129,7 @@ def card(
     """A model version's card: window, features, hold-out AUC and calibration."""
     from claimwatch.risk import repository
 
-    with unit_of_work(TenantContext.for_tenant(_tenant_id(tenant))) as session:
+    with unit_of_work(TenantContext.for_tenant(tenant_id_of(tenant))) as session:
         model = repository.model_by_version(session, version)
         if model is None:
             raise fail(f"no risk model version {version}")
@@ -155,7 +146,7 @@ def activate(
     from claimwatch.errors import Problem
     from claimwatch.risk import model_training
 
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     try:
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
             model_training.activate_version(session, _operator(tenant_id, "risk activate"), version)
@@ -173,7 +164,7 @@ def export(
     """Write a model version to a JSON file (numbers only, no pickle)."""
     from claimwatch.risk import model_training, repository
 
-    with unit_of_work(TenantContext.for_tenant(_tenant_id(tenant))) as session:
+    with unit_of_work(TenantContext.for_tenant(tenant_id_of(tenant))) as session:
         model = repository.model_by_version(session, version)
         if model is None:
             raise fail(f"no risk model version {version}")
@@ -196,7 +187,7 @@ def import_(
         document = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise fail(f"{file}: not a readable JSON file ({exc})") from exc
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     try:
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
             model = model_training.import_model(
