@@ -223,6 +223,18 @@ def test_the_queue_is_nearest_deadline_first_and_the_claim_lists_its_tasks(task_
 
 def test_rules_send_an_appraisal_to_the_least_busy_and_medical_records_to_the_named_hospital(task_world: TaskWorld):
     tw = task_world
+    # The least busy appraisal agency (open tasks, then code) before the claims arrive: the tests before this one
+    # may have run on another xdist worker, so it is counted here, not assumed.
+    with tw.session() as session:
+        open_counts = dict(
+            session.execute(
+                select(Provider.code, func.count(ProviderTask.id))
+                .join(ProviderTask, ProviderTask.provider_id == Provider.id)
+                .where(ProviderTask.status.in_(("sent", "accepted")), Provider.code.in_(("APP-1", "APP-2")))
+                .group_by(Provider.code)
+            ).all()
+        )
+    least_busy = min(("APP-1", "APP-2"), key=lambda code: (open_counts.get(code, 0), code))
     medical = reported("M1-r", "M1", line="medical", org_code="ACME-B1", details={"provider": "HOSP-1"})
     tw.ingest(
         [
@@ -248,8 +260,8 @@ def test_rules_send_an_appraisal_to_the_least_busy_and_medical_records_to_the_na
         codes = {p.id: p.code for p in session.execute(select(Provider)).scalars()}
     assert "S1" not in by_claim  # below 20 000
     kind, provider_id, rule = by_claim["L1"]
-    # APP-1 has more open tasks (the tests above) than APP-2; SUS-1 is suspended.
-    assert (kind, rule) == ("appraisal", "motor_appraisal_large_loss") and codes[provider_id] == "APP-2"
+    # SUS-1, also an appraisal agency, is suspended: never chosen.
+    assert (kind, rule) == ("appraisal", "motor_appraisal_large_loss") and codes[provider_id] == least_busy
     assert by_claim["M1"][0] == "medical_records" and codes[by_claim["M1"][1]] == "HOSP-1"
 
 
