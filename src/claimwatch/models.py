@@ -15,6 +15,13 @@ from claimwatch.calendar.models import BusinessHours, CalendarDay, CalendarYear
 from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.committee.models import CommitteeDecision, CommitteeItem, CommitteeMeeting
 from claimwatch.complaints.models import Complaint, ComplaintClock, ComplaintEvent, TenantVolume
+from claimwatch.evidence.models import (
+    EvidenceNode,
+    EvidenceSigningKey,
+    EvidenceTreeHead,
+    EvidenceTreeState,
+    WitnessedHead,
+)
 from claimwatch.heartbeat.models import StaleEpisode, WorkerHeartbeat
 from claimwatch.inspections.models import (
     Inspection,
@@ -60,12 +67,31 @@ from claimwatch.risk.fairness_models import FairnessResult, FairnessRun
 from claimwatch.risk.models import RiskModel, RiskReview, RiskScore
 from claimwatch.sanctions.models import BlacklistEntry, MandatoryTraining, Sanction, Violation
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
+from claimwatch.supervision.models import (
+    RatingDeduction,
+    RatingMethodology,
+    RatingObjection,
+    RatingResult,
+    RatingRun,
+    WhitelistStatus,
+)
 from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.tenancy.models import OrgUnit, Region, Tenant
 from claimwatch.triage.catastrophe_models import Catastrophe
 from claimwatch.triage.models import TriageContact, TriageDecision, TriageRuleSet
 
 __all__ = [
+    "EvidenceNode",
+    "EvidenceSigningKey",
+    "EvidenceTreeHead",
+    "EvidenceTreeState",
+    "WitnessedHead",
+    "RatingDeduction",
+    "RatingMethodology",
+    "RatingObjection",
+    "RatingResult",
+    "RatingRun",
+    "WhitelistStatus",
     "ContractLevel",
     "Provider",
     "ProviderContract",

@@ -15,7 +15,7 @@ class Role(enum.StrEnum):
     COMPLAINT_HANDLER = "complaint_handler"  # 客服/投诉专员
     INSPECTOR = "inspector"  # 品质专员
     QUALITY_MANAGER = "quality_manager"  # 品质管理部
-    REGULATOR = "regulator"  # 监管/协会, cross-tenant and read-only
+    REGULATOR = "regulator"  # 监管/协会, cross-tenant, read-only on insurers' data; runs the rating
     ADMIN = "admin"  # tenant administrator
     INTEGRATION = "integration"  # a core system pushing events with an API key
     PROVIDER = "provider"  # a third party (appraisal agency, repair shop, hospital…): its own tasks only, by API key

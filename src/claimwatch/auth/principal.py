@@ -77,6 +77,13 @@ class Permission(enum.StrEnum):
     REVIEW_PROVIDERS = "review_providers"  # review scorecard flags (keep, warn, suspend)
     ANSWER_PROVIDER_TASKS = "answer_provider_tasks"  # a provider's own key: accept, decline, report on its tasks
     INBOX_PROVIDER_TASKS = "inbox_provider_tasks"  # provider tasks of my claims that are late or answered
+    VIEW_RATINGS = "view_ratings"  # the service rating: the regulator every insurer's; an insurer its own, published
+    MANAGE_RATINGS = "manage_ratings"  # methodology versions, compute and approve runs, deductions, decide objections
+    FILE_RATING_OBJECTIONS = "file_rating_objections"  # an insurer's objection (复核) to its published result
+    VIEW_BENCHMARKS = "view_benchmarks"  # every insurer against the industry: rankings, box plots, insurer profiles
+    VIEW_EVIDENCE = "view_evidence"  # tree heads, receipts and proofs of my tenant (the regulator: every tenant)
+    MANAGE_EVIDENCE = "manage_evidence"  # sign a tree head now, rotate the signing key
+    WITNESS_EVIDENCE = "witness_evidence"  # the platform's witness: receive heads, check consistency, see alarms
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -163,6 +170,14 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # Only a provider's key: no staff role answers for a provider.
     Permission.ANSWER_PROVIDER_TASKS: frozenset({Role.PROVIDER}),
     Permission.INBOX_PROVIDER_TASKS: frozenset({Role.ADJUSTER, Role.SUPERVISOR}),
+    Permission.VIEW_RATINGS: frozenset({Role.REGULATOR, Role.QUALITY_MANAGER, Role.ADMIN}),
+    # The supervisor's own acts: the regulator is read-only on insurers' data, not on the rating it runs.
+    Permission.MANAGE_RATINGS: frozenset({Role.REGULATOR}),
+    Permission.FILE_RATING_OBJECTIONS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.VIEW_BENCHMARKS: frozenset({Role.REGULATOR}),
+    Permission.VIEW_EVIDENCE: frozenset(_STAFF | {Role.REGULATOR}),
+    Permission.MANAGE_EVIDENCE: frozenset({Role.ADMIN}),
+    Permission.WITNESS_EVIDENCE: frozenset({Role.REGULATOR}),
 }
 
 
