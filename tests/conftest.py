@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import claimwatch.cases.service  # noqa: F401 - registers the case-event audit s
 from claimwatch import db, migrate
 from claimwatch.auth import service as auth_service
 from tests.factories import World
-from tests.snapshots import Database, Snapshot, SnapshotStore, pg_admin_engine, store_for
+from tests.snapshots import Database, PgScratch, Snapshot, SnapshotStore, pg_admin_engine, store_for
 
 PG_URL_ENV = "CLAIMWATCH_TEST_PG_URL"
 PG_TEMPLATE = "claimwatch_test_template"
@@ -109,20 +108,26 @@ def database(
         return
     if not pg_admin_url:
         pytest.skip(f"PostgreSQL half: set {PG_URL_ENV} (scripts/test.sh does)")
-    template = request.getfixturevalue("pg_template")
-    name = f"cw_test_{uuid.uuid4().hex[:12]}"
-    url = (
-        make_url(pg_admin_url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    )
-    database = Database(url, "postgresql", name=name, admin_url=pg_admin_url, pending_template=template)
+    scratch: PgScratch = request.getfixturevalue("pg_scratch")
+    scratch.check_schema()
+    url = scratch.url.render_as_string(hide_password=False)
+    database = Database(url, "postgresql", name=scratch.name, admin_url=pg_admin_url, scratch=scratch, pending=True)
     if "db_snapshot" not in request.fixturenames:
         database.create_pending()
     db.configure(url)
     yield database
-    admin = pg_admin_engine(pg_admin_url)
     db.get_engine().dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_scratch(pg_admin_url: str | None, pg_template: str | None) -> Iterator[PgScratch | None]:
+    """The worker's one PostgreSQL test database, put back into a saved state before each test (tests/snapshots.py)."""
+    if not pg_admin_url or not pg_template:
+        yield None
+        return
+    scratch = PgScratch(pg_admin_url, pg_template, os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    yield scratch
+    scratch.dispose()
 
 
 @pytest.fixture
