@@ -32,6 +32,8 @@ from claimwatch.complaints.api import router as complaints_router
 from claimwatch.complaints.pages import router as complaint_pages_router
 from claimwatch.config import PACKAGE_DIR, get_settings
 from claimwatch.errors import Problem, error_body
+from claimwatch.evidence import api as evidence_api
+from claimwatch.evidence import pages as evidence_pages
 from claimwatch.inspections import api as inspections_api
 from claimwatch.inspections import pages as inspections_pages
 from claimwatch.inspections import results_api as inspection_results_api
@@ -68,6 +70,9 @@ from claimwatch.sanctions import api as sanctions_api
 from claimwatch.sanctions import pages as sanctions_pages
 from claimwatch.sla.api import router as sla_router
 from claimwatch.sla.pages import router as sla_pages_router
+from claimwatch.supervision import api as supervision_api
+from claimwatch.supervision import benchmark_pages, whitelist_pages
+from claimwatch.supervision import pages as supervision_pages
 from claimwatch.surveys import api as surveys_api
 from claimwatch.surveys import pages as surveys_pages
 from claimwatch.todo import pages as todo_pages
@@ -226,6 +231,13 @@ def create_app() -> FastAPI:
     app.include_router(disclosure_pages.public_router)
     app.include_router(reports_api.router)
     app.include_router(reports_pages.router)
+    app.include_router(evidence_api.router)
+    app.include_router(evidence_pages.router)
+    app.include_router(supervision_api.router)
+    app.include_router(supervision_pages.router)
+    app.include_router(benchmark_pages.router)
+    app.include_router(whitelist_pages.public_router)
+    app.include_router(whitelist_pages.router)
     if not public_docs:
         serve_private_docs(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")

@@ -23,6 +23,7 @@ from claimwatch.complaints import cli as complaints_cli
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo import cli as demo_cli
+from claimwatch.evidence import cli as evidence_cli
 from claimwatch.imports import cli as imports_cli
 from claimwatch.inspections import cli as inspections_cli
 from claimwatch.kpi import cli as kpi_cli
@@ -34,6 +35,7 @@ from claimwatch.providers import cli as providers_cli
 from claimwatch.reports import cli as reports_cli
 from claimwatch.risk import cli as risk_cli
 from claimwatch.sla import cli as sla_cli
+from claimwatch.supervision import cli as supervision_cli
 from claimwatch.surveys import cli as surveys_cli
 from claimwatch.triage import cli as triage_cli
 
@@ -81,6 +83,8 @@ app.add_typer(reports_cli.app, name="reports")
 app.add_typer(triage_cli.app, name="triage")
 app.add_typer(risk_cli.app, name="risk")
 app.add_typer(providers_cli.app, name="providers")
+app.add_typer(supervision_cli.app, name="supervision")
+app.add_typer(evidence_cli.app, name="evidence")
 app.command("backup")(backup_cli.backup)
 app.command("restore")(backup_cli.restore)
 

@@ -100,11 +100,13 @@ def mask_name(name: str | None) -> str:
     return name[0] + "*" * (len(name) - 1)
 
 
-# 18-digit resident ID (last may be X), mainland mobile numbers, and bank card numbers.
-_ID_RE = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
+# 18-digit resident ID (last may be X), mainland mobile numbers, and bank card numbers. A run of digits inside a
+# longer token of Latin letters and digits (a request id, a hash in hex) is not one of them: masking it would break
+# the identifier that ties log lines together.
+_ID_RE = re.compile(r"(?<![\dA-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![\dA-Za-z])")
 # A mobile number with or without the country code, written whole or in groups (138-1234-5678, 138 1234 5678).
-_PHONE_RE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?\d{4}(?![\d])")
-_CARD_RE = re.compile(r"(?<!\d)(\d{4})\d{8,11}(\d{4})(?!\d)")
+_PHONE_RE = re.compile(r"(?<![\dA-Za-z+])(?:(?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?\d{4}(?![\dA-Za-z])")
+_CARD_RE = re.compile(r"(?<![\dA-Za-z])(\d{4})\d{8,11}(\d{4})(?![\dA-Za-z])")
 
 
 def scrub_text(text: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from claimwatch.actions import work as actions_work  # noqa: F401 - my actions and steps, overdue actions
 from claimwatch.committee import work as committee_work  # noqa: F401 - undecided items of the open meeting
 from claimwatch.complaints import work as complaints_work  # noqa: F401 - my complaints, unassigned ones
+from claimwatch.evidence import work as evidence_work  # noqa: F401 - the witness's alarms (regulator)
 from claimwatch.inspections import work as inspections_work  # noqa: F401 - my sampled cases, my reviews
 from claimwatch.kpi import work as kpi_work  # noqa: F401 - red KPIs, quality alerts
 from claimwatch.notify import work as notify_work  # noqa: F401 - dead letters
@@ -18,4 +19,5 @@ from claimwatch.rectification import work as rectification_work  # noqa: F401 - 
 from claimwatch.risk import work as risk_work  # noqa: F401 - high-risk claims waiting for my review
 from claimwatch.sanctions import work as sanctions_work  # noqa: F401 - sanctions waiting for approval
 from claimwatch.sla import work as sla_work  # noqa: F401 - my claims, escalations, filings, insurers
+from claimwatch.supervision import work as supervision_work  # noqa: F401 - open rating objections (regulator)
 from claimwatch.surveys import work as surveys_work  # noqa: F401 - low satisfaction scores

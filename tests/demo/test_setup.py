@@ -24,11 +24,12 @@ def test_demo_setup_on_a_fresh_sqlite_file_and_rerun(tmp_path):
             claims = conn.execute(text("select count(*) from claims")).scalar_one()
             events = conn.execute(text("select count(*) from case_events")).scalar_one()
             regulator = conn.execute(text("select tenant_id from users where username = 'regulator'")).one()
-        assert tenants == ["CPIC", "PAIC", "PICC"]
+        # TAMPERED: the small insurer whose rewritten history the witness catches (demo/supervision.py).
+        assert tenants == ["CPIC", "PAIC", "PICC", "TAMPERED"]
         # The generated 60, the morning's 8 new claims of each of the two insurers that show assignment, and the
         # 19 fresh reports per insurer that show triage (fast track, green channel, typhoon, review), and one large
-        # motor claim per insurer whose appraisal a task rule sends (providers).
-        assert claims == 60 + 2 * 8 + 3 * 19 + 3 and events > claims
+        # motor claim per insurer whose appraisal a task rule sends (providers), and TAMPERED's one claim.
+        assert claims == 60 + 2 * 8 + 3 * 19 + 3 + 1 and events > claims
         assert regulator.tenant_id is None
         assert "a complaint step was refused" not in first.output  # every simulated complaint step was allowed
         with db.get_engine().connect() as conn:

@@ -33,8 +33,8 @@ from claimwatch.kpi import snapshot
 from tests.factories import PASSWORD, World, reported
 
 # Generated requests per operation, after the coverage phase's boundary cases. Bounded by the suite's time budget
-# (about 250 operations); the coverage phase already tries every parameter's boundary and just-invalid values.
-EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 8}
+# (about 300 operations); the coverage phase already tries every parameter's boundary and just-invalid values.
+EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 5}
 
 
 @dataclass(frozen=True)

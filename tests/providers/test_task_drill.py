@@ -100,7 +100,8 @@ def test_dashboard_and_performance_links_list_exactly_the_counted_tasks(scorecar
     beta = _numbers(sw, {"BETA:REP-9": slice(None)})
     assert _listed(client, numerator) == _numbers(sw, good) and shown_n == 8
     assert _listed(client, denominator) == _numbers(sw, judged) | beta and shown_d == 15
-    cells = re.findall(r'<a href="(/provider-tasks\?[^"]*tenant=BETA[^"]*)" data-count="(\d+)"', page)
+    by_org = client.get(f"/dashboard?period={PERIOD}&tenant=BETA&by=org").text  # by insurer: /benchmarks instead
+    cells = re.findall(r'<a href="(/provider-tasks\?[^"]*tenant=BETA[^"]*)" data-count="(\d+)"', by_org)
     assert cells and all(int(count) == len(_listed(client, href)) for href, count in cells)
     page = client.get(f"/dashboard?period={PERIOD}&tenant=BETA").text  # the drill row's link: one insurer
     (_numerator, _shown), (denominator, shown_d) = _card_links(page, "provider_standard_rate")

@@ -52,7 +52,10 @@ def test_life_cycle_clocks_outcomes_and_audit(office: Office) -> None:
     assert kinds == ["opened", "plan", "progress", "submit", "send-back", "progress", "submit", "accept", "close"]
     with office.session() as session:
         audited = [
-            e.kind for e in session.execute(select(AuditEntry).where(AuditEntry.subject == done.number)).scalars()
+            e.kind
+            for e in session.execute(
+                select(AuditEntry).where(AuditEntry.subject == done.number).order_by(AuditEntry.seq)
+            ).scalars()
         ]
     assert audited == [f"rectification.{kind}" for kind in kinds]
 

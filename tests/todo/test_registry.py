@@ -82,7 +82,7 @@ def test_the_wiring_registers_every_domain_section():
         ),
         (Role.INSPECTOR, ["inspections", "inspection-reviews", "low-scores", "actions", "risk-reviews"]),
         (Role.ADMIN, ["dead-letters", "actions-overdue"]),
-        (Role.REGULATOR, ["filings", "insurers"]),
+        (Role.REGULATOR, ["filings", "evidence-alarms", "insurers", "rating-objections"]),
         (Role.INTEGRATION, []),
     ],
 )

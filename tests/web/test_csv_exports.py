@@ -28,7 +28,11 @@ PARAMS: dict[str, dict[str, str]] = {
     "/surveys/results.csv": {"from": "2026-09-01", "to": "2026-11-30"},
 }
 # Exports of one record named in the path, checked where such a record is made.
-ELSEWHERE = {"/disclosure/{tenant_code}/{quarter}.csv": "tests/reports/test_disclosure.py"}
+ELSEWHERE = {
+    "/disclosure/{tenant_code}/{quarter}.csv": "tests/reports/test_disclosure.py",
+    "/api/v1/ratings/runs/{run_id}/export.csv": "tests/supervision/test_rating_api.py",
+    "/ratings/runs/{run_id}.csv": "tests/supervision/test_rating_pages.py",
+}
 # Exports whose headers are still codes, owned elsewhere (issue 12: kpi.service.to_csv). Remove when done.
 CODE_HEADERS = frozenset({"/dashboard.csv", "/api/v1/kpi"})
 

@@ -44,6 +44,11 @@ def register_content_source(kind: str, source: ContentSource) -> None:
     _sources[kind] = source
 
 
+def content_sources() -> dict[str, ContentSource]:
+    """The registered sources by kind (evidence recomputes content hashes the way verification does)."""
+    return dict(_sources)
+
+
 def seal_signature(tenant_id: int, seq: int, entry_hash: str) -> str:
     return hmac.new(derive_key("audit-seal"), f"{tenant_id}|{seq}|{entry_hash}".encode(), hashlib.sha256).hexdigest()
 

@@ -22,6 +22,7 @@ from claimwatch.demo import providers as demo_providers
 from claimwatch.demo import quality_loop as demo_quality_loop
 from claimwatch.demo import reports as demo_reports
 from claimwatch.demo import risk as demo_risk
+from claimwatch.demo import supervision as demo_supervision
 from claimwatch.demo import triage as demo_triage
 from claimwatch.demo.generator import DemoSpec, iter_claim_events, to_json_line
 from claimwatch.demo.organisation import DEMO_PASSWORD
@@ -126,6 +127,10 @@ def setup(
             f"staff notices: {staffed.routed} routed, {staffed.unread} unread, {staffed.addresses} e-mail addresses"
         )
         for line in demo_reports.load():
+            err.print(line, markup=False)
+        # Last: the rating and the whitelist read the snapshot the steps above retook; the evidence heads cover
+        # every audit entry the demo wrote.
+        for line in demo_supervision.load(spec).lines():
             err.print(line, markup=False)
     table = Table("username", "password", "role", "tenant", title="demo logins · http://127.0.0.1:8000")
     for login in jobs.logins(spec):

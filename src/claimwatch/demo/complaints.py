@@ -20,10 +20,15 @@ from claimwatch.complaints import service as complaints_service
 from claimwatch.complaints.vocabulary import ComplaintError
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo.complaint_texts import CATEGORY_WEIGHTS, CHANNEL_WEIGHTS, TEXTS
-from claimwatch.demo.generator import CHINA, DemoSpec, iter_tenant_events
+from claimwatch.demo.generator import CHINA, MODEL_TENANT, DemoSpec, iter_tenant_events
 from claimwatch.workflow import service as workflow_service
 
 COMPLAINTS_PER_CLAIM = 0.03
+# The model insurer (generator.MODEL_TENANT): a third of the complaints per claim, on a book twice as large per
+# claim (fewer claims per policy), so its complaints per 10 000 policies stay below the industry's every month.
+MODEL_COMPLAINTS_PER_CLAIM = 0.01
+POLICIES_PER_CLAIM = 40
+MODEL_POLICIES_PER_CLAIM = 80
 REPEAT_SHARE = 0.15
 # Complaints still on the desk: received in the last RECENT_DAYS, some of them stalled (no decision yet),
 # so the queue and the overdue lights have something to show.
@@ -89,7 +94,8 @@ class _Plan:
 
 
 def _plans(rng: random.Random, claims: list[ClaimFacts], now: dt.datetime, code: str) -> Iterator[_Plan]:
-    wanted = max(1, int(len(claims) * COMPLAINTS_PER_CLAIM))
+    share = MODEL_COMPLAINTS_PER_CLAIM if code == MODEL_TENANT else COMPLAINTS_PER_CLAIM
+    wanted = max(1, int(len(claims) * share))
     earlier: list[_Plan] = []
     for serial in range(wanted):
         if earlier and rng.random() < REPEAT_SHARE:
@@ -286,14 +292,15 @@ def _months(first: dt.date, last: dt.date) -> Iterator[str]:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def _volumes(rng: random.Random, claims: list[ClaimFacts], tenant_id: int, admin: Principal) -> None:
+def _volumes(rng: random.Random, claims: list[ClaimFacts], tenant_id: int, admin: Principal, code: str) -> None:
     """Policies in force and premium per month: a book about 40 times the month's claims, ~2 000 CNY a policy."""
+    book = MODEL_POLICIES_PER_CLAIM if code == MODEL_TENANT else POLICIES_PER_CLAIM
     per_month: dict[str, int] = {}
     for claim in claims:
         key = claim.reported_at.astimezone(CHINA).strftime("%Y-%m")
         per_month[key] = per_month.get(key, 0) + 1
     for period in _months(claims[0].reported_at.date(), claims[-1].reported_at.date()):
-        policies = max(1000, int(per_month.get(period, 0) * 40 * rng.uniform(0.9, 1.1)))
+        policies = max(1000, int(per_month.get(period, 0) * book * rng.uniform(0.9, 1.1)))
         premium = Decimal(int(policies * 2000 / 12 * rng.uniform(0.85, 1.15)))
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
             complaints_service.set_volume(
@@ -328,5 +335,5 @@ def load(spec: DemoSpec, tenant_index: int, tenant_id: int, now: dt.datetime) ->
             assert loaded.refused is not None
             loaded.refused.append(f"{plan.claim.number}: {refused.field}: {refused.message}")
         loaded.filed += 1
-    _volumes(rng, claims, tenant_id, admin)
+    _volumes(rng, claims, tenant_id, admin, tenant.code)
     return loaded

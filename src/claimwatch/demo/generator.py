@@ -201,6 +201,14 @@ LAGGING_UNFIXED_DAYS = 90
 LAGGING_SURGE_SHARE = 0.4  # of the other branches' claims in the surge month moved to the slow branch
 LAGGING_SURGE_SLOWDOWN = 2.2
 
+# The model insurer (标杆公司): every handling step takes half as long (the same draws, scaled) and a withdrawal
+# comes within the day, so its small claims meet the 24-hour target month after month; demo/complaints.py gives
+# it fewer complaints on a larger book. Over the demo's twelve months it is the one insurer on the claim-service
+# whitelist (demo/supervision.py). Its claims draw from the same random stream as before.
+MODEL_TENANT = "CPIC"
+MODEL_SPEED = 0.5
+MODEL_WITHDRAW_HOURS = (1.0, 20.0)
+
 
 def lagging(spec: DemoSpec, tenant_code: str) -> tuple[str, dt.date | None] | None:
     """The insurer's slow branch and the day its claims became as quick as the others' (None: never)."""
@@ -232,7 +240,7 @@ def _walk(walk: _ClaimWalk, line: str, amount: float, adjuster: str, slowdown: f
     if not walk.move("accepted", (0.1, 4.0)) or not walk.move("initial_review", step):
         return
     if rng.random() < 0.03:
-        walk.move("withdrawn", (1.0, 72.0), rng.choice(WITHDRAW_REASONS))
+        walk.move("withdrawn", (1.0, 72.0) if slowdown >= 1.0 else MODEL_WITHDRAW_HOURS, rng.choice(WITHDRAW_REASONS))
         return
     rounds = 0
     while rng.random() < (0.35 if rounds == 0 else 0.2) and rounds < 3:
@@ -386,7 +394,7 @@ def iter_tenant_events(spec: DemoSpec, tenant_index: int) -> Iterator[dict[str, 
             _walk(walk, line, amount, adjuster, slowdown)
             walk.rng = rng
         else:
-            _walk(walk, line, amount, adjuster)
+            _walk(walk, line, amount, adjuster, MODEL_SPEED if tenant.code == MODEL_TENANT else 1.0)
         # 降赔惜赔: one strict handler, and everyone's occasional short payment (its own random stream).
         demo_fairness.skew(walk.events, spec.seed, number, adjuster)
         yield from walk.events

@@ -33,6 +33,8 @@ PURGE = "purge"
 REPORTS = "reports"
 FAIRNESS = "fairness"
 PROVIDER_SCORECARDS = "provider_scorecards"
+EVIDENCE = "evidence"
+WHITELIST = "whitelist"
 
 
 def N_(message: str) -> str:  # noqa: N802 - marks a msgid for extraction; pages translate it
@@ -51,6 +53,8 @@ KIND_LABELS: dict[str, str] = {
     REPORTS: N_("scheduled quality reports"),
     FAIRNESS: N_("under-payment checks"),
     PROVIDER_SCORECARDS: N_("third-party scorecards"),
+    EVIDENCE: N_("evidence tree heads"),
+    WHITELIST: N_("monthly whitelist"),
 }
 # A kind's threshold is at least this many of its intervals.
 INTERVALS_BEFORE_STALE = 3

@@ -22,6 +22,8 @@ from claimwatch.params import EARLIEST_YEAR, LATEST_YEAR
 DIMENSIONS = {"tenant": "tenant_id", "org": "org_unit_id", "region": "region_code", "line": "line"}
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 class BadPeriod(Invalid):
@@ -34,17 +36,20 @@ class BadPeriod(Invalid):
 @dataclass(frozen=True, order=True)
 class Period:
     start: dt.date
-    kind: str = "month"  # month | quarter
+    kind: str = "month"  # month | quarter | year
 
     @classmethod
-    def parse(cls, text: str) -> Period:
+    def parse(cls, text: str, *, years: bool = False) -> Period:
+        """A month (2026-10) or a quarter (2026-Q4); with ``years`` also a year (2026: the rating's yearly run)."""
         text = text.strip()
         if match := _MONTH.match(text):
             year, month, kind = int(match[1]), int(match[2]), "month"
         elif match := _QUARTER.match(text.upper()):
             year, month, kind = int(match[1]), 3 * int(match[2]) - 2, "quarter"
+        elif years and (match := _YEAR.match(text)):
+            year, month, kind = int(match[1]), 1, "year"
         else:
-            raise BadPeriod(f"period {text!r} must be YYYY-MM or YYYY-Qn")
+            raise BadPeriod(f"period {text!r} must be YYYY-MM{', YYYY-Qn or YYYY' if years else ' or YYYY-Qn'}")
         # Trends and alerts step back from the period and its end steps forward: keep clear of the calendar's ends.
         if not EARLIEST_YEAR <= year <= LATEST_YEAR:
             raise BadPeriod(f"period {text!r}: a year in {EARLIEST_YEAR}–{LATEST_YEAR}")
@@ -52,12 +57,12 @@ class Period:
 
     @classmethod
     def containing(cls, day: dt.date, kind: str = "month") -> Period:
-        month = day.month if kind == "month" else 3 * ((day.month - 1) // 3) + 1
+        month = day.month if kind == "month" else 3 * ((day.month - 1) // 3) + 1 if kind == "quarter" else 1
         return cls(dt.date(day.year, month, 1), kind)
 
     @property
     def months(self) -> int:
-        return 1 if self.kind == "month" else 3
+        return _MONTHS[self.kind]
 
     @property
     def end(self) -> dt.date:
@@ -68,6 +73,8 @@ class Period:
     def label(self) -> str:
         if self.kind == "month":
             return f"{self.start.year}-{self.start.month:02d}"
+        if self.kind == "year":
+            return str(self.start.year)
         return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
 
     def shift(self, steps: int) -> Period:

@@ -171,6 +171,7 @@ class DashboardView:
     light_links: dict[str, Link] = field(default_factory=dict)  # open claims by worst light
     tenant_codes: dict[str, str] = field(default_factory=dict)  # tenant id (as text) → code
     default_period: bool = False  # the period was not chosen: the last complete month
+    benchmarks_url: str = ""  # by insurer: the regulator compares insurers on /benchmarks
 
     @property
     def csv_url(self) -> str:
@@ -234,7 +235,10 @@ def build(session: Session, principal: Principal, query: DashboardQuery, locale:
             for light, count in view.lights.items()
         }
         view.table_kpis = kpis
-        _drill(view, snap, scope, kpis, locale)
+        if by == "tenant":  # across insurers: /benchmarks (ranking, quartiles, box and funnel plots), no wide table
+            view.benchmarks_url = "/benchmarks?" + urlencode({"period": period.label})
+        else:
+            _drill(view, snap, scope, kpis, locale)
         point_urls = {kpi.code: [_point_url(snap, query, scope, kpi, p) for p in periods] for kpi in kpis if kpi.drill}
         _crumbs(view, snap, locale)
         view.chart_json = json.dumps(

@@ -13,6 +13,8 @@ from claimwatch.auth.deps import request_locale
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.errors import Problem
+from claimwatch.evidence import pages as evidence_pages
+from claimwatch.evidence import service as evidence_service
 from claimwatch.lookup import service
 from claimwatch.lookup.api import client_address, find_insurer, send_code
 from claimwatch.materials import service as materials_service
@@ -206,12 +208,42 @@ def _claim_page(
     )
 
 
+def _claimant(request: Request, code: str) -> tuple[service.Insurer, service.LookupSession] | Response:
+    """The insurer in the path and the claimant's lookup session with it, or the page to answer instead: not
+    found, or back to the lookup form (no session, or a session with another insurer)."""
+    found = find_insurer(code)
+    if found is None:
+        return _not_found(request)
+    lookup_session = service.read_token(request.cookies.get(COOKIE))
+    if lookup_session is None or lookup_session.tenant_id != found.id:
+        return RedirectResponse(f"/lookup/{quote(found.code)}", status_code=303)
+    return found, lookup_session
+
+
 @router.get("/lookup/{code}/claim")
 def claim_page(code: str, request: Request) -> Response:
     found = find_insurer(code)
     if found is None:
         return _not_found(request)
     return _claim_page(request, found)
+
+
+@router.get("/lookup/{code}/claim/receipt")
+def receipt_download(code: str, request: Request) -> Response:
+    """The claimant's evidence receipt (存证回执) of their claim: its events, documents and decision entries
+    with inclusion proofs in a signed tree head, as a JSON file they can check offline (``claimwatch evidence
+    verify``). Writable: a receipt no signed head covers yet has one signed for it."""
+    signed_in = _claimant(request, code)
+    if isinstance(signed_in, Response):
+        return signed_in
+    found, lookup_session = signed_in
+    with unit_of_work(TenantContext.anonymous(found.id)) as session:
+        claim = service.session_claim(session, lookup_session)
+        if claim is None:
+            return RedirectResponse(f"/lookup/{quote(found.code)}", status_code=303)
+        number = claim.number
+        receipt = evidence_service.receipt_for_claim(session, found.id, number)
+    return evidence_pages.receipt_download(receipt, f"receipt-{found.code}-{number}.json")
 
 
 def _upload_error(exc: materials_service.MaterialsError) -> str:
@@ -232,12 +264,10 @@ def upload_post(
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=100)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    found = find_insurer(code)
-    if found is None:
-        return _not_found(request)
-    lookup_session = service.read_token(request.cookies.get(COOKIE))
-    if lookup_session is None or lookup_session.tenant_id != found.id:
-        return RedirectResponse(f"/lookup/{quote(found.code)}", status_code=303)
+    signed_in = _claimant(request, code)
+    if isinstance(signed_in, Response):
+        return signed_in
+    found, lookup_session = signed_in
     if not csrf_valid(request, csrf_token):
         return _claim_page(request, found, status_code=403, upload_error="csrf")
     if file is None or not file.filename:
@@ -262,12 +292,10 @@ def dispute_post(
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=100)] = "",
 ) -> Response:
     """The claimant disputes a received third-party report of their claim (a repair estimate, an appraisal)."""
-    found = find_insurer(code)
-    if found is None:
-        return _not_found(request)
-    lookup_session = service.read_token(request.cookies.get(COOKIE))
-    if lookup_session is None or lookup_session.tenant_id != found.id:
-        return RedirectResponse(f"/lookup/{quote(found.code)}", status_code=303)
+    signed_in = _claimant(request, code)
+    if isinstance(signed_in, Response):
+        return signed_in
+    found, lookup_session = signed_in
     if not csrf_valid(request, csrf_token):
         return _claim_page(request, found, status_code=403, dispute_error="csrf")
     if not reason.strip():

@@ -717,6 +717,9 @@ KIND_LABELS: dict[str, str] = {
     "provider_task_due_soon": N_("Provider task due soon"),
     "provider_task_overdue": N_("Provider task overdue"),
     "provider_task_disputed": N_("Provider report disputed"),
+    "evidence_alarm": N_("Evidence alarm (history rewritten or bad signature)"),
+    "rating_published": N_("Service rating published"),
+    "rating_objection_decided": N_("Rating objection decided"),
     ALERT_KIND: N_("Failed claimant messages"),
 }
 # Where a user's e-mail goes by default: escalations, red lights and complaint/quality alerts at once,

@@ -128,6 +128,12 @@ def render(
         "nav_provider_tasks": principal is not None
         and not principal.is_regulator
         and principal.can(Permission.VIEW_PROVIDERS),
+        "nav_ratings": principal is not None and principal.can(Permission.VIEW_RATINGS),
+        "nav_benchmarks": principal is not None and principal.can(Permission.VIEW_BENCHMARKS),
+        # Every staff member may fetch a receipt; the menu shows the evidence page to those who check the chain.
+        "nav_evidence": principal is not None
+        and principal.can(Permission.VIEW_EVIDENCE)
+        and principal.can(Permission.VERIFY_AUDIT),
         "labels": labels,
         "stale_worker": _stale_worker(principal),
     } | (context or {})
