@@ -200,7 +200,9 @@ def test_computed_monthly_with_entries_exits_and_the_deciding_months(wl: Market)
     assert ccc.rule_sha256 == whitelist.default_rule().sha256
     with unit_of_work(TenantContext.system_reader()) as session:
         entries = session.scalars(
-            select(AuditEntry).where(AuditEntry.kind == whitelist.AUDIT_KIND, AuditEntry.tenant_id == wl.ids["CCC"])
+            select(AuditEntry)
+            .where(AuditEntry.kind == whitelist.AUDIT_KIND, AuditEntry.tenant_id == wl.ids["CCC"])
+            .order_by(AuditEntry.seq)
         ).all()
         assert [e.subject for e in entries] == ["2026-10", "2026-11"]
         assert json.loads(entries[-1].payload or "{}")["change"] == "exited"
