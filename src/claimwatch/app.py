@@ -71,7 +71,7 @@ from claimwatch.sanctions import pages as sanctions_pages
 from claimwatch.sla.api import router as sla_router
 from claimwatch.sla.pages import router as sla_pages_router
 from claimwatch.supervision import api as supervision_api
-from claimwatch.supervision import benchmark_pages, whitelist_pages
+from claimwatch.supervision import benchmark_api, benchmark_pages, whitelist_pages
 from claimwatch.supervision import pages as supervision_pages
 from claimwatch.surveys import api as surveys_api
 from claimwatch.surveys import pages as surveys_pages
@@ -234,6 +234,7 @@ def create_app() -> FastAPI:
     app.include_router(evidence_api.router)
     app.include_router(evidence_pages.router)
     app.include_router(supervision_api.router)
+    app.include_router(benchmark_api.router)
     app.include_router(supervision_pages.router)
     app.include_router(benchmark_pages.router)
     app.include_router(whitelist_pages.public_router)

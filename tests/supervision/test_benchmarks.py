@@ -168,6 +168,17 @@ def test_the_regulators_benchmark_pages_and_downloads(world: World, tmp_path: Pa
         zipfile.ZipFile(io.BytesIO(xlsx.content)).namelist()
     )
 
+    api = client.get("/api/v1/benchmarks?kpi=complaints_per_10k_policies&period=2026-11")
+    assert api.status_code == 200, api.text
+    body = api.json()
+    assert [row["insurer"] for row in body["insurers"]][:5] == ["AAA", "BBB", "DDD", "CCC", "EEE"]
+    ccc = next(row for row in body["insurers"] if row["insurer"] == "CCC")
+    assert (ccc["rank"], ccc["funnel"], ccc["direction"]) == (4, "beyond_998", "worse")
+    assert body["summary"]["q1"] <= body["summary"]["median"] <= body["summary"]["q3"]
+    assert len(body["trend"]["periods"]) == 12 and "AAA" in body["trend"]["insurers"]
+    unknown = client.get("/api/v1/benchmarks?kpi=no_such_kpi")
+    assert unknown.status_code == 422 and "no_such_kpi" in unknown.text
+
     profile = client.get("/benchmarks/insurers/AAA?period=2026-11&lang=en")
     assert profile.status_code == 200
     assert '<tr data-period="2026-Q3"><td>2026-Q3</td><td class="n">91.50' in profile.text
@@ -185,4 +196,5 @@ def test_the_regulators_benchmark_pages_and_downloads(world: World, tmp_path: Pa
     assert client.get("/benchmarks").status_code == 403
     assert client.get("/benchmarks.csv").status_code == 403
     assert client.get("/benchmarks/insurers/AAA").status_code == 403
+    assert client.get("/api/v1/benchmarks?kpi=cycle_time").status_code == 403
     get_settings.cache_clear()

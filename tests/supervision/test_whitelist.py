@@ -46,6 +46,12 @@ def test_the_bundled_rule_loads_and_reads_as_a_sentence():
     assert len(rule.sha256) == 64
 
 
+def test_a_month_without_complaints_anywhere_does_not_fail_the_insurers_without_any():
+    complaints = next(c for c in whitelist.default_rule().conditions if c.compare == "industry")
+    assert complaints.passes(0.0, 0.0)  # nobody can be below the industry's zero
+    assert complaints.passes(1.5, 2.0) and not complaints.passes(2.0, 2.0) and not complaints.passes(0.5, 0.0)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "line", "message"),
     [
@@ -229,6 +235,15 @@ def test_the_public_page_and_the_regulators_months(wl: Market):
     moves = page.text[page.text.index('id="moves-table"') :]
     assert 'data-insurer="CCC" data-month="2026-11" data-change="exited"' in moves
     assert "Left the whitelist: 2026-11" in moves
+    api = client.get("/api/v1/public/whitelist?month=2026-11&lang=en")  # no account either
+    assert api.status_code == 200, api.text
+    standing = {row["insurer"]: (row["qualifies"], row["change"]) for row in api.json()["insurers"]}
+    assert standing["AAA"][0] and standing["BBB"] == (True, "entered") and not standing["CCC"][0]
+    assert {"insurer": "CCC", "month": "2026-11", "change": "exited"}.items() <= next(
+        move for move in api.json()["changes"] if move["insurer"] == "CCC"
+    ).items()
+    assert client.get("/api/v1/public/whitelist?month=2025-01").status_code == 404
+    assert client.get("/api/v1/public/whitelist?month=2026-13").status_code == 422
     zh = client.get("/whitelist?month=2026-10&lang=zh").text
     assert "理赔服务白名单 · 2026-10" in zh and "连续 12 个月每月" in zh
 

@@ -69,10 +69,18 @@ class Condition:
         return self.kpi.target if self.compare == "target" else industry
 
     def passes(self, value: float, bound: float) -> bool:
-        """At or better than the target; strictly better than the industry."""
+        """At or better than the target; strictly better than the industry, unless both are at the best a value
+        can be (a month without any complaint: no insurer can be below the industry's zero)."""
         if self.compare == "target":
             return value >= bound if self.kpi.better == "higher" else value <= bound
+        if value == bound == self._best():
+            return True
         return value > bound if self.kpi.better == "higher" else value < bound
+
+    def _best(self) -> float | None:
+        if self.kpi.better == "lower":
+            return 0.0
+        return 100.0 if self.kpi.unit == "%" else None
 
     def describe(self, locale: str) -> str:
         name = self.kpi.name(locale)
