@@ -16,10 +16,12 @@ from claimwatch.supervision.models import WhitelistStatus
 log = structlog.get_logger("claimwatch.supervision")
 
 
-def compute_whitelist(month: str, actor: str = "system", rule: whitelist.Rule | None = None) -> list[WhitelistStatus]:
+def compute_whitelist(
+    month: str, actor: str = "system", rule: whitelist.Rule | None = None, root: Path | None = None
+) -> list[WhitelistStatus]:
     """One month's whitelist in one transaction (every insurer, each in its audit chain)."""
     with unit_of_work(TenantContext.system_context()) as session:
-        rows = whitelist.compute_month(session, month, actor=actor, rule=rule)
+        rows = whitelist.compute_month(session, month, actor=actor, rule=rule, root=root)
         session.expunge_all()
     log.info("whitelist", month=month, insurers=len(rows), qualify=sum(1 for r in rows if r.qualifies))
     return rows
@@ -37,7 +39,5 @@ def run_monthly(root: Path | None = None) -> str | None:
         done = session.scalar(select(WhitelistStatus.id).where(WhitelistStatus.month == month).limit(1))
     if done is not None:
         return None
-    with unit_of_work(TenantContext.system_context()) as session:
-        rows = whitelist.compute_month(session, month, root=root)
-    log.info("whitelist", month=month, insurers=len(rows), qualify=sum(1 for r in rows if r.qualifies))
+    compute_whitelist(month, root=root)
     return month
