@@ -27,18 +27,14 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+import bench_databases  # noqa: E402 - the bench folder is on sys.path when run as a script
 from claimwatch import db, migrate  # noqa: E402
 from claimwatch.auth import service as auth_service  # noqa: E402
 from claimwatch.auth.models import Role  # noqa: E402
@@ -231,26 +227,6 @@ def _ts_col(dialect: str, column: str, seconds: int) -> str:
     return f"(strftime('%Y-%m-%d %H:%M:%S', {column}, '+{seconds} seconds') || '.000000')"
 
 
-@contextmanager
-def database(dialect: str, pg_url: str) -> Iterator[str]:
-    if dialect == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="cw-bench-list-") as folder:
-            url = f"sqlite:///{folder}/bench.db"
-            yield url
-        return
-    admin = create_engine(make_url(pg_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    name = f"cw_bench_list_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(pg_url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    finally:
-        db.get_engine().dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def scenarios(ids: dict[str, object]) -> list[tuple[str, str, dict[str, str]]]:
     """(name, who, query string) — who: the BIG supervisor ("staff"), an adjuster ("me") or a regulator."""
     month = {"reported_from": "2026-10-01", "reported_to": "2026-10-31"}
@@ -361,7 +337,7 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     failed = False
     for dialect in args.databases.split(","):
-        with database(dialect, args.pg_url) as url:
+        with bench_databases.database(dialect, args.pg_url, "list") as url:
             report = run(dialect, url, args.claims, args.runs)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         (RESULTS / f"claims_list-{dialect}-{stamp}.json").write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -36,20 +36,16 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Table, create_engine, literal, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Table, literal, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+import bench_databases  # noqa: E402 - the bench folder is on sys.path when run as a script
 from claimwatch import db, migrate  # noqa: E402
 from claimwatch.cases.models import Claim  # noqa: E402
 from claimwatch.db import TenantContext, unit_of_work  # noqa: E402
@@ -250,25 +246,6 @@ def pandas_once(tenant_id: int, share: float, seed: int) -> dict[str, float]:
     return {"load_s": t1 - t0, "sample_s": t2 - t1, "total_s": t2 - t0, "rows": len(frame), "sample": len(sample)}
 
 
-@contextmanager
-def database(dialect: str, pg_url: str) -> Iterator[str]:
-    if dialect == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="cw-bench-sampling-", dir=os.environ.get("BENCH_TMP")) as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    admin = create_engine(make_url(pg_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    name = f"cw_bench_sampling_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(pg_url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    finally:
-        db.get_engine().dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def machine(dialect: str) -> dict[str, object]:
     cpu = "?"
     try:
@@ -400,7 +377,7 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     failed = False
     for dialect in args.databases.split(","):
-        with database(dialect, args.pg_url) as url:
+        with bench_databases.database(dialect, args.pg_url, "sampling") as url:
             report = run(dialect, url, args.claims, args.runs, args.baseline_runs, args.share, phases)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         (RESULTS / f"inspection_sampling-{dialect}-{stamp}.json").write_text(
