@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from claimwatch import db
 from claimwatch.audit import service as audit_service
-from claimwatch.audit.hashing import GENESIS_HASH, chain_hash
-from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.cases import service as cases_service
 from claimwatch.cases.schemas import EventIn
 from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.evidence import heads, leaves, store, witness
+from claimwatch.demo.supervision import recompute_chain
+from claimwatch.evidence import heads, store, witness
 from claimwatch.evidence.models import EvidenceTreeHead, WitnessedHead
 from tests.factories import HAPPY_PATH, reported, transition
 
@@ -58,24 +57,6 @@ def edit_event(tenant_id: int, client_event_id: str, reason: str) -> None:
             {"r": reason, "e": client_event_id, "t": tenant_id},
         ).rowcount
     assert changed == 1
-
-
-def recompute_chain(tenant_id: int) -> None:
-    """What a dishonest insurer holding its own database and seal key does after editing a row: re-hash every
-    entry from the stored data, relink the chain, move the head and re-sign every checkpoint."""
-    with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-        last = session.execute(select(AuditHead.seq).where(AuditHead.tenant_id == tenant_id)).scalar_one()
-        fresh = leaves.fresh_content_hashes(session, tenant_id, 1, last)
-        prev, hashes = GENESIS_HASH, {}
-        for entry in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
-            entry.content_hash = fresh[entry.seq]
-            entry.prev_hash = prev
-            entry.hash = prev = hashes[entry.seq] = chain_hash(prev, entry.seq, entry.kind, entry.content_hash)
-        session.execute(select(AuditHead).where(AuditHead.tenant_id == tenant_id)).scalar_one().hash = prev
-        checkpoints = select(AuditCheckpoint).where(AuditCheckpoint.tenant_id == tenant_id)
-        for checkpoint in session.execute(checkpoints).scalars():
-            checkpoint.hash = hashes[checkpoint.seq]
-            checkpoint.signature = audit_service.seal_signature(tenant_id, checkpoint.seq, checkpoint.hash)
 
 
 def rewrite_history(tenant_id: int, client_event_id: str, reason: str) -> None:

@@ -307,7 +307,7 @@ def _tampered(now: dt.datetime, loaded: Loaded) -> None:
         seq = event.audit_seq
     # …recomputes its hash chain and re-signs its seals (it holds its database and seal key), so `claimwatch audit
     # verify` passes again, and rebuilds its tree from the edited rows (the malicious recompute).
-    _recompute_chain(tenant_id)
+    recompute_chain(tenant_id)
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
         chain_ok = audit_service.verify(session, tenant_id).ok
         store.rebuild(session, tenant_id)
@@ -323,8 +323,10 @@ def _tampered(now: dt.datetime, loaded: Loaded) -> None:
             )
 
 
-def _recompute_chain(tenant_id: int) -> None:
-    """Re-hash every entry from the stored data, relink the chain, move its head and re-sign every checkpoint."""
+def recompute_chain(tenant_id: int) -> None:
+    """What a dishonest insurer holding its own database and seal key does after editing a row: re-hash every
+    entry from the stored data, relink the chain, move its head and re-sign every checkpoint (the witness tests
+    use it too)."""
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
         last = session.execute(select(AuditHead.seq).where(AuditHead.tenant_id == tenant_id)).scalar_one()
         fresh = leaves.fresh_content_hashes(session, tenant_id, 1, last)
