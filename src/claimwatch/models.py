@@ -45,6 +45,25 @@ from claimwatch.notify.models import (
     StaffNotifyProfile,
 )
 from claimwatch.ops.models import IngestCount
+from claimwatch.people.models import (
+    AppraisalScheme,
+    AppraisalScorecard,
+    StaffLicence,
+    StaffMember,
+    TrainingAttendance,
+    TrainingCourse,
+    TrainingSession,
+)
+from claimwatch.policies.models import (
+    PolicyRevisit,
+    PolicySale,
+    SaleComplaintLink,
+    SaleFlag,
+    UnderwritingCase,
+    UnderwritingClock,
+    UnderwritingEvent,
+    UnderwritingRuleSet,
+)
 from claimwatch.providers.models import (
     ContractLevel,
     Provider,
@@ -81,6 +100,21 @@ from claimwatch.triage.catastrophe_models import Catastrophe
 from claimwatch.triage.models import TriageContact, TriageDecision, TriageRuleSet
 
 __all__ = [
+    "AppraisalScheme",
+    "AppraisalScorecard",
+    "StaffLicence",
+    "StaffMember",
+    "TrainingAttendance",
+    "TrainingCourse",
+    "TrainingSession",
+    "PolicyRevisit",
+    "PolicySale",
+    "SaleComplaintLink",
+    "SaleFlag",
+    "UnderwritingCase",
+    "UnderwritingClock",
+    "UnderwritingEvent",
+    "UnderwritingRuleSet",
     "EvidenceNode",
     "EvidenceSigningKey",
     "EvidenceTreeHead",

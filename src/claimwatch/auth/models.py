@@ -18,6 +18,7 @@ class Role(enum.StrEnum):
     REGULATOR = "regulator"  # 监管/协会, cross-tenant, read-only on insurers' data; runs the rating
     ADMIN = "admin"  # tenant administrator
     INTEGRATION = "integration"  # a core system pushing events with an API key
+    UNDERWRITER = "underwriter"  # 核保员: reviews and decides underwriting cases
     PROVIDER = "provider"  # a third party (appraisal agency, repair shop, hospital…): its own tasks only, by API key
 
 

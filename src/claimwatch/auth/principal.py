@@ -84,6 +84,22 @@ class Permission(enum.StrEnum):
     VIEW_EVIDENCE = "view_evidence"  # tree heads, receipts and proofs of my tenant (the regulator: every tenant)
     MANAGE_EVIDENCE = "manage_evidence"  # sign a tree head now, rotate the signing key
     WITNESS_EVIDENCE = "witness_evidence"  # the platform's witness: receive heads, check consistency, see alarms
+    VIEW_SALES = "view_sales"  # policies sold, sales-quality flags, mis-selling complaints, revisits
+    MANAGE_SALES = "manage_sales"  # record and import sales, clear or confirm flags, link complaints to sales
+    WORK_REVISITS = "work_revisits"  # post-issue revisits (新契约回访): call, record the outcome
+    INBOX_REVISITS = "inbox_revisits"  # revisits due or overdue that I may work
+    VIEW_UNDERWRITING = "view_underwriting"  # underwriting cases, their assessment, clocks and decisions
+    SUBMIT_APPLICATIONS = "submit_applications"  # applications in (API, import, staff form); withdraw
+    DECIDE_UNDERWRITING = "decide_underwriting"  # manual review of high-risk cases: reasons, decision
+    MANAGE_UNDERWRITING_RULES = "manage_underwriting_rules"  # load underwriting rule-set versions
+    INBOX_UNDERWRITING = "inbox_underwriting"  # cases waiting for my review by turnaround deadline
+    VIEW_PEOPLE = "view_people"  # staff and agents, licences, training coverage (a supervisor: own org subtree)
+    MANAGE_PEOPLE = "manage_people"  # staff, licences, courses, sessions, attendance, imports
+    INBOX_PEOPLE = "inbox_people"  # licences expiring within 30 days, mandatory training overdue
+    VIEW_APPRAISALS = "view_appraisals"  # monthly scorecards of the people I manage (quality: everyone's)
+    COMMENT_APPRAISALS = "comment_appraisals"  # the manager's comment on a scorecard
+    MANAGE_APPRAISALS = "manage_appraisals"  # appraisal scheme versions, compute a month
+    VIEW_OWN_APPRAISAL = "view_own_appraisal"  # my own scorecard, training record and licences
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -112,7 +128,7 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.EDIT_MATERIALS: frozenset({Role.ADJUSTER, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION}),
     Permission.VIEW_ACCESS_LOG: frozenset({Role.ADMIN, Role.QUALITY_MANAGER}),
     Permission.UNMASK_PERSONAL_DATA: frozenset({Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.ADMIN}),
-    Permission.READ_OWN_NOTIFICATIONS: frozenset(_STAFF),
+    Permission.READ_OWN_NOTIFICATIONS: frozenset(_STAFF | {Role.UNDERWRITER}),
     Permission.MANAGE_ASSIGNMENT: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Permission.BE_ASSIGNED: frozenset({Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER}),
     Permission.VIEW_INSPECTIONS: frozenset({Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN, Role.SUPERVISOR}),
@@ -178,6 +194,25 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_EVIDENCE: frozenset(_STAFF | {Role.REGULATOR}),
     Permission.MANAGE_EVIDENCE: frozenset({Role.ADMIN}),
     Permission.WITNESS_EVIDENCE: frozenset({Role.REGULATOR}),
+    Permission.VIEW_SALES: frozenset({Role.SUPERVISOR, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.MANAGE_SALES: frozenset({Role.QUALITY_MANAGER, Role.ADMIN, Role.INTEGRATION}),
+    Permission.WORK_REVISITS: frozenset({Role.COMPLAINT_HANDLER, Role.SUPERVISOR, Role.QUALITY_MANAGER}),
+    Permission.INBOX_REVISITS: frozenset({Role.COMPLAINT_HANDLER}),
+    Permission.VIEW_UNDERWRITING: frozenset(
+        {Role.UNDERWRITER, Role.SUPERVISOR, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
+    ),
+    Permission.SUBMIT_APPLICATIONS: frozenset({Role.UNDERWRITER, Role.ADMIN, Role.INTEGRATION}),
+    Permission.DECIDE_UNDERWRITING: frozenset({Role.UNDERWRITER, Role.SUPERVISOR}),
+    Permission.MANAGE_UNDERWRITING_RULES: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.INBOX_UNDERWRITING: frozenset({Role.UNDERWRITER}),
+    Permission.VIEW_PEOPLE: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.MANAGE_PEOPLE: frozenset({Role.QUALITY_MANAGER, Role.ADMIN, Role.INTEGRATION}),
+    Permission.INBOX_PEOPLE: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
+    # A person's scorecard: the person, their managers and the quality department (issue 18), nobody else.
+    Permission.VIEW_APPRAISALS: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.COMMENT_APPRAISALS: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER}),
+    Permission.MANAGE_APPRAISALS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.VIEW_OWN_APPRAISAL: frozenset(_STAFF | {Role.UNDERWRITER}),
 }
 
 

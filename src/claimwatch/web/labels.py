@@ -17,6 +17,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.REGULATOR: N_("Regulator"),
     Role.ADMIN: N_("Administrator"),
     Role.INTEGRATION: N_("Integration"),
+    Role.UNDERWRITER: N_("Underwriter"),
     Role.PROVIDER: N_("Third-party provider"),
 }
 
