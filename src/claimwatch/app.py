@@ -50,6 +50,10 @@ from claimwatch.notify.api import router as notify_router
 from claimwatch.notify.pages import router as notify_pages_router
 from claimwatch.ops import health as ops_health
 from claimwatch.ops import web as ops_web
+from claimwatch.people import api as people_api  # noqa: I001 - issue 18 (h1)
+from claimwatch.people import appraisal_api, appraisal_pages, training_api, training_pages  # noqa: I001 - issue 18 (h3)  # noqa: I001 - issue 18 (h2)
+from claimwatch.people import pages as people_pages  # noqa: I001 - issue 18 (h1)
+from claimwatch.policies import revisit_api, revisit_pages, sales_api, sales_pages, underwriting_api, underwriting_pages  # noqa: I001 - issue 18 (h5)  # noqa: I001 - issue 18 (h6)  # noqa: I001 - issue 18 (h4)
 from claimwatch.privacy import derive_key
 from claimwatch.providers import api as providers_api
 from claimwatch.providers import pages as providers_pages
@@ -239,6 +243,18 @@ def create_app() -> FastAPI:
     app.include_router(benchmark_pages.router)
     app.include_router(whitelist_pages.public_router)
     app.include_router(whitelist_pages.router)
+    app.include_router(appraisal_api.router)  # issue 18 (h3)
+    app.include_router(appraisal_pages.router)  # before people pages: /people/appraisals before /people/{code}
+    app.include_router(training_api.router)  # issue 18 (h2)
+    app.include_router(training_pages.router)  # before people pages: /people/training before /people/{code}
+    app.include_router(underwriting_api.router)  # issue 18 (h5)
+    app.include_router(underwriting_pages.router)  # issue 18 (h5)
+    app.include_router(revisit_api.router)  # issue 18 (h6)
+    app.include_router(revisit_pages.router)  # issue 18 (h6)
+    app.include_router(sales_api.router)  # issue 18 (h4)
+    app.include_router(sales_pages.router)  # issue 18 (h4): fixed /sales/<word> before /sales/{policy_number}
+    app.include_router(people_api.router)  # issue 18 (h1)
+    app.include_router(people_pages.router)  # LAST of the people pages: /people/{code} takes any /people/<word>
     if not public_docs:
         serve_private_docs(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")

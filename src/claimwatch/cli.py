@@ -31,6 +31,8 @@ from claimwatch.materials import cli as materials_cli
 from claimwatch.notify import cli as notify_cli
 from claimwatch.ops import backup_cli
 from claimwatch.ops import cli as ops_cli
+from claimwatch.people import cli as people_cli
+from claimwatch.policies import cli as policies_cli  # noqa: I001 - issue 18 (h4)
 from claimwatch.providers import cli as providers_cli
 from claimwatch.reports import cli as reports_cli
 from claimwatch.risk import cli as risk_cli
@@ -85,6 +87,8 @@ app.add_typer(risk_cli.app, name="risk")
 app.add_typer(providers_cli.app, name="providers")
 app.add_typer(supervision_cli.app, name="supervision")
 app.add_typer(evidence_cli.app, name="evidence")
+app.add_typer(people_cli.app, name="people")
+app.add_typer(policies_cli.app, name="policies")  # issue 18 (h4)
 app.command("backup")(backup_cli.backup)
 app.command("restore")(backup_cli.restore)
 

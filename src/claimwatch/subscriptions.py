@@ -25,6 +25,7 @@ from claimwatch.complaints import subscriptions as complaints_subscriptions  # n
 from claimwatch.inspections import subscriptions as inspections_subscriptions  # noqa: F401 - special inspections from new alerts
 from claimwatch.notify import service as notify_service
 from claimwatch.ops import ingest as ops_ingest  # noqa: F401 - counts ingested events for /metrics
+from claimwatch.policies import sales_subscriptions  # noqa: F401 - links sales complaints to the sale and its agent
 from claimwatch.providers import subscriptions as providers_subscriptions  # noqa: F401 - tasks to third parties by rule
 from claimwatch.rectification import subscriptions as rectification_subscriptions  # noqa: F401 - rectification deadlines
 from claimwatch.sla import service as sla_service

@@ -14,6 +14,14 @@ from claimwatch.evidence import work as evidence_work  # noqa: F401 - the witnes
 from claimwatch.inspections import work as inspections_work  # noqa: F401 - my sampled cases, my reviews
 from claimwatch.kpi import work as kpi_work  # noqa: F401 - red KPIs, quality alerts
 from claimwatch.notify import work as notify_work  # noqa: F401 - dead letters
+from claimwatch.people import (
+    licence_work,  # noqa: F401 - licences expiring within 30 days
+    training_work,  # noqa: F401 - mandatory training overdue
+)
+from claimwatch.policies import (
+    revisit_work,  # noqa: F401 - revisits due or overdue that I may make
+    underwriting_work,  # noqa: F401 - applications in my review, unassigned ones
+)
 from claimwatch.providers import work as providers_work  # noqa: F401 - my claims' third-party tasks late or answered
 from claimwatch.rectification import work as rectification_work  # noqa: F401 - my rectifications, awaiting acceptance
 from claimwatch.risk import work as risk_work  # noqa: F401 - high-risk claims waiting for my review

@@ -42,6 +42,9 @@ from claimwatch.lookup import jobs as lookup_jobs
 from claimwatch.notify import jobs as notify_jobs
 from claimwatch.ops import ingest as ops_ingest
 from claimwatch.ops import watch as ops_watch
+from claimwatch.people import appraisal_jobs, training_jobs
+from claimwatch.people import jobs as people_jobs
+from claimwatch.policies import revisit_jobs, sales_jobs, underwriting_jobs
 from claimwatch.providers import jobs as provider_jobs
 from claimwatch.providers import scorecard_jobs as provider_scorecard_jobs
 from claimwatch.rectification import jobs as rectification_jobs
@@ -108,6 +111,7 @@ def _clock_sweeps(on_pass: Callable[[jobs.SweepResult], None] | None) -> tuple[J
         Job("rectification sweep", rectification_jobs.sweep, checked, clocks),
         Job("action sweep", action_jobs.sweep, checked, clocks),
         Job("provider task sweep", provider_jobs.run_task_clocks, checked, clocks),
+        Job("underwriting sweep", underwriting_jobs.run_clocks, checked, clocks),
     )
 
 
@@ -214,6 +218,45 @@ def worker_passes(
             ),
             "sweep",
             EVIDENCE_SECONDS,
+        ),
+        PassSpec(
+            heartbeat.SALES_QUALITY,
+            (
+                Job("sales cooling-off flags", sales_jobs.run_monthly, lambda result: sum(result.values())),
+                Job(
+                    "post-issue revisits",
+                    revisit_jobs.run,
+                    lambda result: result.items,
+                    lambda result: {"scheduled": result.scheduled, "overdue": result.overdue},
+                ),
+            ),
+            "sweep",
+            REPORTS_SECONDS,
+        ),
+        PassSpec(
+            heartbeat.PEOPLE,
+            (
+                Job(
+                    "licence warnings",
+                    people_jobs.run_licence_warnings,
+                    lambda result: len(result.warned),
+                    lambda result: {"warned": len(result.warned), "expired": len(result.expired)},
+                ),
+                Job(
+                    "overdue mandatory training",
+                    training_jobs.run_overdue_training,
+                    lambda result: len(result.told),
+                    lambda result: {"told": len(result.told), "notices": result.notices},
+                ),
+                Job(
+                    "monthly appraisals",
+                    appraisal_jobs.run_monthly,
+                    lambda result: result.cards,
+                    lambda result: {"months": result.computed, "cards": result.cards},
+                ),
+            ),
+            "sweep",
+            REPORTS_SECONDS,
         ),
         PassSpec(heartbeat.ASSIGNMENT, (_assignment(assignment_jobs.SNAPSHOT_EVERY.total_seconds()),), "sweep"),
         PassSpec(

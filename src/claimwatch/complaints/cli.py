@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -11,7 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from claimwatch.auth.cli import operator, tenant_id_of
-from claimwatch.cli_output import NowOption, fail, parse_now
+from claimwatch.cli_output import DryRunOption, ImportFile, NowOption, RejectsOption, fail, import_refused, parse_now
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="Complaints (投诉): import, deadline sweep, volumes", no_args_is_help=True)
@@ -23,10 +22,10 @@ err = Console(stderr=True, soft_wrap=True)
 
 @app.command("import")
 def import_file(
-    file: Path = typer.Argument(..., help="a CSV file (UTF-8 or GB18030); English or Chinese headers"),
+    file: ImportFile,
     tenant: str = typer.Option(..., help="the insurer's code"),
-    rejects: Path = typer.Option(None, help="write the reject report (line, column, field, problem) as CSV"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="check every row, import nothing"),
+    rejects: RejectsOption = None,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Import complaints, all or nothing: any bad row and nothing is recorded; the report names each row."""
     from claimwatch.complaints import importer
@@ -56,16 +55,7 @@ def import_file(
                 progress=lambda done, _total: bar.update(task, completed=done),
             )
     except importer.ImportRejected as exc:
-        found = exc.result.rejects
-        for reject in found[:50]:
-            column = f" [{reject.column}]" if reject.column else ""
-            err.print(f"line {reject.line}{column}: {reject.message}", markup=False)
-        if len(found) > 50:
-            err.print(f"… and {len(found) - 50} more problems")
-        if rejects is not None:
-            importer.write_reject_report(rejects, found)
-            err.print(f"reject report written to {rejects}", markup=False)
-        raise fail(f"nothing imported: {len(found)} problems in {file.name}") from exc
+        raise import_refused(exc.result.rejects, file, rejects, importer.write_reject_report) from exc
     if rejects is not None:
         importer.write_reject_report(rejects, [])
     verb = "would import" if dry_run else "imported"

@@ -16,12 +16,12 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from claimwatch.auth.principal import Principal
@@ -75,11 +75,11 @@ CHANNEL_ALIASES = {
 }
 
 
-def _norm(text: str) -> str:
+def norm_header(text: str) -> str:
+    """A header (or a code or label in a cell) as it is compared: case, spaces and underscores ignored, so that
+    ``Claim Number``, ``claim_number`` and ``CLAIMNUMBER`` are one column. Every import matches its headers and
+    its label aliases with this, so a file that one import reads, the others read the same way."""
     return re.sub(r"[\s_]", "", text).lower()
-
-
-_HEADER_INDEX = {_norm(alias): name for name, aliases in HEADERS.items() for alias in aliases}
 
 
 @dataclass(frozen=True)
@@ -152,20 +152,20 @@ def _labels(table: dict[str, str]) -> dict[str, str]:
     found = {}
     for code in table:
         for name in (code, label(table, code, "zh"), label(table, code, "en")):
-            found[_norm(name)] = code
+            found[norm_header(name)] = code
     return found
 
 
 def _channel(value: str) -> str:
-    index = _labels(CHANNEL_LABELS) | {_norm(k): v for k, v in CHANNEL_ALIASES.items()}
-    return index.get(_norm(value), value)
+    index = _labels(CHANNEL_LABELS) | {norm_header(k): v for k, v in CHANNEL_ALIASES.items()}
+    return index.get(norm_header(value), value)
 
 
 def _category(value: str) -> str:
     index: dict[str, str] = {}
     for code, category in categories().items():
-        index |= {_norm(code): code, _norm(category.zh): code, _norm(category.en): code}
-    return index.get(_norm(value), value)
+        index |= {norm_header(code): code, norm_header(category.zh): code, norm_header(category.en): code}
+    return index.get(norm_header(value), value)
 
 
 def _sub_cause(category: str, value: str) -> str:
@@ -174,13 +174,13 @@ def _sub_cause(category: str, value: str) -> str:
         return value
     index: dict[str, str] = {}
     for code, cause in found.sub_causes.items():
-        index |= {_norm(code): code, _norm(cause.zh): code, _norm(cause.en): code}
-    return index.get(_norm(value), value)
+        index |= {norm_header(code): code, norm_header(cause.zh): code, norm_header(cause.en): code}
+    return index.get(norm_header(value), value)
 
 
 def _major(value: str) -> list[str]:
     index = _labels(MAJOR_REASON_LABELS)
-    return [index.get(_norm(part), part.strip()) for part in _SEPARATORS.split(value) if part.strip()]
+    return [index.get(norm_header(part), part.strip()) for part in _SEPARATORS.split(value) if part.strip()]
 
 
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
@@ -204,6 +204,91 @@ def parse_time(value: str, zone: dt.tzinfo) -> dt.datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
 
 
+def read_table(
+    text: str, headers: dict[str, tuple[str, ...]], required: tuple[str, ...]
+) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]], list[Reject]]:
+    """(field -> header as written, (file line, field -> non-empty cell) per row, header problems).
+
+    The one header-row reader of every CSV import, so that they all refuse a file the same way: ``headers``
+    maps each field to the headers accepted for it (compared with :func:`norm_header`; the second is the one
+    named in messages, usually the Chinese); an unknown or repeated column, a missing ``required`` one and an
+    empty file are problems of line 1, and a row with more cells than the header is a problem of its line (a
+    value without a column would be dropped unseen). Blank rows are skipped; line numbers are the file's own, as
+    the user's editor shows them (a quoted cell spanning lines counts each of its lines)."""
+    index = {norm_header(alias): name for name, aliases in headers.items() for alias in aliases}
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return {}, [], [Reject(1, None, None, "the file is empty: a header row is needed")]
+    problems: list[Reject] = []
+    columns: dict[int, str] = {}
+    written: dict[str, str] = {}
+    for position, raw in enumerate(header):
+        if not raw.strip():
+            continue
+        name = index.get(norm_header(raw))
+        if name is None:
+            known = ", ".join(f"{n}/{a[1]}" for n, a in headers.items())
+            problems.append(Reject(1, raw, None, f"unknown column {raw!r} (known: {known})"))
+        elif name in written:
+            problems.append(Reject(1, raw, name, f"column {raw!r} repeats {written[name]!r}"))
+        else:
+            columns[position], written[name] = name, raw
+    problems += [Reject(1, None, n, f"missing column {n} ({headers[n][1]})") for n in required if n not in written]
+    rows: list[tuple[int, dict[str, str]]] = []
+    line = reader.line_num + 1
+    for record in reader:
+        if any(cell.strip() for cell in record):
+            if len(record) > len(header):
+                problems.append(Reject(line, None, None, f"{len(record)} cells but the header has {len(header)}"))
+            rows.append((line, {columns[i]: c.strip() for i, c in enumerate(record) if i in columns and c.strip()}))
+        line = reader.line_num + 1
+    return written, rows, problems
+
+
+def validated(
+    model: type[BaseModel],
+    body: dict[str, Any],
+    line: int,
+    written: dict[str, str],
+    rejects: list[Reject],
+    *,
+    renamed: Mapping[str, str] | None = None,
+    innermost: bool = False,
+    messages: Mapping[str, str] | None = None,
+) -> Any:
+    """``model`` validated from a row's ``body``, or None with each of pydantic's errors added to ``rejects`` on
+    the row's ``line`` and the column the field was read from (``written``), so that an import reports every
+    bad value of a row at once instead of stopping at the first.
+
+    The field named is the outermost of the error's location (``levels.0.days`` -> ``levels``: the row's
+    column), or with ``innermost`` the innermost (a body that nests the row's columns, ``applicant.name`` ->
+    ``name``). ``renamed``: model field -> the file's field, where they differ (a licence's ``kind`` is read
+    from ``licence_kind``). ``messages``: field -> the message reported in place of pydantic's, for a field
+    whose error text could quote a value that must never be reported (an ID number)."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        for error in exc.errors():
+            names = [str(part) for part in error["loc"] if isinstance(part, str)]
+            name = (names[-1] if innermost else names[0]) if names else "file"
+            message = (messages or {}).get(name, error["msg"])
+            column = written.get((renamed or {}).get(name, name))
+            rejects.append(Reject(line, column, name, message))
+        return None
+
+
+_DAY = re.compile(r"^(\d{4})[/.年-](\d{1,2})[/.月-](\d{1,2})日?$")
+
+
+def parse_day(value: str) -> str:
+    """A day as a spreadsheet in China writes it (2026-01-31, 2026/1/31, 2026.1.31, 2026年1月31日) as ISO
+    ``2026-01-31``; anything else is returned as written, so that the schema refuses it with its own message
+    naming the field (one reading of dates for every import, not one per file kind)."""
+    match = _DAY.match(value.strip())
+    return f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}" if match else value
+
+
 @dataclass
 class _Row:
     line: int
@@ -211,40 +296,9 @@ class _Row:
 
 
 def read_rows(text: str) -> tuple[dict[str, str], list[_Row], list[Reject]]:
-    """(field -> header as written, rows, header problems)."""
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return {}, [], [Reject(1, None, None, "the file is empty: a header row is needed")]
-    problems: list[Reject] = []
-    columns: dict[int, str] = {}
-    written: dict[str, str] = {}
-    for index, raw in enumerate(header):
-        name = _HEADER_INDEX.get(_norm(raw))
-        if not raw.strip():
-            continue
-        if name is None:
-            known = ", ".join(f"{n}/{HEADERS[n][1]}" for n in HEADERS)
-            problems.append(Reject(1, raw, None, f"unknown column {raw!r} (known: {known})"))
-        elif name in written:
-            problems.append(Reject(1, raw, name, f"column {raw!r} repeats {written[name]!r}"))
-        else:
-            columns[index] = name
-            written[name] = raw
-    for name in REQUIRED:
-        if name not in written:
-            problems.append(Reject(1, None, name, f"missing column {name} ({HEADERS[name][1]})"))
-    rows: list[_Row] = []
-    line = reader.line_num + 1
-    for record in reader:
-        if any(cell.strip() for cell in record):
-            if len(record) > len(header):
-                problems.append(Reject(line, None, None, f"{len(record)} cells but the header has {len(header)}"))
-            values = {columns[i]: cell.strip() for i, cell in enumerate(record) if i in columns and cell.strip()}
-            rows.append(_Row(line, values))
-        line = reader.line_num + 1
-    return written, rows, problems
+    """(field -> header as written, rows, header problems) of a complaints file."""
+    written, rows, problems = read_table(text, HEADERS, REQUIRED)
+    return written, [_Row(line, values) for line, values in rows], problems
 
 
 def _complaint_body(

@@ -18,6 +18,7 @@ from claimwatch.demo import fairness as demo_fairness
 from claimwatch.demo import improvement as demo_improvement
 from claimwatch.demo import jobs, queue_materials, staff_notices
 from claimwatch.demo import letters as demo_letters
+from claimwatch.demo import people_policies as demo_people_policies
 from claimwatch.demo import providers as demo_providers
 from claimwatch.demo import quality_loop as demo_quality_loop
 from claimwatch.demo import reports as demo_reports
@@ -127,6 +128,9 @@ def setup(
             f"staff notices: {staffed.routed} routed, {staffed.unread} unread, {staffed.addresses} e-mail addresses"
         )
         for line in demo_reports.load():
+            err.print(line, markup=False)
+        # Issue 18: after the quality loop (its sanctions make the mandatory training), before the evidence heads.
+        for line in demo_people_policies.load(spec).lines():
             err.print(line, markup=False)
         # Last: the rating and the whitelist read the snapshot the steps above retook; the evidence heads cover
         # every audit entry the demo wrote.

@@ -13,6 +13,7 @@ from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.demo import complaints as demo_complaints
+from claimwatch.demo import people_policies as demo_people_policies
 from claimwatch.demo import queue_materials
 from claimwatch.demo import surveys as demo_surveys
 from claimwatch.demo.generator import DemoSpec, iter_tenant_events
@@ -144,4 +145,7 @@ def logins(spec: DemoSpec) -> list[Login]:
         people += [Login(username, role, tenant.code) for username, role, _ in staff if role is not Role.ADJUSTER]
         people.append(Login(tenant.adjusters()[0] + " …", Role.ADJUSTER, tenant.code))
         people.append(Login(queue_materials.branch_supervisor(tenant.code), Role.SUPERVISOR, tenant.code))
+        if tenant.code in demo_people_policies.STORY_TENANTS:
+            people.append(Login(f"{tenant.code.lower()}.underwriter", Role.UNDERWRITER, tenant.code))
+            people.append(Login(f"{tenant.code.lower()}.sales", Role.SUPERVISOR, tenant.code))
     return people

@@ -35,6 +35,8 @@ FAIRNESS = "fairness"
 PROVIDER_SCORECARDS = "provider_scorecards"
 EVIDENCE = "evidence"
 WHITELIST = "whitelist"
+SALES_QUALITY = "sales_quality"
+PEOPLE = "people"
 
 
 def N_(message: str) -> str:  # noqa: N802 - marks a msgid for extraction; pages translate it
@@ -55,6 +57,8 @@ KIND_LABELS: dict[str, str] = {
     PROVIDER_SCORECARDS: N_("third-party scorecards"),
     EVIDENCE: N_("evidence tree heads"),
     WHITELIST: N_("monthly whitelist"),
+    SALES_QUALITY: N_("sales flags and revisits"),
+    PEOPLE: N_("licences, training and appraisals"),
 }
 # A kind's threshold is at least this many of its intervals.
 INTERVALS_BEFORE_STALE = 3

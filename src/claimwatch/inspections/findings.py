@@ -41,6 +41,7 @@ CATEGORIES: dict[str, str] = {
     "notice": N_("Claimant not informed properly"),
     "documentation": N_("File incomplete"),
     "conduct": N_("Conduct or attitude"),
+    "mis_selling": N_("Mis-selling"),
     "other": N_("Other"),
 }
 SOURCE_KIND = "inspection_finding"

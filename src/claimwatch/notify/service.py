@@ -60,6 +60,8 @@ TEMPLATES = (
     "complaint_reviewed",
     # satisfaction survey link after a claim or complaint closes
     "survey_invitation",
+    "underwriting_decision",  # policies.underwriting: the applicant told the decision and its reasons
+    "policy_revisit",  # policies.revisits: the post-issue revisit (新契约回访) with its reply code
     # staff notices: one notice (e-mail), the daily digest (e-mail), a group robot's markdown
     "staff_notice",
     "staff_digest",
@@ -720,6 +722,10 @@ KIND_LABELS: dict[str, str] = {
     "evidence_alarm": N_("Evidence alarm (history rewritten or bad signature)"),
     "rating_published": N_("Service rating published"),
     "rating_objection_decided": N_("Rating objection decided"),
+    "licence_expiring": N_("Licence expiring"),
+    "training_overdue": N_("Mandatory training overdue"),
+    "underwriting_due_soon": N_("Underwriting turnaround due soon"),
+    "underwriting_overdue": N_("Underwriting turnaround passed"),
     ALERT_KIND: N_("Failed claimant messages"),
 }
 # Where a user's e-mail goes by default: escalations, red lights and complaint/quality alerts at once,

@@ -3,13 +3,13 @@ compute a month's scorecards and flags (``scorecards``, :mod:`claimwatch.provide
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from claimwatch.auth.cli import operator, tenant_id_of
-from claimwatch.cli_output import fail
+from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail, import_refused
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.providers import scorecard_jobs
 
@@ -21,11 +21,11 @@ app.command("scorecards")(scorecard_jobs.scorecards_command)  # h4's monthly sco
 
 @app.command("import")
 def import_file(
-    what: str = typer.Argument(..., help="providers | contracts"),
-    file: Path = typer.Argument(..., help="a CSV file (UTF-8 or GB18030); English or Chinese headers"),
+    what: Annotated[str, typer.Argument(help="providers | contracts")],
+    file: ImportFile,
     tenant: str = typer.Option(..., help="the insurer's code"),
-    rejects: Path = typer.Option(None, help="write the reject report (line, column, field, problem) as CSV"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="check every row, import nothing"),
+    rejects: RejectsOption = None,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Import providers, or contracts (one row per contract × task kind), all or nothing."""
     from claimwatch.complaints.importer import write_reject_report
@@ -42,16 +42,7 @@ def import_file(
                 session, operator(tenant_id, f"import {file.name}"), what, file.read_bytes(), dry_run=dry_run
             )
     except importer.ImportRejected as exc:
-        found = exc.result.rejects
-        for reject in found[:50]:
-            column = f" [{reject.column}]" if reject.column else ""
-            err.print(f"line {reject.line}{column}: {reject.message}", markup=False)
-        if len(found) > 50:
-            err.print(f"… and {len(found) - 50} more problems")
-        if rejects is not None:
-            write_reject_report(rejects, found)
-            err.print(f"reject report written to {rejects}", markup=False)
-        raise fail(f"nothing imported: {len(found)} problems in {file.name}") from exc
+        raise import_refused(exc.result.rejects, file, rejects, write_reject_report) from exc
     if rejects is not None:
         write_reject_report(rejects, [])
     verb = "would import" if dry_run else "imported"

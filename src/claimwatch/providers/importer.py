@@ -1,5 +1,5 @@
 """CSV import of providers and of contracts: all or nothing, with a reject report (line, column, field,
-message), like the complaint import (whose report types, decoding and report file this reuses).
+message), like the complaint import (whose report types, decoding, header-row reader and report file this reuses).
 
 Providers: one row per provider; a code already registered is counted as existing and left as it is
 (re-importing the same list is harmless; change a provider on its page or through the API). Contracts: one
@@ -10,17 +10,22 @@ field names or the usual Chinese ones; lists (regions, lines) are separated by `
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from claimwatch.auth.principal import Permission, Principal
-from claimwatch.complaints.importer import ImportRejected, ImportResult, Reject, decode
+from claimwatch.complaints.importer import (
+    ImportRejected,
+    ImportResult,
+    Reject,
+    decode,
+    norm_header,
+    read_table,
+    validated,
+)
 from claimwatch.errors import Invalid
 from claimwatch.providers import loader, repository, service
 from claimwatch.providers.schemas import ContractIn, LevelIn, ProviderIn
@@ -73,79 +78,28 @@ KIND_ALIASES = {
 }
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[\s_]", "", text).lower()
-
-
 def _aliases(labels: dict[str, str]) -> dict[str, str]:
     """A code by itself or by its Chinese or English label."""
     found: dict[str, str] = {}
     for code, msgid in labels.items():
         for locale in ("zh", "en"):
-            found[_norm(translate(locale, msgid))] = code
-        found[_norm(code)] = code
+            found[norm_header(translate(locale, msgid))] = code
+        found[norm_header(code)] = code
     return found
 
 
 def _task_kind_aliases(kinds: dict[str, loader.TaskKind]) -> dict[str, str]:
-    return {_norm(name): k.code for k in kinds.values() for name in (k.code, k.name_zh, k.name_en)}
-
-
-def read_rows(
-    text: str, headers: dict[str, tuple[str, ...]], required: tuple[str, ...]
-) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]], list[Reject]]:
-    """(field -> header as written, (line, field -> non-empty cell) per row, header problems)."""
-    index = {_norm(alias): name for name, aliases in headers.items() for alias in aliases}
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None:
-        return {}, [], [Reject(1, None, None, "the file is empty: a header row is needed")]
-    problems: list[Reject] = []
-    columns: dict[int, str] = {}
-    written: dict[str, str] = {}
-    for position, raw in enumerate(header):
-        name = index.get(_norm(raw))
-        if not raw.strip():
-            continue
-        if name is None:
-            known = ", ".join(f"{n}/{a[1]}" for n, a in headers.items())
-            problems.append(Reject(1, raw, None, f"unknown column {raw!r} (known: {known})"))
-        elif name in written:
-            problems.append(Reject(1, raw, name, f"column {raw!r} repeats {written[name]!r}"))
-        else:
-            columns[position], written[name] = name, raw
-    problems += [Reject(1, None, n, f"missing column {n} ({headers[n][1]})") for n in required if n not in written]
-    rows: list[tuple[int, dict[str, str]]] = []
-    line = reader.line_num + 1
-    for record in reader:
-        if any(cell.strip() for cell in record):
-            if len(record) > len(header):
-                problems.append(Reject(line, None, None, f"{len(record)} cells but the header has {len(header)}"))
-            rows.append((line, {columns[i]: c.strip() for i, c in enumerate(record) if i in columns and c.strip()}))
-        line = reader.line_num + 1
-    return written, rows, problems
-
-
-def _validated(
-    model: type[BaseModel], body: dict[str, Any], line: int, written: dict[str, str], rejects: list[Reject]
-) -> Any:
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = str(next((p for p in error["loc"] if isinstance(p, str)), "file"))
-            rejects.append(Reject(line, written.get(name), name, error["msg"]))
-        return None
+    return {norm_header(name): k.code for k in kinds.values() for name in (k.code, k.name_zh, k.name_en)}
 
 
 def check_providers(session: Session, tenant_id: int, text: str) -> tuple[list[ProviderIn], ImportResult]:
     """Every row checked (schema, the register's rules, codes repeated in the file); nothing written. Rows
     whose code is registered already are left out of the list (counted as existing)."""
-    written, rows, rejects = read_rows(text, PROVIDER_HEADERS, PROVIDER_REQUIRED)
+    written, rows, rejects = read_table(text, PROVIDER_HEADERS, PROVIDER_REQUIRED)
     result = ImportResult(rows=len(rows), rejects=rejects)
     if any(r.line == 1 for r in rejects):
         return [], result
-    kinds = _aliases(service.KIND_LABELS) | {_norm(k): v for k, v in KIND_ALIASES.items()}
+    kinds = _aliases(service.KIND_LABELS) | {norm_header(k): v for k, v in KIND_ALIASES.items()}
     seen: dict[str, int] = {}
     valid: list[ProviderIn] = []
     for line, values in rows:
@@ -154,8 +108,8 @@ def check_providers(session: Session, tenant_id: int, text: str) -> tuple[list[P
             if name in body:
                 body[name] = [part.strip() for part in _SEPARATORS.split(body[name]) if part.strip()]
         if "kind" in body:
-            body["kind"] = kinds.get(_norm(body["kind"]), body["kind"])
-        data = _validated(ProviderIn, body, line, written, result.rejects)
+            body["kind"] = kinds.get(norm_header(body["kind"]), body["kind"])
+        data = validated(ProviderIn, body, line, written, result.rejects)
         if data is None:
             continue
         problems = service.problems_of(session, tenant_id, data)
@@ -186,9 +140,9 @@ def _contract_rows(
         reference = values.get("reference", "")
         head = {k: values.get(k) for k in ("starts_on", "ends_on", "fee_schedule_ref")}
         level = {
-            "task_kind": kinds.get(_norm(values.get("task_kind", "")), values.get("task_kind", "")),
+            "task_kind": kinds.get(norm_header(values.get("task_kind", "")), values.get("task_kind", "")),
             "days": values.get("days"),
-            "unit": units.get(_norm(values.get("unit", "")), values.get("unit") or "working_days"),
+            "unit": units.get(norm_header(values.get("unit", "")), values.get("unit") or "working_days"),
             "line": line,
         }
         provider = values.get("provider_code", "")
@@ -209,7 +163,7 @@ def _contract_rows(
 def check_contracts(session: Session, tenant_id: int, text: str) -> tuple[list[tuple[str, ContractIn]], ImportResult]:
     """Every contract checked (schema, known provider and task kinds, periods, agreement between its rows);
     nothing written. A reference recorded already is counted as existing."""
-    written, rows, rejects = read_rows(text, CONTRACT_HEADERS, CONTRACT_REQUIRED)
+    written, rows, rejects = read_table(text, CONTRACT_HEADERS, CONTRACT_REQUIRED)
     result = ImportResult(rows=len(rows), rejects=rejects)
     if any(r.line == 1 for r in rejects):
         return [], result
@@ -222,14 +176,14 @@ def check_contracts(session: Session, tenant_id: int, text: str) -> tuple[list[t
             continue
         level_models: list[LevelIn] = []
         for level in levels:
-            found = _validated(
+            found = validated(
                 LevelIn, {k: v for k, v in level.items() if k != "line"}, level["line"], written, result.rejects
             )
             if found is not None:
                 level_models.append(found)
         body = {"reference": reference, "levels": [m.model_dump() for m in level_models]}
         body |= {k: v for k, v in head.items() if v}
-        data = _validated(ContractIn, body, line, written, result.rejects)
+        data = validated(ContractIn, body, line, written, result.rejects)
         if data is None or len(level_models) != len(levels):
             continue
         bad = len(result.rejects)

@@ -134,6 +134,16 @@ def render(
         "nav_evidence": principal is not None
         and principal.can(Permission.VIEW_EVIDENCE)
         and principal.can(Permission.VERIFY_AUDIT),
+        "nav_sales": principal is not None and principal.can(Permission.VIEW_SALES),
+        "nav_revisits": principal is not None
+        and (principal.can(Permission.VIEW_SALES) or principal.can(Permission.WORK_REVISITS)),
+        "nav_underwriting": principal is not None and principal.can(Permission.VIEW_UNDERWRITING),
+        "nav_people": principal is not None and principal.can(Permission.VIEW_PEOPLE),
+        "nav_appraisals": principal is not None and principal.can(Permission.VIEW_APPRAISALS),
+        # Everyone else who is appraised sees their own card.
+        "nav_my_appraisal": principal is not None
+        and principal.can(Permission.VIEW_OWN_APPRAISAL)
+        and not principal.can(Permission.VIEW_APPRAISALS),
         "labels": labels,
         "stale_worker": _stale_worker(principal),
     } | (context or {})
