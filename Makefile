@@ -9,8 +9,9 @@ DEMO_CLAIMS ?= 3000
 
 $(BIN)/claimwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	# uv resolves and installs the pinned set in seconds where pip took about 40 (the test command's budget).
+	$(BIN)/pip install --quiet uv==0.13.9
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
 	touch $@
 
 venv: $(BIN)/claimwatch

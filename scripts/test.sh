@@ -8,8 +8,20 @@ if [ -z "${CLAIMWATCH_TEST_PG_URL:-}" ]; then
   export CLAIMWATCH_TEST_PG_URL
 fi
 .venv/bin/ruff check .
-.venv/bin/mypy
 .venv/bin/lint-imports
+# The type check runs beside the suite (one core for ~20 s, the suite's tail leaves room); its verdict counts the same.
+types_log=$(mktemp)
+.venv/bin/mypy >"$types_log" 2>&1 &
+types=$!
 # worksteal: a worker that runs out of tests takes some of the other's, so the run does not end on one slow file.
 # --durations=15: the slowest tests are printed at the end, so a test that grows is seen.
-.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal --durations=15 "$@"
+suite=0
+.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal --durations=15 "$@" || suite=$?
+typed=0
+wait "$types" || typed=$?
+cat "$types_log"
+rm -f "$types_log"
+if [ "$typed" -ne 0 ]; then
+  echo "mypy failed (above)" >&2
+fi
+[ "$suite" -eq 0 ] && [ "$typed" -eq 0 ]

@@ -95,11 +95,13 @@ def pg_template(pg_admin_url: str | None) -> Iterator[str | None]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, pg_admin_url: str | None
-) -> Iterator[Database]:
+def database(request: pytest.FixtureRequest, sqlite_template: Path, pg_admin_url: str | None) -> Iterator[Database]:
     if request.param == "sqlite":
-        path = tmp_path / "claimwatch.db"
+        # The same file for every test of the worker, so the process keeps one engine (db.configure) and its
+        # compiled statements; the previous test's engine is disposed, its log and index files go with it.
+        path = sqlite_template.parent / "claimwatch.db"
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(sqlite_template, path)
         url = f"sqlite:///{path}"
         db.configure(url)

@@ -204,10 +204,14 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
 
 
-def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
-    url = url or get_settings().database_url
+def _with_driver(url: str) -> str:
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    url = _with_driver(url or get_settings().database_url)
     if url.startswith("sqlite"):
         # pysqlite's own wait (5 s by default); the busy_timeout PRAGMA on connect sets the same.
         kwargs.setdefault("connect_args", {}).setdefault("timeout", BUSY_TIMEOUT_SECONDS)
@@ -230,10 +234,16 @@ def get_engine() -> Engine:
 
 
 def configure(url: str) -> Engine:
-    """Point the process at another database (tests, CLI --database)."""
+    """Point the process at another database (tests, CLI --database).
+
+    Pointed again at the database it is on, the process keeps its engine and only closes the connections: the
+    engine's compiled-statement cache is keyed by its dialect, so a new engine would compile every statement again
+    (the test suite re-points the process before each test)."""
     global _engine, _sessionmaker
     if _engine is not None:
         _engine.dispose()
+        if _engine.url.render_as_string(hide_password=False) == _with_driver(url):
+            return _engine
     _engine = make_engine(url)
     _sessionmaker = sessionmaker(bind=_engine, expire_on_commit=False)
     return _engine

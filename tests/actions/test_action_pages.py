@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from claimwatch.actions import service
 from claimwatch.actions.models import ImprovementAction
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.db import utc_now
 from claimwatch.kpi.models import QualityAlert
+from tests.apps import shared_app
 from tests.rectification.helpers import Office
 from tests.web.conftest import csrf_from, sign_in
 
@@ -61,7 +61,7 @@ def test_raise_form_from_an_alert_names_every_missing_field_then_raises(world) -
         session.add(alert)
         session.flush()
         alert_id = alert.id
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, office.username("qm"))
     page = client.get(f"/actions/new?source_kind=alert&source_id={alert_id}")
     assert page.status_code == 200
@@ -133,7 +133,7 @@ def test_board_filters_counts_csv_and_refusals(world) -> None:
     with office.session() as session:
         numbers = {a.id: a.number for a in session.execute(select(ImprovementAction)).scalars()}
 
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, office.username("qm"))
     board = client.get("/actions")
     assert board.status_code == 200
@@ -167,7 +167,7 @@ def test_board_filters_counts_csv_and_refusals(world) -> None:
     with office.session() as session:
         assert session.get(ImprovementAction, late).phase == "plan"  # type: ignore[union-attr]
 
-    regulator = TestClient(create_app())
+    regulator = TestClient(shared_app())
     sign_in(regulator, "cbirc")
     assert regulator.get("/actions").status_code == 403
     assert regulator.get(f"/actions/{late}").status_code == 403

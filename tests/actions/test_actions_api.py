@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from claimwatch.actions.models import ImprovementAction
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.web.security import CSRF_HEADER
+from tests.apps import shared_app
 from tests.rectification.helpers import Office
 from tests.web.conftest import csrf_from, sign_in
 
@@ -27,7 +27,7 @@ def test_raise_refusals_detail_steps_and_tenancy(world) -> None:
     beta = world.tenant("BETA")
     world.user("beta.qm", Role.QUALITY_MANAGER, beta)
     world.user("regulator", Role.REGULATOR, None)
-    app = create_app()
+    app = shared_app()
     qm, owner = _as(office.username("qm"), app), _as(office.username("owner"), app)
     body = {
         "source_kind": "kpi",

@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
-from claimwatch.app import create_app
 from claimwatch.config import get_settings
 from claimwatch.kpi import snapshot
+from tests.apps import shared_app
 from tests.kpi.helpers import close, ingest, report, steps
 from tests.rectification.helpers import CST, Office
 from tests.rectification.test_browser import _shot, _sign_in
@@ -40,7 +40,7 @@ def office(world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[O
         start = now - dt.timedelta(days=10 + 9 * i)
         events += [report(f"r{i}", f"K{i}", start, org_code=f"{office.tenant.code}-B1")]
         events += close(f"K{i}", start, steps(1, 30.0 if i % 3 == 0 else 8.0))
-    ingest(TestClient(create_app()), office.tenant, events)
+    ingest(TestClient(shared_app()), office.tenant, events)
     snapshot.take_snapshot()
     yield office
     get_settings.cache_clear()

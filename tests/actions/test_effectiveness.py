@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 
 from claimwatch.actions import effectiveness as eff
 from claimwatch.actions.effectiveness import Window, default_windows, evaluate
-from claimwatch.app import create_app
 from claimwatch.config import get_settings
 from claimwatch.kpi import loader, service, snapshot
 from claimwatch.kpi.columns import empty_connection
 from claimwatch.kpi.engine import Period, Scope, compute, compute_window, row_values
 from claimwatch.kpi.loader import CatalogueError, parse_catalogue
+from tests.apps import shared_app
 from tests.factories import World
 from tests.kpi.helpers import close, ingest, local, report, steps
 
@@ -201,7 +201,7 @@ def snapshot_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 def test_windows_on_a_real_snapshot(world: World, snapshot_dir: Path) -> None:
     acme = world.tenant("ACME", "示例保险")
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     starts = [local(2026, 10, 5, 9), local(2026, 10, 20, 9), local(2026, 11, 3, 9), local(2026, 11, 10, 9)]
     hours = [8.0, 30.0, 12.0, 50.0]
     events = []

@@ -8,13 +8,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.assignment import jobs
 from claimwatch.assignment.models import LoadSnapshot
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role
 from claimwatch.cases.models import CaseEvent
 from claimwatch.web.security import CSRF_HEADER
+from tests.apps import shared_app
 from tests.assignment.helpers import Office
 from tests.factories import World
 from tests.snapshots import Snapshot
@@ -23,7 +23,7 @@ from tests.web.conftest import csrf_from, sign_in
 
 def _client(username: str) -> TestClient:
     """Signed in, with the session's CSRF token on every request (so a 403 is the role's, not the guard's)."""
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, username)
     client.headers[CSRF_HEADER] = csrf_from(client.get("/login").text)
     return client

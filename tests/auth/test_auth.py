@@ -5,10 +5,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work
+from tests.apps import shared_app
 from tests.factories import PASSWORD
 
 
@@ -45,7 +45,7 @@ def test_api_key_secret_is_not_stored_and_revocation_works(world):
     with db.get_engine().connect() as conn:
         stored = " ".join(str(v) for row in conn.execute(text("select * from api_keys")) for v in row)
     assert secret not in stored
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     assert client.get("/api/v1/claims", headers={"X-API-Key": key}).status_code == 200
     assert client.get("/api/v1/claims", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     prefix = key.split("_")[1]
@@ -56,7 +56,7 @@ def test_api_key_secret_is_not_stored_and_revocation_works(world):
 
 def test_audit_verify_endpoint_roles(world):
     tenant = world.tenant()
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     integration = client.get("/api/v1/audit/verify", headers={"X-API-Key": tenant.api_key})
     assert integration.status_code == 403
     qm_key = world.api_key(tenant, Role.QUALITY_MANAGER)
@@ -68,7 +68,7 @@ def test_regulator_session_sees_every_tenant_read_only(world):
     a = world.tenant("AAA")
     world.tenant("BBB")
     world.user("cbirc.gd", Role.REGULATOR, None)
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     from tests.factories import reported
 
     assert client.post("/api/v1/events", json=reported("r", "A-1"), headers={"X-API-Key": a.api_key}).status_code == 201
@@ -88,7 +88,7 @@ def test_regulator_reads_a_claim_only_with_its_tenant(world):
     a = world.tenant("AAA")
     b = world.tenant("BBB")
     world.user("cbirc.sh", Role.REGULATOR, None)
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     for tenant in (a, b):
         body = reported("r", "SAME-1", amount="100.00" if tenant is a else "200.00")
         assert client.post("/api/v1/events", json=body, headers={"X-API-Key": tenant.api_key}).status_code == 201

@@ -11,12 +11,12 @@ import time
 import httpx
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.web.security import CSRF_FIELD
+from tests.apps import shared_app
 from tests.factories import PASSWORD
 from tests.web.conftest import csrf_from
 
@@ -33,7 +33,7 @@ def attempt(client: TestClient, username: str, password: str) -> httpx.Response:
 def test_five_failures_lock_the_account_even_for_the_right_password(world):
     tenant = world.tenant()
     world.user("wang.adj", Role.ADJUSTER, tenant)
-    client = TestClient(create_app(), headers={"Accept-Language": "en"})
+    client = TestClient(shared_app(), headers={"Accept-Language": "en"})
     for _ in range(get_settings().login_max_failures):
         assert attempt(client, "wang.adj", WRONG).status_code == 401
     locked = attempt(client, "wang.adj", PASSWORD)
@@ -49,7 +49,7 @@ def test_five_failures_lock_the_account_even_for_the_right_password(world):
 def test_a_lock_says_nothing_about_whether_the_account_exists(world):
     tenant = world.tenant()
     world.user("wang.adj", Role.ADJUSTER, tenant)
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     for name in ("wang.adj", "nobody.here"):
         for _ in range(get_settings().login_max_failures):
             attempt(client, name, WRONG)
@@ -62,7 +62,7 @@ def test_a_lock_says_nothing_about_whether_the_account_exists(world):
 def test_twenty_failures_from_one_address_lock_the_address(world):
     tenant = world.tenant()
     world.user("wang.adj", Role.ADJUSTER, tenant)
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     for i in range(get_settings().login_ip_max_failures):
         assert attempt(client, f"guess{i}", WRONG).status_code == 401
     assert attempt(client, "wang.adj", PASSWORD).status_code == 429
@@ -72,7 +72,7 @@ def test_the_brute_force_of_the_report_no_longer_gets_in(world):
     """40 wrong passwords and then the right one: the right one is refused."""
     tenant = world.tenant()
     world.user("paic.admin", Role.ADMIN, tenant)
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     answers = [attempt(client, "paic.admin", f"guess-{i:04d}").status_code for i in range(40)]
     assert attempt(client, "paic.admin", PASSWORD).status_code == 429
     assert answers.count(401) == get_settings().login_max_failures and set(answers) == {401, 429}
@@ -119,7 +119,7 @@ def test_sign_ins_are_recorded_for_the_insurers_quality_manager(world):
     other = world.tenant("BBB")
     world.user("wang.adj", Role.ADJUSTER, acme)
     world.user("zhao.bbb", Role.ADJUSTER, other)
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     assert attempt(client, "wang.adj", WRONG).status_code == 401
     assert attempt(client, "nobody.here", WRONG).status_code == 401
     assert attempt(client, "zhao.bbb", PASSWORD).status_code == 303
@@ -128,7 +128,7 @@ def test_sign_ins_are_recorded_for_the_insurers_quality_manager(world):
         assert attempt(client, "wang.adj", WRONG).status_code == 401
     assert attempt(client, "wang.adj", PASSWORD).status_code == 429
 
-    api = TestClient(create_app())
+    api = TestClient(shared_app())
     quality = world.api_key(acme, Role.QUALITY_MANAGER)
     response = api.get("/api/v1/auth/logins", headers={"X-API-Key": quality})
     assert response.status_code == 200, response.text

@@ -8,11 +8,11 @@ import datetime as dt
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role, User, UserSession
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
+from tests.apps import shared_app
 from tests.factories import PASSWORD
 from tests.web.conftest import csrf_from, sign_in
 
@@ -21,7 +21,7 @@ COOKIE = "claimwatch_session"
 
 def copied(client: TestClient) -> TestClient:
     """A second client holding a copy of the first one's session cookie (a stolen cookie)."""
-    thief = TestClient(create_app())
+    thief = TestClient(shared_app())
     thief.cookies.set(COOKIE, client.cookies[COOKIE])
     return thief
 
@@ -29,7 +29,7 @@ def copied(client: TestClient) -> TestClient:
 def test_a_copied_cookie_stops_working_after_sign_out(world):
     tenant = world.tenant()
     world.user("wang.adj", Role.ADJUSTER, tenant)
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, "wang.adj")
     thief = copied(client)
     assert thief.get("/api/v1/claims").status_code == 200
@@ -47,7 +47,7 @@ def test_a_password_change_ends_every_session_of_the_user(world):
     tenant = world.tenant()
     world.user("wang.adj", Role.ADJUSTER, tenant)
     world.user("li.adj", Role.ADJUSTER, tenant)
-    first, second, other = TestClient(create_app()), TestClient(create_app()), TestClient(create_app())
+    first, second, other = TestClient(shared_app()), TestClient(shared_app()), TestClient(shared_app())
     sign_in(first, "wang.adj")
     sign_in(second, "wang.adj")
     sign_in(other, "li.adj")
@@ -82,7 +82,7 @@ def test_a_session_from_before_the_upgrade_or_unknown_is_refused(world):
     signer = TimestampSigner(derive_key("session-cookie").hex())
     for payload in ({"uid": 1}, {"sid": "made-up-session-id"}):
         forged = signer.sign(base64.b64encode(json.dumps(payload).encode())).decode()
-        client = TestClient(create_app())
+        client = TestClient(shared_app())
         client.cookies.set(COOKIE, forged)
         assert client.get("/api/v1/claims").status_code == 401
 
@@ -109,7 +109,7 @@ def test_sessions_expire_when_idle_and_at_their_end(world):
 def test_a_deactivated_account_loses_its_session(world):
     tenant = world.tenant()
     world.user("wang.adj", Role.ADJUSTER, tenant)
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, "wang.adj")
     with unit_of_work(TenantContext.system_context()) as session:
         user = session.execute(select(User).where(User.username == "wang.adj")).scalar_one()
@@ -146,7 +146,7 @@ def test_the_password_command_ends_the_users_sessions(world):
 
     tenant = world.tenant()
     world.user("wang.adj", Role.ADJUSTER, tenant)
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, "wang.adj")
     changed = CliRunner().invoke(cli, ["user", "password", "wang.adj"], input="a-new-long-password\n" * 2)
     assert changed.exit_code == 0, changed.output

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from claimwatch.actions import service as actions_service
 from claimwatch.actions.models import ImprovementAction
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth import service as auth_service
@@ -42,6 +41,7 @@ from claimwatch.reports.builder import run_sections
 from claimwatch.reports.sections.base import ReportContext
 from claimwatch.sanctions import service as sanctions_service
 from claimwatch.tenancy.service import platform_zone
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World, reported
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -110,7 +110,7 @@ def _propose_sanction(c: Committee, source_id: int) -> str:
 
 def _sources(c: Committee) -> int:
     """One of each agenda source in October 2026 (the agenda is generated on 2026-11-05)."""
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     # An open claim reported in October: closure rate 0 % → red.
     event = reported("c-1", "CLM-C-1") | {"occurred_at": local(2026, 10, 10, 9).isoformat()}
     sent = client.post("/api/v1/events", json={"events": [event]}, headers={"X-API-Key": c.acme.api_key})
@@ -220,7 +220,7 @@ def test_agenda_decision_raises_an_action_and_closing_needs_every_decision(world
     assert refused.value.field == "items"
     assert all(i.label in refused.value.message for i in others)
     # Another insurer: 404 on the meeting and on an item, over the API.
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     bbb = {"X-API-Key": world.api_key(c.bbb, Role.QUALITY_MANAGER)}
     assert client.get("/api/v1/committee/meetings/2026-10", headers=bbb).status_code == 404
     foreign = client.post(

@@ -63,6 +63,8 @@ def test_agenda_decide_and_close(page: Page) -> None:
     second.locator("input[value=noted]").check()
     second.locator("textarea[name=text]").fill("已知悉，下月复核")
     second.locator("button[type=submit]").click()
+    # The decision is saved (the page came back) before the minutes are closed.
+    expect(page.locator(f"#item-{undecided}")).to_have_attribute("data-decision", "noted")
     page.click("#close-minutes")
     minutes = page.locator("#minutes")
     expect(minutes).to_contain_text("已知悉，下月复核")

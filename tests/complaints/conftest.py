@@ -3,13 +3,13 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
+from tests.apps import shared_app
 from tests.complaints.helpers import Desk
 
 
 @pytest.fixture
 def client(database) -> TestClient:
-    return TestClient(create_app())
+    return TestClient(shared_app())
 
 
 @pytest.fixture

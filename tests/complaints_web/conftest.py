@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
@@ -20,6 +19,7 @@ from claimwatch.complaints import intake as complaints_intake
 from claimwatch.complaints import schemas
 from claimwatch.complaints import service as complaints_service
 from claimwatch.db import TenantContext, unit_of_work, utc_now
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World, reported
 from tests.snapshots import Snapshot
 from tests.web.conftest import sign_in
@@ -88,7 +88,7 @@ class Office:
 
 @pytest.fixture
 def client(database) -> TestClient:
-    return TestClient(create_app())
+    return TestClient(shared_app())
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def build_office(world: World) -> Office:
     adjuster = world.user("li.adjuster", Role.ADJUSTER, acme)
     regulator = world.user("cbirc.gd", Role.REGULATOR, None)
     bbb_handler = world.user("zhao.bbb", Role.COMPLAINT_HANDLER, bbb)
-    api = TestClient(create_app())
+    api = TestClient(shared_app())
     response = api.post(
         "/api/v1/events",
         json={"events": [reported("a1", "A-MOT-001", org_code=acme.branch_code, hours=0)]},

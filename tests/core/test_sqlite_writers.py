@@ -18,11 +18,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.cases.models import CaseEvent
 from claimwatch.complaints.models import Complaint
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.notify.models import OptOut
+from tests.apps import shared_app
 from tests.factories import reported, transition
 
 ROUNDS = 15
@@ -43,7 +43,7 @@ def _complaint(number: int) -> dict[str, object]:
 def test_concurrent_writers_all_land_without_server_errors(database, world) -> None:
     tenant = world.tenant()
     headers = {"X-API-Key": tenant.api_key}
-    setup = TestClient(create_app())
+    setup = TestClient(shared_app())
     created = setup.post("/api/v1/complaints", json=_complaint(1), headers=headers)
     assert created.status_code == 201, created.text
     complaint = created.json()["number"]
@@ -67,7 +67,7 @@ def test_concurrent_writers_all_land_without_server_errors(database, world) -> N
     start = threading.Barrier(4)
 
     def writer(name: str, write: Callable[[TestClient, int], httpx.Response]) -> None:
-        client = TestClient(create_app())
+        client = TestClient(shared_app())
         start.wait()
         for i in range(ROUNDS):
             try:

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from claimwatch.app import create_app
 from claimwatch.cli import app as cli_app
 from claimwatch.evidence import merkle
+from tests.apps import shared_app
 from tests.evidence.receipt_world import CLAIM, DOCUMENT, Evidence, build
 from tests.factories import World
 from tests.snapshots import Snapshot
@@ -27,7 +27,7 @@ def evidence(world: World, db_snapshot: Snapshot) -> Evidence:
 
 
 def test_heads_proofs_receipts_and_keys_over_the_api(evidence: Evidence) -> None:
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     admin = {"X-API-Key": evidence.admin_key}
     quality = {"X-API-Key": evidence.quality_key}
     assert client.get(f"{API}/heads/latest", headers=admin).status_code == 404  # nothing signed yet

@@ -11,9 +11,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.evidence import page_queries, receipts, witness
+from tests.apps import shared_app
 from tests.evidence.tamper import CONFIRMED, ingest, lifecycle, rewrite_history, sign_and_witness
 from tests.factories import TenantHandle, World
 from tests.snapshots import Snapshot
@@ -55,7 +55,7 @@ def office(world: World, db_snapshot: Snapshot) -> Office:
 
 @pytest.fixture
 def client(database) -> TestClient:
-    return TestClient(create_app())
+    return TestClient(shared_app())
 
 
 def _table(html: str, table: str) -> str:

@@ -26,10 +26,10 @@ from schemathesis import GenerationMode
 from schemathesis.generation.case import Case
 
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.config import get_settings
 from claimwatch.kpi import snapshot
+from tests.apps import shared_app
 from tests.factories import PASSWORD, World, reported
 
 # Generated requests per operation, after the coverage phase's boundary cases. Bounded by the suite's time budget
@@ -75,7 +75,7 @@ schemathesis.openapi.format(
     | st.datetimes(timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=8))])).map(dt.datetime.isoformat),
 )
 
-APP = create_app()
+APP = shared_app()
 
 
 def _replace_integers(value: Any, edge: int) -> Any:

@@ -224,6 +224,6 @@ def _build_bureau(world: World) -> Bureau:
 
 @pytest.fixture
 def client(database: Any) -> TestClient:
-    from claimwatch.app import create_app
+    from tests.apps import shared_app
 
-    return TestClient(create_app())
+    return TestClient(shared_app())

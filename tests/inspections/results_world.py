@@ -12,12 +12,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role, User
 from claimwatch.auth.principal import Principal
 from claimwatch.cases.models import Claim
 from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.inspections.models import Inspection, InspectionDraw, InspectionPlan
+from tests.apps import shared_app
 from tests.factories import HAPPY_PATH, TenantHandle, World, at, reported, transition
 
 INSPECTOR, SECOND, HANDLER, MANAGER = "qian.inspector", "zhou.inspector", "li.adjuster", "sun.quality"
@@ -61,7 +61,7 @@ def build(world: World, review_share: float = 0.0, seed: int = 20261101) -> Resu
         transition("r4", "M-REJ", "rejected", hours=3, reason="不属于保险责任"),
         reported("o1", "M-OPEN", org_code=tenant.branch_code, hours=0),
     ]
-    response = TestClient(create_app()).post(
+    response = TestClient(shared_app()).post(
         "/api/v1/events", json={"events": events}, headers={"X-API-Key": tenant.api_key}
     )
     assert response.status_code == 201, response.text

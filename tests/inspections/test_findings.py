@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from claimwatch.app import create_app
 from claimwatch.auth.principal import Principal
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.errors import Forbidden, Invalid
@@ -19,6 +18,7 @@ from claimwatch.inspections import findings, scoring
 from claimwatch.inspections.models import InspectionFinding
 from claimwatch.inspections.scoring import Entry
 from claimwatch.rectification.models import Rectification
+from tests.apps import shared_app
 from tests.factories import PASSWORD
 from tests.inspections.results_world import HANDLER, INSPECTOR, PAID_ALL_PASS, SECOND, build
 from tests.web.conftest import csrf_from, sign_in
@@ -65,7 +65,7 @@ def test_findings_open_rectifications_and_sanctions_and_export(world) -> None:
         assert rectification is not None and rectification.source_id == major.id
         assert rectification.owner_user_id == w.users[HANDLER]
 
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, INSPECTOR, PASSWORD)
     token = csrf_from(client.get("/my").text)
     listed = client.get("/api/v1/inspections/findings", params={"severity": "major"}).json()
@@ -91,6 +91,6 @@ def test_findings_open_rectifications_and_sanctions_and_export(world) -> None:
     )
     assert proposed.status_code == 201, proposed.text
     # An adjuster may not read findings nor propose sanctions.
-    other = TestClient(create_app())
+    other = TestClient(shared_app())
     sign_in(other, HANDLER, PASSWORD)
     assert other.get("/api/v1/inspections/findings").status_code == 403

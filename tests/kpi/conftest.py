@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.config import get_settings
 from claimwatch.kpi import snapshot
 from claimwatch.sla import jobs
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World
 from tests.kpi.helpers import close, ingest, local, report, steps
 from tests.snapshots import Snapshot
@@ -32,7 +32,7 @@ def snapshot_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 @pytest.fixture
 def client(database) -> TestClient:
-    return TestClient(create_app())
+    return TestClient(shared_app())
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.kpi import alerts as service
@@ -17,6 +16,7 @@ from claimwatch.kpi.engine import Period
 from claimwatch.kpi.models import QualityAlert
 from claimwatch.notify.models import StaffNotification
 from claimwatch.sla import jobs
+from tests.apps import shared_app
 from tests.kpi.helpers import ingest, local, report
 from tests.web.conftest import sign_in
 
@@ -95,7 +95,7 @@ def test_outlier_region_alerts_once_and_small_region_never(regions):  # type: ig
         assert session.execute(select(QualityAlert)).scalars().all() == []
 
     # The dashboard shows the alert to ACME's quality manager.
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, quality)
     html = client.get("/dashboard", params={"period": "2026-11"}).text
     assert 'data-kpi="overdue_rate"' in html and 'data-unit="310000"' in html

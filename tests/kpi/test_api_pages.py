@@ -8,8 +8,8 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
+from tests.apps import shared_app
 from tests.kpi.conftest import KpiWorld, take
 from tests.web.conftest import sign_in
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py s
 
 
 def _client(username: str) -> TestClient:
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, username)
     return client
 
@@ -60,8 +60,8 @@ def test_api_refuses_other_roles_and_bad_input(kpi_world: KpiWorld, world):
     take()
     assert _client(kpi_world.adjuster).get("/api/v1/kpi").status_code == 403
     integration = world.api_key(kpi_world.acme, Role.INTEGRATION)
-    assert TestClient(create_app()).get("/api/v1/kpi", headers={"X-API-Key": integration}).status_code == 403
-    assert TestClient(create_app()).get("/api/v1/kpi").status_code == 401
+    assert TestClient(shared_app()).get("/api/v1/kpi", headers={"X-API-Key": integration}).status_code == 403
+    assert TestClient(shared_app()).get("/api/v1/kpi").status_code == 401
     client = _client(kpi_world.supervisor)
     # One error body: the refused input is named in ``problems``.
     for params, field in (({"period": "2026-13"}, "period"), ({"by": "colour"}, "by"), ({"by": "tenant"}, "by")):
@@ -105,7 +105,7 @@ def test_dashboard_page_roles_and_content(kpi_world: KpiWorld):
     assert "上海市" in drill and "region=310000" in drill
     english = _client(kpi_world.quality).get("/dashboard", params={"period": "2026-11", "lang": "en"}).text
     assert "Quality dashboard" in english and "Closure rate" in english
-    anonymous = TestClient(create_app()).get("/dashboard", follow_redirects=False)
+    anonymous = TestClient(shared_app()).get("/dashboard", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
 
 

@@ -14,6 +14,7 @@ from claimwatch.inspections.models import InspectionDraw
 from claimwatch.kpi import loader, queries, service, snapshot
 from claimwatch.kpi.engine import Period, Scope
 from claimwatch.rectification import service as rectification_service
+from tests.apps import shared_app
 from tests.factories import World
 from tests.inspections.conftest import Bureau, standard_claims
 from tests.inspections.test_estimates import login_page, score
@@ -93,7 +94,7 @@ def test_audit_accuracy_coverage_and_rectification_kpis(world: World) -> None:
     assert ("rectification_plan_on_time", "2026-12") not in values  # nothing due: no data, not 0 %
 
     # The dashboard card shows the estimate with its interval.
-    client = TestClient(__import__("claimwatch.app", fromlist=["create_app"]).create_app())
+    client = TestClient(shared_app())
     page = login_page(client, "acme.qm", "/dashboard?period=2026-12")
     card = page.split('id="kpi-audit_accuracy"')[1].split("</article>")[0]
     assert f"{values[('audit_accuracy', '2026-12')]:.1f}%" in card

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.demo import jobs as demo_jobs
 from claimwatch.demo.generator import DemoSpec
 from claimwatch.demo.organisation import DEMO_PASSWORD
@@ -20,6 +19,7 @@ from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import snapshot
 from claimwatch.kpi.engine import Period
 from claimwatch.sla import jobs as sla_jobs
+from tests.apps import shared_app
 from tests.kpi.conftest import KpiWorld
 from tests.web.conftest import sign_in
 
@@ -69,13 +69,13 @@ def _check(client: TestClient, dashboard_url: str) -> list[tuple[str, int]]:
 
 def test_every_drillable_number_equals_its_list_for_insurers_and_the_regulator(demo: Demo, database):
     checked: list[tuple[str, int]] = []
-    picc = TestClient(create_app())
+    picc = TestClient(shared_app())
     sign_in(picc, "picc.qm", DEMO_PASSWORD)
     for month in demo.months:
         checked += _check(picc, f"/dashboard?period={month}")
     checked += _check(picc, f"/dashboard?period={demo.months[-1]}&by=region")
     checked += _check(picc, f"/dashboard?period={demo.months[-1]}&by=line")
-    acme = TestClient(create_app())
+    acme = TestClient(shared_app())
     sign_in(acme, demo.acme_quality)
     for month in ("2026-10", "2026-11"):
         checked += _check(acme, f"/dashboard?period={month}")
@@ -92,7 +92,7 @@ def test_every_drillable_number_equals_its_list_for_insurers_and_the_regulator(d
         assert any(marker in url and count > 0 for url, count in checked), marker
 
     # A regulator drills across insurers and into one (on the same demo: building it is most of the test's time).
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, "regulator", DEMO_PASSWORD)
     links = _check(client, f"/dashboard?period={demo.months[-1]}&by=tenant")
     assert any("tenant=" not in url and count > 0 for url, count in links)  # a card: every insurer

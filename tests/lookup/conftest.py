@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.config import get_settings
 from claimwatch.lookup import service
+from tests.apps import shared_app
 from tests.factories import TenantHandle, reported, transition
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -33,7 +33,7 @@ def lookup_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 @pytest.fixture
 def client(database) -> TestClient:
-    return TestClient(create_app())
+    return TestClient(shared_app())
 
 
 def key(tenant: TenantHandle) -> dict[str, str]:

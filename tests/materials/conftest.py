@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.config import get_settings
+from tests.apps import shared_app
 from tests.factories import TenantHandle, reported
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -29,7 +29,7 @@ def documents_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 @pytest.fixture
 def client(database) -> TestClient:
-    return TestClient(create_app())
+    return TestClient(shared_app())
 
 
 @dataclass

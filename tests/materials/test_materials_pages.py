@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.lookup import service as lookup_service
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World, reported, transition
 from tests.materials.conftest import PDF, key
 from tests.web.conftest import csrf_from, sign_in
@@ -59,14 +59,14 @@ def _waiting(client: TestClient, tenant: TenantHandle, number: str) -> None:
 
 
 def _staff(username: str) -> TestClient:
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, username)
     return client
 
 
 def _claimant(tenant: TenantHandle, number: str) -> TestClient:
     """A claimant signed in to the lookup page with the claim number and the phone's last four digits."""
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     token = csrf_from(client.get(f"/lookup/{tenant.code}").text)
     data = {"csrf_token": token, "insurer": tenant.code, "claim_number": number, "phone_last4": "5678"}
     answer = client.post("/lookup?from=insurer", data=data, follow_redirects=False)

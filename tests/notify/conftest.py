@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.config import get_settings
+from tests.apps import shared_app
 from tests.notify.receivers import SmtpReceiver, WebhookReceiver
 
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -43,4 +43,4 @@ def notify_settings(monkeypatch: pytest.MonkeyPatch, smtp: SmtpReceiver, webhook
 
 @pytest.fixture
 def client(database) -> TestClient:  # type: ignore[no-untyped-def]
-    return TestClient(create_app())
+    return TestClient(shared_app())

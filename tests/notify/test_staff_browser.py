@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.config import get_settings
 from claimwatch.notify import jobs
 from claimwatch.sla import jobs as sla_jobs
+from tests.apps import shared_app
 from tests.factories import PASSWORD, reported
 from tests.notify.staff_helpers import add_branch, add_staff, inbox_of
 from tests.sla.helpers import local, post_events
@@ -58,7 +58,7 @@ def test_the_bell_counts_the_escalation_and_the_page_lists_it(browser, world, sm
     add_branch(tenant, "ACME-B2")
     gd = add_staff(tenant, "gd.supervisor", Role.SUPERVISOR, tenant.branch_code, "gd.sup@insurer.example")
     add_staff(tenant, "zj.supervisor", Role.SUPERVISOR, "ACME-B2", "zj.sup@insurer.example")
-    api = TestClient(create_app())
+    api = TestClient(shared_app())
     post_events(api, tenant.api_key, [reported("S-1-r", "S-1", org_code=tenant.branch_code, amount="3000")])
     assert sla_jobs.sweep(now=local(2026, 11, 3, 10)).yellow == 1
     jobs.deliver(now=local(2026, 11, 3, 10))

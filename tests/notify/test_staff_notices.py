@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.notify import channels, jobs, service
 from claimwatch.notify.models import OutboxMessage, StaffNotification
 from claimwatch.sla import jobs as sla_jobs
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World, reported
 from tests.notify.staff_helpers import RobotReceiver, Staff, add_branch, add_staff, csrf, inbox_of, signed_in
 from tests.sla.helpers import local, post_events
@@ -26,7 +26,7 @@ from tests.snapshots import Snapshot
 
 def _client() -> TestClient:
     # The public address is https here, so session cookies are Secure: talk https to the test app.
-    return TestClient(create_app(), base_url="https://testserver")
+    return TestClient(shared_app(), base_url="https://testserver")
 
 
 YELLOW_AT = local(2026, 11, 3, 10)  # a 3000 motor claim reported 11-02 09:00 is past its 24 h yellow

@@ -18,10 +18,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from claimwatch.app import create_app
 from claimwatch.cli import app
 from claimwatch.config import get_settings
 from claimwatch.ops import backup as backups
+from tests.apps import shared_app
 from tests.materials.conftest import PDF, PNG, key, new_claim, upload
 
 runner = CliRunner()
@@ -42,7 +42,7 @@ def _use_documents(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _populate(world) -> None:  # type: ignore[no-untyped-def]
     tenant = world.tenant()
     other = world.tenant("BETA", "另一保险")
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     for number in ("CLM-1", "CLM-2", "CLM-3"):
         new_claim(client, tenant, number)
     new_claim(client, other, "CLM-9")

@@ -8,12 +8,12 @@ import datetime as dt
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.heartbeat import service, watch
 from claimwatch.notify.models import StaffInboxItem, StaffNotification
 from claimwatch.ops import watch as ops_watch
+from tests.apps import shared_app
 from tests.factories import World
 from tests.web.conftest import sign_in
 
@@ -46,7 +46,7 @@ def test_a_stale_worker_raises_the_banner_for_admins_and_one_notice_per_episode(
     acme = world.tenant("ACME")
     admin = world.user("acme.admin", Role.ADMIN, acme)
     adjuster = world.user("acme.adjuster", Role.ADJUSTER, acme)
-    app = create_app()
+    app = shared_app()
     admin_client, adjuster_client = TestClient(app), TestClient(app)
     sign_in(admin_client, admin)
     sign_in(adjuster_client, adjuster)

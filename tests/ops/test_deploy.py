@@ -16,12 +16,12 @@ import typer
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import LoginRecord
 from claimwatch.cli import app as cli_app
 from claimwatch.config import Settings, get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.web import limits
+from tests.apps import shared_app
 from tests.auth.test_login_security import attempt
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -36,12 +36,12 @@ def _addresses() -> list[str]:
 def test_forwarded_for_is_believed_only_from_a_trusted_proxy(database, monkeypatch):
     spoofed = {"X-Forwarded-For": "198.51.100.9, 203.0.113.7"}
     # Default (127.0.0.1): the test client's peer "testclient" is no proxy; its header is ignored.
-    attempt(TestClient(create_app(), headers=spoofed), "nobody", "wrong")
+    attempt(TestClient(shared_app(), headers=spoofed), "nobody", "wrong")
     monkeypatch.setenv("CLAIMWATCH_TRUSTED_PROXIES", "10.0.0.0/8, testclient")
     get_settings.cache_clear()
     try:
         # Behind the proxy: the nearest address the proxy saw (the rightmost untrusted one) counts.
-        attempt(TestClient(create_app(), headers=spoofed), "nobody", "wrong")
+        attempt(TestClient(shared_app(), headers=spoofed), "nobody", "wrong")
     finally:
         get_settings.cache_clear()
     assert _addresses() == ["testclient", "203.0.113.7"]

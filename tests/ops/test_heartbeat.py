@@ -8,10 +8,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.heartbeat import service
 from claimwatch.heartbeat.jobs import Pass
+from tests.apps import shared_app
 
 
 def _beat(kind: str, at: dt.datetime, ok: bool = True, **kwargs: object) -> None:
@@ -51,7 +51,7 @@ def test_a_pass_that_raises_still_beats_and_the_error_goes_on(database):
 
 
 def test_readyz_answers_200_when_fresh_and_503_naming_the_stale_kind(database):
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     never = client.get("/readyz")
     assert never.status_code == 503 and never.json()["failing"] == ["heartbeats"]  # no worker has run
     now = utc_now()
@@ -76,7 +76,7 @@ def test_readyz_answers_200_when_fresh_and_503_naming_the_stale_kind(database):
 def test_readyz_on_an_unmigrated_database_names_the_migrations(tmp_path: Path):
     db.configure(f"sqlite:///{tmp_path / 'fresh.db'}")
     try:
-        response = TestClient(create_app()).get("/readyz")
+        response = TestClient(shared_app()).get("/readyz")
     finally:
         db.get_engine().dispose()
     assert response.status_code == 503

@@ -15,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.config import get_settings
@@ -23,6 +22,7 @@ from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.providers import service as register
 from claimwatch.providers import task_service
 from claimwatch.providers.schemas import ProviderIn
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World, reported
 from tests.reports.helpers import module_database
 
@@ -103,7 +103,7 @@ def _portal_database(
     url = next(databases)
     with _configured(url, tmp / "documents"):
         world = World(url)
-        built = build(world, TestClient(create_app()))
+        built = build(world, TestClient(shared_app()))
     yield url, tmp / "documents", built
     for _ in databases:
         pass

@@ -22,7 +22,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.cases import service as cases_service
@@ -34,6 +33,7 @@ from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.providers import service as register
 from claimwatch.providers.models import ProviderTask, TaskDispute
 from claimwatch.providers.schemas import ProviderIn
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World, reported
 from tests.reports.helpers import module_database
 
@@ -193,7 +193,7 @@ def scorecard_world_fixture(
         # The complaint's keywords need jieba's dictionary (seconds to load, once per process): not what this
         # world is about.
         patch.setattr(complaint_terms, "stored_terms", lambda *texts: "")
-        built = build(world, TestClient(create_app()))
+        built = build(world, TestClient(shared_app()))
         yield built
     get_settings.cache_clear()
     for _ in databases:

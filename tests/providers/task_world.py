@@ -16,7 +16,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from claimwatch import db, reactions
-from claimwatch.app import create_app
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
@@ -26,6 +25,7 @@ from claimwatch.providers import service as register
 from claimwatch.providers import subscriptions as provider_subscriptions
 from claimwatch.providers.schemas import ProviderIn
 from claimwatch.tenancy import repository as tenancy_repository
+from tests.apps import shared_app
 from tests.factories import HAPPY_PATH, PASSWORD, TenantHandle, World, reported, transition
 from tests.reports.helpers import module_database
 
@@ -120,7 +120,7 @@ def task_world_fixture(
         get_settings.cache_clear()
         db.configure(url)
         world = World(url)
-        yield build(world, TestClient(create_app()))
+        yield build(world, TestClient(shared_app()))
     get_settings.cache_clear()
     for _ in databases:
         pass

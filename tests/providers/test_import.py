@@ -16,13 +16,13 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.cli import app as cli_app
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.providers import service
 from claimwatch.providers.models import ContractLevel, Provider, ProviderContract
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World
 from tests.reports.helpers import module_database
 
@@ -68,7 +68,7 @@ def iw(
     db.configure(url)
     world = World(url)
     acme = world.tenant("ACME", "示例保险")
-    yield ImportWorld(TestClient(create_app()), acme, {"X-API-Key": world.api_key(acme, Role.QUALITY_MANAGER)})
+    yield ImportWorld(TestClient(shared_app()), acme, {"X-API-Key": world.api_key(acme, Role.QUALITY_MANAGER)})
     get_settings.cache_clear()
     for _ in databases:
         pass

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.cases import service as cases_service
@@ -23,6 +22,7 @@ from claimwatch.kpi.engine import Period
 from claimwatch.providers import service as register
 from claimwatch.providers.models import ProviderTask
 from claimwatch.providers.schemas import ProviderIn
+from tests.apps import shared_app
 from tests.factories import World, reported
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -91,7 +91,7 @@ def test_values_and_drill_down_from_the_snapshot(world: World, tmp_path: Path, m
     monkeypatch.setenv("CLAIMWATCH_SNAPSHOT_DIR", str(tmp_path / "snapshot"))
     get_settings.cache_clear()
     acme = world.tenant("ACME")
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     event = reported("k-r", "K1", org_code=acme.branch_code)
     assert (
         client.post("/api/v1/events", json={"events": [event]}, headers={"X-API-Key": acme.api_key}).status_code == 201

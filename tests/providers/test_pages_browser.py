@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
-from claimwatch.app import create_app
+from tests.apps import shared_app
 from tests.factories import PASSWORD, World
 from tests.providers.test_task_pages import TaskWorld, build
 from tests.web import test_browser as shared
@@ -26,7 +26,7 @@ SCREENSHOT = shared.SCREENSHOT
 
 @pytest.fixture
 def tw(world: World) -> TaskWorld:
-    return build(world, TestClient(create_app()))
+    return build(world, TestClient(shared_app()))
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Mount, Route
 
-from claimwatch.app import create_app
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.providers import portal
 from claimwatch.providers.models import ProviderTask
+from tests.apps import shared_app
 from tests.providers.portal_world import PortalWorld
 
 OWN_API = "/api/v1/provider/tasks"
@@ -112,7 +112,7 @@ def test_a_provider_key_gets_403_on_every_route_but_its_own_tasks(portal_world: 
     other = pw.send(pw.acme, "APP-2", "other-provider")
     values = _values(pw)
     key = pw.headers("ACME:APP-1")
-    found = endpoints(create_app())
+    found = endpoints(shared_app())
     assert len(found) > 250 and Endpoint("POST", f"{OWN_API}/{{number}}/report") in found  # the discovery works
     if not pw.world.url.startswith("sqlite"):
         # The sweep once (the suite's time budget): every refusal it checks is the permission gate, answered before

@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
@@ -30,6 +29,7 @@ from claimwatch.providers.models import ContractLevel, Provider
 from claimwatch.providers.schemas import ProviderIn
 from claimwatch.sanctions import service as sanctions_service
 from claimwatch.web.security import CSRF_FIELD
+from tests.apps import shared_app
 from tests.factories import PASSWORD, TenantHandle, World
 from tests.reports.helpers import module_database
 
@@ -93,7 +93,7 @@ def _set_up(world: World) -> RegisterWorld:
         )
     with unit_of_work(TenantContext.for_tenant(bbb.id)) as session:
         service.register(session, _admin(bbb), ProviderIn(code="APP-1", name="北方鉴定所", kind="appraisal_agency"))
-    return RegisterWorld(TestClient(create_app()), acme, bbb, keys)
+    return RegisterWorld(TestClient(shared_app()), acme, bbb, keys)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.config import get_settings
@@ -29,6 +28,7 @@ from claimwatch.providers import service as register
 from claimwatch.providers.models import ProviderTask
 from claimwatch.providers.schemas import ProviderIn
 from claimwatch.web.security import CSRF_FIELD
+from tests.apps import shared_app
 from tests.factories import PASSWORD, TenantHandle, World, reported
 from tests.reports.helpers import module_database
 
@@ -141,7 +141,7 @@ def tw(
         patch.setenv("CLAIMWATCH_DOCUMENTS_DIR", str(tmp / "documents"))
         get_settings.cache_clear()
         db.configure(url)
-        yield build(World(url), TestClient(create_app()))
+        yield build(World(url), TestClient(shared_app()))
     get_settings.cache_clear()
     for _ in databases:
         pass

@@ -10,9 +10,9 @@ import json
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.web.security import CSRF_HEADER
+from tests.apps import shared_app
 from tests.rectification.helpers import Office, local
 from tests.web.conftest import csrf_from, sign_in
 
@@ -20,7 +20,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def _as(office: Office, name: str, app=None) -> TestClient:
-    client = TestClient(app or create_app())
+    client = TestClient(app or shared_app())
     sign_in(client, office.username(name))
     # A write signed in by the session cookie carries the page's CSRF token (web.security.ApiGuard).
     client.headers[CSRF_HEADER] = csrf_from(client.get("/rectifications").text)
@@ -31,7 +31,7 @@ def test_list_detail_transitions_and_refusals(office: Office) -> None:
     overdue = office.open(source_id=1, at=local(2026, 8, 3, 10))
     fresh = office.open(source_id=2, at=local(2026, 12, 1, 10), severity="severe")
     elsewhere = office.open(source_id=3, owner_user_id=office.users["other"], owner_org_unit_id=office.b2)
-    app = create_app()
+    app = shared_app()
     owner, qm, other = _as(office, "owner", app), _as(office, "qm", app), _as(office, "other", app)
 
     listed = qm.get("/api/v1/rectifications")
@@ -81,7 +81,7 @@ def test_list_detail_transitions_and_refusals(office: Office) -> None:
 
 def test_evidence_upload_stores_by_hash_and_audits_it(office: Office) -> None:
     rid = office.open()
-    app = create_app()
+    app = shared_app()
     owner, other = _as(office, "owner", app), _as(office, "other", app)
     files = {"file": ("签到表.png", PNG, "image/png")}
     stored = owner.post(f"/api/v1/rectifications/{rid}/evidence", files=files, data={"note": "培训签到"})

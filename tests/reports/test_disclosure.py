@@ -16,7 +16,6 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.config import get_settings
 from claimwatch.kpi import loader as kpi_loader
@@ -24,6 +23,7 @@ from claimwatch.kpi import service as kpi_service
 from claimwatch.kpi import snapshot
 from claimwatch.kpi.engine import Period, Scope
 from claimwatch.reports.disclosure_cli import disclosure_command
+from tests.apps import shared_app
 from tests.factories import HAPPY_PATH, World
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -112,7 +112,7 @@ def _completeness(quarter: str, tenant_id: int) -> float | None:
 
 
 def test_publish_public_page_completeness_and_export(world: World, tmp_path: Path) -> None:
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     acme_id, quality = _seed(world, client)
     snapshot.take_snapshot(now=local(2026, 10, 5, 8))
 
@@ -136,7 +136,7 @@ def test_publish_public_page_completeness_and_export(world: World, tmp_path: Pat
     missing = [i for i in q2.json()["indicators"] if not i["present"]]
     assert [(i["code"], i["reason"]) for i in missing] == [("complaints_per_100m_premium", "no_data")]
 
-    public = TestClient(create_app())  # no sign-in, no key
+    public = TestClient(shared_app())  # no sign-in, no key
     index = public.get("/disclosure")
     assert index.status_code == 200 and "/disclosure/ACME/2026Q3" in index.text
     page = public.get("/disclosure/ACME/2026Q3")

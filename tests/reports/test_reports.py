@@ -26,7 +26,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.audit import service as audit_service
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role
@@ -40,6 +39,7 @@ from claimwatch.reports.sections import base
 from claimwatch.tenancy.service import platform_zone
 from claimwatch.web.i18n import translate
 from claimwatch.web.security import CSRF_FIELD, CSRF_HEADER
+from tests.apps import shared_app
 from tests.factories import PASSWORD, World
 from tests.reports.helpers import module_database
 
@@ -107,7 +107,7 @@ def built(
         world.user("regulator", Role.REGULATOR, None)
         snapshot.take_snapshot()
         period = periods.last_finished(dt.datetime.now(platform_zone()).date()).label
-        client = TestClient(create_app())
+        client = TestClient(shared_app())
         token = _login(client, "acme.qm")
         response = client.post("/api/v1/reports", json={"period": period}, headers={CSRF_HEADER: token})
         assert response.status_code == 201, response.text

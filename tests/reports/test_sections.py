@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 import claimwatch.reports.sections  # noqa: F401 - registers the sections
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.kpi import loader as kpi_loader
@@ -37,6 +36,7 @@ from claimwatch.reports.sections import sla as sla_section
 from claimwatch.reports.sections import summary as summary_section
 from claimwatch.sla import jobs as sla_jobs
 from claimwatch.tenancy.service import platform_zone
+from tests.apps import shared_app
 from tests.complaints.helpers import Desk
 from tests.factories import World
 from tests.kpi.helpers import close, ingest, local, report, steps
@@ -72,7 +72,7 @@ def world5(
         world = World(url)
         acme = world.tenant("ACME", "示例保险")
         bbb = world.tenant("BBB", "另一保险", region="310000")
-        client = TestClient(create_app())
+        client = TestClient(shared_app())
         october = local(2026, 10, 15, 9, 0)
         ingest(
             client,

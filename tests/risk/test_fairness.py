@@ -18,7 +18,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
@@ -34,6 +33,7 @@ from claimwatch.risk import fairness, fairness_jobs
 from claimwatch.risk.fairness_models import FairnessResult, FairnessRun
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.web.security import CSRF_FIELD, CSRF_HEADER
+from tests.apps import shared_app
 from tests.factories import PASSWORD, World
 from tests.reports.helpers import module_database
 
@@ -236,7 +236,7 @@ def built(
             summary = fairness.run_period(session, acme.id, "2026-11", "test", now=NOW)
             users = {u: i for i, u in session.execute(select(fairness.User.id, fairness.User.username))}
         qm = Principal(role=Role.QUALITY_MANAGER, tenant_id=acme.id, actor="user:acme.qm")
-        client = TestClient(create_app())
+        client = TestClient(shared_app())
         yield Built(client, request.param, acme.id, qm, users, summary)
     for _ in databases:
         pass

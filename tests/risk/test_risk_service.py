@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth import service as auth_service
@@ -23,6 +22,7 @@ from claimwatch.errors import Conflict, Forbidden, Invalid
 from claimwatch.risk import model_training, review, service, work
 from claimwatch.risk.facts import ClaimFacts
 from claimwatch.risk.models import RiskModel, RiskReview, RiskScore
+from tests.apps import shared_app
 from tests.factories import World
 
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -92,7 +92,7 @@ def test_scores_reviews_and_labels(world: World):
     with unit_of_work(TenantContext.for_tenant(acme.id)) as session:
         decided = review.decide(session, reviewer, review_id, "needs_investigation", "call the repair shop")
         assert decided.status == "investigating" and decided.label is None
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     key = {"X-API-Key": world.api_key(acme, Role.INSPECTOR)}
     (queued,) = client.get("/api/v1/risk/reviews", headers=key).json()
     assert queued["status"] == "investigating" and queued["claim_number"] == number
@@ -164,7 +164,7 @@ def test_training_versions_and_refusals(world: World):
         statuses = dict(session.execute(select(RiskModel.version, RiskModel.status)).all())
         assert statuses == {1: "retired", 2: "active"}
     # the API: versions, a card, the red flags, a refused import (nothing stored), a claim's scores
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     key = {"X-API-Key": world.api_key(acme, Role.QUALITY_MANAGER)}
     listed = client.get("/api/v1/risk/models", headers=key).json()
     assert [m["version"] for m in listed] == [2, 1] and listed[0]["status"] == "active"

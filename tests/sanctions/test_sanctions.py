@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth import service as auth_service
@@ -23,6 +22,7 @@ from claimwatch.sanctions import queries, service
 from claimwatch.sanctions.models import MandatoryTraining, Sanction, Violation
 from claimwatch.web import pages as web_pages
 from claimwatch.web.security import CSRF_HEADER
+from tests.apps import shared_app
 from tests.factories import reported
 from tests.sanctions.conftest import SanctionWorld
 from tests.web.conftest import csrf_from, sign_in
@@ -31,7 +31,7 @@ CST = dt.timezone(dt.timedelta(hours=8))
 
 
 def _client(username: str) -> TestClient:
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, username)
     client.headers[CSRF_HEADER] = csrf_from(client.get("/login?next=/sanctions").text)
     return client

@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role, User
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.sla import jobs
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
+from tests.apps import shared_app
 from tests.factories import HAPPY_PATH, TenantHandle, World, reported, transition
 from tests.snapshots import Snapshot
 
@@ -83,7 +83,7 @@ def build_queue(world: World) -> Queue:
     )
     _attach(handles.gd, acme, "ACME-B1")
     _attach(handles.js, acme, "ACME-B2")
-    api = TestClient(create_app())
+    api = TestClient(shared_app())
     _ingest(
         api,
         acme,

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.sla import queries as sla_queries
+from tests.apps import shared_app
 from tests.sla import queue_world
 from tests.sla.queue_world import Queue
 from tests.web.conftest import csrf_from, sign_in
@@ -41,7 +41,7 @@ def summary(html: str) -> tuple[int, int, int]:
 
 
 def signed_in(username: str) -> TestClient:
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, username)
     return client
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
@@ -22,6 +21,7 @@ from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi.engine import Period
 from claimwatch.supervision import benchmarks as bm
 from claimwatch.supervision.models import RatingMethodology, RatingResult, RatingRun
+from tests.apps import shared_app
 from tests.factories import World
 from tests.supervision import market
 from tests.web.conftest import sign_in
@@ -149,7 +149,7 @@ def test_the_regulators_benchmark_pages_and_downloads(world: World, tmp_path: Pa
         session.flush()
         session.add(RatingResult(run_id=run.id, tenant_id=ids["AAA"], score=Decimal("91.5"), grade="AA", rank=1,
                                  peers=4, rank_band="top 25 %"))  # fmt: skip
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, regulator)
     page = client.get("/benchmarks?kpi=complaints_per_10k_policies&period=2026-11&lang=en")
     assert page.status_code == 200

@@ -5,7 +5,6 @@ decision, exports, the audit trail and the notices; and the refusals."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth import service as auth_service
@@ -30,6 +27,7 @@ from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.errors import Conflict
 from claimwatch.notify.models import StaffNotification
 from claimwatch.supervision import methodology, service
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World
 from tests.snapshots import Snapshot
 from tests.supervision import rating_world
@@ -82,11 +80,6 @@ def ratings(world: World, db_snapshot: Snapshot, tmp_path: Path, monkeypatch: py
     rating_world.publish_snapshot(tenants, rows, dt.datetime(2026, 7, 3, 2, tzinfo=dt.UTC))
     yield found
     get_settings.cache_clear()
-
-
-@functools.cache
-def shared_app() -> FastAPI:
-    return create_app()
 
 
 def client_of(username: str) -> TestClient:

@@ -18,13 +18,13 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.supervision import methodology, service
 from claimwatch.supervision.models import RatingResult, RatingRun
 from claimwatch.todo import registry
+from tests.apps import shared_app
 from tests.factories import World
 from tests.snapshots import Snapshot
 from tests.web.conftest import csrf_from, sign_in
@@ -135,7 +135,7 @@ class Signed:
 
 
 def _client(username: str) -> Signed:
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, username)
     return Signed(client)
 

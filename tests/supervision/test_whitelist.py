@@ -14,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role
 from claimwatch.config import get_settings
@@ -23,6 +22,7 @@ from claimwatch.errors import Invalid
 from claimwatch.kpi.engine import Period
 from claimwatch.supervision import jobs, whitelist
 from claimwatch.supervision.models import WhitelistStatus
+from tests.apps import shared_app
 from tests.factories import World
 from tests.snapshots import Snapshot
 from tests.supervision import market
@@ -223,7 +223,7 @@ def test_computed_monthly_with_entries_exits_and_the_deciding_months(wl: Market)
 
 @pytest.mark.sqlite_only
 def test_the_public_page_and_the_regulators_months(wl: Market):
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     assert 'id="no-whitelist"' in client.get("/whitelist").text
     jobs.compute_whitelist("2026-10")
     jobs.compute_whitelist("2026-11")

@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.notify.models import OutboxMessage
 from claimwatch.privacy import field_cipher
 from claimwatch.surveys.models import Survey
+from tests.apps import shared_app
 from tests.factories import HAPPY_PATH, TenantHandle, reported, transition
 
 BASE_URL = "https://service.example.cn"
@@ -38,7 +38,7 @@ def survey_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def client(database) -> TestClient:
     # https like BASE_URL: the session cookie is Secure behind an https public address.
-    return TestClient(create_app(), base_url="https://testserver")
+    return TestClient(shared_app(), base_url="https://testserver")
 
 
 def hours_for(when: dt.datetime) -> float:

@@ -59,7 +59,7 @@ def test_result_periods_at_the_calendars_ends_are_refused(world: World, client: 
 
 
 def test_results_document_their_parameters():
-    from claimwatch.app import create_app
+    from tests.apps import shared_app
 
-    parameters = create_app().openapi()["paths"]["/api/v1/surveys/results"]["get"]["parameters"]
+    parameters = shared_app().openapi()["paths"]["/api/v1/surveys/results"]["get"]["parameters"]
     assert [p["name"] for p in parameters] == ["from", "to", "by", "type", "tenant", "drill"]

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
@@ -31,6 +30,7 @@ from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.sla import jobs
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
+from tests.apps import shared_app
 from tests.factories import HAPPY_PATH, PASSWORD, TenantHandle, World, at, reported, transition
 from tests.snapshots import Snapshot
 
@@ -138,7 +138,7 @@ def build(world: World) -> TodoWorld:
         bbb_adjuster=world.user("zhao.adjuster", Role.ADJUSTER, bbb),
         bbb_supervisor=world.user("zhao.supervisor", Role.SUPERVISOR, bbb),
     )
-    api = TestClient(create_app())
+    api = TestClient(shared_app())
     b1 = acme.branch_code
     _ingest(
         api,
@@ -183,7 +183,7 @@ def todo(world: World, db_snapshot: Snapshot) -> TodoWorld:
 
 @pytest.fixture
 def client(database) -> TestClient:
-    return TestClient(create_app())
+    return TestClient(shared_app())
 
 
 def make_recent(todo: TodoWorld) -> dict[str, str]:

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from claimwatch import db, reactions
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
@@ -35,6 +34,7 @@ from claimwatch.triage import catastrophe_cli, catastrophe_queries, catastrophes
 from claimwatch.triage import service as triage_service
 from claimwatch.triage import subscriptions as triage_subscriptions
 from claimwatch.triage.catastrophe_models import Catastrophe
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World
 from tests.kpi.helpers import ingest, local
 from tests.reports.helpers import module_database
@@ -124,7 +124,7 @@ def storm(
         with _session(tenant) as session:
             admin = Principal(role=Role.ADMIN, tenant_id=tenant.id, actor="user:admin")
             triage_service.load_rule_set(session, admin, mode="monitor")
-        client = TestClient(create_app())
+        client = TestClient(shared_app())
         ingest(
             client,
             tenant,

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claimwatch import db, reactions
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.cases.models import Claim
@@ -40,6 +39,7 @@ from claimwatch.triage import service as triage_service
 from claimwatch.triage import subscriptions as triage_subscriptions
 from claimwatch.triage.models import TriageDecision
 from claimwatch.workflow.loader import WorkflowError, parse_workflow
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World
 from tests.kpi.helpers import ingest, local
 from tests.reports.helpers import module_database
@@ -125,7 +125,7 @@ def fast(
         with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
             admin = Principal(role=Role.ADMIN, tenant_id=tenant.id, actor="user:admin")
             triage_service.load_rule_set(session, admin, mode="active")
-        client = TestClient(create_app())
+        client = TestClient(shared_app())
         ingest(
             client,
             tenant,

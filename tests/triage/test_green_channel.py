@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claimwatch import db, reactions
-from claimwatch.app import create_app
 from claimwatch.assignment import jobs as assignment_jobs
 from claimwatch.assignment import service as assignment_service
 from claimwatch.assignment.models import AssignmentDecision
@@ -42,6 +41,7 @@ from claimwatch.sla.queries import QueueQuery, queue_page, queue_view
 from claimwatch.triage import loader as triage_loader
 from claimwatch.triage import service as triage_service
 from claimwatch.triage import subscriptions as triage_subscriptions
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World
 from tests.kpi.helpers import ingest, local
 from tests.reports.helpers import module_database
@@ -124,7 +124,7 @@ def green(
             _profile(session, admin, "sup.b1", capacity=1)  # at capacity after one claim: no ordinary work
             _profile(session, admin, "adj.a")
             _profile(session, admin, "adj.g", green_channel=True)
-        client = TestClient(create_app())
+        client = TestClient(shared_app())
         ingest(client, tenant, [_report("N1", 0), _report("G1", 1, ELDERLY_ID), _report("G2", 2, death=True)])
         assignment_jobs.apply_pending()
         with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:

@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 import claimwatch.triage.subscriptions  # noqa: F401 - the report-time reaction (wired by claimwatch.subscriptions)
 from claimwatch import db
-from claimwatch.app import create_app
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
@@ -30,6 +29,7 @@ from claimwatch.risk.models import RiskReview
 from claimwatch.triage import catastrophes
 from claimwatch.triage import service as triage_service
 from claimwatch.web.security import CSRF_FIELD
+from tests.apps import shared_app
 from tests.factories import PASSWORD, TenantHandle, World, reported
 from tests.reports.helpers import module_database
 
@@ -158,7 +158,7 @@ def pw(
     get_settings.cache_clear()
     db.configure(url)
     world = World(url)
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     acme, bbb, review_id, event_id, bbb_event_id = set_up(world, client)
     yield PageWorld(client, acme, bbb, review_id, event_id, bbb_event_id)
     get_settings.cache_clear()

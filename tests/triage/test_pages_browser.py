@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
-from claimwatch.app import create_app
+from tests.apps import shared_app
 from tests.factories import PASSWORD, World
 from tests.triage.test_pages import set_up
 from tests.web import test_browser as shared
@@ -25,7 +25,7 @@ SCREENSHOT = shared.SCREENSHOT
 
 @pytest.fixture
 def ids(world: World) -> tuple[int, int]:
-    _acme, _bbb, review_id, event_id, _other = set_up(world, TestClient(create_app()))
+    _acme, _bbb, review_id, event_id, _other = set_up(world, TestClient(shared_app()))
     return review_id, event_id
 
 

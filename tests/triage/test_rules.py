@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
@@ -29,6 +28,7 @@ from claimwatch.risk.facts import ClaimFacts
 from claimwatch.triage import loader, service
 from claimwatch.triage import subscriptions as _subscriptions  # noqa: F401 - until claimwatch/subscriptions.py loads it
 from claimwatch.triage.models import TriageContact, TriageDecision
+from tests.apps import shared_app
 from tests.factories import World, reported, transition
 
 RULES = """\
@@ -216,7 +216,7 @@ def test_monitor_then_active_at_report_time(world: World, tmp_path: Path) -> Non
         assert replayed["ACT-OLD"].replayed_route == "green"
 
     # The API: versions, a bad file refused naming file:line (nothing stored), a claim's decisions, the route filter.
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     admin = {"X-API-Key": world.api_key(desk.tenant, Role.ADMIN)}
     adjuster = {"X-API-Key": world.api_key(desk.tenant, Role.ADJUSTER)}
     assert [v["mode"] for v in client.get("/api/v1/triage/rule-sets", headers=adjuster).json()] == ["active", "monitor"]

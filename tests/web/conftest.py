@@ -15,9 +15,9 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.sla import jobs
+from tests.apps import shared_app
 from tests.factories import HAPPY_PATH, PASSWORD, TenantHandle, World, at, reported, transition
 from tests.snapshots import Snapshot
 
@@ -52,7 +52,7 @@ def _ingest(client: TestClient, tenant: TenantHandle, events: list[dict[str, Any
 
 @pytest.fixture
 def client(database) -> TestClient:
-    return TestClient(create_app())
+    return TestClient(shared_app())
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def build_seeded(world: World) -> Seeded:
     adjuster = world.user("li.adjuster", Role.ADJUSTER, acme)
     world.user("zhao.bbb", Role.ADJUSTER, bbb)
     regulator = world.user("cbirc.gd", Role.REGULATOR, None)
-    api = TestClient(create_app())
+    api = TestClient(shared_app())
     _ingest(
         api,
         acme,
@@ -132,7 +132,7 @@ def build_sla(world: World) -> SlaWorld:
         bbb_supervisor=world.user("zhao.bbb", Role.SUPERVISOR, bbb),
         regulator=world.user("cbirc.gd", Role.REGULATOR, None),
     )
-    api = TestClient(create_app())
+    api = TestClient(shared_app())
     _ingest(
         api,
         acme,
@@ -172,12 +172,12 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None
 
 @contextlib.contextmanager
 def serve() -> Iterator[str]:
-    """uvicorn serving create_app() on a free loopback port, in a thread, against the test database."""
+    """uvicorn serving shared_app() on a free loopback port, in a thread, against the test database."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", lifespan="off", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(shared_app(), log_level="warning", lifespan="off", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
     thread.start()
     started = threading.Event()

@@ -12,7 +12,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
+from tests.apps import shared_app
 from tests.kpi.conftest import KpiWorld, kpi_world, snapshot_dir, take  # noqa: F401 - fixtures
 from tests.web.conftest import sign_in
 
@@ -49,7 +49,7 @@ def _paths(routes: list, prefix: str = "") -> set[str]:  # type: ignore[type-arg
 
 
 def _csv_paths() -> list[str]:
-    found = {path for path in _paths(create_app().routes) if path.endswith(".csv")}
+    found = {path for path in _paths(shared_app().routes) if path.endswith(".csv")}
     assert {"/dashboard.csv", "/surveys/results.csv"} <= found  # the discovery works
     return sorted((found | set(FORMAT_CSV_ROUTES)) - set(ELSEWHERE))
 
@@ -60,7 +60,7 @@ def _fetch(kpi_world: KpiWorld, path: str, locale: str) -> bytes:  # noqa: F811
     if path in FORMAT_CSV_ROUTES:
         params["format"] = "csv"
     for user in (kpi_world.regulator, kpi_world.quality, kpi_world.supervisor):
-        client = TestClient(create_app())
+        client = TestClient(shared_app())
         sign_in(client, user)
         response = client.get(path, params=params)
         if response.status_code == 200:

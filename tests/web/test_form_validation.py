@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from claimwatch.app import create_app
 from claimwatch.complaints.models import Complaint
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.web import forms
 from claimwatch.web.i18n import translate
+from tests.apps import shared_app
 from tests.complaints_web.conftest import Office, office, signed_in  # noqa: F401 - fixtures
 from tests.web.conftest import csrf_from
 
@@ -118,7 +118,7 @@ def test_the_intake_form_takes_a_valid_id_number_and_a_formatted_phone(office: O
 
 
 def test_the_api_records_a_wrong_check_digit_but_not_a_bad_phone(office: Office):  # noqa: F811
-    api = TestClient(create_app())
+    api = TestClient(shared_app())
     body = {
         "channel": "hotline",
         "category": "claims",
@@ -216,7 +216,7 @@ def test_reversed_and_absurd_date_ranges_are_refused_on_the_filters(office: Offi
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_the_login_form_answers_in_the_pages_language_and_keeps_the_name(database, locale: str):
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     token = csrf_from(client.get(f"/login?lang={locale}").text)
     page = client.post("/login", data={"username": "nobody", "password": "", "csrf_token": token})
     assert page.status_code == 401

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
+from tests.apps import shared_app
 from tests.factories import PASSWORD, World
 from tests.web.conftest import Seeded
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -91,7 +91,7 @@ def test_the_english_pages_fit_a_1366_px_screen(browser: Browser, live_server: s
     handler = world.user("chen.handler", Role.COMPLAINT_HANDLER, seeded.acme)
     supervisor = world.user("wang.supervisor", Role.SUPERVISOR, seeded.acme)
     quality = world.user("qian.qm", Role.QUALITY_MANAGER, seeded.acme)
-    filed = TestClient(create_app()).post(
+    filed = TestClient(shared_app()).post(
         "/api/v1/complaints",
         json={
             "channel": "regulator_12378",

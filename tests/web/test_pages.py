@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
+from tests.apps import shared_app
 from tests.factories import reported
 from tests.web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, REASON_PHONE, Seeded, csrf_from, sign_in
 
@@ -75,7 +75,7 @@ def test_sign_in_needs_the_session_csrf_token(client: TestClient, seeded: Seeded
     client.get("/login")
     missing = client.post("/login", data={"username": seeded.adjuster, "password": "correct-horse-battery"})
     assert missing.status_code == 403 and "已过期" in missing.text
-    other_session = csrf_from(TestClient(create_app()).get("/login").text)
+    other_session = csrf_from(TestClient(shared_app()).get("/login").text)
     forged = client.post(
         "/login", data={"username": seeded.adjuster, "password": "correct-horse-battery", "csrf_token": other_session}
     )

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect
 
-from claimwatch.app import create_app
 from claimwatch.lookup import service as lookup_service
+from tests.apps import shared_app
 from tests.factories import PASSWORD, transition
 from tests.sla import queue_world
 from tests.sla.queue_world import Queue
@@ -122,7 +122,7 @@ def test_the_acknowledge_action_is_in_view_at_1366_and_confirms(laptop: Page, qu
 def test_a_supervisor_sets_the_claim_type_and_the_claimant_sees_the_same_list(laptop: Page, queue: Queue):
     """Q-NEW goes to 待补材料 without a claim type: the claim page says to set it first; once set, the
     awaited items show on the claim page and on the claimant's lookup page alike."""
-    api = TestClient(create_app())
+    api = TestClient(shared_app())
     events = [transition(f"qn-{i}", "Q-NEW", s, hours=201 + i) for i, s in enumerate(WAITING)]
     answer = api.post("/api/v1/events", json={"events": events}, headers={"X-API-Key": queue.acme.api_key})
     assert answer.is_success, answer.text

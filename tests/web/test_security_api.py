@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.config import get_settings
 from claimwatch.web.security import CSRF_HEADER
+from tests.apps import shared_app
 from tests.factories import reported
 from tests.web.conftest import Seeded, csrf_from, sign_in
 
@@ -83,7 +83,7 @@ def test_api_responses_are_not_cached_or_sniffed(client: TestClient, seeded: See
 
 
 def test_the_session_cookie_is_secure_behind_https(settings_env: pytest.MonkeyPatch, seeded: Seeded):
-    plain = TestClient(create_app())
+    plain = TestClient(shared_app())
     token = csrf_from(plain.get("/login").text)
     answer = plain.post(
         "/login",
@@ -94,7 +94,7 @@ def test_the_session_cookie_is_secure_behind_https(settings_env: pytest.MonkeyPa
     settings_env.setenv("CLAIMWATCH_PUBLIC_BASE_URL", "https://claims.example.com")
     get_settings.cache_clear()
     assert get_settings().session_cookie_secure is True
-    secure = TestClient(create_app(), base_url="https://testserver")
+    secure = TestClient(shared_app(), base_url="https://testserver")
     token = csrf_from(secure.get("/login").text)
     answer = secure.post(
         "/login",
@@ -106,11 +106,11 @@ def test_the_session_cookie_is_secure_behind_https(settings_env: pytest.MonkeyPa
 
 
 def test_docs_can_be_kept_private(settings_env: pytest.MonkeyPatch, seeded: Seeded):
-    open_app = TestClient(create_app())
+    open_app = TestClient(shared_app())
     assert open_app.get("/openapi.json").status_code == 200
     settings_env.setenv("CLAIMWATCH_PUBLIC_DOCS", "false")
     get_settings.cache_clear()
-    private = TestClient(create_app())
+    private = TestClient(shared_app())
     assert private.get("/docs").status_code == 401
     assert private.get("/openapi.json").status_code == 401
     assert private.get("/redoc").status_code in (401, 404)

@@ -14,10 +14,10 @@ import chinese_calendar
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.config import get_settings
 from claimwatch.sla.loader import policies_for_tenant
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World, reported
 from tests.web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, CST, SlaWorld, csrf_from, sign_in
 
@@ -254,13 +254,13 @@ def test_queue_is_for_supervisors_and_their_insurer_only(client: TestClient, sla
     sign_in(client, sla.supervisor)
     page = client.get("/sla/queue").text
     acme_id = queue_rows(page)[0][0]
-    adjuster = TestClient(create_app())
+    adjuster = TestClient(shared_app())
     sign_in(adjuster, sla.adjuster)
     assert 'href="/sla/queue"' not in adjuster.get("/claims").text
     assert adjuster.get("/sla/queue").status_code == 403
     token = csrf_from(adjuster.get("/claims").text)
     assert adjuster.post(f"/sla/queue/{acme_id}/acknowledge", data={"csrf_token": token}).status_code == 403
-    other = TestClient(create_app())
+    other = TestClient(shared_app())
     sign_in(other, sla.bbb_supervisor)
     bbb_page = other.get("/sla/queue").text
     assert [number for _, number, _, _ in queue_rows(bbb_page)] == ["B-RED"]
@@ -273,10 +273,10 @@ def test_queue_is_for_supervisors_and_their_insurer_only(client: TestClient, sla
     assert other.post("/sla/queue/abc/acknowledge", data={"csrf_token": csrf_from(bbb_page)}).status_code == 404
     # Still open for ACME's supervisor.
     assert acme_id in [i for i, *_ in queue_rows(client.get("/sla/queue").text)]
-    regulator = TestClient(create_app())
+    regulator = TestClient(shared_app())
     sign_in(regulator, sla.regulator)
     assert regulator.get("/sla/queue").status_code == 403
-    signed_out = TestClient(create_app()).get("/sla/queue", follow_redirects=False)
+    signed_out = TestClient(shared_app()).get("/sla/queue", follow_redirects=False)
     assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/login")
 
 
@@ -329,7 +329,7 @@ def test_a_quality_manager_sees_only_their_own_insurers_filings(client: TestClie
     assert csv_link and "tenant=" not in csv_link.group(1)
     exported = client.get(csv_link.group(1).replace("&amp;", "&"))
     assert exported.status_code == 200 and "S-RED" in exported.text and "B-RED" not in exported.text
-    adjuster = TestClient(create_app())
+    adjuster = TestClient(shared_app())
     sign_in(adjuster, sla.adjuster)
     assert adjuster.get("/sla/filings").status_code == 403
     assert 'href="/sla/filings"' not in adjuster.get("/claims").text
