@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth import service as auth_service
@@ -34,6 +33,7 @@ from claimwatch.people.schemas import StaffIn
 from claimwatch.sanctions.models import Violation
 from claimwatch.sla.models import SlaClock
 from claimwatch.surveys.models import Survey, SurveyResponse
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World
 from tests.snapshots import Snapshot
 from tests.web.conftest import sign_in
@@ -241,7 +241,7 @@ def test_compute_month_comment_and_visibility(aw: AppraisalWorld) -> None:
         assert appraisal.person_summary(session, aw.principal("wang.adjuster"), h2) is not None
 
     # The API: the person, the quality department; another handler 403; another insurer 404 (service level).
-    api = TestClient(create_app())  # one client (its first request is the slow one); sign in as each in turn
+    api = TestClient(shared_app())  # one client (its first request is the slow one); sign in as each in turn
 
     def client(username: str) -> TestClient:
         api.cookies.clear()

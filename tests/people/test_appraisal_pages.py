@@ -11,7 +11,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
+from tests.apps import shared_app
 from tests.factories import World
 from tests.people.test_appraisal import AppraisalWorld, computed_world
 from tests.snapshots import Snapshot
@@ -32,7 +32,7 @@ def _data(html: str) -> dict:
 
 
 def test_pages(computed: AppraisalWorld) -> None:
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, "chen.sup")
     listed = client.get("/people/appraisals?month=2026-11")
     assert listed.status_code == 200 and 'data-staff="H1"' in listed.text and 'data-staff="H2"' not in listed.text

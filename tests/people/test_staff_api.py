@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
+from tests.apps import shared_app
 from tests.factories import World
 from tests.people.staff_world import TODAY, StaffWorld, build
 from tests.snapshots import Snapshot
@@ -22,7 +22,7 @@ def sw(db_snapshot: Snapshot, world: World) -> StaffWorld:
 
 
 def test_the_register_through_the_api(sw: StaffWorld):
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     qm = sw.headers("qm")
     listed = client.get("/api/v1/people/staff", params={"kind": "agent"}, headers=qm)
     assert listed.status_code == 200

@@ -10,7 +10,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
+from tests.apps import shared_app
 from tests.factories import World
 from tests.people.staff_world import TODAY, StaffWorld, build
 from tests.snapshots import Snapshot
@@ -29,7 +29,7 @@ def _csrf(text: str) -> str:
 
 
 def test_register_person_and_forms(sw: StaffWorld):
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, "acme.qm")
     page = client.get("/people", params={"licence": "expiring"})
     assert page.status_code == 200 and 'data-code="A002"' in page.text and 'data-code="A001"' not in page.text

@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role, User
 from claimwatch.auth.principal import Principal
@@ -33,6 +32,7 @@ from claimwatch.sanctions.models import MandatoryTraining, Violation
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.web.security import CSRF_FIELD
+from tests.apps import shared_app
 from tests.factories import PASSWORD, TenantHandle, World
 from tests.snapshots import Snapshot
 
@@ -263,7 +263,7 @@ def test_overdue_training_is_told_to_the_manager_once_and_lands_in_the_inbox(tw:
 
 
 def test_api_roles_tenants_and_writes(tw: TrainingWorld):
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     found = client.get("/api/v1/people/training/coverage", headers=tw.headers("qm"))
     assert found.status_code == 200, found.text
     body = found.json()
@@ -271,7 +271,7 @@ def test_api_roles_tenants_and_writes(tw: TrainingWorld):
     assert body["total"]["coverage"] == 66.7 and body["rules"]["coverage_target"] == 100
     assert [(m["staff"], m["course"], m["state"]) for m in body["missing"]][0] == ("E3", "IND-STAFF", "overdue")
     # The supervisor (江苏分公司, E1's manager) sees E1 and E3 only.
-    signed_in = TestClient(create_app())
+    signed_in = TestClient(shared_app())
     _login(signed_in, "acme.sup")
     sup = signed_in.get("/api/v1/people/training/coverage").json()
     assert sup["total"]["people"] == 2 and {m["staff"] for m in sup["missing"]} == {"E3"}
@@ -334,7 +334,7 @@ def _login(client: TestClient, username: str) -> str:
 
 @pytest.mark.sqlite_only
 def test_pages_forms_and_exports(tw: TrainingWorld):
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     token = _login(client, "acme.qm")
     page = client.get("/people/training")
     assert page.status_code == 200 and 'data-org="ACME-B2" data-coverage="0.0"' in page.text

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from claimwatch.app import create_app
 from claimwatch.complaints.importer import ImportRejected
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.people import training, training_cli, training_import
 from claimwatch.people.models import TrainingAttendance, TrainingSession
+from tests.apps import shared_app
 from tests.people.test_training import TODAY, TrainingWorld, admin, tw  # noqa: F401 - the fixture
 
 DAY = (TODAY - dt.timedelta(days=2)).isoformat()
@@ -38,7 +38,7 @@ def test_import_all_or_nothing_with_its_reject_report(tw: TrainingWorld, tmp_pat
         f"IND-STAFF,{DAY},讲师乙,E1,1,maybe,\n"  # passed unreadable
         f"IND-STAFF,{DAY},讲师乙,E3,8,,\n"  # repeats line 2
     )
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     headers = tw.headers("qm") | {"Content-Type": "text/csv"}
     refused = client.post("/api/v1/people/training/attendance/import", content=bad.encode(), headers=headers)
     assert refused.status_code == 422, refused.text

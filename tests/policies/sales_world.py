@@ -7,14 +7,10 @@ disclosure; BBB with an agent of the same code (another insurer's)."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from fastapi import FastAPI
-
-from claimwatch.app import create_app
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.db import TenantContext, unit_of_work
@@ -96,9 +92,3 @@ def build(world: World) -> SalesWorld:
                     licence=_licence("B-1", *year)),
         )  # fmt: skip
     return SalesWorld(acme, bbb, keys)
-
-
-@functools.cache
-def shared_app() -> FastAPI:
-    """One app for every sales test (building one costs seconds); each test's database is configured by then."""
-    return create_app()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from claimwatch.app import create_app
+from tests.apps import shared_app
 from tests.factories import World
 from tests.policies.test_revisits import RevisitWorld, build
 from tests.snapshots import Snapshot
@@ -22,7 +22,7 @@ def w(world: World, db_snapshot: Snapshot) -> RevisitWorld:
 
 
 def test_queue_revisit_page_and_outcome_form(w: RevisitWorld) -> None:
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     sign_in(client, "acme.csr")
     queue = client.get("/revisits?lang=en")
     assert queue.status_code == 200 and "P-CALL1" in queue.text and 'id="revisit-kpis"' in queue.text

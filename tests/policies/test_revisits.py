@@ -14,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role, User
 from claimwatch.auth.principal import Principal
@@ -28,6 +27,7 @@ from claimwatch.policies.models import PolicyRevisit, PolicySale, SaleFlag
 from claimwatch.policies.sales_schemas import SaleIn
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.todo import registry
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World
 from tests.snapshots import Snapshot
 
@@ -229,7 +229,7 @@ def test_overdue_and_missing_revisits_by_the_worker(w: RevisitWorld) -> None:
 
 
 def test_api_reply_roles_tenants_and_inbox(w: RevisitWorld, tmp_path: Path) -> None:
-    client = TestClient(create_app())
+    client = TestClient(shared_app())
     if True:
         listed = client.get("/api/v1/revisits", headers=w.headers("csr"))
         assert listed.status_code == 200 and listed.json()["total"] == 4

@@ -10,8 +10,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.apps import shared_app
 from tests.factories import World
-from tests.policies.sales_world import SalesWorld, build, shared_app
+from tests.policies.sales_world import SalesWorld, build
 from tests.snapshots import Snapshot
 
 NEW = {

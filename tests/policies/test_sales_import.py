@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from claimwatch.cli import app as cli_app
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.policies.models import PolicySale
+from tests.apps import shared_app
 from tests.factories import World
-from tests.policies.sales_world import SHA, SalesWorld, build, shared_app
+from tests.policies.sales_world import SHA, SalesWorld, build
 from tests.snapshots import Snapshot
 
 # The import's queries (IN lists of codes and numbers) are the service's; recording runs on both databases in

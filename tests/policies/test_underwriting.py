@@ -6,17 +6,14 @@ insurer, the regulator), the all-or-nothing import, rule versions, and the clock
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from claimwatch.app import create_app
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role, User
 from claimwatch.auth.principal import Principal
@@ -28,6 +25,7 @@ from claimwatch.policies import underwriting, underwriting_jobs, underwriting_ru
 from claimwatch.policies.models import UnderwritingCase, UnderwritingClock
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.todo import registry
+from tests.apps import shared_app
 from tests.factories import TenantHandle, World
 from tests.snapshots import Snapshot
 from tests.web.conftest import sign_in
@@ -65,11 +63,6 @@ def build(world: World) -> Uw:
 @pytest.fixture
 def uw(world: World, db_snapshot: Snapshot) -> Uw:
     return db_snapshot("policies.underwriting", lambda: build(world))
-
-
-@functools.cache
-def shared_app() -> FastAPI:
-    return create_app()
 
 
 def client_of(username: str) -> TestClient:
