@@ -13,6 +13,14 @@ from claimwatch.config import PACKAGE_DIR, get_settings
 
 # PostgreSQL's SQLSTATE for "relation ... does not exist".
 UNDEFINED_TABLE = "42P01"
+# Made by the migrations in raw SQL because the models cannot declare them for both databases: the knowledge base's
+# SQLite FTS5 table (with the shadow tables SQLite keeps for it) and its PostgreSQL full-text index.
+OUTSIDE_THE_MODELS = ("kb_search", "ix_kb_articles_search")
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Alembic's filter: the objects of :data:`OUTSIDE_THE_MODELS` are not differences between models and schema."""
+    return not (reflected and compare_to is None and name is not None and name.startswith(OUTSIDE_THE_MODELS))
 
 
 def alembic_config(url: str | None = None) -> Config:

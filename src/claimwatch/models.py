@@ -22,6 +22,7 @@ from claimwatch.evidence.models import (
     EvidenceTreeState,
     WitnessedHead,
 )
+from claimwatch.forecasts.models import RosterDay, VolumeForecast
 from claimwatch.heartbeat.models import StaleEpisode, WorkerHeartbeat
 from claimwatch.inspections.models import (
     Inspection,
@@ -32,6 +33,7 @@ from claimwatch.inspections.models import (
     InspectionPlan,
     InspectionReview,
 )
+from claimwatch.kb.models import KbArticle, KbArticleVersion, KbFeedback
 from claimwatch.kpi.models import QualityAlert
 from claimwatch.lookup.models import LookupCode, LookupThrottle
 from claimwatch.materials.models import MaterialsDocument, MaterialsNotice, MaterialsProfile
@@ -85,6 +87,7 @@ from claimwatch.reports.models import Report
 from claimwatch.risk.fairness_models import FairnessResult, FairnessRun
 from claimwatch.risk.models import RiskModel, RiskReview, RiskScore
 from claimwatch.sanctions.models import BlacklistEntry, MandatoryTraining, Sanction, Violation
+from claimwatch.servicedesk.models import PeakPeriod, ServiceRequest, ServiceRequestClock, ServiceRequestEvent
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
 from claimwatch.supervision.models import (
     RatingDeduction,
@@ -100,6 +103,15 @@ from claimwatch.triage.catastrophe_models import Catastrophe
 from claimwatch.triage.models import TriageContact, TriageDecision, TriageRuleSet
 
 __all__ = [
+    "RosterDay",
+    "VolumeForecast",
+    "KbArticle",
+    "KbArticleVersion",
+    "KbFeedback",
+    "PeakPeriod",
+    "ServiceRequest",
+    "ServiceRequestClock",
+    "ServiceRequestEvent",
     "AppraisalScheme",
     "AppraisalScorecard",
     "StaffLicence",

@@ -100,6 +100,15 @@ class Permission(enum.StrEnum):
     COMMENT_APPRAISALS = "comment_appraisals"  # the manager's comment on a scorecard
     MANAGE_APPRAISALS = "manage_appraisals"  # appraisal scheme versions, compute a month
     VIEW_OWN_APPRAISAL = "view_own_appraisal"  # my own scorecard, training record and licences
+    VIEW_SERVICE_REQUESTS = "view_service_requests"  # the service-request queue, request pages, their KPIs
+    HANDLE_SERVICE_REQUESTS = "handle_service_requests"  # intake, assign, notes, replies, resolve, escalate, import
+    MANAGE_PEAK_MODE = "manage_peak_mode"  # declare, confirm (from the forecast) and end peak periods (高峰期)
+    INBOX_SERVICE_REQUESTS = "inbox_service_requests"  # my requests by nearest deadline; my team's unassigned ones
+    VIEW_KB = "view_kb"  # search and read the knowledge base, suggested articles, "was this helpful"
+    EDIT_KB = "edit_kb"  # write articles and new versions, submit them for review
+    APPROVE_KB = "approve_kb"  # approve or reject a submitted version (not one's own), retire articles
+    VIEW_FORECASTS = "view_forecasts"  # volume forecasts with their back-test, staffing against the roster
+    MANAGE_FORECASTS = "manage_forecasts"  # run a forecast now, enter the roster
 
 
 _STAFF = {Role.ADJUSTER, Role.SUPERVISOR, Role.COMPLAINT_HANDLER, Role.INSPECTOR, Role.QUALITY_MANAGER, Role.ADMIN}
@@ -213,6 +222,17 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.COMMENT_APPRAISALS: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER}),
     Permission.MANAGE_APPRAISALS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
     Permission.VIEW_OWN_APPRAISAL: frozenset(_STAFF | {Role.UNDERWRITER}),
+    Permission.VIEW_SERVICE_REQUESTS: frozenset(_STAFF | {Role.INTEGRATION}),
+    Permission.HANDLE_SERVICE_REQUESTS: frozenset(
+        {Role.COMPLAINT_HANDLER, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION}
+    ),
+    Permission.MANAGE_PEAK_MODE: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER}),
+    Permission.INBOX_SERVICE_REQUESTS: frozenset({Role.COMPLAINT_HANDLER, Role.SUPERVISOR}),
+    Permission.VIEW_KB: frozenset(_STAFF | {Role.UNDERWRITER}),
+    Permission.EDIT_KB: frozenset({Role.COMPLAINT_HANDLER, Role.SUPERVISOR, Role.QUALITY_MANAGER}),
+    Permission.APPROVE_KB: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER}),
+    Permission.VIEW_FORECASTS: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.MANAGE_FORECASTS: frozenset({Role.SUPERVISOR, Role.ADMIN}),
 }
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 
 import claimwatch.models  # noqa: F401 - registers every table on Base.metadata
 from claimwatch.db import Base, make_engine
+from claimwatch.migrate import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,6 +30,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
