@@ -115,6 +115,29 @@ class PgScratch:
                 ).scalars()
             )
             self.fingerprint = self._fingerprint(conn)
+            # Tables with generated columns (the knowledge base's stored tsvector) take their rows back with the
+            # other columns named: a generated column cannot be inserted into.
+            generated = set(
+                conn.execute(
+                    text(
+                        "SELECT DISTINCT table_name FROM information_schema.columns "
+                        "WHERE table_schema = 'public' AND is_generated <> 'NEVER'"
+                    )
+                ).scalars()
+            )
+            self.columns = {
+                table: ", ".join(
+                    f'"{name}"'
+                    for name in conn.execute(
+                        text(
+                            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                            "AND table_name = :table AND is_generated = 'NEVER' ORDER BY ordinal_position"
+                        ),
+                        {"table": table},
+                    ).scalars()
+                )
+                for table in generated
+            }
         self.base = self.save()
 
     @staticmethod
@@ -189,7 +212,13 @@ class PgScratch:
             if tables:
                 conn.execute(text("TRUNCATE " + ", ".join(f'public."{table}"' for table in tables) + " CASCADE"))
             for table in state.tables:
-                conn.execute(text(f'INSERT INTO public."{table}" SELECT * FROM {state.schema}."{table}"'))
+                named = self.columns.get(table)
+                if named is None:
+                    conn.execute(text(f'INSERT INTO public."{table}" SELECT * FROM {state.schema}."{table}"'))
+                else:
+                    conn.execute(
+                        text(f'INSERT INTO public."{table}" ({named}) SELECT {named} FROM {state.schema}."{table}"')
+                    )
             if state.sequences:
                 conn.execute(
                     text(

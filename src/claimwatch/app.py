@@ -34,11 +34,15 @@ from claimwatch.config import PACKAGE_DIR, get_settings
 from claimwatch.errors import Problem, error_body
 from claimwatch.evidence import api as evidence_api
 from claimwatch.evidence import pages as evidence_pages
+from claimwatch.forecasts import api as forecasts_api
+from claimwatch.forecasts import pages as forecasts_pages
 from claimwatch.inspections import api as inspections_api
 from claimwatch.inspections import pages as inspections_pages
 from claimwatch.inspections import results_api as inspection_results_api
 from claimwatch.inspections import results_pages as inspection_results_pages
 from claimwatch.inspections import work_pages as inspection_work_pages
+from claimwatch.kb import api as kb_api
+from claimwatch.kb import pages as kb_pages
 from claimwatch.kpi.api import router as kpi_router
 from claimwatch.kpi.pages import router as kpi_pages_router
 from claimwatch.logs import configure_logging
@@ -50,10 +54,10 @@ from claimwatch.notify.api import router as notify_router
 from claimwatch.notify.pages import router as notify_pages_router
 from claimwatch.ops import health as ops_health
 from claimwatch.ops import web as ops_web
-from claimwatch.people import api as people_api  # noqa: I001 - issue 18 (h1)
-from claimwatch.people import appraisal_api, appraisal_pages, training_api, training_pages  # noqa: I001 - issue 18 (h3)  # noqa: I001 - issue 18 (h2)
-from claimwatch.people import pages as people_pages  # noqa: I001 - issue 18 (h1)
-from claimwatch.policies import revisit_api, revisit_pages, sales_api, sales_pages, underwriting_api, underwriting_pages  # noqa: I001 - issue 18 (h5)  # noqa: I001 - issue 18 (h6)  # noqa: I001 - issue 18 (h4)
+from claimwatch.people import api as people_api
+from claimwatch.people import appraisal_api, appraisal_pages, training_api, training_pages
+from claimwatch.people import pages as people_pages
+from claimwatch.policies import revisit_api, revisit_pages, sales_api, sales_pages, underwriting_api, underwriting_pages
 from claimwatch.privacy import derive_key
 from claimwatch.providers import api as providers_api
 from claimwatch.providers import pages as providers_pages
@@ -72,6 +76,10 @@ from claimwatch.risk import fairness_api, fairness_pages
 from claimwatch.risk import pages as risk_pages
 from claimwatch.sanctions import api as sanctions_api
 from claimwatch.sanctions import pages as sanctions_pages
+from claimwatch.servicedesk import api as servicedesk_api
+from claimwatch.servicedesk import kpi_api as servicedesk_kpi_api
+from claimwatch.servicedesk import pages as servicedesk_pages
+from claimwatch.servicedesk import public_pages as servicedesk_public_pages
 from claimwatch.sla.api import router as sla_router
 from claimwatch.sla.pages import router as sla_pages_router
 from claimwatch.supervision import api as supervision_api
@@ -243,18 +251,26 @@ def create_app() -> FastAPI:
     app.include_router(benchmark_pages.router)
     app.include_router(whitelist_pages.public_router)
     app.include_router(whitelist_pages.router)
-    app.include_router(appraisal_api.router)  # issue 18 (h3)
+    app.include_router(appraisal_api.router)
     app.include_router(appraisal_pages.router)  # before people pages: /people/appraisals before /people/{code}
-    app.include_router(training_api.router)  # issue 18 (h2)
+    app.include_router(training_api.router)
     app.include_router(training_pages.router)  # before people pages: /people/training before /people/{code}
-    app.include_router(underwriting_api.router)  # issue 18 (h5)
-    app.include_router(underwriting_pages.router)  # issue 18 (h5)
-    app.include_router(revisit_api.router)  # issue 18 (h6)
-    app.include_router(revisit_pages.router)  # issue 18 (h6)
-    app.include_router(sales_api.router)  # issue 18 (h4)
-    app.include_router(sales_pages.router)  # issue 18 (h4): fixed /sales/<word> before /sales/{policy_number}
-    app.include_router(people_api.router)  # issue 18 (h1)
+    app.include_router(underwriting_api.router)
+    app.include_router(underwriting_pages.router)
+    app.include_router(revisit_api.router)
+    app.include_router(revisit_pages.router)
+    app.include_router(sales_api.router)
+    app.include_router(sales_pages.router)  # fixed /sales/<word> before /sales/{policy_number}
+    app.include_router(people_api.router)
     app.include_router(people_pages.router)  # LAST of the people pages: /people/{code} takes any /people/<word>
+    app.include_router(servicedesk_kpi_api.router)  # BEFORE the requests api (/kpis vs /{number})
+    app.include_router(servicedesk_api.router)
+    app.include_router(kb_api.router)
+    app.include_router(servicedesk_pages.router)
+    app.include_router(servicedesk_public_pages.router)
+    app.include_router(forecasts_api.router)
+    app.include_router(forecasts_pages.router)
+    app.include_router(kb_pages.router)  # fixed /kb/new, /kb/review, /kb/stale before /kb/{code}
     if not public_docs:
         serve_private_docs(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")

@@ -24,18 +24,21 @@ from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo import cli as demo_cli
 from claimwatch.evidence import cli as evidence_cli
+from claimwatch.forecasts import cli as forecasts_cli
 from claimwatch.imports import cli as imports_cli
 from claimwatch.inspections import cli as inspections_cli
+from claimwatch.kb import cli as kb_cli
 from claimwatch.kpi import cli as kpi_cli
 from claimwatch.materials import cli as materials_cli
 from claimwatch.notify import cli as notify_cli
 from claimwatch.ops import backup_cli
 from claimwatch.ops import cli as ops_cli
 from claimwatch.people import cli as people_cli
-from claimwatch.policies import cli as policies_cli  # noqa: I001 - issue 18 (h4)
+from claimwatch.policies import cli as policies_cli
 from claimwatch.providers import cli as providers_cli
 from claimwatch.reports import cli as reports_cli
 from claimwatch.risk import cli as risk_cli
+from claimwatch.servicedesk import cli as servicedesk_cli
 from claimwatch.sla import cli as sla_cli
 from claimwatch.supervision import cli as supervision_cli
 from claimwatch.surveys import cli as surveys_cli
@@ -88,7 +91,10 @@ app.add_typer(providers_cli.app, name="providers")
 app.add_typer(supervision_cli.app, name="supervision")
 app.add_typer(evidence_cli.app, name="evidence")
 app.add_typer(people_cli.app, name="people")
-app.add_typer(policies_cli.app, name="policies")  # issue 18 (h4)
+app.add_typer(policies_cli.app, name="policies")
+app.add_typer(servicedesk_cli.app, name="servicedesk")
+app.add_typer(forecasts_cli.app, name="forecasts")
+app.add_typer(kb_cli.app, name="kb")
 app.command("backup")(backup_cli.backup)
 app.command("restore")(backup_cli.restore)
 

@@ -14,8 +14,9 @@ from claimwatch.config import PACKAGE_DIR, get_settings
 # PostgreSQL's SQLSTATE for "relation ... does not exist".
 UNDEFINED_TABLE = "42P01"
 # Made by the migrations in raw SQL because the models cannot declare them for both databases: the knowledge base's
-# SQLite FTS5 table (with the shadow tables SQLite keeps for it) and its PostgreSQL full-text index.
-OUTSIDE_THE_MODELS = ("kb_search", "ix_kb_articles_search")
+# SQLite FTS5 table (with the shadow tables SQLite keeps for it), and on PostgreSQL its stored tsvector column and
+# the full-text index over it.
+OUTSIDE_THE_MODELS = ("kb_search", "ix_kb_articles_search", "search_vector")
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:

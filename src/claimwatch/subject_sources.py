@@ -11,3 +11,4 @@ from claimwatch.cases import inspection_subject as claim_subject  # noqa: F401 -
 from claimwatch.complaints import inspection_subject as complaint_subject  # noqa: F401 - complaints (投诉)
 from claimwatch.policies import inspection_subject as policy_subjects  # noqa: F401 - sales (销售) and underwriting cases (核保)
 from claimwatch.providers import complaint_link  # noqa: F401, E402 - the provider a complaint names (complaints.provider_link)
+from claimwatch.servicedesk import survey_source  # noqa: F401, E402 - a closed service request's survey (surveys.sources)

@@ -28,6 +28,7 @@ from claimwatch.ops import ingest as ops_ingest  # noqa: F401 - counts ingested 
 from claimwatch.policies import sales_subscriptions  # noqa: F401 - links sales complaints to the sale and its agent
 from claimwatch.providers import subscriptions as providers_subscriptions  # noqa: F401 - tasks to third parties by rule
 from claimwatch.rectification import subscriptions as rectification_subscriptions  # noqa: F401 - rectification deadlines
+from claimwatch.servicedesk import subscriptions as servicedesk_subscriptions  # noqa: F401 - request deadlines follow the calendar
 from claimwatch.sla import service as sla_service
 from claimwatch.sla import subscriptions as sla_subscriptions  # noqa: F401 - registers the clocks' reactions
 

@@ -34,6 +34,7 @@ from claimwatch.auth import jobs as auth_jobs
 from claimwatch.complaints import jobs as complaint_jobs
 from claimwatch.config import get_settings
 from claimwatch.evidence import jobs as evidence_jobs
+from claimwatch.forecasts import jobs as forecast_jobs
 from claimwatch.heartbeat import service as heartbeat
 from claimwatch.heartbeat.jobs import Pass
 from claimwatch.inspections import jobs as inspection_jobs
@@ -50,6 +51,7 @@ from claimwatch.providers import scorecard_jobs as provider_scorecard_jobs
 from claimwatch.rectification import jobs as rectification_jobs
 from claimwatch.reports import jobs as reports_jobs
 from claimwatch.risk import fairness_jobs
+from claimwatch.servicedesk import jobs as servicedesk_jobs
 from claimwatch.sla import jobs
 from claimwatch.supervision import jobs as supervision_jobs
 from claimwatch.surveys import jobs as survey_jobs
@@ -112,6 +114,7 @@ def _clock_sweeps(on_pass: Callable[[jobs.SweepResult], None] | None) -> tuple[J
         Job("action sweep", action_jobs.sweep, checked, clocks),
         Job("provider task sweep", provider_jobs.run_task_clocks, checked, clocks),
         Job("underwriting sweep", underwriting_jobs.run_clocks, checked, clocks),
+        Job("service request sweep", servicedesk_jobs.run_clocks, checked, clocks),
     )
 
 
@@ -163,6 +166,13 @@ def worker_passes(
                     reports_jobs.run_scheduled,
                     lambda result: len(result.built) + len(result.failed),
                     lambda result: {"built": len(result.built), "failed": len(result.failed)},
+                ),
+                # Weekly: a tenant's series are forecast again when their newest run is a week old.
+                Job(
+                    "volume forecasts",
+                    forecast_jobs.run,
+                    lambda result: result.made,
+                    lambda result: {"made": result.made, "tenants": result.tenants},
                 ),
             ),
             "sweep",

@@ -13,7 +13,9 @@ from claimwatch.db import Base
 
 def test_models_and_migrations_agree(database):
     with db.get_engine().connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": False, "include_object": migrate.include_object})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": False, "include_object": migrate.include_object}
+        )
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
 

@@ -34,7 +34,7 @@ from tests.factories import PASSWORD, World, reported
 
 # Generated requests per operation, after the coverage phase's boundary cases. Bounded by the suite's time budget
 # (about 300 operations); the coverage phase already tries every parameter's boundary and just-invalid values.
-EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 5}
+EXAMPLES = {GenerationMode.POSITIVE: 4, GenerationMode.NEGATIVE: 3}
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ OWN_API = "/api/v1/provider/tasks"
 PUBLIC = re.compile(
     r"^/(healthz|readyz|metrics|openapi\.json|docs|docs/oauth2-redirect|redoc|login|logout|static)(/|$)"
     r"|^/$|^/lookup(/|$)|^/api/v1/lookup(/|$)|^/survey/|^/api/v1/public/|^/provider/tasks/|^/disclosure(/|$)"
-    r"|^/whitelist$|^/api/v1/evidence/keys$"
+    r"|^/whitelist$|^/api/v1/evidence/keys$|^/service/new$"
 )
 
 

@@ -64,9 +64,30 @@ def test_the_wiring_registers_every_domain_section():
         (Role.ADJUSTER, ["claims", "provider-tasks", "rectifications", "actions"]),
         (
             Role.SUPERVISOR,
-            ["escalations", "provider-tasks", "rectifications", "actions", "actions-overdue", "risk-reviews"],
+            [
+                "escalations",
+                "provider-tasks",
+                "service-requests",
+                "service-requests-unassigned",
+                "rectifications",
+                "actions",
+                "actions-overdue",
+                "risk-reviews",
+                "kb-review",
+            ],
         ),
-        (Role.COMPLAINT_HANDLER, ["complaints", "unassigned-complaints", "rectifications", "revisits", "actions"]),
+        (
+            Role.COMPLAINT_HANDLER,
+            [
+                "complaints",
+                "unassigned-complaints",
+                "service-requests",
+                "service-requests-unassigned",
+                "rectifications",
+                "revisits",
+                "actions",
+            ],
+        ),
         (
             Role.QUALITY_MANAGER,
             [
@@ -80,6 +101,7 @@ def test_the_wiring_registers_every_domain_section():
                 "licences-expiring",
                 "sanctions",
                 "training-overdue",
+                "kb-review",
             ],
         ),
         (Role.INSPECTOR, ["inspections", "inspection-reviews", "low-scores", "actions", "risk-reviews"]),

@@ -23,6 +23,7 @@ from claimwatch.demo import providers as demo_providers
 from claimwatch.demo import quality_loop as demo_quality_loop
 from claimwatch.demo import reports as demo_reports
 from claimwatch.demo import risk as demo_risk
+from claimwatch.demo import servicedesk as demo_servicedesk
 from claimwatch.demo import supervision as demo_supervision
 from claimwatch.demo import triage as demo_triage
 from claimwatch.demo.generator import DemoSpec, iter_claim_events, to_json_line
@@ -131,6 +132,9 @@ def setup(
             err.print(line, markup=False)
         # Issue 18: after the quality loop (its sanctions make the mandatory training), before the evidence heads.
         for line in demo_people_policies.load(spec).lines():
+            err.print(line, markup=False)
+        # Issue 17: the service desk (needs picc.cs/qm/supervisor; before the evidence heads cover its audit entries).
+        for line in demo_servicedesk.load(spec).lines():
             err.print(line, markup=False)
         # Last: the rating and the whitelist read the snapshot the steps above retook; the evidence heads cover
         # every audit entry the demo wrote.

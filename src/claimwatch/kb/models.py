@@ -4,7 +4,8 @@ service request from its text, with "was this helpful" feedback and a stale-arti
 
 Search: the published version's question and answer are segmented with jieba (``search_terms``: space-separated
 terms) and indexed in the database — an SQLite FTS5 table ``kb_search`` (created by the migration on SQLite
-only; not in the ORM metadata) and, on PostgreSQL, a GIN index over ``to_tsvector('simple', search_terms)``.
+only; not in the ORM metadata) and, on PostgreSQL, a stored generated column ``search_vector`` =
+``to_tsvector('simple', search_terms)`` with a GIN index (also outside the ORM metadata).
 """
 
 from __future__ import annotations

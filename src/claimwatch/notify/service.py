@@ -62,6 +62,7 @@ TEMPLATES = (
     "survey_invitation",
     "underwriting_decision",  # policies.underwriting: the applicant told the decision and its reasons
     "policy_revisit",  # policies.revisits: the post-issue revisit (新契约回访) with its reply code
+    "service_reply",  # servicedesk: a handler's reply to a service request (客户服务回复)
     # staff notices: one notice (e-mail), the daily digest (e-mail), a group robot's markdown
     "staff_notice",
     "staff_digest",
@@ -726,6 +727,8 @@ KIND_LABELS: dict[str, str] = {
     "training_overdue": N_("Mandatory training overdue"),
     "underwriting_due_soon": N_("Underwriting turnaround due soon"),
     "underwriting_overdue": N_("Underwriting turnaround passed"),
+    "service_request_due_soon": N_("Service request due soon"),
+    "service_request_overdue": N_("Service request overdue"),
     ALERT_KIND: N_("Failed claimant messages"),
 }
 # Where a user's e-mail goes by default: escalations, red lights and complaint/quality alerts at once,

@@ -27,7 +27,8 @@ def issue(
     result = jobs.issue_due(now=parse_now(now, 2), lookback_days=lookback_days)
     console.print(
         f"issued {result.issued} survey(s): {result.claims} after claims, {result.complaints} after complaints "
-        f"({result.unreachable} with no reachable contact); expired {result.expired}",
+        f"({result.unreachable} with no reachable contact); expired {result.expired}"
+        + (f"; {result.others} after other cases (service requests)" if result.others else ""),
         soft_wrap=True,
     )
 

@@ -24,12 +24,13 @@ class IssueResult:
     claims: int = 0  # surveys issued for claims
     complaints: int = 0  # surveys issued for complaints
     unreachable: int = 0  # of those, with no reachable contact (counted, no message)
+    others: int = 0  # surveys issued for the registered kinds (surveys.sources: service requests…)
     expired: int = 0
     by_tenant: dict[int, int] = field(default_factory=dict)
 
     @property
     def issued(self) -> int:
-        return self.claims + self.complaints
+        return self.claims + self.complaints + self.others
 
 
 def issue_due(now: dt.datetime | None = None, lookback_days: int = 30) -> IssueResult:
@@ -54,7 +55,8 @@ def issue_due(now: dt.datetime | None = None, lookback_days: int = 30) -> IssueR
                 result.claims += counts.claims
                 result.complaints += counts.complaints
                 result.unreachable += counts.unreachable
-                issued = counts.claims + counts.complaints
+                result.others += counts.others
+                issued = counts.claims + counts.complaints + counts.others
                 if issued:
                     result.by_tenant[tenant_id] = result.by_tenant.get(tenant_id, 0) + issued
         with unit_of_work(context) as session:

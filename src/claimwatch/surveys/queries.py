@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, literal
@@ -20,7 +21,7 @@ from claimwatch.auth.principal import Permission, Principal
 from claimwatch.db import utc_now
 from claimwatch.params import EARLIEST_YEAR, LATEST_YEAR
 from claimwatch.privacy import scrub_text
-from claimwatch.surveys import repository
+from claimwatch.surveys import repository, sources
 from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.surveys.service import (
     COMMENT_LIMIT,
@@ -28,11 +29,11 @@ from claimwatch.surveys.service import (
     MAX_RESULT_MONTHS,
     NOT_SET,
     SCORES,
-    SUBJECT_TYPES,
     SurveyError,
     localised,
     outcome_label,
     subject_label,
+    subject_types,
 )
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
@@ -114,9 +115,19 @@ def checked(query: ResultsQuery) -> ResultsQuery:
         raise SurveyError(422, "to", f"a period spans at most {MAX_RESULT_MONTHS} months")
     if query.group_by not in GROUP_BY:
         raise SurveyError(422, "by", f"one of {', '.join(GROUP_BY)}")
-    if query.subject_type is not None and query.subject_type not in SUBJECT_TYPES:
-        raise SurveyError(422, "type", f"one of {', '.join(SUBJECT_TYPES)}")
+    if query.subject_type is not None and query.subject_type not in subject_types():
+        raise SurveyError(422, "type", f"one of {', '.join(subject_types())}")
     return query
+
+
+def _registered(subject_type: str, reference: str, locale: str) -> dict[str, Any]:
+    """A registered kind's page and name (surveys.sources), for the comment list."""
+    if subject_type in ("claim", "complaint"):
+        return {}
+    source = sources.get(subject_type)
+    if source is None:
+        return {}
+    return {"url": source.url.format(reference=quote(reference)), "kind": translate(locale, source.label)}
 
 
 def _utc_bounds(period_from: dt.date, period_to: dt.date, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
@@ -356,6 +367,7 @@ def results_for(
             "overall": score,
             "comment": scrub_text(text),
         }
+        | _registered(subject_type, reference, locale)
         for tid, key, submitted_at, subject_type, reference, handler_id, org_id, score, text in found_comments
     ]
     total_label = translate(locale, N_("All"))

@@ -32,7 +32,7 @@ from claimwatch.db import tenant_context, utc_now
 from claimwatch.errors import Problem
 from claimwatch.notify import service as notify_service
 from claimwatch.privacy import scrub_text
-from claimwatch.surveys import repository
+from claimwatch.surveys import repository, sources
 from claimwatch.surveys.models import Survey, SurveyResponse
 from claimwatch.surveys.schemas import MAX_COMMENT, AnswerIn
 from claimwatch.tenancy import repository as tenancy_repository
@@ -88,8 +88,13 @@ def outcome_label(code: str, locale: str) -> str:
     return label(OUTCOME_LABELS, code, locale)
 
 
+def subject_types() -> tuple[str, ...]:
+    """Claims, complaints and the kinds registered by other domains (:mod:`claimwatch.surveys.sources`)."""
+    return SUBJECT_TYPES + tuple(sources.sources())
+
+
 def subject_label(subject_type: str, locale: str) -> str:
-    return label(SUBJECT_LABELS, subject_type, locale)
+    return label(SUBJECT_LABELS | sources.labels(), subject_type, locale)
 
 
 # --- tokens -------------------------------------------------------------------------------------------
@@ -142,6 +147,7 @@ class IssueCounts:
     claims: int = 0
     complaints: int = 0
     unreachable: int = 0
+    others: int = 0  # of the registered kinds (service requests…)
 
 
 def claim_key(claim_id: int, reopen_count: int) -> str:
@@ -198,6 +204,8 @@ def due_subjects(session: Session, since: dt.datetime, until: dt.datetime) -> li
         for complaint in complaint_queries.closed_between(session, since, until)
         if tenant_id is None or complaint.tenant_id == tenant_id
     ]
+    for source in sources.sources().values():
+        subjects += source.due(session, since, until)
     existing = repository.keys_sent_since(session, since)
     return [subject for subject in subjects if subject.key not in existing]
 
@@ -250,8 +258,10 @@ def issue(session: Session, tenant_id: int, subjects: Sequence[Subject], now: dt
             counts.unreachable += 1
         if subject.subject_type == "claim":
             counts.claims += 1
-        else:
+        elif subject.subject_type == "complaint":
             counts.complaints += 1
+        else:
+            counts.others += 1
         payload = canonical_json(
             {
                 "survey": survey.subject_key,
@@ -270,12 +280,23 @@ def issue(session: Session, tenant_id: int, subjects: Sequence[Subject], now: dt
 
 def _invite(session: Session, tenant_id: int, survey: Survey, subject: Subject, token: str, locale: str) -> list[Any]:
     settings = get_settings()
+    source = sources.get(subject.subject_type) if subject.subject_type not in SUBJECT_TYPES else None
+    invitation = _INVITATION_SUBJECT | ({source.code: source.invitation} if source is not None else {})
     context = {
         "survey_url": survey_url(token),
-        "subject_label": label(_INVITATION_SUBJECT, subject.subject_type, locale),
+        "subject_label": label(invitation, subject.subject_type, locale),
         "valid_days": settings.survey_valid_days,
     }
     key = f"survey:{survey.id}"
+    if source is not None:
+        return notify_service.enqueue_to_contact(
+            session,
+            source.contact(session, subject),
+            template=TEMPLATE,
+            context=context,
+            idempotency_key=key,
+            locale=locale,
+        )
     if subject.complaint is None:
         assert subject.claim_id is not None
         return notify_service.enqueue(

@@ -144,6 +144,9 @@ def render(
         "nav_my_appraisal": principal is not None
         and principal.can(Permission.VIEW_OWN_APPRAISAL)
         and not principal.can(Permission.VIEW_APPRAISALS),
+        "nav_service_requests": principal is not None and principal.can(Permission.VIEW_SERVICE_REQUESTS),
+        "nav_kb": principal is not None and principal.can(Permission.VIEW_KB),
+        "nav_forecasts": principal is not None and principal.can(Permission.VIEW_FORECASTS),
         "labels": labels,
         "stale_worker": _stale_worker(principal),
     } | (context or {})
