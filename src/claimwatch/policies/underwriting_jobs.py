@@ -11,13 +11,12 @@ rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL); a level fires once per clock an
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from claimwatch.audit import service as audit_service
 from claimwatch.auth.models import Role
 from claimwatch.db import utc_now
 from claimwatch.notify import service as notify_service
@@ -26,6 +25,7 @@ from claimwatch.policies.models import UnderwritingCase, UnderwritingClock
 from claimwatch.sla import engine
 from claimwatch.sla import jobs as sla_jobs
 from claimwatch.sla import service as sla_service
+from claimwatch.sla.jobs import SweepResult
 from claimwatch.tenancy import service as tenancy_service
 
 BATCH_SIZE = 500
@@ -34,32 +34,21 @@ NOTICE_OVERDUE = "underwriting_overdue"
 _RETRY = dt.timedelta(hours=1)
 
 
-@dataclass
-class SweepResult:
-    checked: int = 0
-    yellow: int = 0
-    red: int = 0
-    by_tenant: dict[int, int] = field(default_factory=dict)
-
-
 def run_clocks(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepResult:
     """One pass over every tenant's due underwriting clocks; each batch commits on its own."""
     at = now or utc_now()
-    result = SweepResult()
-    sla_jobs.sweep_due_tenants(
+    return sla_jobs.sweep_clock_table(
         at,
         batch_size,
         underwriting_clocks.tenants_with_due_clocks,
-        lambda session, tenant_id, limit: sweep_tenant_batch(session, tenant_id, at, limit, result),
+        underwriting_clocks.lock_due_clocks,
+        lambda session, tenant_id, due, result: _check_batch(session, tenant_id, due, at, result),
     )
-    return result
 
 
-def sweep_tenant_batch(session: Session, tenant_id: int, now: dt.datetime, limit: int, result: SweepResult) -> int:
-    audit_service.open_chain(session, tenant_id).close()
-    due = underwriting_clocks.lock_due_clocks(session, tenant_id, now, limit)
-    if not due:
-        return 0
+def _check_batch(
+    session: Session, tenant_id: int, due: Sequence[UnderwritingClock], now: dt.datetime, result: SweepResult
+) -> None:
     ids = sorted({clock.case_id for clock in due})
     cases = {
         case.id: case
@@ -75,10 +64,6 @@ def sweep_tenant_batch(session: Session, tenant_id: int, now: dt.datetime, limit
             clock.next_check_at = None
             continue
         _check(session, case, clock, axes, zone, now, result)
-    session.flush()
-    result.checked += len(due)
-    result.by_tenant[tenant_id] = result.by_tenant.get(tenant_id, 0) + len(due)
-    return len(due)
 
 
 def _check(

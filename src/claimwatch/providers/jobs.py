@@ -16,12 +16,11 @@ a dedupe key, so two sweeps racing cannot send one twice.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from claimwatch.audit import service as audit_service
 from claimwatch.auth.models import Role, User
 from claimwatch.cases.models import Claim
 from claimwatch.db import utc_now
@@ -38,33 +37,26 @@ BATCH_SIZE = 500
 _RETRY = dt.timedelta(hours=1)
 
 
-@dataclass
-class TaskSweepResult:
-    checked: int = 0
-    yellow: int = 0
-    red: int = 0
-    by_tenant: dict[int, int] = field(default_factory=dict)
+# A pass's counts (the SLA sweep's: clocks checked, yellow and red levels fired, clocks per tenant).
+TaskSweepResult = sla_jobs.SweepResult
 
 
 def run_task_clocks(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> TaskSweepResult:
     """One pass over every tenant's due provider-task clocks; each batch commits on its own (the worker calls
     this beside the rectification sweep)."""
     at = now or utc_now()
-    result = TaskSweepResult()
-    sla_jobs.sweep_due_tenants(
+    return sla_jobs.sweep_clock_table(
         at,
         batch_size,
         clocks.tenants_with_due_clocks,
-        lambda session, tenant_id, limit: sweep_tenant_batch(session, tenant_id, at, limit, result),
+        clocks.lock_due_clocks,
+        lambda session, tenant_id, due, result: _check_batch(session, tenant_id, due, at, result),
     )
-    return result
 
 
-def sweep_tenant_batch(session: Session, tenant_id: int, now: dt.datetime, limit: int, result: TaskSweepResult) -> int:
-    audit_service.open_chain(session, tenant_id).close()
-    due = clocks.lock_due_clocks(session, tenant_id, now, limit)
-    if not due:
-        return 0
+def _check_batch(
+    session: Session, tenant_id: int, due: Sequence[ProviderTaskClock], now: dt.datetime, result: TaskSweepResult
+) -> None:
     ids = sorted({clock.task_id for clock in due})
     tasks = {
         task.id: task
@@ -79,10 +71,6 @@ def sweep_tenant_batch(session: Session, tenant_id: int, now: dt.datetime, limit
             _check(context, task, clock, now, result)
         else:
             clock.next_check_at = None
-    session.flush()
-    result.checked += len(due)
-    result.by_tenant[tenant_id] = result.by_tenant.get(tenant_id, 0) + len(due)
-    return len(due)
 
 
 class _Context:

@@ -61,6 +61,35 @@ def sweep_due_tenants(now: dt.datetime, batch_size: int, tenants_due: TenantsDue
                 break
 
 
+# A clocks module's ``lock_due_clocks``: one tenant's due clocks, locked (FOR UPDATE SKIP LOCKED on PostgreSQL).
+LockDue = Callable[[Session, int, dt.datetime, int], Sequence[Any]]
+# Turns the lights of one batch of due clocks and tells people, counting in the result.
+CheckBatch = Callable[[Session, int, Sequence[Any], SweepResult], None]
+
+
+def sweep_clock_table(
+    now: dt.datetime, batch_size: int, tenants_due: TenantsDue, lock_due: LockDue, check_batch: CheckBatch
+) -> SweepResult:
+    """The sweep of a clock table whose clocks belong to another domain's records (provider tasks, underwriting
+    cases, service requests): per batch the tenant's audit chain first, then its due clocks locked, ``check_batch``
+    on them, and the counts."""
+    result = SweepResult()
+
+    def batch(session: Session, tenant_id: int, limit: int) -> int:
+        audit_service.open_chain(session, tenant_id).close()
+        due = lock_due(session, tenant_id, now, limit)
+        if not due:
+            return 0
+        check_batch(session, tenant_id, due, result)
+        session.flush()
+        result.checked += len(due)
+        result.by_tenant[tenant_id] = result.by_tenant.get(tenant_id, 0) + len(due)
+        return len(due)
+
+    sweep_due_tenants(now, batch_size, tenants_due, batch)
+    return result
+
+
 def sweep(now: dt.datetime | None = None, batch_size: int | None = None) -> SweepResult:
     """One pass over every tenant's due clocks. Each batch commits on its own."""
     at = now or utc_now()
