@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -111,14 +112,14 @@ def database(request: pytest.FixtureRequest, sqlite_template: Path, pg_admin_url
     if not pg_admin_url:
         pytest.skip(f"PostgreSQL half: set {PG_URL_ENV} (scripts/test.sh does)")
     scratch: PgScratch = request.getfixturevalue("pg_scratch")
-    scratch.check_schema()
+    if not scratch.check_schema():
+        db.get_engine().dispose()  # the database was made again: the pooled connections went with the old one
     url = scratch.url.render_as_string(hide_password=False)
     database = Database(url, "postgresql", name=scratch.name, admin_url=pg_admin_url, scratch=scratch, pending=True)
     if "db_snapshot" not in request.fixturenames:
         database.create_pending()
     db.configure(url)
-    yield database
-    db.get_engine().dispose()
+    yield database  # the pooled connections stay open for the next test (tests/snapshots.py POOLED)
 
 
 @pytest.fixture(scope="session")
@@ -147,3 +148,17 @@ def snapshot_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snapsho
 def db_snapshot(snapshot_store: SnapshotStore, database: Database) -> Snapshot:
     """Build a module's world once per worker and database kind, then copy it for each test (tests/snapshots.py)."""
     return Snapshot(snapshot_store, database)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:  # a playwright Browser (imported only where a browser test runs)
+    """One headless Chromium per worker for every browser test: a launch (Playwright's driver and the browser)
+    costs about a second, and thirty modules use one. Each module closes the contexts it left open."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browsers import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

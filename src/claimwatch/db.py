@@ -236,14 +236,15 @@ def get_engine() -> Engine:
 def configure(url: str) -> Engine:
     """Point the process at another database (tests, CLI --database).
 
-    Pointed again at the database it is on, the process keeps its engine and only closes the connections: the
-    engine's compiled-statement cache is keyed by its dialect, so a new engine would compile every statement again
-    (the test suite re-points the process before each test)."""
+    Pointed again at the database it is on, the process keeps its engine and its pooled connections: the
+    engine's compiled-statement cache is keyed by its dialect, so a new engine would compile every statement again,
+    and a new PostgreSQL connection starts with cold catalog caches (the test suite re-points the process before
+    each test)."""
     global _engine, _sessionmaker
     if _engine is not None:
-        _engine.dispose()
         if _engine.url.render_as_string(hide_password=False) == _with_driver(url):
             return _engine
+        _engine.dispose()
     _engine = make_engine(url)
     _sessionmaker = sessionmaker(bind=_engine, expire_on_commit=False)
     return _engine

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from claimwatch.assignment import jobs
 from tests.assignment.helpers import Office
@@ -38,10 +38,9 @@ def office(world) -> Office:
 
 
 @pytest.fixture
-def page(office: Office) -> Iterator[Page]:
-    with serve() as url, sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        context = browser.new_context(
+def page(office: Office, chromium: Browser) -> Iterator[Page]:
+    with serve() as url:
+        context = chromium.new_context(
             base_url=url, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 900}
         )
         context.set_default_timeout(15_000)
@@ -54,7 +53,7 @@ def page(office: Office) -> Iterator[Page]:
         page.click("button[type=submit]")
         page.wait_for_url(lambda u: "/login" not in u)
         yield page
-        browser.close()
+        context.close()
         assert errors == []
 
 

@@ -71,7 +71,7 @@ def test_cli_check_mode_and_profile(world, tmp_path):
     shown = runner.invoke(cli.app, ["load", "--tenant", "ACME"])
     assert shown.exit_code == 0 and "h.one" in shown.output
     with office.session() as session:
-        kinds = [e.kind for e in session.scalars(select(AuditEntry)).all()]
+        kinds = [e.kind for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()]
         assert kinds.count("config.assignment_mode") == 1 and "config.handler_profile" in kinds
         assert session.scalars(select(LoadSnapshot)).all()
     del number

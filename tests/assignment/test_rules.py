@@ -171,4 +171,6 @@ def test_complaint_assignment(world, office: Office):
         assert None not in names and len(names) == 2  # one each, round-robin
         events = session.scalars(select(ComplaintEvent).where(ComplaintEvent.kind == "assigned")).all()
         assert len(events) == 2 and all(e.actor == "system:assignment" for e in events)
-        assert session.scalars(select(AuditEntry).where(AuditEntry.kind == "complaint.assigned")).all()
+        assert session.scalars(
+            select(AuditEntry).where(AuditEntry.kind == "complaint.assigned").order_by(AuditEntry.seq)
+        ).all()

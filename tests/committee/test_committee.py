@@ -169,7 +169,11 @@ def _sources(c: Committee) -> int:
 
 def _audit_kinds(tenant_id: int) -> list[str]:
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-        return list(session.execute(select(AuditEntry.kind).where(AuditEntry.kind.like("committee.%"))).scalars())
+        return list(
+            session.execute(
+                select(AuditEntry.kind).where(AuditEntry.kind.like("committee.%")).order_by(AuditEntry.seq)
+            ).scalars()
+        )
 
 
 def test_agenda_decision_raises_an_action_and_closing_needs_every_decision(world: World) -> None:

@@ -69,7 +69,12 @@ def test_linked_to_claim_and_customer_without_clear_personal_data(client, desk: 
         events = session.execute(select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id)).scalars()
         event_text = json.dumps([(e.note, e.data) for e in events], ensure_ascii=False)
         audit_text = json.dumps(
-            [e.payload for e in session.execute(select(AuditEntry).where(AuditEntry.subject == number)).scalars()],
+            [
+                e.payload
+                for e in session.execute(
+                    select(AuditEntry).where(AuditEntry.subject == number).order_by(AuditEntry.seq)
+                ).scalars()
+            ],
             ensure_ascii=False,
         )
         row = {column.name: getattr(complaint, column.key) for column in Complaint.__table__.columns}

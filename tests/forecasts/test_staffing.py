@@ -154,7 +154,9 @@ def test_forecast_plan_refusals_roles_and_the_weekly_job(fc: Fc) -> None:
     assert set(weekly.refused["FB"]) == {"service_requests", "claims"}
     with unit_of_work(TenantContext.for_tenant(fc.a.id)) as session:
         assert session.scalar(select(func.count()).select_from(VolumeForecast)) == 1
-        kinds = session.scalars(select(AuditEntry.kind).where(AuditEntry.kind == service.AUDIT_FORECAST)).all()
+        kinds = session.scalars(
+            select(AuditEntry.kind).where(AuditEntry.kind == service.AUDIT_FORECAST).order_by(AuditEntry.seq)
+        ).all()
         assert len(kinds) == 1
 
 

@@ -56,7 +56,9 @@ def test_review_goes_to_another_inspector_and_records_disagreements(world) -> No
     with unit_of_work(TenantContext.for_tenant(w.tenant.id)) as session:
         payloads = [
             json.loads(p or "{}")
-            for p in session.scalars(select(AuditEntry.payload).where(AuditEntry.kind == "inspection.reviewed"))
+            for p in session.scalars(
+                select(AuditEntry.payload).where(AuditEntry.kind == "inspection.reviewed").order_by(AuditEntry.seq)
+            )
         ]
     assert payloads[0]["agreed"] is False and payloads[0]["disagreements"][0]["item"] == "payment_computed"
 

@@ -127,7 +127,11 @@ def test_submit_refuses_bad_results_then_scores_once(world) -> None:
         scoring.submit(session, me, paid, entries(PAID_ALL_PASS))
     assert twice.value.field == "status"
     with unit_of_work(TenantContext.for_tenant(w.tenant.id)) as session:
-        kinds = list(session.scalars(select(AuditEntry.kind).where(AuditEntry.kind.like("inspection.%"))))
+        kinds = list(
+            session.scalars(
+                select(AuditEntry.kind).where(AuditEntry.kind.like("inspection.%")).order_by(AuditEntry.seq)
+            )
+        )
         payload = json.loads(
             session.scalars(select(AuditEntry.payload).where(AuditEntry.kind == "inspection.submitted")).one() or "{}"
         )
@@ -180,7 +184,11 @@ def test_draft_then_evidence_then_submit(world, documents_dir: Path) -> None:
     with unit_of_work(TenantContext.for_tenant(w.tenant.id)) as session:
         rows = scoring.results(session, inspection_id)
         assert len(rows) == 7 and rows["decision_deadline"].outcome == "pass"
-        kinds = list(session.scalars(select(AuditEntry.kind).where(AuditEntry.kind.like("inspection.%"))))
+        kinds = list(
+            session.scalars(
+                select(AuditEntry.kind).where(AuditEntry.kind.like("inspection.%")).order_by(AuditEntry.seq)
+            )
+        )
     assert kinds == [
         "inspection.started",
         "inspection.draft_saved",

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
+from tests import browsers
+from tests.browsers import CHROMIUM
 from tests.lookup.conftest import LAST4, PDF, key, new_claim
 from tests.web.conftest import serve
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 SCREENSHOT_DIR = Path(os.environ.get("CLAIMWATCH_SCREENSHOT_DIR", "/tmp"))
 
@@ -26,11 +27,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(chromium: Browser) -> Iterator[Browser]:
+    yield from browsers.lend(chromium)
 
 
 def test_phone_lookup_and_upload(browser: Browser, client, world, tmp_path, database):

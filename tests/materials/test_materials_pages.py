@@ -132,7 +132,9 @@ def test_staff_set_the_claim_type_and_both_pages_list_the_same_awaited_items(cli
     options = re.findall(r'<option value="(\w+)"', claimant)
     assert options == staff_items + ["purchase_tax_certificate"]  # the optional item may be sent too
     with unit_of_work(TenantContext.for_tenant(acme.id)) as session:
-        kinds = session.execute(select(AuditEntry.actor).where(AuditEntry.kind == "materials.profile")).scalars()
+        kinds = session.execute(
+            select(AuditEntry.actor).where(AuditEntry.kind == "materials.profile").order_by(AuditEntry.seq)
+        ).scalars()
         assert list(kinds) == ["user:li.adjuster"]
     # Changing it again from the page: the checklist follows.
     assert _set_type(adjuster, "M-2", claim_type="theft").status_code == 303

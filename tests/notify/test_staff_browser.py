@@ -8,12 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from claimwatch.auth.models import Role
 from claimwatch.config import get_settings
 from claimwatch.notify import jobs
 from claimwatch.sla import jobs as sla_jobs
+from tests import browsers
 from tests.apps import shared_app
 from tests.factories import PASSWORD, reported
 from tests.notify.staff_helpers import add_branch, add_staff, inbox_of
@@ -30,11 +31,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield launched
-        launched.close()
+def browser(chromium: Browser) -> Iterator[Browser]:
+    yield from browsers.lend(chromium)
 
 
 def _sign_in(page: Page, username: str) -> None:

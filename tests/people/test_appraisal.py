@@ -227,7 +227,12 @@ def test_compute_month_comment_and_visibility(aw: AppraisalWorld) -> None:
     again = _cards(tid)["H1"]
     assert (again.manager_comment, again.commented_by, again.id) == ("及时率需提升", "user:chen.sup", cards["H1"].id)
     with unit_of_work(TenantContext.for_tenant(tid)) as session:
-        kinds = [e.kind for e in session.scalars(select(AuditEntry).where(AuditEntry.kind.like("%appraisal%")))]
+        kinds = [
+            e.kind
+            for e in session.scalars(
+                select(AuditEntry).where(AuditEntry.kind.like("%appraisal%")).order_by(AuditEntry.seq)
+            )
+        ]
         assert kinds.count("people.appraisal_computed") == 2 and "people.appraisal_comment" in kinds
         assert kinds.count("config.appraisal_scheme") == 1  # the default loaded once, at the first computation
         # Who may see what.

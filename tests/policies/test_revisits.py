@@ -149,7 +149,9 @@ def test_scheduled_at_recording_message_or_call(w: RevisitWorld) -> None:
         sale = session.execute(select(PolicySale).where(PolicySale.policy_number == "P-MSG")).scalar_one()
         again = revisits.schedule_for_sale(session, sale, actor="test", customer_phone=PHONE, now=NOW)
         assert again is not None and again.id == message_revisit.id  # idempotent
-        kinds = session.scalars(select(AuditEntry.kind).where(AuditEntry.kind.like("policies.revisit_%"))).all()
+        kinds = session.scalars(
+            select(AuditEntry.kind).where(AuditEntry.kind.like("policies.revisit_%")).order_by(AuditEntry.seq)
+        ).all()
         assert kinds.count("policies.revisit_scheduled") == 4
 
 

@@ -76,9 +76,9 @@ def test_the_demo_providers_story(database, monkeypatch: pytest.MonkeyPatch) -> 
             assert task is not None and task.report_sha256 and task.sent_at > now - dt.timedelta(days=10)
             assert task.on_time is False and task.standard is False and "late" in task.standard_reasons
             reported = session.scalars(
-                select(AuditEntry.payload).where(
-                    AuditEntry.kind == "provider_task.reported", AuditEntry.subject == task.number
-                )
+                select(AuditEntry.payload)
+                .where(AuditEntry.kind == "provider_task.reported", AuditEntry.subject == task.number)
+                .order_by(AuditEntry.seq)
             ).all()
             assert any(task.report_sha256 in (payload or "") for payload in reported)
             # … and it counts against the agency in its month's scorecard.

@@ -115,7 +115,9 @@ def test_accept_decline_and_a_report_refused_whole_without_its_fields(portal_wor
     assert task.on_time is True and task.standard is True and task.standard_reasons == []
     with unit_of_work(TenantContext.for_tenant(pw.acme.id)) as session:
         entries = session.execute(
-            select(AuditEntry.payload).where(AuditEntry.kind == "provider_task.reported", AuditEntry.subject == number)
+            select(AuditEntry.payload)
+            .where(AuditEntry.kind == "provider_task.reported", AuditEntry.subject == number)
+            .order_by(AuditEntry.seq)
         ).scalars()
         assert any(digest in (payload or "") for payload in entries)
     again = pw.client.post(f"{url}/report", headers=headers, data={"fields": json.dumps(APPRAISAL)})

@@ -192,7 +192,9 @@ def test_registering_keeps_the_contact_encrypted_and_shows_it_masked(rw: Registe
         assert provider.contact_phone_enc and "1391234" not in provider.contact_phone_enc
         assert service.contact_email(provider) == "wang@example.com"
         entry = session.execute(
-            select(AuditEntry).where(AuditEntry.kind == "provider", AuditEntry.subject == "SURV-1")
+            select(AuditEntry)
+            .where(AuditEntry.kind == "provider", AuditEntry.subject == "SURV-1")
+            .order_by(AuditEntry.seq)
         ).scalar_one()
         assert "13912345678" not in (entry.payload or "")
     # The same code again: 409 naming the code; bad values: 422 naming each field; nothing written.
@@ -310,7 +312,9 @@ def test_suspending_needs_a_reason_and_a_suspended_provider_gets_no_new_task(rw:
         assert service.refusal_for_new_task(session, hospital, "medical_records", TODAY) == "suspended"
         assert hospital.status_changed_by == "user:acme.qm"
         payloads = session.execute(
-            select(AuditEntry.payload).where(AuditEntry.kind == "provider", AuditEntry.subject == "HOSP-1")
+            select(AuditEntry.payload)
+            .where(AuditEntry.kind == "provider", AuditEntry.subject == "HOSP-1")
+            .order_by(AuditEntry.seq)
         ).scalars()
         assert any('"to":"suspended"' in (p or "").replace(" ", "") for p in payloads)
     # The same status again is a conflict; reinstating through the API.

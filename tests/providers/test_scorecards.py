@@ -74,7 +74,9 @@ def test_flags_below_the_thresholds_and_idempotent(scorecard_world: ScorecardWor
         assert written[0].figures["peer_rank"] == 2 and written[0].figures["complaints"] == 1
     with sw.session() as session:
         assert flags.evaluate(session, sw.acme.id, PERIOD) == []  # nothing changed
-        entries = session.scalars(select(AuditEntry).where(AuditEntry.kind == "provider.flagged")).all()
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.kind == "provider.flagged").order_by(AuditEntry.seq)
+        ).all()
         assert len(entries) == 1
 
 

@@ -61,7 +61,9 @@ def test_a_task_sent_from_the_api_has_its_contract_deadline_handler_documents_an
         assert mail.channel == "email" and mail.claim_id is None and mail.template == "provider_task"
         assert "鉴定" in mail.subject and "/provider/tasks/" in mail.body and "张三丰" not in mail.body
         entry = session.execute(
-            select(AuditEntry).where(AuditEntry.kind == "provider_task.sent", AuditEntry.subject == task.number)
+            select(AuditEntry)
+            .where(AuditEntry.kind == "provider_task.sent", AuditEntry.subject == task.number)
+            .order_by(AuditEntry.seq)
         ).scalar_one()
         assert entry is not None
 

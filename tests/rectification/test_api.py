@@ -97,5 +97,9 @@ def test_evidence_upload_stores_by_hash_and_audits_it(office: Office) -> None:
     assert step.status_code == 422 and step.json()["problems"][0]["field"] == "step"
     assert other.post(f"/api/v1/rectifications/{rid}/evidence", files=files).status_code == 404
     with office.session() as session:
-        entries = list(session.execute(select(AuditEntry).where(AuditEntry.kind == "rectification.evidence")).scalars())
+        entries = list(
+            session.execute(
+                select(AuditEntry).where(AuditEntry.kind == "rectification.evidence").order_by(AuditEntry.seq)
+            ).scalars()
+        )
     assert len(entries) == 1 and json.loads(entries[0].payload or "{}")["sha256"] == body["sha256"]

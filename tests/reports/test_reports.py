@@ -194,7 +194,9 @@ def test_a_build_stores_html_and_pdf_with_their_sha256_in_the_audit_chain(built:
         for path, digest in ((report.html_path, report.html_sha256), (report.pdf_path, report.pdf_sha256)):
             assert hashlib.sha256((built.documents / str(path)).read_bytes()).hexdigest() == digest
         entry = session.scalars(
-            select(AuditEntry).where(AuditEntry.kind == service.BUILT, AuditEntry.subject == f"report:{report.id}")
+            select(AuditEntry)
+            .where(AuditEntry.kind == service.BUILT, AuditEntry.subject == f"report:{report.id}")
+            .order_by(AuditEntry.seq)
         ).one()
         payload = json.loads(entry.payload or "{}")
         assert (payload["html_sha256"], payload["pdf_sha256"]) == (report.html_sha256, report.pdf_sha256)
@@ -310,7 +312,9 @@ def test_a_regulator_reads_only_the_cross_insurer_edition(built: Built):
     # Its audit event is in every insurer's chain (it is built from their data), and the chains verify.
     with unit_of_work(TenantContext.system_reader()) as session:
         subjects = session.scalars(
-            select(AuditEntry.tenant_id).where(AuditEntry.subject == f"report:{regulator_report['id']}")
+            select(AuditEntry.tenant_id)
+            .where(AuditEntry.subject == f"report:{regulator_report['id']}")
+            .order_by(AuditEntry.seq)
         ).all()
         assert sorted(subjects) == sorted([built.acme_id, built.bbb_id])
         assert all(audit_service.verify(session, tenant_id).ok for tenant_id in subjects)

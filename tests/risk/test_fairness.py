@@ -294,7 +294,9 @@ def test_a_rerun_keeps_row_ids_and_is_audited(built: Built):
         fairness.run_period(session, built.tenant_id, "2026-11", "test", now=NOW)
     assert {r.id for r in rows(built)} == before
     with unit_of_work(TenantContext.for_tenant(built.tenant_id)) as session:
-        kinds = session.scalars(select(AuditEntry.kind).where(AuditEntry.kind == "risk.fairness_run")).all()
+        kinds = session.scalars(
+            select(AuditEntry.kind).where(AuditEntry.kind == "risk.fairness_run").order_by(AuditEntry.seq)
+        ).all()
         assert len(kinds) >= 2
         assert len(session.scalars(select(FairnessRun)).all()) == 1
     with unit_of_work(TenantContext.for_tenant(built.tenant_id)) as session, pytest.raises(fairness.Invalid):

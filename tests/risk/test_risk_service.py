@@ -78,7 +78,9 @@ def test_scores_reviews_and_labels(world: World):
         score = session.scalars(select(RiskScore).where(RiskScore.claim_id == claim_id)).first()
         assert score is not None and score.inputs["days_since_policy_start"] == 5
         assert score.inputs["authority_headroom_pct"] == pytest.approx(0.002)
-        kinds = session.scalars(select(AuditEntry.kind).where(AuditEntry.subject == number)).all()
+        kinds = session.scalars(
+            select(AuditEntry.kind).where(AuditEntry.subject == number).order_by(AuditEntry.seq)
+        ).all()
         assert "risk.review_opened" in kinds
         review_id = opened.id
         page = work.waiting_for_review(session, reviewer, "en", START, 10, 0)

@@ -112,7 +112,11 @@ def test_intake_numbers_links_encrypts_matches_and_audits(desk: Desk) -> None:
         assert two.customer_key == keyed_hash("110101199003071234")  # the claim's claimant
         assert one.phone_enc and PHONE not in one.phone_enc and one.phone_hash == keyed_hash(PHONE)
         assert session.execute(select(func.count()).select_from(ServiceRequestClock)).scalar_one() == 6
-        kinds = session.execute(select(AuditEntry.kind).where(AuditEntry.subject.like("SR-%"))).scalars().all()
+        kinds = (
+            session.execute(select(AuditEntry.kind).where(AuditEntry.subject.like("SR-%")).order_by(AuditEntry.seq))
+            .scalars()
+            .all()
+        )
         assert kinds == ["servicedesk.received"] * 3
 
         public = service.public_principal(desk.a.id)

@@ -74,7 +74,11 @@ def test_assign_note_reply_wait_resolve_close_reopen(desk: Desk) -> None:
     with unit_of_work(TenantContext.for_tenant(desk.a.id)) as session:
         messages = session.execute(select(OutboxMessage).where(OutboxMessage.template == "service_reply")).scalars()
         sent = [(m.channel, m.idempotency_key) for m in messages]
-        kinds = session.execute(select(AuditEntry.kind).where(AuditEntry.subject == number)).scalars().all()
+        kinds = (
+            session.execute(select(AuditEntry.kind).where(AuditEntry.subject == number).order_by(AuditEntry.seq))
+            .scalars()
+            .all()
+        )
     assert sent == [("sms", f"servicedesk:{number}:reply:1:sms"), ("sms", f"servicedesk:{number}:reply:2:sms")]
     assert kinds == [
         f"servicedesk.{k}"

@@ -62,7 +62,11 @@ def test_a_deadline_in_a_year_without_data_is_provisional_then_recomputed(client
     assert not any(c["provisional"] or c["red_provisional"] for c in view)
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
         log = session.execute(select(SlaClockEvent).where(SlaClockEvent.kind == "recomputed")).scalars().all()
-        audited = session.execute(select(AuditEntry).where(AuditEntry.kind == "config.calendar")).scalars().all()
+        audited = (
+            session.execute(select(AuditEntry).where(AuditEntry.kind == "config.calendar").order_by(AuditEntry.seq))
+            .scalars()
+            .all()
+        )
     assert any(e.clock_id == large.id and "calendar 2027 loaded" in (e.reason or "") for e in log)
     assert len(audited) == 1 and '"year":2027' in (audited[0].payload or "")
     with unit_of_work(TenantContext.system_context()) as session:

@@ -144,7 +144,13 @@ def test_acknowledging_a_row_takes_every_open_escalation_of_the_claim_and_confir
     assert "<form" not in row and "<button" not in row  # not actionable any more
     assert "user:wang.supervisor" in row and "138********" in row and "13812345678" not in row
     with unit_of_work(TenantContext.for_tenant(queue.acme.id)) as session:
-        kinds = session.execute(select(AuditEntry.kind).where(AuditEntry.kind == "sla.acknowledged")).scalars().all()
+        kinds = (
+            session.execute(
+                select(AuditEntry.kind).where(AuditEntry.kind == "sla.acknowledged").order_by(AuditEntry.seq)
+            )
+            .scalars()
+            .all()
+        )
         assert len(kinds) == 3
     # Twice: 409, the error page says so; nothing more is written.
     again = client.post(f"/sla/queue/{ids[0]}/acknowledge", data={"csrf_token": token}, follow_redirects=False)

@@ -165,7 +165,9 @@ def test_rate_approve_see_own_object_decide(ratings: Ratings) -> None:
     with unit_of_work(TenantContext.system_reader()) as session:
         kinds = {
             (tenant, kind)
-            for tenant, kind in session.execute(select(AuditEntry.tenant_id, AuditEntry.kind)).all()
+            for tenant, kind in session.execute(
+                select(AuditEntry.tenant_id, AuditEntry.kind).order_by(AuditEntry.seq)
+            ).all()
             if kind.startswith("rating")
         }
         notices = set(session.execute(select(StaffNotification.tenant_id, StaffNotification.kind)).all())

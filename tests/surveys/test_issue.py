@@ -56,7 +56,9 @@ def test_issued_after_the_delay_once_with_the_case_facts(world: World, client: T
 def _entries(session, tenant_id):  # type: ignore[no-untyped-def]
     from claimwatch.audit.models import AuditEntry
 
-    return list(session.execute(select(AuditEntry).where(AuditEntry.tenant_id == tenant_id)).scalars())
+    return list(
+        session.execute(select(AuditEntry).where(AuditEntry.tenant_id == tenant_id).order_by(AuditEntry.seq)).scalars()
+    )
 
 
 def test_the_outbox_keeps_the_link_encrypted_and_staff_see_it_masked(world: World, client: TestClient):

@@ -166,7 +166,9 @@ def test_monitor_then_active_at_report_time(world: World, tmp_path: Path) -> Non
     with desk.session() as session:
         active = service.set_mode(session, desk.admin, "active")
         assert (active.mode, active.digest) == ("active", version.digest) and active.id != first_id
-        entries = session.scalars(select(AuditEntry).where(AuditEntry.kind == "config.triage_rules")).all()
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.kind == "config.triage_rules").order_by(AuditEntry.seq)
+        ).all()
         assert [e.subject for e in entries] == ["t-1", "t-1"]
         assert '"mode":"active"' in (entries[-1].payload or "") and version.digest in (entries[-1].payload or "")
 

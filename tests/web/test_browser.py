@@ -10,19 +10,13 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests import browsers
 from tests.factories import PASSWORD
 from tests.web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, Seeded
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM, CHROMIUM_ARGS = browsers.CHROMIUM, browsers.CHROMIUM_ARGS  # imported from here by other modules
 SCREENSHOT = os.environ.get("CLAIMWATCH_SCREENSHOT")  # e.g. /tmp/claims.png, to look at the layout
 
 pytestmark = [
@@ -36,11 +30,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(chromium: Browser) -> Iterator[Browser]:
+    yield from browsers.lend(chromium)
 
 
 @pytest.fixture

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from claimwatch.auth.models import Role
+from tests import browsers
 from tests.apps import shared_app
 from tests.factories import PASSWORD, World
 from tests.web.conftest import Seeded
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.test_browser import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -47,11 +48,8 @@ OVERFLOW = """() => {
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(chromium: Browser) -> Iterator[Browser]:
+    yield from browsers.lend(chromium)
 
 
 def _page(browser: Browser, live_server: str) -> Page:

@@ -12,20 +12,6 @@ from rich.table import Table
 
 from claimwatch import db, migrate
 from claimwatch.cli_output import fail
-from claimwatch.demo import assignment as demo_assignment
-from claimwatch.demo import committee as demo_committee
-from claimwatch.demo import fairness as demo_fairness
-from claimwatch.demo import improvement as demo_improvement
-from claimwatch.demo import jobs, queue_materials, staff_notices
-from claimwatch.demo import letters as demo_letters
-from claimwatch.demo import people_policies as demo_people_policies
-from claimwatch.demo import providers as demo_providers
-from claimwatch.demo import quality_loop as demo_quality_loop
-from claimwatch.demo import reports as demo_reports
-from claimwatch.demo import risk as demo_risk
-from claimwatch.demo import servicedesk as demo_servicedesk
-from claimwatch.demo import supervision as demo_supervision
-from claimwatch.demo import triage as demo_triage
 from claimwatch.demo.generator import DemoSpec, iter_claim_events, to_json_line
 from claimwatch.demo.organisation import DEMO_PASSWORD
 from claimwatch.imports.cli import progress_bar
@@ -77,6 +63,21 @@ def setup(
     start: str = typer.Option(None, help="first day (YYYY-MM-DD)"),
 ) -> None:
     """Migrate the database, create the demo insurers and staff, load the demo history, print logins."""
+    # The demo's modules import most of the platform: only this command pays for them, not every CLI start.
+    from claimwatch.demo import assignment as demo_assignment
+    from claimwatch.demo import committee as demo_committee
+    from claimwatch.demo import fairness as demo_fairness
+    from claimwatch.demo import improvement as demo_improvement
+    from claimwatch.demo import jobs, queue_materials, staff_notices
+    from claimwatch.demo import letters as demo_letters
+    from claimwatch.demo import people_policies as demo_people_policies
+    from claimwatch.demo import providers as demo_providers
+    from claimwatch.demo import quality_loop as demo_quality_loop
+    from claimwatch.demo import reports as demo_reports
+    from claimwatch.demo import risk as demo_risk
+    from claimwatch.demo import servicedesk as demo_servicedesk
+    from claimwatch.demo import supervision as demo_supervision
+    from claimwatch.demo import triage as demo_triage
     spec = _spec(claims, seed, start)
     migrate.upgrade(db.get_engine().url.render_as_string(hide_password=False))
     if jobs.is_set_up(spec):
