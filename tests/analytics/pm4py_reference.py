@@ -54,3 +54,44 @@ def assert_same_as_pm4py(log: EventLog, expected: dict[str, Any]) -> None:
     assert len(durations) == len(expected["durations"])
     assert all(abs(a - b) <= TOLERANCE_S for a, b in zip(durations, expected["durations"], strict=True))
     assert process.variant_counts(log) == expected["variants"]
+
+
+def pm4py_interval_results(path: Path) -> dict[str, Any]:
+    """pm4py's interval-based performance DFG and service times of ``tests/data/interval-claims.csv``
+    (claim_no, task, started, finished), read the pm4py way (pandas, then ``format_dataframe``)."""
+    os.environ.setdefault("PM4PY_SHOW_PROGRESS_BAR", "False")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pandas as pd
+        import pm4py
+        from pm4py.algo.discovery.dfg.adapters.pandas.df_statistics import get_dfg_graph
+
+        frame = pd.read_csv(path, dtype={"claim_no": str})
+        frame["started"] = pd.to_datetime(frame["started"], utc=True, format="ISO8601")
+        frame = pm4py.format_dataframe(
+            frame, case_id="claim_no", activity_key="task", timestamp_key="finished", start_timestamp_key="started"
+        )
+        keys = {"start_timestamp_key": "start_timestamp", "timestamp_key": "time:timestamp"}
+        performance = get_dfg_graph(frame.copy(), measure="performance", perf_aggregation_key="all", **keys)
+        frequency = get_dfg_graph(frame.copy(), measure="frequency", **keys)
+        service = {
+            measure: pm4py.get_service_time(
+                frame.copy(), aggregation_measure=measure, start_timestamp_key="start_timestamp"
+            )
+            for measure in ("mean", "median", "min", "max", "sum")
+        }
+    return {
+        "dfg": [
+            {
+                "src": src,
+                "dst": dst,
+                "count": int(frequency[(src, dst)]),
+                **{key: float(values[key]) for key in ("mean", "median", "min", "max", "sum")},
+            }
+            for (src, dst), values in sorted(performance.items())
+        ],
+        "service_time": {
+            activity: {measure: float(service[measure][activity]) for measure in service}
+            for activity in sorted(service["mean"])
+        },
+    }

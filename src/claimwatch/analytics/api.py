@@ -1,15 +1,16 @@
-"""GET /api/v1/analytics/process (JSON) and /api/v1/analytics/process.xes (download)."""
+"""GET /api/v1/analytics/process (JSON) and /api/v1/analytics/process.xes (download); POST
+/api/v1/analytics/process/log analyses an uploaded XES, CSV or Parquet log."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from claimwatch.analytics import service
+from claimwatch.analytics import service, tabular
 from claimwatch.analytics.log import EventLog
 from claimwatch.analytics.xes import xes_lines
 from claimwatch.auth.deps import TenantSession, require
@@ -76,3 +77,43 @@ def get_process_xes(
         media_type="application/xml",
         headers={"Content-Disposition": 'attachment; filename="claims.xes"'},
     )
+
+
+@router.post(
+    "/process/log",
+    summary="Process analytics of an uploaded event log (XES, CSV or Parquet, with a column mapping)",
+    responses={413: {"description": "file too large (20 MiB)"}},
+)
+def post_process_log(
+    file: UploadFile = File(..., description="the log: .xes, .xes.gz, .csv, .csv.gz or .parquet"),
+    log_format: str | None = Query(None, alias="format", description="xes, csv or parquet (default: detected)"),
+    case: str = Query("case", max_length=200, description="CSV/Parquet: the case id column"),
+    activity: str = Query("activity", max_length=200, description="CSV/Parquet: the activity column"),
+    timestamp: str = Query("timestamp", max_length=200, description="the event time column (an interval's end)"),
+    start: str | None = Query(None, max_length=200, description="interval log: the activity's start column"),
+    end: str | None = Query(None, max_length=200, description="interval log: the activity's end column"),
+    resource: str | None = Query(None, max_length=200, description="the resource column"),
+    time_format: str | None = Query(
+        None, max_length=100, description="strftime layout of text times (default ISO 8601)"
+    ),
+    separator: str = Query(",", min_length=1, max_length=1, description="CSV field separator"),
+    top: int = Query(10, ge=1, le=1000, description="how many variants and bottlenecks"),
+    _: Principal = Depends(analytics_reader),
+) -> dict[str, Any]:
+    """Nothing is stored: the file is read in memory, analysed and dropped. For an interval log
+    (``start`` given) the report adds the service time per activity and measures waiting from one
+    activity's end to the next one's start."""
+    mapping = tabular.ColumnMapping(
+        case=case,
+        activity=activity,
+        timestamp=timestamp,
+        start=start,
+        end=end,
+        resource=resource,
+        time_format=time_format,
+    )
+    name = file.filename or "uploaded log"
+    log = service.read_log(file.file.read(), format=log_format, mapping=mapping, separator=separator, name=name)
+    report = service.process_report(log, top_variants=top, top_bottlenecks=top)
+    report["file"] = name
+    return report

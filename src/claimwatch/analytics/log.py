@@ -5,6 +5,10 @@ Columns: ``case`` (str), ``activity`` (str), ``timestamp`` (UTC, microseconds, t
 first appearance), then timestamp, with ties in source order — the order process-mining tools such as
 pm4py use for directly-follows relations, so every computation in :mod:`claimwatch.analytics.process`
 can read consecutive rows.
+
+An *interval* log also has ``start`` (same type as ``timestamp``): each row is one activity instance
+that ran from ``start`` to ``timestamp`` (its completion). Its rows are ordered by case, then start,
+then completion, then source order — pm4py's order for interval logs.
 """
 
 from __future__ import annotations
@@ -26,6 +30,17 @@ SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+def _utc(column: str, dtype: pl.DataType) -> pl.Expr:
+    expression = pl.col(column)
+    if isinstance(dtype, pl.Datetime):
+        expression = (
+            expression.dt.replace_time_zone("UTC")
+            if dtype.time_zone is None
+            else expression.dt.convert_time_zone("UTC")
+        )
+    return expression.cast(TIMESTAMP).alias(column)
+
+
 @dataclass(frozen=True)
 class EventLog:
     """An ordered event log. Build it with :meth:`from_frame` or :meth:`from_rows`, never directly
@@ -44,31 +59,37 @@ class EventLog:
         for optional in ("resource", "lifecycle"):
             if optional not in frame.columns:
                 frame = frame.with_columns(pl.lit(None, dtype=pl.String()).alias(optional))
-        timestamp = pl.col("timestamp")
-        dtype = frame.schema["timestamp"]
-        if isinstance(dtype, pl.Datetime):
-            timestamp = (
-                timestamp.dt.replace_time_zone("UTC")
-                if dtype.time_zone is None
-                else timestamp.dt.convert_time_zone("UTC")
-            )
+        interval = "start" in frame.columns
+        times = ["start", "timestamp"] if interval else ["timestamp"]
         frame = frame.select(
             pl.col("case").cast(pl.String()),
             pl.col("activity").cast(pl.String()),
-            timestamp.cast(TIMESTAMP).alias("timestamp"),
+            *(_utc(column, frame.schema[column]) for column in times),
             pl.col("resource").cast(pl.String()),
             pl.col("lifecycle").cast(pl.String()),
         )
-        if frame.height and frame["timestamp"].null_count():
-            raise ValueError("every event needs a timestamp")
+        if frame.height:
+            for column in times:
+                if frame[column].null_count():
+                    raise ValueError(
+                        "every event needs a timestamp" if column == "timestamp" else "every activity needs a start"
+                    )
+            if interval and frame.select((pl.col("start") > pl.col("timestamp")).any()).item():
+                row = int(frame.select((pl.col("start") > pl.col("timestamp")).arg_true().first()).item())
+                raise ValueError(f"row {row + 1}: the activity ends before it starts")
         # Case order = order of first appearance; the sort is stable, so equal timestamps keep source order.
         frame = (
             frame.with_row_index("__row")
             .with_columns(__case_order=pl.col("__row").min().over("case"))
-            .sort(["__case_order", "timestamp", "__row"])
+            .sort(["__case_order", *times, "__row"])
             .drop("__case_order", "__row")
         )
         return cls(frame, name)
+
+    @property
+    def interval(self) -> bool:
+        """True for an interval log (a start and a completion time per row)."""
+        return "start" in self.frame.columns
 
     @classmethod
     def from_rows(

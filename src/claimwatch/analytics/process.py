@@ -5,6 +5,12 @@ Semantics are pm4py's (and the test suite checks them against pm4py on real logs
 source order, the waiting time of an edge a→b is ``timestamp(b) − timestamp(a)`` of consecutive
 events of a case, a case lasts from its first to its last event, and a variant is the activity
 sequence of a case. Times are float seconds.
+
+On an interval log (a start and a completion per row, :attr:`EventLog.interval`) the semantics are
+pm4py's interval-based performance DFG: rows ordered by (case, start, completion), the waiting time of
+an edge a→b is ``max(start(b), end(a)) − end(a)`` (zero when b started before a ended), the service
+time of an activity is ``end − start`` (:func:`service_times`), and a case lasts from its first start
+to its last completion.
 """
 
 from __future__ import annotations
@@ -44,13 +50,16 @@ def _seconds(expr: pl.Expr) -> pl.Expr:
 
 
 def pairs(log: EventLog) -> pl.DataFrame:
-    """Every directly-follows pair: src, dst, wait_s (one row per consecutive pair of a case)."""
+    """Every directly-follows pair: src, dst, wait_s (one row per consecutive pair of a case). On an
+    interval log the wait runs from a's completion to b's start, never below zero."""
     frame = log.frame
+    end = pl.col("timestamp")
+    following = pl.max_horizontal(pl.col("start").shift(-1), end) if log.interval else end.shift(-1)
     return (
         frame.select(
             src=pl.col("activity"),
             dst=pl.col("activity").shift(-1),
-            wait_s=_seconds(pl.col("timestamp").shift(-1) - pl.col("timestamp")),
+            wait_s=_seconds(following - end),
             same=pl.col("case") == pl.col("case").shift(-1),
         )
         .filter(pl.col("same"))
@@ -77,10 +86,19 @@ def directly_follows(log: EventLog, pair_frame: pl.DataFrame | None = None) -> p
 
 
 def case_durations(log: EventLog) -> pl.DataFrame:
-    """One row per case: case, start, end, duration_s, events (cases in first-appearance order)."""
+    """One row per case: case, start, end, duration_s, events (cases in first-appearance order); an
+    interval log's case runs from its first start to its last completion."""
+    first, last = (
+        (pl.col("start").first(), pl.col("timestamp").max())
+        if log.interval
+        else (
+            pl.col("timestamp").first(),
+            pl.col("timestamp").last(),
+        )
+    )
     return (
         log.frame.group_by("case", maintain_order=True)
-        .agg(start=pl.col("timestamp").first(), end=pl.col("timestamp").last(), events=pl.len())
+        .agg(start=first, end=last, events=pl.len())
         .with_columns(duration_s=_seconds(pl.col("end") - pl.col("start")))
     )
 
@@ -192,6 +210,32 @@ def step_waiting(log: EventLog, pair_frame: pl.DataFrame | None = None) -> pl.Da
     )
 
 
+def service_times(log: EventLog) -> pl.DataFrame:
+    """Service time per activity of an interval log (completion − start of each instance): activity,
+    count, mean_s, median_s, min_s, max_s, total_s; longest mean first. Empty for a log without starts
+    (every activity is then instantaneous)."""
+    if not log.interval:
+        return pl.DataFrame(
+            schema={"activity": pl.String, "count": pl.UInt32, **dict.fromkeys(_SERVICE_COLUMNS, pl.Float64)}
+        )
+    return (
+        log.frame.select("activity", service_s=_seconds(pl.col("timestamp") - pl.col("start")))
+        .group_by("activity")
+        .agg(
+            count=pl.len(),
+            mean_s=pl.col("service_s").mean(),
+            median_s=pl.col("service_s").median(),
+            min_s=pl.col("service_s").min(),
+            max_s=pl.col("service_s").max(),
+            total_s=pl.col("service_s").sum(),
+        )
+        .sort(["mean_s", "activity"], descending=[True, False])
+    )
+
+
+_SERVICE_COLUMNS = ("mean_s", "median_s", "min_s", "max_s", "total_s")
+
+
 def bottlenecks(log: EventLog, top: int = 10, by: str = "total", dfg: pl.DataFrame | None = None) -> pl.DataFrame:
     """Edges ranked by the waiting they cause: ``by="total"`` ranks by mean × frequency (= total
     waiting), ``"median"`` by median × frequency, ``"mean"`` by the mean alone. Adds the edge's share
@@ -252,6 +296,7 @@ def process_report(log: EventLog, *, top_variants: int = 10, top_bottlenecks: in
     return {
         "events": log.events,
         "cases": durations.height,
+        "interval": log.interval,
         "activities": log.activities,
         "case_duration_s": duration_stats(log, durations),
         "duration_histogram": duration_histogram(log, durations),
@@ -261,6 +306,7 @@ def process_report(log: EventLog, *, top_variants: int = 10, top_bottlenecks: in
         "variant_count": variant_frame.height,
         "variants": _records(variant_frame.head(top_variants)),
         "waiting_per_step": _records(step_waiting(log, pair_frame)),
+        "service_time": _records(service_times(log)),
         "bottlenecks": _records(bottlenecks(log, top_bottlenecks, dfg=dfg)),
         "rework": _records(rework(log)),
         "rework_cases": rework_cases(log),

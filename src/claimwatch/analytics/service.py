@@ -1,16 +1,22 @@
-"""Process analytics over a tenant's claims: the event log from the database, the report, XES export."""
+"""Process analytics over a tenant's claims (the event log from the database, the report, XES export)
+and over uploaded or local log files (XES, CSV, Parquet)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import io
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 from sqlalchemy.orm import Session
 
-from claimwatch.analytics import process, repository
+from claimwatch.analytics import process, repository, tabular
 from claimwatch.analytics.log import TIMESTAMP, EventLog
+from claimwatch.analytics.xes import XesError, read_xes
 from claimwatch.db import tenant_context
 from claimwatch.errors import Forbidden, Invalid
 
@@ -71,13 +77,18 @@ def claims_process_report(
     top_bottlenecks: int = 10,
 ) -> dict[str, Any]:
     log = claims_event_log(session, tenant_id, line=line, since=since, until=until)
-    report = process.process_report(log, top_variants=top_variants, top_bottlenecks=top_bottlenecks)
+    report = process_report(log, top_variants=top_variants, top_bottlenecks=top_bottlenecks)
     report["filters"] = {
         "line": line,
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
     }
     return report
+
+
+def process_report(log: EventLog, *, top_variants: int = 10, top_bottlenecks: int = 10) -> dict[str, Any]:
+    """The report of any event log (the claims', or a file's)."""
+    return process.process_report(log, top_variants=top_variants, top_bottlenecks=top_bottlenecks)
 
 
 def log_from_claim_events(events: Iterable[dict[str, Any]], name: str = "claim events") -> EventLog:
@@ -112,3 +123,47 @@ def log_from_claim_events(events: Iterable[dict[str, Any]], name: str = "claim e
         }
     )
     return EventLog.from_frame(frame, name=name)
+
+
+LOG_FORMATS = ("xes", *tabular.FORMATS)
+
+
+def log_format(source: str | os.PathLike[str] | bytes, declared: str | None = None) -> str:
+    """``xes``, ``csv`` or ``parquet``: as declared, else from the file name, else from the first bytes."""
+    if declared is not None and declared not in LOG_FORMATS:
+        raise Invalid("format", f"read {', '.join(LOG_FORMATS)}, not {declared!r}")
+    if declared:
+        return declared
+    if isinstance(source, str | os.PathLike):
+        suffixes = [suffix.lower() for suffix in Path(source).suffixes]
+        if ".xes" in suffixes[-2:]:
+            return "xes"
+    else:
+        head = source[:512].lstrip()
+        if head.startswith(b"\x1f\x8b"):
+            try:
+                head = gzip.GzipFile(fileobj=io.BytesIO(source)).read(512).lstrip()
+            except (OSError, EOFError) as exc:
+                raise Invalid("file", "a corrupt or truncated gzip file") from exc
+        if head.startswith((b"<?xml", b"<log")):
+            return "xes"
+    return tabular.detect_format(source)
+
+
+def read_log(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    format: str | None = None,  # noqa: A002 - the option's name
+    mapping: tabular.ColumnMapping | None = None,
+    separator: str = ",",
+    name: str | None = None,
+) -> EventLog:
+    """An event log from an XES, CSV or Parquet file (a path, or the bytes of an upload). The column
+    mapping applies to CSV and Parquet; XES uses its standard keys. Raises Invalid naming the field."""
+    kind = log_format(source, format)
+    if kind == "xes":
+        try:
+            return read_xes(io.BytesIO(source) if isinstance(source, bytes) else source, name=name)
+        except XesError as exc:
+            raise Invalid("file", str(exc)) from exc
+    return tabular.read_table(source, mapping, format=kind, separator=separator, name=name)

@@ -7,7 +7,8 @@ unauthenticated 200 MB POST held 200 MB and more of server memory.
 
 The caps, per route (``ROUTE_CAPS``): an event batch ``CLAIMWATCH_MAX_BATCH_EVENTS`` events of at most
 ``EVENT_BYTES`` each; a document upload ``CLAIMWATCH_MAX_DOCUMENT_BYTES`` plus the multipart envelope; a
-complaint CSV import ``IMPORT_BYTES`` plus the envelope; anything else ``DEFAULT_BYTES``.
+complaint CSV import, a provider import or an event log for process analytics ``IMPORT_BYTES`` plus the
+envelope; anything else ``DEFAULT_BYTES``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ ROUTE_CAPS: tuple[RouteCap, ...] = (
     RouteCap(re.compile(r"^/api/v1/provider/tasks/[^/]+/report/?$"), _document, "file"),
     RouteCap(re.compile(r"^/provider/tasks/[^/]+/report/?$"), _document, "file"),
     RouteCap(re.compile(r"^/api/v1/provider-imports/[^/]+/?$"), _import, "file"),
+    RouteCap(re.compile(r"^/api/v1/analytics/process/log/?$"), _import, "file"),
 )
 
 
