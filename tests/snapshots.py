@@ -115,9 +115,11 @@ class PgScratch:
         with self._engine.begin() as conn:
             self.tables = tuple(
                 conn.execute(
+                    # Tables that hold rows: plain tables and the partitions of partitioned ones (0031_pg_partitions),
+                    # not the partitioned tables themselves, whose rows are their partitions'.
                     text(
-                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                        "AND tablename <> 'alembic_version' ORDER BY tablename"
+                        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' "
+                        "AND relname <> 'alembic_version' ORDER BY relname"
                     )
                 ).scalars()
             )

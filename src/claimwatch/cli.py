@@ -31,7 +31,7 @@ from claimwatch.kb import cli as kb_cli
 from claimwatch.kpi import cli as kpi_cli
 from claimwatch.materials import cli as materials_cli
 from claimwatch.notify import cli as notify_cli
-from claimwatch.ops import backup_cli
+from claimwatch.ops import backup_cli, partitions_cli
 from claimwatch.ops import cli as ops_cli
 from claimwatch.people import cli as people_cli
 from claimwatch.policies import cli as policies_cli
@@ -95,6 +95,7 @@ app.add_typer(policies_cli.app, name="policies")
 app.add_typer(servicedesk_cli.app, name="servicedesk")
 app.add_typer(forecasts_cli.app, name="forecasts")
 app.add_typer(kb_cli.app, name="kb")
+app.add_typer(partitions_cli.app, name="partitions")
 app.command("backup")(backup_cli.backup)
 app.command("restore")(backup_cli.restore)
 

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     upload_scan_hook: str | None = None
     upload_scan_timeout_seconds: float = Field(default=60.0, gt=0)
     audit_checkpoint_every: int = Field(default=1000, ge=1)
+    # PostgreSQL: the monthly partitions of the big append-only tables are made this many months ahead
+    # (claimwatch.ops.partitions).
+    partition_months_ahead: int = Field(default=3, ge=1, le=24)
+    # How far back ingestion looks for an event id already used (None: ever). On PostgreSQL a window keeps the
+    # look-up on the recent monthly partitions; an id first used before it is then taken as new.
+    event_id_window_days: int | None = Field(default=None, ge=1)
     default_timezone: str = "Asia/Shanghai"
     default_locale: str = "zh"
     session_cookie_secure: bool = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -19,9 +21,28 @@ UNDEFINED_TABLE = "42P01"
 OUTSIDE_THE_MODELS = ("kb_search", "ix_kb_articles_search", "search_vector")
 
 
+# PostgreSQL only (0031_pg_partitions): the monthly partitions of the partitioned tables (``<table>_pYYYYMM``,
+# ``<table>_pdefault``) are tables of their own in the catalog, and the unique constraints of those tables that do
+# not contain the partition key exist as a unique index on each partition instead of on the table.
+PARTITION_NAME = re.compile(r"^(case_events|audit_entries|sla_clock_events|outbox_messages)_p(\d{6}|default)$")
+PER_PARTITION_UNIQUES = frozenset(
+    {
+        "uq_case_events_tenant_id_client_event_id",
+        "uq_case_events_tenant_id_audit_seq",
+        "uq_audit_entries_tenant_id_seq",
+        "uq_outbox_messages_tenant_id_idempotency_key",
+    }
+)
+
+
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Alembic's filter: the objects of :data:`OUTSIDE_THE_MODELS` are not differences between models and schema."""
-    return not (reflected and compare_to is None and name is not None and name.startswith(OUTSIDE_THE_MODELS))
+    """Alembic's filter: the objects of :data:`OUTSIDE_THE_MODELS`, the partitions and the per-partition uniques are
+    not differences between models and schema."""
+    if name is None or compare_to is not None:
+        return True
+    if reflected and (name.startswith(OUTSIDE_THE_MODELS) or (type_ == "table" and PARTITION_NAME.match(name))):
+        return False
+    return not (type_ == "unique_constraint" and not reflected and name in PER_PARTITION_UNIQUES)
 
 
 def alembic_config(url: str | None = None) -> Config:

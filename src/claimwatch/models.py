@@ -9,7 +9,7 @@ from claimwatch.assignment.models import (
     HandlerProfile,
     LoadSnapshot,
 )
-from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from claimwatch.audit.models import AuditArchive, AuditCheckpoint, AuditEntry, AuditHead
 from claimwatch.auth.models import ApiKey, LoginRecord, LoginThrottle, PermissionSuspension, User, UserSession
 from claimwatch.calendar.models import BusinessHours, CalendarDay, CalendarYear
 from claimwatch.cases.models import CaseEvent, Claim
@@ -215,6 +215,7 @@ __all__ = [
     "LoginRecord",
     "LoginThrottle",
     "UserSession",
+    "AuditArchive",
     "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",

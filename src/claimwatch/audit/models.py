@@ -54,3 +54,26 @@ class AuditCheckpoint(Base):
     hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     signature: Mapped[str] = mapped_column(String(64))
+
+
+class AuditArchive(Base):
+    """A month of the chain moved out of the database (``claimwatch partitions archive``, PostgreSQL): entries
+    ``first_seq``..``last_seq`` are in the archive file named here, whose manifest (SHA-256 ``manifest_sha256``)
+    carries their hashes and the evidence tree head covering them (``tree_size``, ``tree_root``). Verification
+    starts after the newest boundary, from ``last_hash``; the archiving itself is an entry of the chain."""
+
+    __tablename__ = "audit_archives"
+    __table_args__ = (Index("ix_audit_archives_tenant_seq", "tenant_id", "last_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM (UTC), the partition's month
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column(BigInteger)
+    archive: Mapped[str] = mapped_column(String(500))
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    tree_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    tree_root: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    archived_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from claimwatch.audit.models import AuditArchive, AuditCheckpoint, AuditEntry, AuditHead
 
 _STREAM_CHUNK = 5000
 
@@ -27,9 +27,9 @@ def lock_head(session: Session, tenant_id: int) -> AuditHead:
     return head
 
 
-def stream_chain(session: Session, tenant_id: int) -> Iterator[list[AuditEntry]]:
-    """Entries in sequence order, in keyset pages."""
-    last_seq = 0
+def stream_chain(session: Session, tenant_id: int, after_seq: int = 0) -> Iterator[list[AuditEntry]]:
+    """Entries past ``after_seq`` in sequence order, in keyset pages."""
+    last_seq = after_seq
     while True:
         page = list(
             session.execute(
@@ -62,8 +62,37 @@ def hash_at(session: Session, tenant_id: int, seq: int) -> str | None:
     ).scalar_one_or_none()
 
 
-def count_entries(session: Session, tenant_id: int, kind: str) -> int:
+def count_entries(session: Session, tenant_id: int, kind: str, after_seq: int = 0) -> int:
     return session.execute(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.tenant_id == tenant_id, AuditEntry.kind == kind),
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.tenant_id == tenant_id, AuditEntry.kind == kind, AuditEntry.seq > after_seq),
         execution_options={"include_all_tenants": True},
     ).scalar_one()
+
+
+def newest_archive(session: Session, tenant_id: int) -> AuditArchive | None:
+    return session.execute(
+        select(AuditArchive)
+        .where(AuditArchive.tenant_id == tenant_id)
+        .order_by(AuditArchive.last_seq.desc(), AuditArchive.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def archive_recorded(session: Session, tenant_id: int, after_seq: int, kind: str, content_hash: str) -> bool:
+    """An entry of ``kind`` past the boundary carries exactly the boundary's content."""
+    return (
+        session.execute(
+            select(AuditEntry.seq)
+            .where(
+                AuditEntry.tenant_id == tenant_id,
+                AuditEntry.seq > after_seq,
+                AuditEntry.kind == kind,
+                AuditEntry.content_hash == content_hash,
+            )
+            .limit(1),
+            execution_options={"include_all_tenants": True},
+        ).scalar_one_or_none()
+        is not None
+    )

@@ -19,7 +19,7 @@ from claimwatch.audit.hashing import (
     chain_hash,
     sha256_hex,
 )
-from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from claimwatch.audit.models import AuditArchive, AuditCheckpoint, AuditEntry, AuditHead
 from claimwatch.config import get_settings
 from claimwatch.db import bulk_insert, utc_now
 from claimwatch.privacy import derive_key
@@ -34,7 +34,9 @@ class ContentSource(Protocol):
 
     def content_hashes(self, session: Session, tenant_id: int, first_seq: int, last_seq: int) -> dict[int, str]: ...
 
-    def count(self, session: Session, tenant_id: int) -> int: ...
+    def count(self, session: Session, tenant_id: int, after_seq: int = 0) -> int:
+        """Rows of the tenant whose entry's seq is above ``after_seq`` (the archive boundary)."""
+        ...
 
 
 _sources: dict[str, ContentSource] = {}
@@ -183,6 +185,10 @@ class VerifyReport:
     entries_checked: int = 0
     last_seq: int = 0
     problems: list[ChainBreak] = field(default_factory=list)
+    # Entries 1..archived_through were moved to archive files (``claimwatch partitions archive``): verification
+    # starts after them, from the hash their archive boundary recorded. ``archive`` names the newest file.
+    archived_through: int = 0
+    archive: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -193,9 +199,14 @@ class VerifyReport:
         return self.problems[0] if self.problems else None
 
 
-def _check_links(session: Session, report: VerifyReport, pages: Iterator[Sequence[AuditEntry]]) -> None:
-    expected_seq = 1
-    prev_hash = GENESIS_HASH
+def _check_links(
+    session: Session,
+    report: VerifyReport,
+    pages: Iterator[Sequence[AuditEntry]],
+    after_seq: int = 0,
+    prev_hash: str = GENESIS_HASH,
+) -> None:
+    expected_seq = after_seq + 1
     for page in pages:
         stored = {
             kind: source.content_hashes(session, report.tenant_id, page[0].seq, page[-1].seq)
@@ -233,11 +244,64 @@ def _check_links(session: Session, report: VerifyReport, pages: Iterator[Sequenc
             expected_seq += 1
 
 
+ARCHIVED_KIND = "audit.archived"
+
+
+def record_archive(session: Session, archive: AuditArchive, actor: str) -> int:
+    """Store an archive boundary and record it as an entry of the chain, in the caller's transaction: a boundary
+    row that no entry vouches for (written by hand to hide a deleted prefix) fails verification."""
+    session.add(archive)
+    session.flush()
+    return record(
+        session, archive.tenant_id, ARCHIVED_KIND, f"archive {archive.month}", actor, _archive_payload(archive)
+    )
+
+
+def _archive_payload(archive: AuditArchive) -> dict[str, Any]:
+    return {
+        "month": archive.month,
+        "first_seq": archive.first_seq,
+        "last_seq": archive.last_seq,
+        "last_hash": archive.last_hash,
+        "entries": archive.entries,
+        "manifest_sha256": archive.manifest_sha256,
+        "tree_size": archive.tree_size,
+        "tree_root": archive.tree_root,
+    }
+
+
+def archive_boundary(session: Session, tenant_id: int) -> AuditArchive | None:
+    """The newest archive boundary of the tenant's chain (None: nothing archived)."""
+    return repository.newest_archive(session, tenant_id)
+
+
+def check_range(
+    session: Session, tenant_id: int, pages: Iterator[Sequence[AuditEntry]], after_seq: int, prev_hash: str
+) -> VerifyReport:
+    """Check the links and contents of the entries in ``pages`` (consecutive from ``after_seq + 1``, linking to
+    ``prev_hash``): what an archive checks before a month's entries leave the database."""
+    report = VerifyReport(tenant_id=tenant_id, last_seq=after_seq)
+    _check_links(session, report, pages, after_seq, prev_hash)
+    return report
+
+
 def verify(session: Session, tenant_id: int) -> VerifyReport:
-    """Walk the whole chain; report the first edited, deleted or reordered entry and any truncation."""
+    """Walk the chain (from the archive boundary, if part of it was archived); report the first edited, deleted or
+    reordered entry and any truncation."""
     report = VerifyReport(tenant_id=tenant_id)
-    _check_links(session, report, repository.stream_chain(session, tenant_id))
+    boundary = archive_boundary(session, tenant_id)
+    start_seq, start_hash = (boundary.last_seq, boundary.last_hash) if boundary is not None else (0, GENESIS_HASH)
+    if boundary is not None:
+        report.archived_through, report.archive, report.last_seq = boundary.last_seq, boundary.archive, start_seq
+    _check_links(session, report, repository.stream_chain(session, tenant_id, start_seq), start_seq, start_hash)
     if not report.ok:
+        return report
+    if boundary is not None and not repository.archive_recorded(
+        session, tenant_id, boundary.last_seq, ARCHIVED_KIND, sha256_hex(canonical_json(_archive_payload(boundary)))
+    ):
+        report.problems.append(
+            ChainBreak(start_seq, "the archive boundary is not recorded in the chain (forged or edited boundary)")
+        )
         return report
 
     head = session.execute(select(AuditHead).where(AuditHead.tenant_id == tenant_id)).scalar_one_or_none()
@@ -256,7 +320,10 @@ def verify(session: Session, tenant_id: int) -> VerifyReport:
         )
         return report
     for checkpoint in checkpoints:
-        if repository.hash_at(session, tenant_id, checkpoint.seq) != checkpoint.hash:
+        if checkpoint.seq < start_seq:
+            continue  # archived: the archive file carries the entries, its manifest their hashes
+        stored = start_hash if checkpoint.seq == start_seq else repository.hash_at(session, tenant_id, checkpoint.seq)
+        if stored != checkpoint.hash:
             report.problems.append(ChainBreak(checkpoint.seq, "entry differs from the sealed checkpoint"))
             return report
     if head is not None and head.seq != report.last_seq:
@@ -267,7 +334,9 @@ def verify(session: Session, tenant_id: int) -> VerifyReport:
         )
         return report
     for kind, source in _sources.items():
-        outside = source.count(session, tenant_id) - repository.count_entries(session, tenant_id, kind)
+        outside = source.count(session, tenant_id, start_seq) - repository.count_entries(
+            session, tenant_id, kind, start_seq
+        )
         if outside:
             report.problems.append(
                 ChainBreak(None, f"{outside} {kind} rows are not in the chain (written outside claimwatch)")

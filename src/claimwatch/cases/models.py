@@ -23,6 +23,8 @@ from claimwatch.db import Base, TenantScoped, UTCDateTime, utc_now
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 SAMPLE_KEY_RANGE = 2**31
+# Rows about a claim may carry a write time this much before the claim's own (clock skew between hosts).
+WRITTEN_MARGIN = dt.timedelta(days=1)
 
 
 def new_sample_key() -> int:
@@ -128,6 +130,12 @@ class Claim(TenantScoped, Base):
     risk_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
     catastrophe_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     vulnerable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    def written_since(self) -> dt.datetime:
+        """A time before every row written about this claim (its events, clock events, messages: all written at or
+        after the claim itself): the claim page bounds their partition keys by it, so PostgreSQL reads the monthly
+        partitions from the claim's creation on (0031_pg_partitions). A day's margin for clocks between hosts."""
+        return self.created_at - WRITTEN_MARGIN
 
 
 class CaseEvent(TenantScoped, Base):

@@ -115,7 +115,7 @@ def _claim_page(
         },
         clocks=sla_queries.claim_clocks(session, claim, locale),
         materials=materials,
-        messages=notify_service.messages_for_claim(session, claim.id),
+        messages=notify_service.messages_for_claim(session, claim.id, claim.written_since()),
     )
 
 

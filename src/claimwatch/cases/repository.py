@@ -53,12 +53,17 @@ class StoredEvent:
     audit_seq: int
 
 
-def stored_events(session: Session, client_event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+def stored_events(
+    session: Session, client_event_ids: Sequence[str], since: dt.datetime | None = None
+) -> dict[str, StoredEvent]:
+    """The events already stored under these ids; ``since``: only those received since then (on PostgreSQL the
+    look-up then visits the recent monthly partitions only)."""
     found: dict[str, StoredEvent] = {}
     for condition in _member_of(session, CaseEvent.client_event_id, client_event_ids):
-        rows = session.execute(
-            select(CaseEvent.client_event_id, CaseEvent.fingerprint, CaseEvent.audit_seq).where(condition)
-        )
+        query = select(CaseEvent.client_event_id, CaseEvent.fingerprint, CaseEvent.audit_seq).where(condition)
+        if since is not None:
+            query = query.where(CaseEvent.received_at >= since)
+        rows = session.execute(query)
         for event_id, fingerprint, audit_seq in rows:
             found[event_id] = StoredEvent(fingerprint, audit_seq)
     return found
@@ -236,9 +241,11 @@ def event_content_rows(session: Session, tenant_id: int, first_seq: int, last_se
     )
 
 
-def count_events(session: Session, tenant_id: int) -> int:
+def count_events(session: Session, tenant_id: int, after_seq: int = 0) -> int:
     return session.execute(
-        select(func.count()).select_from(CaseEvent).where(CaseEvent.tenant_id == tenant_id),
+        select(func.count())
+        .select_from(CaseEvent)
+        .where(CaseEvent.tenant_id == tenant_id, CaseEvent.audit_seq > after_seq),
         execution_options={"include_all_tenants": True},
     ).scalar_one()
 
@@ -712,10 +719,12 @@ def claim_by_number(session: Session, number: str) -> Claim | None:
     return session.execute(select(Claim).where(Claim.number == number)).scalar_one_or_none()
 
 
-def timeline(session: Session, claim_id: int) -> list[CaseEvent]:
-    return list(
-        session.execute(select(CaseEvent).where(CaseEvent.claim_id == claim_id).order_by(CaseEvent.audit_seq)).scalars()
-    )
+def timeline(session: Session, claim_id: int, since: dt.datetime | None = None) -> list[CaseEvent]:
+    """The claim's events; ``since`` (a time before any was received) keeps PostgreSQL to recent partitions."""
+    query = select(CaseEvent).where(CaseEvent.claim_id == claim_id)
+    if since is not None:
+        query = query.where(CaseEvent.received_at >= since)
+    return list(session.execute(query.order_by(CaseEvent.audit_seq)).scalars())
 
 
 CLOSED_CLAIM_FIELDS = (

@@ -120,7 +120,12 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
     batch = _Batch(tenant_id, principal, utc_now(), claims={})
 
     fingerprints = [event_fingerprint(event) for event in events]
-    stored = repository.stored_events(session, [event.event_id for event in events])
+    window = get_settings().event_id_window_days
+    stored = repository.stored_events(
+        session,
+        [event.event_id for event in events],
+        None if window is None else batch.now - dt.timedelta(days=window),
+    )
     seen_in_batch: dict[str, int] = {}
     fresh: list[int] = []
     acks: list[Ack | None] = [None] * len(events)
@@ -534,8 +539,8 @@ class _EventContentSource:
             for row in repository.event_content_rows(session, tenant_id, first_seq, last_seq)
         }
 
-    def count(self, session: Session, tenant_id: int) -> int:
-        return repository.count_events(session, tenant_id)
+    def count(self, session: Session, tenant_id: int, after_seq: int = 0) -> int:
+        return repository.count_events(session, tenant_id, after_seq)
 
 
 audit_service.register_content_source(CASE_EVENT_KIND, _EventContentSource())
@@ -610,7 +615,7 @@ def claim_with_timeline(session: Session, number: str, locale: str) -> tuple[dic
             "reason": scrub_text(e.reason) if e.reason else None,
             "audit_seq": e.audit_seq,
         }
-        for e in repository.timeline(session, claim.id)
+        for e in repository.timeline(session, claim.id, claim.written_since())
     ]
     return claim_detail(claim, locale, assignees, orgs), events
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import String, delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
+from claimwatch.audit import service as audit_service
 from claimwatch.audit.hashing import format_timestamp
 from claimwatch.audit.models import AuditEntry
 from claimwatch.db import bulk_insert, bulk_insert_ignore, utc_now
@@ -301,8 +302,11 @@ def first_mismatch(session: Session, tenant_id: int) -> int | None:
     from the stored tree's leaf, or None. Reads the whole chain in pages."""
     size = tree_size(session, tenant_id)
     code = leaves.tenant_code(session, tenant_id)
-    done = 0
-    for page in _entry_pages(session, tenant_id, 0, fresh=True, limit=size, raw_time=False):
+    # Entries archived with their partition (``claimwatch partitions archive``) left the database; the archive's
+    # manifest carries the tree head that covers them.
+    boundary = audit_service.archive_boundary(session, tenant_id)
+    done = min(boundary.last_seq, size) if boundary is not None else 0
+    for page in _entry_pages(session, tenant_id, done, fresh=True, limit=size - done, raw_time=False):
         first, last = page[0][0] - 1, page[-1][0] - 1
         stored = dict(
             session.execute(

@@ -54,7 +54,10 @@ def get_claim_messages(
 ) -> list[dict[str, Any]]:
     _own_tenant(session)
     claim = cases_service.get_claim(session, number)
-    return [message | {"claim_number": claim.number} for message in service.messages_for_claim(session, claim.id)]
+    return [
+        message | {"claim_number": claim.number}
+        for message in service.messages_for_claim(session, claim.id, claim.written_since())
+    ]
 
 
 @router.get("/notify/failures", response_model=list[MessageOut], summary="Failed and dead messages")

@@ -117,12 +117,12 @@ def messages_by_keys(session: Session, keys: Sequence[str]) -> list[OutboxMessag
     return list(session.execute(select(OutboxMessage).where(OutboxMessage.idempotency_key.in_(keys))).scalars())
 
 
-def messages_of_claim(session: Session, claim_id: int) -> list[OutboxMessage]:
-    return list(
-        session.execute(
-            select(OutboxMessage).where(OutboxMessage.claim_id == claim_id).order_by(OutboxMessage.id)
-        ).scalars()
-    )
+def messages_of_claim(session: Session, claim_id: int, since: dt.datetime | None = None) -> list[OutboxMessage]:
+    """``since``: a time before any message of the claim was written (PostgreSQL then reads recent partitions)."""
+    query = select(OutboxMessage).where(OutboxMessage.claim_id == claim_id)
+    if since is not None:
+        query = query.where(OutboxMessage.created_at >= since)
+    return list(session.execute(query.order_by(OutboxMessage.id)).scalars())
 
 
 def messages_of_complaint(session: Session, complaint_id: int) -> list[OutboxMessage]:

@@ -477,9 +477,10 @@ def message_view(message: OutboxMessage, claim_number: str | None = None) -> dic
     }
 
 
-def messages_for_claim(session: Session, claim_id: int) -> list[dict[str, Any]]:
-    """What the claimant was told and when, on which channel, with what status, oldest first."""
-    return [message_view(m) for m in repository.messages_of_claim(session, claim_id)]
+def messages_for_claim(session: Session, claim_id: int, since: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """What the claimant was told and when, on which channel, with what status, oldest first (``since``: see
+    ``repository.messages_of_claim``)."""
+    return [message_view(m) for m in repository.messages_of_claim(session, claim_id, since)]
 
 
 def messages_for_complaint(session: Session, complaint_id: int) -> list[dict[str, Any]]:

@@ -87,6 +87,9 @@ class SlaClockEvent(TenantScoped, Base):
     amount: Mapped[float | None] = mapped_column(Float, nullable=True)  # extension, in policy units
     due_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     due_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the row was written (``at`` is when the clock event happened, which a late event puts in the past):
+    # the monthly partition key on PostgreSQL (0031_pg_partitions), so the claim page reads recent partitions only.
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
 class Escalation(TenantScoped, Base):

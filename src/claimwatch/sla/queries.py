@@ -65,7 +65,7 @@ def clocks_view(session: Session, claim: Claim, locale: str, now: dt.datetime | 
     now = now or utc_now()
     policies = tenant_policies(session, claim.tenant_id)
     clocks = repository.clocks_for_claims(session, [claim.id])
-    log = repository.clock_events(session, [c.id for c in clocks])
+    log = repository.clock_events(session, [c.id for c in clocks], since=claim.written_since())
     axes = Axes(session, claim.tenant_id)
     views = []
     for clock in clocks:

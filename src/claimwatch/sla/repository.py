@@ -8,7 +8,7 @@ from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import Claim
-from claimwatch.db import SqliteStamps, bulk_insert, driver_connection
+from claimwatch.db import SqliteStamps, bulk_insert, driver_connection, utc_now
 from claimwatch.sla.engine import CLOCK_FIELDS, ClockState
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
 
@@ -41,14 +41,14 @@ def claim_routes(session: Session, claim_ids: Iterable[int]) -> dict[int, str]:
     return routes
 
 
-def clock_events(session: Session, clock_ids: Sequence[int]) -> list[SlaClockEvent]:
+def clock_events(session: Session, clock_ids: Sequence[int], since: dt.datetime | None = None) -> list[SlaClockEvent]:
+    """The clocks' logs; ``since`` (a time before any of them was written) keeps PostgreSQL to recent partitions."""
     if not clock_ids:
         return []
-    return list(
-        session.execute(
-            select(SlaClockEvent).where(SlaClockEvent.clock_id.in_(clock_ids)).order_by(SlaClockEvent.id)
-        ).scalars()
-    )
+    query = select(SlaClockEvent).where(SlaClockEvent.clock_id.in_(clock_ids))
+    if since is not None:
+        query = query.where(SlaClockEvent.recorded_at >= since)
+    return list(session.execute(query.order_by(SlaClockEvent.id)).scalars())
 
 
 def due_clocks(session: Session, tenant_id: int, now: dt.datetime, limit: int) -> list[SlaClock]:
@@ -222,8 +222,21 @@ def filings(
 
 _CLOCKS = cast(Table, SlaClock.__table__)
 _CLOCK_STATE_COLUMNS = [_CLOCKS.c[name] for name in CLOCK_FIELDS]
-_EVENT_COLUMNS = ("tenant_id", "clock_id", "kind", "at", "actor", "reason", "amount", "due_before", "due_after")
-_EVENT_TIMESTAMPS = sum(1 << i for i, name in enumerate(_EVENT_COLUMNS) if name in ("at", "due_before", "due_after"))
+_EVENT_COLUMNS = (
+    "tenant_id",
+    "clock_id",
+    "kind",
+    "at",
+    "actor",
+    "reason",
+    "amount",
+    "due_before",
+    "due_after",
+    "recorded_at",
+)
+_EVENT_TIMESTAMPS = sum(
+    1 << i for i, name in enumerate(_EVENT_COLUMNS) if name in ("at", "due_before", "due_after", "recorded_at")
+)
 
 
 def clock_states(session: Session, tenant_id: int, claim_ids: Iterable[int]) -> list[ClockState]:
@@ -277,5 +290,9 @@ def update_clock_states(session: Session, states: Sequence[ClockState]) -> None:
 
 
 def insert_clock_events(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    """Rows of ``(tenant_id, clock_id, kind, at, actor, reason, amount, due_before, due_after)``."""
-    bulk_insert(session, "sla_clock_events", _EVENT_COLUMNS, rows, _EVENT_TIMESTAMPS)
+    """Rows of ``(tenant_id, clock_id, kind, at, actor, reason, amount, due_before, due_after)``; each is stamped
+    with the time it is written (``recorded_at``, the partition key on PostgreSQL)."""
+    if not rows:
+        return
+    now = utc_now()
+    bulk_insert(session, "sla_clock_events", _EVENT_COLUMNS, [(*row, now) for row in rows], _EVENT_TIMESTAMPS)
