@@ -42,6 +42,7 @@ from claimwatch.kpi import jobs as kpi_jobs
 from claimwatch.lookup import jobs as lookup_jobs
 from claimwatch.notify import jobs as notify_jobs
 from claimwatch.ops import ingest as ops_ingest
+from claimwatch.ops import partitions
 from claimwatch.ops import watch as ops_watch
 from claimwatch.people import appraisal_jobs, training_jobs
 from claimwatch.people import jobs as people_jobs
@@ -309,6 +310,13 @@ def worker_passes(
                     _purge,
                     lambda result: sum(result),
                     lambda result: {"lookup_throttles": result[0], "sign_in_rows": result[1]},
+                ),
+                # PostgreSQL's monthly partitions, months ahead of the rows that will need them (nothing on SQLite).
+                Job(
+                    "partitions ahead",
+                    partitions.ensure,
+                    lambda result: len(result.created),
+                    lambda result: {"created": result.created, "moved": result.moved},
                 ),
             ),
             "always",
