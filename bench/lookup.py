@@ -3,6 +3,11 @@ fixed request rate, against a bare endpoint (/healthz) of the same app served in
 
     .venv/bin/python bench/lookup.py [--claims 1000000] [--rate 500] [--duration 20]
                                      [--database sqlite|postgresql] [--pg-url URL] [--workers 1]
+                                     [--db-file PATH] [--loop auto|asyncio|uvloop] [--http auto|h11|httptools]
+
+``--db-file`` (SQLite): load into that file and keep it, or reuse it when it exists (the load takes minutes).
+``--loop``/``--http`` pick uvicorn's event loop and HTTP parser (auto: uvloop and httptools when installed, as
+``claimwatch run`` serves).
 
 Setup (not measured): a fresh database (an SQLite file in a temp dir, or a PostgreSQL database created
 for the run and dropped after), migrated, one tenant made by ``tenancy.service.create_tenant``; then,
@@ -21,6 +26,8 @@ Measured, each phase after a 2 s warm-up at the same rate, bounded by ``--durati
      (a right factor: the full verification, the claim view with timeline, SLA clock and materials);
   3. saturation, closed loop (``--concurrency`` connections back to back, ``--saturation`` s each):
      the most each endpoint serves, to compare capacities.
+Also per phase: the server's CPU milliseconds per request (user + system time of the uvicorn processes from
+/proc), which other jobs on a shared machine inflate far less than latency.
 Goal: lookup p99 ≤ 30 ms at the rate, and lookup throughput ≥ 1/3 of the bare endpoint's. Every
 answer's status is checked (200 expected); the first lookup answer's body must be the claim asked for.
 Writes bench/results/lookup-*.json. Only loopback addresses; every loop is bounded.
@@ -290,7 +297,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(url: str, port: int, workers: int, documents: Path) -> subprocess.Popen[bytes]:
+def serve(
+    url: str, port: int, workers: int, documents: Path, loop: str = "auto", http: str = "auto"
+) -> subprocess.Popen[bytes]:
     env = os.environ | {
         "CLAIMWATCH_DATABASE_URL": url,
         "CLAIMWATCH_DOCUMENTS_DIR": str(documents),
@@ -299,6 +308,7 @@ def serve(url: str, port: int, workers: int, documents: Path) -> subprocess.Pope
     }
     command = [sys.executable, "-m", "uvicorn", "claimwatch.app:create_app", "--factory", "--host", HOST]
     command += ["--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    command += ["--loop", loop, "--http", http]
     process = subprocess.Popen(command, env=env)  # noqa: S603 - our own interpreter and module
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -313,7 +323,27 @@ def serve(url: str, port: int, workers: int, documents: Path) -> subprocess.Pope
     raise RuntimeError("uvicorn did not start")
 
 
-async def measure(port: int, args: argparse.Namespace, claims: int) -> dict[str, object]:
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the server process and its children (uvicorn's workers), from /proc: the
+    server's own work per request, which other jobs on a shared machine do not inflate the way they inflate
+    latency (0.0 where /proc is missing)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    family = {pid}
+    for _ in range(3):  # the server, its workers, and anything they started
+        family |= {child for child, (parent, _) in stats.items() if parent in family}
+    return sum(stats[p][1] for p in family if p in stats)
+
+
+async def measure(port: int, args: argparse.Namespace, claims: int, server_pid: int) -> dict[str, object]:
     rng = random.Random(11)
     picks = [rng.randint(1, claims) for _ in range(min(200_000, int(args.rate * (args.duration + 2)) + 1000))]
     lookups = [
@@ -332,8 +362,12 @@ async def measure(port: int, args: argparse.Namespace, claims: int) -> dict[str,
     gc.disable()
     for name, requests in (("bare", bare), ("lookup", lookups)):
         await open_loop(port, requests[-2000:], args.rate, 2.0, args.connections)  # warm-up
+        cpu_before = server_cpu_seconds(server_pid)
         phase = await open_loop(port, requests, args.rate, args.duration, args.connections)
         summary = phase.summary()
+        summary["server_cpu_ms_per_request"] = round(
+            1000 * (server_cpu_seconds(server_pid) - cpu_before) / max(len(phase.latencies), 1), 3
+        )
         if name == "lookup":
             first = json.loads(phase.first_body or b"{}")
             summary["first_answer_is_the_claim_asked_for"] = first.get("claim", {}).get("claim_number") == number(
@@ -358,7 +392,25 @@ def main() -> None:
     parser.add_argument("--saturation", type=float, default=5.0, help="seconds per closed-loop phase (0: skip)")
     parser.add_argument("--concurrency", type=int, default=16, help="connections of the closed loop")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--loop",
+        default="auto",
+        choices=("auto", "asyncio", "uvloop"),
+        help="uvicorn's event loop (auto: uvloop if installed)",
+    )
+    parser.add_argument(
+        "--http",
+        default="auto",
+        choices=("auto", "h11", "httptools"),
+        help="uvicorn's HTTP parser (auto: httptools if installed)",
+    )
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--db-file",
+        type=Path,
+        default=None,
+        help="SQLite only: load into this file and keep it; when it exists already, reuse it (no setup)",
+    )
     parser.add_argument(
         "--pg-url",
         default=os.environ.get("CLAIMWATCH_TEST_PG_URL") or os.environ.get("CLAIMWATCH_BENCH_PG_URL") or DEFAULT_PG,
@@ -370,8 +422,11 @@ def main() -> None:
     admin = None
     name = f"cw_bench_lookup_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp:
+        reuse = False
         if args.database == "sqlite":
-            url = f"sqlite:///{Path(tmp) / 'lookup.db'}"
+            path = args.db_file or Path(tmp) / "lookup.db"
+            reuse = args.db_file is not None and path.exists()
+            url = f"sqlite:///{path}"
         else:
             pg = make_url(args.pg_url).set(drivername="postgresql+psycopg")
             admin = create_engine(pg, isolation_level="AUTOCOMMIT")
@@ -381,13 +436,16 @@ def main() -> None:
         server = None
         try:
             started = time.perf_counter()
-            print(f"[{args.database}] loading {args.claims:,} claims …", flush=True)
-            load(url, args.database, args.claims, now)
+            if reuse:
+                print(f"[{args.database}] reusing {args.db_file} ({args.claims:,} claims expected)", flush=True)
+            else:
+                print(f"[{args.database}] loading {args.claims:,} claims …", flush=True)
+                load(url, args.database, args.claims, now)
             setup = time.perf_counter() - started
             print(f"[{args.database}] setup {setup:.1f} s (not measured)", flush=True)
             port = free_port()
-            server = serve(url, port, args.workers, Path(tmp) / "documents")
-            results = asyncio.run(measure(port, args, args.claims))
+            server = serve(url, port, args.workers, Path(tmp) / "documents", args.loop, args.http)
+            results = asyncio.run(measure(port, args, args.claims, server.pid))
         finally:
             if server is not None:
                 server.terminate()
@@ -404,13 +462,22 @@ def main() -> None:
     assert isinstance(bare, dict) and isinstance(lookup, dict)
     p99_ok = float(lookup["p99_ms"]) <= 30.0
     share = float(lookup["throughput_rps"]) / max(float(bare["throughput_rps"]), 1e-9)
-    print(f"\nclaimant lookup, {args.claims:,} claims stored, {args.database}, {args.workers} uvicorn worker(s)")
-    print(f"  {'':<8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'req/s':>9}  statuses")
+    print(
+        f"\nclaimant lookup, {args.claims:,} claims stored, {args.database}, {args.workers} uvicorn worker(s), "
+        f"loop {args.loop}, http {args.http}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
+    print(f"  {'':<8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'req/s':>9}{'CPU ms/req':>11}  statuses")
     for label, summary in (("bare", bare), ("lookup", lookup)):
         print(
             f"  {label:<8}{summary['p50_ms']:>9}{summary['p99_ms']:>9}{summary['max_ms']:>9}"
-            f"{summary['throughput_rps']:>9}  {summary['statuses']}"
+            f"{summary['throughput_rps']:>9}{summary['server_cpu_ms_per_request']:>11}  {summary['statuses']}"
         )
+    cpu_share = float(lookup["server_cpu_ms_per_request"]) / max(float(bare["server_cpu_ms_per_request"]), 1e-9)
+    print(
+        f"  server CPU per request: lookup {lookup['server_cpu_ms_per_request']} ms = {cpu_share:.2f}× bare "
+        f"(at {args.rate:g}/s one worker is busy {float(lookup['server_cpu_ms_per_request']) * args.rate / 10:.0f} % "
+        "of a core on lookups)"
+    )
     print(f"  goal p99 ≤ 30 ms at {args.rate:g}/s: {'met' if p99_ok else 'NOT MET'} ({lookup['p99_ms']} ms)")
     print(f"  goal throughput ≥ 1/3 of bare at {args.rate:g}/s: {'met' if share >= 1 / 3 else 'NOT MET'} ({share:.2f})")
     if "bare_saturation" in results:
@@ -431,6 +498,9 @@ def main() -> None:
                 "rate": args.rate,
                 "duration": args.duration,
                 "workers": args.workers,
+                "loop": args.loop,
+                "http": args.http,
+                "load_average_at_end": round(os.getloadavg()[0], 2),
                 "setup_seconds": round(setup, 1),
                 "results": results,
                 "goal_p99_met": p99_ok,

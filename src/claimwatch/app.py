@@ -161,6 +161,7 @@ def create_app() -> FastAPI:
         openapi_url="/openapi.json" if public_docs else None,
         docs_url="/docs" if public_docs else None,
         redoc_url="/redoc" if public_docs else None,
+        lifespan=ops_web.lifespan,
     )
     # Added first, so it runs inside the session middleware: it needs the session to guard API writes.
     app.add_middleware(ApiGuard)
@@ -182,6 +183,9 @@ def create_app() -> FastAPI:
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(AccessDenied, _access_denied)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # First: the public claimant lookup is the busiest route, and a request is matched against the routes in
+    # order (its paths, /api/v1/lookup…, are its own, so going first shadows nothing).
+    app.include_router(lookup_router)
     app.include_router(cases_router)
     app.include_router(assignment_api.router)
     app.include_router(assignment_pages.router)
@@ -194,7 +198,6 @@ def create_app() -> FastAPI:
     app.include_router(notify_pages_router)
     app.include_router(sla_router)
     app.include_router(calendar_router)
-    app.include_router(lookup_router)
     app.include_router(kpi_router)
     app.include_router(complaints_router)
     app.include_router(pages_router)

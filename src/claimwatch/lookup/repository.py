@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from claimwatch import throttle
-from claimwatch.cases.models import CaseEvent
+from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.lookup.models import LookupCode, LookupThrottle
 from claimwatch.sla.models import SlaClock
 
@@ -64,6 +64,22 @@ _STATUS_CHANGES = (
     )
     .order_by(CaseEvent.audit_seq)
 )
+# The claim a verification names: what the factor check and the claimant's view read of it.
+LOOKUP_CLAIM_FIELDS = (
+    "id",
+    "tenant_id",
+    "number",
+    "line",
+    "status",
+    "route",
+    "closed_at",
+    "reported_at",
+    "claimant_name",
+    "claimant_phone_enc",
+)
+_CLAIM = select(*(getattr(Claim, name) for name in LOOKUP_CLAIM_FIELDS)).where(
+    Claim.tenant_id == bindparam("tenant_id"), Claim.number == bindparam("number")
+)
 TIMELINESS_PREFIX = "timeliness_"  # timeliness_small / _middle / _large: the platform's targets
 _CLOCK = (
     select(SlaClock.policy_code, SlaClock.state, SlaClock.yellow_due_at, SlaClock.calendar_gap)
@@ -75,6 +91,11 @@ _CLOCK = (
     .order_by(SlaClock.cycle.desc(), SlaClock.id.desc())
     .limit(1)
 )
+
+
+def lookup_claim(session: Session, tenant_id: int, number: str) -> Any | None:
+    """The claim of an insurer's claim number (unique per tenant) as a row of :data:`LOOKUP_CLAIM_FIELDS`."""
+    return session.connection().execute(_CLAIM, {"tenant_id": tenant_id, "number": number}).first()
 
 
 def status_changes(session: Session, tenant_id: int, claim_id: int) -> list[Any]:

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol, cast
 
 from sqlalchemy.orm import Session
 
@@ -98,6 +98,41 @@ class UnknownInsurer(NotFound):
 
     def __init__(self, code: str) -> None:
         super().__init__("insurer", f"unknown insurer {code!r}")
+
+
+class LookupClaim(Protocol):
+    """What the lookup reads of a claim: the columns of ``repository.LOOKUP_CLAIM_FIELDS`` (a row of the
+    verification's Core read, or a :class:`Claim` entity)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def tenant_id(self) -> int: ...
+
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def line(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def route(self) -> str: ...
+
+    @property
+    def closed_at(self) -> dt.datetime | None: ...
+
+    @property
+    def reported_at(self) -> dt.datetime: ...
+
+    @property
+    def claimant_name(self) -> str: ...
+
+    @property
+    def claimant_phone_enc(self) -> str | None: ...
 
 
 # --- insurers ----------------------------------------------------------------------------------------
@@ -249,7 +284,7 @@ def _dummy_phone() -> str:
     return token
 
 
-def _phone_matches(claim: Claim | None, last4: str) -> bool:
+def _phone_matches(claim: LookupClaim | None, last4: str) -> bool:
     """Decrypts the claimant's phone (a dummy on the miss path: the same work) and compares."""
     enc = claim.claimant_phone_enc if claim is not None and claim.claimant_phone_enc else _dummy_phone()
     phone = _DIGITS.sub("", field_cipher().decrypt(enc) or "")
@@ -258,7 +293,7 @@ def _phone_matches(claim: Claim | None, last4: str) -> bool:
     return same and claim is not None and claim.claimant_phone_enc is not None and len(wanted) == 4
 
 
-def _code_matches(session: Session, claim: Claim | None, code: str, now: dt.datetime) -> bool:
+def _code_matches(session: Session, claim: LookupClaim | None, code: str, now: dt.datetime) -> bool:
     """The latest code of the claim, unexpired, unused and with attempts left; single use."""
     settings = get_settings()
     latest = repository.latest_code(session, claim.id if claim is not None else -1, for_update=True)
@@ -299,11 +334,8 @@ def verify(
     locks = [row.locked_until for row in rows if row.locked_until is not None and row.locked_until > now]
     if locks:
         return Outcome(LOCKED, retry_after=max(1, int((max(locks) - now).total_seconds()) + 1))
-    claim = None
-    try:
-        claim = cases_service.get_claim(session, number) if number else None
-    except cases_service.ClaimNotFound:
-        claim = None
+    # One prebuilt Core statement naming the tenant (the public hot path), not the ORM's claim entity.
+    claim = repository.lookup_claim(session, found.id, number) if number else None
     if code is not None:
         ok = _code_matches(session, claim, code, now)
     else:
@@ -411,7 +443,7 @@ def session_claim(session: Session, lookup: LookupSession) -> Claim | None:
     return claim
 
 
-def _expected(session: Session, claim: Claim, now: dt.datetime) -> dict[str, Any] | None:
+def _expected(session: Session, claim: LookupClaim, now: dt.datetime) -> dict[str, Any] | None:
     """The expected completion: the target (yellow) due time of the current cycle of the claim's
     platform timeliness clock (``timeliness_small/middle/large``); none while it is paused."""
     clock = repository.timeliness_clock(session, claim.tenant_id, claim.id)
@@ -428,7 +460,7 @@ def _expected(session: Session, claim: Claim, now: dt.datetime) -> dict[str, Any
 
 
 def claim_view(
-    session: Session, claim: Claim, found: Insurer, locale: str, now: dt.datetime | None = None
+    session: Session, claim: LookupClaim, found: Insurer, locale: str, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """The claim as its claimant may see it: labels in their language, status changes without who
     made them, reasons masked, personal data masked, no other claim's data. A handful of indexed
@@ -443,7 +475,8 @@ def claim_view(
         }
         for row in repository.status_changes(session, claim.tenant_id, claim.id)
     ]
-    evaluation = materials_service.claim_evaluation(session, claim)
+    # The materials rules read only the claim's id, line and route, which a LookupClaim has.
+    evaluation = materials_service.claim_evaluation(session, cast(Claim, claim))
 
     def items(codes: Any) -> list[dict[str, str]]:
         return [{"code": c, "label": materials_service.item_label(claim.line, c, locale)} for c in codes]

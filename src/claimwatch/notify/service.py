@@ -626,10 +626,18 @@ STAFF_NOTICE_COLUMNS = (
 )
 
 
-def queue_staff_notices(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Queue many staff notices, tuples of :data:`STAFF_NOTICE_COLUMNS`; a repeated
-    (tenant, dedupe key) is ignored, so a notice is never queued twice."""
-    bulk_insert_ignore(session, StaffNotification, STAFF_NOTICE_COLUMNS, rows)
+def queue_staff_notices(
+    session: Session,
+    rows: Sequence[tuple[Any, ...]],
+    columns: Sequence[str] = STAFF_NOTICE_COLUMNS,
+    constants: dict[str, Any] | None = None,
+) -> None:
+    """Queue many staff notices, tuples of ``columns`` (by default :data:`STAFF_NOTICE_COLUMNS`), the rest of
+    those columns given once in ``constants``; a repeated (tenant, dedupe key) is ignored, so a notice is
+    never queued twice."""
+    if set(columns) | set(constants or {}) != set(STAFF_NOTICE_COLUMNS):
+        raise ValueError("staff notices need exactly the columns of STAFF_NOTICE_COLUMNS")
+    bulk_insert_ignore(session, StaffNotification, columns, rows, constants)
 
 
 def notify_staff(

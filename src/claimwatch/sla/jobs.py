@@ -139,7 +139,10 @@ class _ClaimFacts(NamedTuple):
     reported_at: dt.datetime
 
 
-ESCALATION_COLUMNS = ("tenant_id", "clock_id", "claim_id", "org_unit_id", "level", "due_at", "fired_at", "status")
+# Per escalation row; the tenant, level, firing time and status are the same for a whole batch and go once.
+ESCALATION_COLUMNS = ("clock_id", "claim_id", "org_unit_id", "due_at")
+# Per staff notice row (the rest of notify's STAFF_NOTICE_COLUMNS is constant per batch and level).
+NOTICE_COLUMNS = ("org_unit_id", "subject", "body", "claim_id", "dedupe_key")
 FILING_COLUMNS = (
     "tenant_id",
     "escalation_id",
@@ -190,13 +193,15 @@ def sweep_tenant_batch(session: Session, tenant_id: int, now: dt.datetime, limit
         next_check = engine.next_check(axis, as_clock)
         clock.next_check_at = next_check if next_check is None or next_check > now else now + _RETRY
 
+    # Escalations before the clocks' update: their foreign-key checks then find the clock rows this transaction
+    # already holds FOR UPDATE and need not lock (and log) each clock's new row version (PostgreSQL).
+    _escalate(session, chain, tenant_id, now, yellow, red, facts, policies)
     repository.update_swept_clocks(
         session,
         tenant_id,
         # In primary-key order, as an ORM flush writes them.
         sorted((c.id, c.light, c.breached_at, c.escalated, c.updated_at, c.next_check_at) for c in clocks),
     )
-    _escalate(session, chain, tenant_id, now, yellow, red, facts, policies)
     chain.close()
     result.checked += len(clocks)
     result.yellow += len(yellow)
@@ -221,14 +226,16 @@ def _escalate(
 
     def escalation_row(clock: _DueClock, level: str) -> tuple[Any, ...]:
         due_at = clock.yellow_due_at if level == engine.YELLOW else clock.red_due_at
-        return (tenant_id, clock.id, clock.claim_id, facts[clock.claim_id].org_unit_id, level, due_at, now, "open")
+        return (clock.id, clock.claim_id, facts[clock.claim_id].org_unit_id, due_at)
 
-    bulk_insert_ignore(
-        session,
-        Escalation,
-        ESCALATION_COLUMNS,
-        [escalation_row(c, engine.YELLOW) for c in yellow] + [escalation_row(c, engine.RED) for c in red],
-    )
+    for level, fired in ((engine.YELLOW, yellow), (engine.RED, red)):
+        bulk_insert_ignore(
+            session,
+            Escalation,
+            ESCALATION_COLUMNS,
+            [escalation_row(c, level) for c in fired],
+            {"tenant_id": tenant_id, "level": level, "fired_at": now, "status": "open"},
+        )
     red_ids = repository.escalation_ids(session, [c.id for c in red], engine.RED)
     bulk_insert_ignore(
         session,
@@ -253,11 +260,11 @@ def _escalate(
             for clock in red
         ],
     )
-    notices = []
     fired_at = format_timestamp(now)  # what canonical_json writes for ``now``, formatted once
     for level, fired in ((engine.YELLOW, yellow), (engine.RED, red)):
         light = "黄灯" if level == engine.YELLOW else "红灯（已报监管）"
         overdue = "超期" if level == engine.YELLOW else "严重超期"
+        notices = []
         for clock in fired:
             claim = facts[clock.claim_id]
             policy = policies.get(clock.policy_code)
@@ -265,17 +272,11 @@ def _escalate(
             due_at = clock.yellow_due_at if level == engine.YELLOW else clock.red_due_at
             notices.append(
                 (
-                    tenant_id,
-                    "supervisor",
                     claim.org_unit_id,
-                    None,
-                    f"sla_{level}",
                     f"{claim.number} {name} {light}",
                     f"赔案 {claim.number} 的「{name}」时限已{overdue}，请督办。",
                     clock.claim_id,
                     f"sla:{clock.id}:{level}",
-                    "queued",
-                    now,
                 )
             )
             payload = canonical_json(
@@ -289,4 +290,16 @@ def _escalate(
                 }
             )
             chain.append("sla.escalation", claim.number, SYSTEM_ACTOR, sha256_hex(payload), payload)
-    notify_service.queue_staff_notices(session, notices)
+        notify_service.queue_staff_notices(
+            session,
+            notices,
+            NOTICE_COLUMNS,
+            {
+                "tenant_id": tenant_id,
+                "recipient_role": "supervisor",
+                "user_id": None,
+                "kind": f"sla_{level}",
+                "status": "queued",
+                "created_at": now,
+            },
+        )
