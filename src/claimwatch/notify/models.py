@@ -31,7 +31,9 @@ class StaffNotification(TenantScoped, Base):
     kind: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), nullable=True)
+    # A link for the page, without a foreign key: the SLA sweep writes notices in bulk and the check locked a claim row
+    # per notice (0032_sweep); claims are never deleted.
+    claim_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     dedupe_key: Mapped[str] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
