@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 import claimwatch.cases.service  # noqa: F401 - registers the case-event audit source
 from claimwatch import db, migrate
 from claimwatch.auth import service as auth_service
+from claimwatch.config import get_settings
 from tests.factories import World
 from tests.snapshots import Database, PgScratch, Snapshot, SnapshotStore, pg_admin_engine, store_for
 
@@ -162,3 +163,13 @@ def chromium() -> Iterator[Any]:  # a playwright Browser (imported only where a 
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """After each test (and after monkeypatch has put the environment back: this fixture is set up first, so torn
+    down last), the next test reads the settings again: a test that set a variable and cleared the cache could
+    otherwise leave its value cached for the tests after it."""
+    yield
+    get_settings.cache_clear()
+

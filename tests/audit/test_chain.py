@@ -172,6 +172,8 @@ def test_checkpoints_are_written_periodically(world, monkeypatch):
         tenant = world.tenant()
         _ingest(tenant.id, _lifecycle("P") + _lifecycle("Q"))
     finally:
+        # Unset before the cache is cleared: a later read in this test would cache the 10 for the tests after it.
+        monkeypatch.delenv("CLAIMWATCH_AUDIT_CHECKPOINT_EVERY")
         get_settings.cache_clear()
     with db.get_engine().connect() as conn:
         sealed = [row[0] for row in conn.execute(text("select seq from audit_checkpoints order by seq"))]
