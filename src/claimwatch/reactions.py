@@ -24,6 +24,9 @@ CALENDAR_CHANGED = "calendar_changed"  # calendar.service.CalendarChange; subscr
 COMPLAINTS_RECEIVED = "complaints_received"  # list[complaints.models.Complaint]: new complaints, after intake
 QUALITY_ALERTS_RAISED = "quality_alerts_raised"  # list[inspections.special.AlertRef]: new p-chart alerts of one tenant
 CLAIMANT_MESSAGES_SENT = "claimant_messages_sent"  # list[notify.events.SentMessage]: accepted by a channel, any tenant
+RISK_REVIEWS_DECIDED = "risk_reviews_decided"  # list[risk.review.ReviewDecided]: review decisions of one tenant
+# A question a lower domain asks the ones above it (subscribers answer; the asker merges the answers):
+HANDLER_AUTHORITY = "handler_authority"  # list[int] user ids -> dict[user id, authority in fen] (assignment's profiles)
 
 Subscriber = Callable[[Session, int | None, Any], Any]
 

@@ -15,7 +15,7 @@ from claimwatch.risk.facts import FACT_KINDS, ClaimFacts
 from claimwatch.risk.features import BASE_FACTS, facts_columns, feature_matrix, feature_names, fill_headroom
 from claimwatch.risk.loader import RedFlagError, default_red_flags, parse_red_flags
 from claimwatch.risk.model_training import fit_sklearn, reliability
-from claimwatch.risk.service import score_columns, score_facts
+from claimwatch.risk.service import score_columns, score_facts, score_one
 from claimwatch.yaml_source import load
 
 WHEN = """
@@ -134,3 +134,29 @@ def test_scores_reasons_levels_and_the_model_as_arrays():
     assert np.allclose(scored.top_value[:, 0], contrib.max(axis=1))
     bins = reliability(labels, ours)
     assert sum(b["count"] for b in bins) == len(labels) and len(bins) == 10
+
+
+def test_one_claim_path_agrees_with_the_batch():
+    """Ingestion scores one claim in plain Python (``score_one``); it gives what the numpy batch gives."""
+    flags = default_red_flags()
+    history = list(synthetic_history(11, 1500, dt.datetime(2025, 1, 1, tzinfo=dt.UTC)))
+    names = flags.facts_used() | BASE_FACTS | {"amount_cny"}
+    columns = facts_columns([h.facts for h in history], names)
+    fill_headroom(columns, flags.authority_limits)
+    batch = score_columns(columns, flags, None)
+    _, model = fit_sklearn(
+        feature_matrix(columns, batch.fired), np.array([h.label for h in history]), feature_names(flags.codes)
+    )
+    sample = [dataclasses.replace(h.facts) for h in history[:300]]
+    sample += [ClaimFacts(line="motor", amount_cny=4980.0), ClaimFacts(line="life"), ClaimFacts(amount_cny=2e6)]
+    for with_model in (None, model):
+        expected, _ = score_facts(flags, with_model, [dataclasses.replace(f) for f in sample])
+        for facts, want in zip(sample, expected, strict=True):
+            got = score_one(flags, with_model, dataclasses.replace(facts))
+            assert (got.level, got.points, got.flags, got.model_version) == (
+                want.level, want.points, want.flags, want.model_version
+            )  # fmt: skip
+            assert got.score == pytest.approx(want.score, abs=1e-6)
+            assert [c.feature for c in got.contributions] == [c.feature for c in want.contributions]
+            for a, b in zip(got.contributions, want.contributions, strict=True):
+                assert a.contribution == pytest.approx(b.contribution, abs=1e-9) and a.value == pytest.approx(b.value)

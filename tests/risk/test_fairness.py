@@ -65,6 +65,33 @@ def test_strata_convolve_and_a_unit_alone_in_a_stratum_adds_nothing():
     assert fairness.mantel_haenszel_odds_ratio([fairness.StratumCount("d", 10, 0, 20, 0)]) is None
 
 
+def test_org_units_roll_up_to_their_parents():
+    """Two sub-branches too small to test alone (12 claims each, min 30) reject half their claims; their
+    parent branch holds both (24 + its own 12 = 36) and is flagged against the other branch; the head office
+    holds every claim and has no peers."""
+    settings = fairness.default_settings()
+    parents = {1: None, 2: 1, 3: 2, 4: 2, 5: 1, 6: 5}  # head 1; branch 2 (sub 3, 4); branch 5 (sub 6)
+    ancestors = fairness.org_ancestors(parents)
+    assert ancestors[3] == (3, 2, 1) and ancestors[1] == (1,)
+
+    def made(org: int, count: int, rejected: int) -> list[fairness.DecidedClaim]:
+        return [
+            fairness.DecidedClaim(
+                id=org * 1000 + i, number=f"C{org}-{i:03d}", line="motor", stratum="motor|2000-5000|damage",
+                handler_id=None, org_id=org, rejected=i < rejected, assessed_fen=300_000, paid_fen=None,
+            )
+            for i in range(count)
+        ]  # fmt: skip
+
+    claims = made(3, 12, 6) + made(4, 12, 6) + made(2, 12, 5) + made(6, 80, 4)
+    figures = {f.unit_id: f for f in fairness.compare(claims, "org", "rejection", settings, ancestors)}
+    assert (figures[3].cases, figures[3].reason) == (12, "below_min_cases")
+    assert (figures[2].cases, figures[2].observed, figures[2].flagged) == (36, 17, True)
+    assert not figures[5].flagged and figures[1].reason == "no_peers"
+    unrolled = {f.unit_id for f in fairness.compare(claims, "org", "rejection", settings)}
+    assert unrolled == {2, 3, 4, 6}  # without the tree: each claim's own unit only
+
+
 def test_benjamini_hochberg():
     assert fairness.benjamini_hochberg([0.01, 0.04, 0.03, 0.5]) == pytest.approx(
         [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5]

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from claimwatch.assignment.models import HandlerProfile
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth import service as auth_service
@@ -22,6 +23,7 @@ from claimwatch.errors import Conflict, Forbidden, Invalid
 from claimwatch.risk import model_training, review, service, work
 from claimwatch.risk.facts import ClaimFacts
 from claimwatch.risk.models import RiskModel, RiskReview, RiskScore
+from claimwatch.triage import facts as facts_builder
 from tests.apps import shared_app
 from tests.factories import World
 
@@ -124,6 +126,23 @@ def test_scores_reviews_and_labels(world: World):
         fresh = session.scalars(select(RiskReview).where(RiskReview.status == "open")).one()
         with pytest.raises(Forbidden):
             review.decide(session, handler, fresh.id, "cleared", "not allowed")
+
+    # authority_headroom_pct from the claim's handler's own authority (权限, assignment's profile), negative
+    # above it; a claim without a handler keeps the red-flag file's nearest tier (4 990 under 5 000 above)
+    with unit_of_work(TenantContext.for_tenant(acme.id)) as session:
+        assert handler.user_id is not None
+        session.add(HandlerProfile(tenant_id=acme.id, user_id=handler.user_id, authority_fen=600_000, updated_by="t"))
+        mine, theirs, nobody = _claims(session, acme.id, "H", [START] * 3, assignee=handler.user_id)
+        nobody.assignee_id = None
+        mine.reported_amount_fen, theirs.reported_amount_fen, nobody.reported_amount_fen = 570_000, 700_000, 499_000
+        found = facts_builder.build_facts(session, acme.id, [mine, theirs, nobody])
+        assert found[mine.id].authority_headroom_pct == pytest.approx(0.05)
+        assert found[theirs.id].authority_headroom_pct == pytest.approx(-1 / 6, abs=1e-6)
+        assert found[nobody.id].authority_headroom_pct is None
+        results = service.score_claims(session, acme.id, [mine], [found[mine.id]], trigger="rescore")
+        assert "just_under_authority_limit" in {f.code for f in results[0].flags}
+        service.score_claims(session, acme.id, [nobody], [found[nobody.id]], trigger="rescore")
+        assert found[nobody.id].authority_headroom_pct == pytest.approx(0.002)
 
 
 def test_training_versions_and_refusals(world: World):

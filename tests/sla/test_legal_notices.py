@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from claimwatch.audit.models import AuditEntry
 from claimwatch.cases.models import Claim
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
@@ -165,7 +166,7 @@ def test_the_decision_clock_starts_when_the_materials_are_complete(client, world
     get_settings.cache_clear()
 
 
-def test_a_rejection_sends_the_refusal_notice_and_its_clock_stops_when_sent(client, world):
+def test_a_rejection_sends_the_refusal_notice_and_its_clock_stops_when_sent_or_posted(client, world):
     tenant = world.tenant()
     # Events of the last few hours: the worker sends at the real time, and the notice is in time.
     base = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=5)
@@ -182,6 +183,8 @@ def test_a_rejection_sends_the_refusal_notice_and_its_clock_stops_when_sent(clie
     for event in events:
         hours = (dt.datetime.fromisoformat(event["occurred_at"]) - local(2026, 11, 2, 9)).total_seconds() / 3600
         event["occurred_at"] = (base + dt.timedelta(hours=hours)).isoformat()
+    with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:  # C-8's claimant wants no messages...
+        notify_service.opt_out(session, tenant.id, "13812345678", "*", "test")
     post_events(client, tenant.api_key, events)
     notices = clocks(tenant.id, "refusal_notice")
     assert [c.state for c in notices] == ["running", "running"]
@@ -192,6 +195,7 @@ def test_a_rejection_sends_the_refusal_notice_and_its_clock_stops_when_sent(clie
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
         letters = list(session.execute(select(OutboxMessage).where(OutboxMessage.about_status == "rejected")).scalars())
     assert [m.template for m in letters] == ["refusal_notice"]  # in place of the progress message
+    assert letters[0].status == "queued"  # ...but an opt-out does not suppress a legal notice
     body = letters[0].body
     assert "【拒赔通知书】" in letters[0].subject and REASON in body
     assert "12378" in body and "仲裁" in body and "人民法院" in body and "示例保险" in body
@@ -202,6 +206,28 @@ def test_a_rejection_sends_the_refusal_notice_and_its_clock_stops_when_sent(clie
     sent, unreachable = clocks(tenant.id, "refusal_notice")
     assert sent.state == "stopped" and sent.outcome == "met"
     assert unreachable.state == "running"  # nobody was told: the clock runs on and breaches on day 3
+
+    # ...unless the notice goes by post: who, when, the tracking number (API), audited, on the claim page; the
+    # clock stops at the posting time.
+    headers = {"X-API-Key": tenant.api_key}
+    posted = {"tracking_number": "EMS1234567890CN", "carrier": "中国邮政 EMS"}
+    bad = client.post("/api/v1/claims/C-9/notices/posted", json={"tracking_number": "no spaces!"}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "tracking_number"
+    at = decided + dt.timedelta(hours=1)
+    body = posted | {"posted_at": at.isoformat()}
+    done = client.post("/api/v1/claims/C-9/notices/posted", json=body, headers=headers)
+    assert done.status_code == 201, done.text
+    assert done.json()["posted_by"] == "api_key:ACME-core"
+    assert client.post("/api/v1/claims/C-9/notices/posted", json=posted, headers=headers).status_code == 409
+    (listed,) = client.get("/api/v1/claims/C-9/notices/posted", headers=headers).json()
+    assert listed["carrier"] == "中国邮政 EMS" and dt.datetime.fromisoformat(listed["posted_at"]) == at
+    _, by_post = clocks(tenant.id, "refusal_notice")
+    assert (by_post.state, by_post.outcome, by_post.stopped_at) == ("stopped", "met", at)
+    with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
+        entry = session.execute(select(AuditEntry).where(AuditEntry.kind == "notify.notice_posted")).scalar_one()
+        assert entry.subject == "C-9" and "EMS1234567890CN" in (entry.payload or "")
+    page = client.get("/claims/C-9?lang=en", headers=headers)
+    assert page.status_code == 200 and 'data-tracking="EMS1234567890CN"' in page.text
 
     _, english = notify_service.render(
         "refusal_notice",

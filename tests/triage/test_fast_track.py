@@ -9,6 +9,7 @@ One small world per dialect (module scope): F1 and F2 fast-tracked, N1 (liabilit
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claimwatch import db, reactions
+from claimwatch.audit.models import AuditEntry
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.cases.models import Claim
@@ -31,6 +33,9 @@ from claimwatch.kpi.columns import open_snapshot
 from claimwatch.kpi.engine import Period, Scope, compute
 from claimwatch.materials import service as materials_service
 from claimwatch.materials.loader import ChecklistError, parse_checklist
+from claimwatch.risk import repository as risk_repository
+from claimwatch.risk import review as risk_review
+from claimwatch.risk.models import RiskReview
 from claimwatch.sla import service as sla_service
 from claimwatch.sla.loader import PolicyError, parse_policies
 from claimwatch.sla.models import SlaClock
@@ -257,3 +262,41 @@ claim_types:
     with pytest.raises(ChecklistError) as bad:
         parse_checklist(checklist, "motor.yaml", ["motor"])
     assert str(bad.value) == "motor.yaml:3: 'electronic' of item 'id_proof' must be true or false, not 'maybe'"
+
+
+def test_needs_investigation_on_review_ends_the_fast_track(fast: FastWorld) -> None:
+    """A reviewer's "needs investigation" (核查) is an investigation: triage runs again, the fast-tracked claim
+    goes back to normal, its fast-track clock stops, and the decision's audit entry names both routes."""
+    tenant = fast.tenant
+    ingest(fast.client, tenant, [_report("F3", "13800000004", "110101198801010019", True)])
+    with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
+        claim = _claim(session, "F3")
+        assert claim.route == "fast_track"
+        score = risk_repository.latest_score(session, claim.id)
+        assert score is not None
+        row = RiskReview(
+            tenant_id=tenant.id, claim_id=claim.id, score_id=score.id, score=score.score, level="high",
+            reasons=[], status="open", open_claim=claim.id, created_at=claim.reported_at,
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        review_id = row.id
+    reviewer = Principal(role=Role.SUPERVISOR, tenant_id=tenant.id, actor="user:reviewer")
+    with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
+        risk_review.decide(session, reviewer, review_id, "needs_investigation", "repair invoices look edited")
+    with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
+        claim = _claim(session, "F3")
+        assert claim.route == "normal"
+        decision = session.get(TriageDecision, claim.triage_decision_id)
+        assert decision is not None and (decision.trigger, decision.event_ref) == ("review", f"risk_review:{review_id}")
+        assert decision.reason is not None and fast_track.ENDED_BY_INVESTIGATION in decision.reason
+        assert decision.facts["investigation"] is True
+        entry = session.execute(
+            select(AuditEntry).where(AuditEntry.kind == "risk.review_decided", AuditEntry.subject == "F3")
+        ).scalar_one()
+        payload = json.loads(entry.payload or "{}")
+        assert (payload["route_before"], payload["route_after"]) == ("fast_track", "normal")
+    # The clock follows the route: stopped when the review moved the claim (a month after the report here, so
+    # past its deadline already: breached, not void).
+    (clock,) = _clocks(tenant, "F3")
+    assert (clock.state, clock.outcome) == ("stopped", "breached")

@@ -25,7 +25,7 @@ from claimwatch.auth.principal import Principal
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo.generator import id_number
-from claimwatch.risk.models import RiskReview
+from claimwatch.risk.models import RiskModel, RiskReview
 from claimwatch.triage import catastrophes
 from claimwatch.triage import service as triage_service
 from claimwatch.web.security import CSRF_FIELD
@@ -269,3 +269,72 @@ def test_catastrophe_events_are_declared_and_counted_by_region(pw: PageWorld):
     login(client, "acme.sup")
     assert 'id="declare-form"' not in client.get("/triage/catastrophes").text
     assert client.post("/triage/catastrophes", data=form | {"regions": "440000"}).status_code == 403
+
+
+def _stored_model(tenant_id: int, version: int, status: str, digest: str) -> None:
+    """A model version as ``risk train`` stores it (card, metrics with reliability bins), written directly:
+    training needs hundreds of labels, and its own tests (tests/risk) cover it."""
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    features = ["log_amount", "night", "line:motor", "flag:soon_after_inception"]
+    bins = [
+        {"from": round(b / 10, 1), "to": round((b + 1) / 10, 1), "count": 10 * (10 - b),
+         "predicted": round(b / 10 + 0.05, 4), "observed": round(b / 10 + 0.04, 4)}
+        for b in range(10)
+    ]  # fmt: skip
+    metrics = {"holdout_auc": 0.8125, "holdout_points_auc": 0.7, "holdout_brier": 0.1234,
+               "holdout_brier_base_rate": 0.2, "holdout_log_loss": 0.41, "holdout_size": 550,
+               "holdout_positives": 60, "train_size": 2200, "train_positives": 240, "reliability": bins}  # fmt: skip
+    card = {
+        "title": f"Risk model v{version}",
+        "method": "Logistic regression, Platt-calibrated",
+        "trained_at": start.isoformat(),
+        "trained_by": "user:acme.admin",
+        "labels_from": "review decisions",
+        "holdout": {"split": "by report time", "share": 0.2, "size": 550, "positives": 60},
+        "features": features,
+        "coefficients": [
+            {"feature": f, "coefficient": c} for f, c in zip(features, (0.1, 0.9, -0.3, 1.7), strict=True)
+        ],
+        "red_flags": {"version": "default-1", "digest": "f" * 64},
+        "metrics": metrics,
+        "limitations": "Trained on reviewed claims only.",
+    }
+    with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+        session.add(
+            RiskModel(
+                tenant_id=tenant_id, version=version, kind="logistic_platt", status=status, features=features,
+                flags_digest="f" * 64, window_from=start, window_until=start + dt.timedelta(days=300),
+                holdout_from=start + dt.timedelta(days=240), labels=2750, positives=300, metrics=metrics, card=card,
+                params={}, digest=digest, created_at=start + dt.timedelta(days=301), created_by="user:acme.admin",
+                activated_at=start + dt.timedelta(days=302) if status == "active" else None,
+            )
+        )  # fmt: skip
+
+
+def test_model_cards_list_versions_and_show_calibration(pw: PageWorld):
+    """/risk/models lists the insurer's versions (one active) with hold-out AUC; a card shows the training window,
+    features by weight, the figures and the calibration table and plot data; zh/en; another insurer's is not
+    there; an adjuster may not look."""
+    _stored_model(pw.acme.id, 1, "retired", "a" * 64)
+    _stored_model(pw.acme.id, 2, "active", "b" * 64)
+    _stored_model(pw.bbb.id, 3, "active", "c" * 64)
+    client = pw.client
+    login(client, "acme.sup")
+    listing = client.get("/risk/models?lang=en").text
+    assert '<tr data-version="2" data-status="active">' in listing
+    assert '<tr data-version="1" data-status="retired">' in listing
+    assert 'data-version="3"' not in listing and "0.812" in listing
+    card = client.get("/risk/models/2?lang=en").text
+    assert 'id="model-status">Active<' in card and "user:acme.admin" in card and "bbbbbbbbbbbbbbbb" in card
+    assert 'id="model-window">2026-01-01 08:00 – 2026-10-28 08:00<' in card
+    assert re.search(r'id="metric-auc">0.812<', card) and card.count('<tr data-bin="') == 10
+    order = re.findall(r'<tr data-feature="([^"]+)">', card)
+    assert order == ["flag:soon_after_inception", "night", "line:motor", "log_amount"]  # by |coefficient|
+    assert "Claim soon after inception" in card and 'id="calibration-chart"' in card and "risk_model_card.js" in card
+    chart = re.search(r'<script type="application/json" id="calibration-data">(.*?)</script>', card, re.S)
+    assert chart is not None and '"observed": [0.04,' in chart[1]
+    zh = client.get("/risk/models/2?lang=zh")  # the labels' Chinese: wt19_h6_msgids.tsv, compiled by the lead
+    assert zh.status_code == 200 and '<html lang="zh-CN">' in zh.text and "保单" not in card
+    assert client.get("/risk/models/3").status_code == 404  # BBB's version
+    login(client, "acme.adj")
+    assert client.get("/risk/models").status_code == 403

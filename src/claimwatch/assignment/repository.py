@@ -48,6 +48,18 @@ def profile_for(session: Session, user_id: int) -> HandlerProfile | None:
     return session.scalars(select(HandlerProfile).where(HandlerProfile.user_id == user_id)).one_or_none()
 
 
+def authority_of(session: Session, user_ids: Collection[int]) -> dict[int, int]:
+    """The amount authority (权限, fen) of the handlers among ``user_ids`` that have one."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(HandlerProfile.user_id, HandlerProfile.authority_fen).where(
+            HandlerProfile.user_id.in_(sorted(set(user_ids))), HandlerProfile.authority_fen.is_not(None)
+        )
+    )
+    return {int(user_id): int(fen) for user_id, fen in rows if fen is not None}
+
+
 def has_profiles(session: Session) -> bool:
     return session.scalar(select(HandlerProfile.id).limit(1)) is not None
 

@@ -112,6 +112,8 @@ def _claim_page(
             "provider_tasks": providers_page_queries.claim_panel(
                 session, claim, locale, may_send_tasks, links=tenant_code is None
             ),
+            # Legal notices sent by post (保险法 art. 24 refusal notice): who, when, the tracking number.
+            "posted_notices": notify_service.posted_for_claim(session, claim.id),
         },
         clocks=sla_queries.claim_clocks(session, claim, locale),
         materials=materials,

@@ -19,6 +19,8 @@ from claimwatch.notify.schemas import (
     MessageOut,
     OptOutIn,
     OptOutOut,
+    PostedIn,
+    PostedOut,
     PreferencesIn,
     PreferencesOut,
     ProactiveRate,
@@ -58,6 +60,45 @@ def get_claim_messages(
         message | {"claim_number": claim.number}
         for message in service.messages_for_claim(session, claim.id, claim.written_since())
     ]
+
+
+@router.get("/claims/{number}/notices/posted", response_model=list[PostedOut], summary="Legal notices sent by post")
+def get_posted(
+    number: str, session: TenantSession, _: Principal = Depends(require(Permission.VIEW_CLAIMS))
+) -> list[dict[str, Any]]:
+    _own_tenant(session)
+    claim = cases_service.get_claim(session, number)
+    return [row | {"claim_number": claim.number} for row in service.posted_for_claim(session, claim.id)]
+
+
+@router.post(
+    "/claims/{number}/notices/posted",
+    response_model=PostedOut,
+    status_code=201,
+    summary="Record a legal notice sent by post (保险法 art. 24 refusal notice)",
+)
+def post_posted(
+    number: str,
+    body: PostedIn,
+    session: TenantSession,
+    principal: Principal = Depends(require(Permission.INGEST_EVENTS)),
+) -> dict[str, Any]:
+    _own_tenant(session)
+    claim = cases_service.get_claim(session, number)
+    posted_at = checked_instant("posted_at", body.posted_at)
+    row = service.record_posted(
+        session, claim.id, claim.number, principal.actor, body.tracking_number, posted_at, body.carrier, body.template
+    )
+    return {
+        "id": row.id,
+        "claim_number": claim.number,
+        "template": row.template,
+        "posted_at": row.posted_at,
+        "posted_by": row.posted_by,
+        "tracking_number": row.tracking_number,
+        "carrier": row.carrier,
+        "recorded_at": row.recorded_at,
+    }
 
 
 @router.get("/notify/failures", response_model=list[MessageOut], summary="Failed and dead messages")

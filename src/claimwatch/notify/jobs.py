@@ -147,7 +147,11 @@ def _deliver_batch(
                 pending.append({"id": rest[0], "attempt": rest[12], "attempts": rest[12] - 1, "next_attempt_at": now})
                 result.released += 1
             break
-        if recipient_hash and ((recipient_hash, channel_name) in opted or (recipient_hash, "*") in opted):
+        if (
+            recipient_hash
+            and template not in service.LEGAL_TEMPLATES  # a legal notice goes out whatever the opt-outs
+            and ((recipient_hash, channel_name) in opted or (recipient_hash, "*") in opted)
+        ):
             pending.append(
                 {
                     "id": message_id,

@@ -188,3 +188,25 @@ class OptOut(TenantScoped, Base):
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class PostedNotice(TenantScoped, Base):
+    """A legal notice sent by post (保险法 art. 24: the written refusal): who posted it, when, the carrier's
+    tracking number. It counts as sent: the notice's clock stops at ``posted_at`` as if a channel had accepted
+    it, so a claimant no electronic channel reaches (none known, every one failing, opted out) still gets the
+    notice and the clock says when."""
+
+    __tablename__ = "posted_notices"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "claim_id", "template", "tracking_number"),
+        Index("ix_posted_notices_claim", "claim_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    template: Mapped[str] = mapped_column(String(48))  # the notice: refusal_notice
+    posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    posted_by: Mapped[str] = mapped_column(String(100))
+    tracking_number: Mapped[str] = mapped_column(String(64))
+    carrier: Mapped[str | None] = mapped_column(String(64), nullable=True)  # e.g. 中国邮政 EMS
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)

@@ -20,6 +20,7 @@ from claimwatch.notify.models import (
     NotifyRobot,
     OptOut,
     OutboxMessage,
+    PostedNotice,
     StaffInboxItem,
     StaffNotification,
     StaffNotifyPreference,
@@ -123,6 +124,27 @@ def messages_of_claim(session: Session, claim_id: int, since: dt.datetime | None
     if since is not None:
         query = query.where(OutboxMessage.created_at >= since)
     return list(session.execute(query.order_by(OutboxMessage.id)).scalars())
+
+
+def entered_status(session: Session, claim_id: int, status: str) -> bool:
+    """Whether the claim ever entered ``status`` (a case event to it)."""
+    found = session.execute(
+        select(CaseEvent.id).where(CaseEvent.claim_id == claim_id, CaseEvent.to_status == status).limit(1)
+    ).first()
+    return found is not None
+
+
+def claim_tenant(session: Session, claim_id: int) -> int:
+    tenant_id = session.execute(select(Claim.tenant_id).where(Claim.id == claim_id)).scalar_one()
+    return int(tenant_id)
+
+
+def posted_of_claim(session: Session, claim_id: int) -> list[PostedNotice]:
+    return list(
+        session.execute(
+            select(PostedNotice).where(PostedNotice.claim_id == claim_id).order_by(PostedNotice.id)
+        ).scalars()
+    )
 
 
 def messages_of_complaint(session: Session, complaint_id: int) -> list[OutboxMessage]:

@@ -153,3 +153,24 @@ class RobotOut(BaseModel):
     locale: str
     active: bool
     created_at: dt.datetime
+
+
+class PostedIn(BaseModel):
+    """A legal notice sent by post (保险法 art. 24 refusal notice)."""
+
+    model_config = ConfigDict(extra="forbid")
+    tracking_number: str = Field(min_length=4, max_length=64, description="The carrier's tracking number")
+    posted_at: dt.datetime | None = Field(default=None, description="When it was posted (with offset); default now")
+    carrier: str | None = Field(default=None, max_length=64, description="e.g. 中国邮政 EMS")
+    template: str = Field(default="refusal_notice", max_length=48, description="The notice posted")
+
+
+class PostedOut(BaseModel):
+    id: int
+    claim_number: str
+    template: str
+    posted_at: dt.datetime
+    posted_by: str
+    tracking_number: str
+    carrier: str | None
+    recorded_at: dt.datetime

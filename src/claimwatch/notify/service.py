@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from claimwatch import reactions
 from claimwatch.audit import service as audit_service
 from claimwatch.auth.models import User
 from claimwatch.cases.events import CaseChange
@@ -29,11 +30,13 @@ from claimwatch.config import get_settings
 from claimwatch.db import bulk_insert_ignore, utc_now
 from claimwatch.errors import Problem
 from claimwatch.notify import repository
+from claimwatch.notify.events import SentMessage
 from claimwatch.notify.models import (
     MessageStatus,
     NotifyRobot,
     OptOut,
     OutboxMessage,
+    PostedNotice,
     StaffInboxItem,
     StaffNotification,
     StaffNotifyPreference,
@@ -83,6 +86,11 @@ _TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 REFUSED_STATUS = "rejected"
 REFUSAL_TEMPLATE = "refusal_notice"
 COMPULSORY = "compulsory"  # cases.schemas.Coverage.COMPULSORY: the notice cites the 交强险条例 too
+# Notices the law requires (保险法 art. 24, the written refusal): an opt-out does not suppress them (an opt-out is
+# from service messages; the insurer must still notify), and they may be sent by post (:func:`record_posted`).
+LEGAL_TEMPLATES = frozenset({REFUSAL_TEMPLATE})
+POSTABLE_TEMPLATES = LEGAL_TEMPLATES
+_TRACKING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$")
 
 
 class NotifyError(Problem):
@@ -325,7 +333,7 @@ def enqueue_to_contact(
             render(short, locale, full_context) if short else rendered,
             secret_enc,
             idempotency_key,
-            _is_opted_out(opted, recipient_hash, channel),
+            template not in LEGAL_TEMPLATES and _is_opted_out(opted, recipient_hash, channel),
             now,
         )
         message = OutboxMessage(**dict(zip(repository.OUTBOX_COLUMNS, row, strict=True)))
@@ -409,7 +417,7 @@ def on_case_events(
                     rendered,
                     None,
                     f"evt:{change.event_ref}",
-                    _is_opted_out(opted, recipient_hash, channel),
+                    template not in LEGAL_TEMPLATES and _is_opted_out(opted, recipient_hash, channel),
                     now,
                 )
             )
@@ -483,6 +491,86 @@ def messages_for_claim(session: Session, claim_id: int, since: dt.datetime | Non
     return [message_view(m) for m in repository.messages_of_claim(session, claim_id, since)]
 
 
+def record_posted(
+    session: Session,
+    claim_id: int,
+    claim_number: str,
+    actor: str,
+    tracking_number: str,
+    posted_at: dt.datetime | None = None,
+    carrier: str | None = None,
+    template: str = REFUSAL_TEMPLATE,
+) -> PostedNotice:
+    """A legal notice was sent by post (保险法 art. 24: the refusal, in writing): who, when, the tracking
+    number — also when no electronic channel reaches the claimant (no address known, every one failing). Only
+    for a claim that was rejected; the time is not in the future. Audited (``notify.notice_posted``); then
+    published as a sent claimant message (``reactions.CLAIMANT_MESSAGES_SENT``), so the notice's clock stops at
+    ``posted_at`` as when a channel accepts it. The same tracking number twice is refused."""
+    tracking = (tracking_number or "").strip()
+    if not _TRACKING.match(tracking):
+        raise NotifyError(422, "tracking_number", "a tracking number is 4–64 letters, digits or dashes")
+    if template not in POSTABLE_TEMPLATES:
+        raise NotifyError(422, "template", f"only {', '.join(sorted(POSTABLE_TEMPLATES))} is recorded as posted")
+    now = utc_now()
+    posted_at = posted_at or now
+    if posted_at.tzinfo is None:
+        raise NotifyError(422, "posted_at", "give the time with its offset (e.g. +08:00)")
+    if posted_at > now + dt.timedelta(minutes=5):
+        raise NotifyError(422, "posted_at", "posted_at is in the future")
+    if not repository.entered_status(session, claim_id, REFUSED_STATUS):
+        raise NotifyError(409, "template", f"claim {claim_number} was never rejected: there is no {template} to post")
+    carrier = scrub_text(carrier.strip())[:64] if carrier and carrier.strip() else None
+    row = PostedNotice(
+        tenant_id=repository.claim_tenant(session, claim_id),
+        claim_id=claim_id,
+        template=template,
+        posted_at=posted_at.astimezone(dt.UTC),
+        posted_by=actor[:100],
+        tracking_number=tracking,
+        carrier=carrier,
+        recorded_at=now,
+    )
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise NotifyError(409, "tracking_number", f"{tracking} is already recorded for claim {claim_number}") from exc
+    audit_service.record(
+        session,
+        row.tenant_id,
+        "notify.notice_posted",
+        claim_number,
+        actor,
+        {
+            "posted_notice_id": row.id,
+            "template": template,
+            "posted_at": row.posted_at.isoformat(),
+            "tracking_number": tracking,
+            "carrier": carrier,
+        },
+    )
+    sent = [SentMessage(row.tenant_id, claim_id, template, row.posted_at)]
+    reactions.publish(reactions.CLAIMANT_MESSAGES_SENT, session, row.tenant_id, sent)
+    return row
+
+
+def posted_for_claim(session: Session, claim_id: int) -> list[dict[str, Any]]:
+    """The claim's notices sent by post, oldest first (the claim page and the API)."""
+    return [
+        {
+            "id": p.id,
+            "template": p.template,
+            "posted_at": p.posted_at,
+            "posted_by": p.posted_by,
+            "tracking_number": p.tracking_number,
+            "carrier": p.carrier,
+            "recorded_at": p.recorded_at,
+        }
+        for p in repository.posted_of_claim(session, claim_id)
+    ]
+
+
 def messages_for_complaint(session: Session, complaint_id: int) -> list[dict[str, Any]]:
     """What the complainant was told (receipt, extension notice, decision, survey), oldest first."""
     return [message_view(m, m.reference) for m in repository.messages_of_complaint(session, complaint_id)]
@@ -544,7 +632,9 @@ def opt_out(
         except IntegrityError as exc:  # a concurrent identical opt-out
             raise NotifyError(409, "address", "this opt-out was just recorded") from exc
     pending = select(OutboxMessage).where(
-        OutboxMessage.recipient_hash == address_hash, OutboxMessage.status.in_(MessageStatus.PENDING)
+        OutboxMessage.recipient_hash == address_hash,
+        OutboxMessage.status.in_(MessageStatus.PENDING),
+        OutboxMessage.template.not_in(sorted(LEGAL_TEMPLATES)),  # a legal notice still goes out
     )
     if channel != "*":
         pending = pending.where(OutboxMessage.channel == channel)

@@ -13,6 +13,7 @@ agree).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -51,7 +52,9 @@ class ClaimFacts:
     provider: str | None = None  # repair shop or hospital code from the event
     provider_share: float | None = None  # share of the region's claims (90 days) at this provider, 0–1
     provider_claim_count: int | None = None  # claims at this provider in 90 days
-    authority_headroom_pct: float | None = None  # (authority limit − amount) ÷ limit, nearest limit above
+    # (authority limit − amount) ÷ limit: the handler's own authority (权限) when the claim has a handler with one
+    # (negative above it), else the nearest tier at or above the amount in the red-flag file
+    authority_headroom_pct: float | None = None
     catastrophe: bool = False
     # risk (filled by risk.service.score_claims before the triage rules run)
     risk_score: float | None = None
@@ -71,6 +74,23 @@ class ClaimFacts:
             v = getattr(self, f.name)
             out[f.name] = v.isoformat() if isinstance(v, date | datetime) else v
         return out
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> ClaimFacts:
+        """The inverse of :meth:`as_dict` (a decision's stored facts); unknown keys are ignored, missing ones
+        keep their default, a date that does not parse is unknown."""
+        facts = cls()
+        for name, kind in FACT_KINDS.items():
+            if name not in stored:
+                continue
+            value = stored[name]
+            if isinstance(value, str) and kind in ("date", "datetime"):
+                try:
+                    value = date.fromisoformat(value) if kind == "date" else datetime.fromisoformat(value)
+                except ValueError:
+                    value = None
+            setattr(facts, name, value)
+        return facts
 
 
 FACT_KINDS: dict[str, Kind] = {

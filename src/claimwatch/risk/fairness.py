@@ -35,6 +35,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -468,16 +469,43 @@ class UnitFigure:
     strata: list[dict[str, Any]] = field(default_factory=list)
 
 
+Ancestors = AbcMapping[int, tuple[int, ...]]  # org unit id -> itself and its parents up to the root
+
+
+def org_ancestors(parents: AbcMapping[int, int | None]) -> dict[int, tuple[int, ...]]:
+    """Each org unit with its chain of parents (itself first), from ``unit id -> parent id``; a cycle stops."""
+    out: dict[int, tuple[int, ...]] = {}
+    for unit in parents:
+        chain: list[int] = []
+        current: int | None = unit
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = parents.get(current)
+        out[unit] = tuple(chain)
+    return out
+
+
+def _units_of(unit_kind: str, ancestors: Ancestors | None) -> Callable[[DecidedClaim], tuple[int, ...]]:
+    """The units a claim counts for: its handler; or its org unit and, rolled up, every parent of it (a branch's
+    figures include its sub-branches' claims, so a pattern spread over small units still shows above them)."""
+    if unit_kind == "handler":
+        return lambda c: (c.handler_id,) if c.handler_id is not None else ()
+    if ancestors is None:
+        return lambda c: (c.org_id,) if c.org_id is not None else ()
+    return lambda c: ancestors.get(c.org_id, (c.org_id,)) if c.org_id is not None else ()
+
+
 def compare(
     claims: Sequence[DecidedClaim],
     unit_kind: str,
     measure: str,
     settings: FairnessSettings,
+    ancestors: Ancestors | None = None,
 ) -> list[UnitFigure]:
-    """Every unit of ``unit_kind`` against its peers on ``measure`` (one of :data:`COMPARED`)."""
-    unit_of: Callable[[DecidedClaim], int | None] = (
-        (lambda c: c.handler_id) if unit_kind == "handler" else (lambda c: c.org_id)
-    )
+    """Every unit of ``unit_kind`` against its peers on ``measure`` (one of :data:`COMPARED`). Org units with
+    ``ancestors`` are rolled up: each parent is compared on its whole subtree (against the claims outside it);
+    the root, holding every claim, has no peers."""
+    units_of = _units_of(unit_kind, ancestors)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     cells: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     members: dict[int, list[tuple[DecidedClaim, bool]]] = defaultdict(list)
@@ -488,13 +516,11 @@ def compare(
         total = totals[claim.stratum]
         total[0] += 1
         total[1] += int(event)
-        unit = unit_of(claim)
-        if unit is None:
-            continue
-        cell = cells[unit][claim.stratum]
-        cell[0] += 1
-        cell[1] += int(event)
-        members[unit].append((claim, event))
+        for unit in units_of(claim):
+            cell = cells[unit][claim.stratum]
+            cell[0] += 1
+            cell[1] += int(event)
+            members[unit].append((claim, event))
     # Peer paid ÷ assessed per stratum (short payments): Σ paid and Σ assessed of everyone, by stratum.
     sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     unit_sums: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
@@ -505,8 +531,7 @@ def compare(
             paid, assessed = claim.paid_fen or 0, claim.assessed_fen or 0
             sums[claim.stratum][0] += paid
             sums[claim.stratum][1] += assessed
-            unit = unit_of(claim)
-            if unit is not None:
+            for unit in units_of(claim):
                 unit_sums[unit][claim.stratum][0] += paid
                 unit_sums[unit][claim.stratum][1] += assessed
 
@@ -572,21 +597,27 @@ def compare(
     return figures
 
 
-def unclear_rejections(claims: Sequence[DecidedClaim], unit_kind: str, settings: FairnessSettings) -> list[UnitFigure]:
-    """Per unit: its rejections, and those whose reason cites no policy clause."""
+def unclear_rejections(
+    claims: Sequence[DecidedClaim], unit_kind: str, settings: FairnessSettings, ancestors: Ancestors | None = None
+) -> list[UnitFigure]:
+    """Per unit: its rejections, and those whose reason cites no policy clause (org units rolled up with
+    ``ancestors``, as in :func:`compare`)."""
+    units_of = _units_of(unit_kind, ancestors)
     figures: dict[int, UnitFigure] = {}
     for claim in claims:
         event = claim.event("unclear_rejection", settings)
-        unit = claim.handler_id if unit_kind == "handler" else claim.org_id
-        if event is None or unit is None:
+        if event is None:
             continue
-        figure = figures.setdefault(unit, UnitFigure(unit_kind, unit, "unclear_rejection", reason="below_threshold"))
-        figure.cases += 1
-        if event:
-            figure.observed += 1
-            if len(figure.examples) < EXAMPLES:
-                figure.examples.append(claim.number)
-            figure.lines[claim.line] = figure.lines.get(claim.line, 0) + 1
+        for unit in units_of(claim):
+            figure = figures.setdefault(
+                unit, UnitFigure(unit_kind, unit, "unclear_rejection", reason="below_threshold")
+            )
+            figure.cases += 1
+            if event:
+                figure.observed += 1
+                if len(figure.examples) < EXAMPLES:
+                    figure.examples.append(claim.number)
+                figure.lines[claim.line] = figure.lines.get(claim.line, 0) + 1
     for figure in figures.values():
         if figure.observed >= settings.unclear_rejections_min:
             figure.flagged, figure.reason = True, "flagged"
@@ -639,11 +670,14 @@ def run_period(
         raise Invalid("period", f"period {period} has not started yet")
     audit_service.open_chain(session, tenant_id).close()  # the chain first (lock order)
     claims = decided_claims(session, tenant_id, start, end, settings)
+    units = tenancy_repository.org_units(session)
+    ancestors = org_ancestors({unit.id: unit.parent_id for unit in units})
     figures: list[UnitFigure] = []
     for kind in UNIT_KINDS:
         for measure in COMPARED:
-            figures += compare(claims, kind, measure, settings)
-        figures += unclear_rejections(claims, kind, settings)
+            figures += compare(claims, kind, measure, settings, ancestors)
+        figures += unclear_rejections(claims, kind, settings, ancestors)
+    parents = {unit.parent_id for unit in units if unit.parent_id is not None}
     labels = _labels(session, tenant_id, figures)
 
     run = session.execute(select(FairnessRun).where(FairnessRun.period == period)).scalar_one_or_none()
@@ -675,6 +709,8 @@ def run_period(
         row.flagged, row.reason = figure.flagged, figure.reason
         row.examples = figure.examples or None
         row.details = {"lines": figure.lines, "strata": figure.strata[:60]}
+        if figure.unit_kind == "org" and figure.unit_id in parents:
+            row.details["rolled_up"] = True  # the unit's figures include its sub-units' claims
         row.computed_at = now
         if row.id is not None:
             kept.add(row.id)

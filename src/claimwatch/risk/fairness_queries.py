@@ -55,6 +55,7 @@ class ResultView:
     examples: list[str]
     plans: list[str] = field(default_factory=list)
     strata: list[dict[str, Any]] = field(default_factory=list)
+    rolled_up: bool = False  # an org unit's figures include its sub-units' claims
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -161,6 +162,7 @@ def views(session: Session, results: list[FairnessResult]) -> list[ResultView]:
                 examples=list(r.examples or []),
                 plans=plans.get(r.id, []),
                 strata=list((r.details or {}).get("strata") or []),
+                rolled_up=bool((r.details or {}).get("rolled_up")),
             )
         )
     found.sort(key=lambda v: (not v.flagged, v.unit_kind != "handler", -(v.ratio or 0), v.unit))

@@ -12,6 +12,7 @@ calibration; a feature's contribution to one score is ``coefficient × standardi
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,31 @@ BASE_FEATURES: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {
     "weekend": ("weekend", lambda c: _num(c, 0.0)),
     "injury": ("injury", lambda c: _num(c, 0.0)),
     "liability_clear": ("liability_clear", lambda c: _num(c, 0.5)),
+}
+
+
+def _n(value: Any, default: float) -> float:
+    return default if value is None or value != value else float(value)
+
+
+def _clip(value: float, low: float, high: float) -> float:
+    return min(max(value, low), high)
+
+
+# The same transforms for one claim's fact values (the report-time path scores one claim without building
+# numpy columns); tests/risk check both give the same features.
+BASE_SCALAR: dict[str, Callable[[Any], float]] = {
+    "log_amount": lambda v: math.log1p(_clip(_n(v, 0.0), 0.0, 1e9)),
+    "policy_age_years": lambda v: _clip(_n(v, 3650.0), 0.0, 3650.0) / 365.0,
+    "log_report_delay": lambda v: math.log1p(_clip(_n(v, 0.0), 0.0, 3650.0)),
+    "log_repeat_claims": lambda v: math.log1p(_clip(_n(v, 0.0), 0.0, 1000.0)),
+    "log_shared_contacts": lambda v: math.log1p(_clip(_n(v, 0.0), 0.0, 1000.0)),
+    "provider_share": lambda v: _clip(_n(v, 0.0), 0.0, 1.0),
+    "authority_headroom": lambda v: _clip(_n(v, 1.0), 0.0, 1.0),
+    "night": lambda v: _n(v, 0.0),
+    "weekend": lambda v: _n(v, 0.0),
+    "injury": lambda v: _n(v, 0.0),
+    "liability_clear": lambda v: _n(v, 0.5),
 }
 LINE_FEATURES = tuple(f"line:{name}" for name in LINES)
 BASE_FACTS = frozenset({fact for fact, _ in BASE_FEATURES.values()} | {"line"})
@@ -110,6 +136,24 @@ def headroom(amount: np.ndarray, limits: Sequence[float]) -> np.ndarray:
     limit = bounds[np.minimum(index, len(bounds) - 1)]
     out[inside] = (limit[inside] - amount[inside]) / limit[inside]
     return out
+
+
+def headroom_one(amount: float | None, limits: Sequence[float]) -> float | None:
+    """:func:`headroom` for one amount (``limits`` ascending)."""
+    if amount is None or amount != amount or amount < 0:
+        return None
+    for limit in limits:
+        if amount <= limit:
+            return (limit - amount) / limit
+    return None
+
+
+def feature_row(facts: Any, fired: Sequence[bool]) -> list[float]:
+    """One claim's model input, in :func:`feature_names` order (what :func:`feature_matrix` makes for a batch)."""
+    row = [BASE_SCALAR[name](getattr(facts, fact)) for name, (fact, _) in BASE_FEATURES.items()]
+    row.extend(1.0 if facts.line == name else 0.0 for name in LINES)
+    row.extend(1.0 if f else 0.0 for f in fired)
+    return row
 
 
 def fill_headroom(columns: dict[str, np.ndarray], limits: Sequence[float]) -> None:
@@ -197,6 +241,24 @@ class CompiledModel:
     def probability(self, standardised: np.ndarray) -> np.ndarray:
         decision = standardised @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(np.clip(self.platt_a * decision + self.platt_b, -50.0, 50.0)))
+
+    def score_row(self, row: Sequence[float], k: int = 3) -> tuple[float, list[tuple[int, float]]]:
+        """One claim: the calibrated probability and its top ``k`` (feature index, contribution), highest
+        first — what :meth:`probability` and :meth:`top_contributions` give for a batch, in plain floats."""
+        mean, scale, coef = self._lists
+        standardised = [(x - m) / s for x, m, s in zip(row, mean, scale, strict=True)]
+        decision = math.fsum(x * c for x, c in zip(standardised, coef, strict=True)) + self.intercept
+        probability = 1.0 / (1.0 + math.exp(_clip(self.platt_a * decision + self.platt_b, -50.0, 50.0)))
+        slope = -self.platt_a
+        contributions = sorted(
+            ((j, x * c * slope) for j, (x, c) in enumerate(zip(standardised, coef, strict=True))),
+            key=lambda item: (-item[1], item[0]),
+        )
+        return probability, contributions[: min(k, len(contributions))]
+
+    @functools.cached_property
+    def _lists(self) -> tuple[list[float], list[float], list[float]]:
+        return self.mean.tolist(), self.scale.tolist(), self.coef.tolist()
 
     def top_contributions(self, standardised: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
         """Per row, the k features that raise the score most: (indices n×k, contributions n×k in log-odds,

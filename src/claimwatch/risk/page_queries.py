@@ -274,3 +274,104 @@ def review_detail(session: Session, review_id: int, locale: str) -> dict[str, An
         "risk": claim_risk(session, claim, locale),
         "may_be_decided": review.status in UNDECIDED,
     }
+
+
+# -- model cards (/risk/models) ---------------------------------------------------------------------------------
+
+MODEL_STATUS_LABELS: dict[str, str] = {
+    "active": N_("Active"),
+    "trained": N_("Trained, not active"),
+    "retired": N_("Retired"),
+}
+
+
+def model_url(version: int) -> str:
+    return f"/risk/models/{version}"
+
+
+def _model_row(model: RiskModel, locale: str) -> dict[str, Any]:
+    metrics = model.metrics or {}
+    return {
+        "version": model.version,
+        "url": model_url(model.version),
+        "kind": model.kind,
+        "status": model.status,
+        "status_label": translate(locale, MODEL_STATUS_LABELS.get(model.status, model.status)),
+        "active": model.status == "active",
+        "window_from": model.window_from,
+        "window_until": model.window_until,
+        "holdout_from": model.holdout_from,
+        "labels": model.labels,
+        "positives": model.positives,
+        "holdout_auc": metrics.get("holdout_auc"),
+        "holdout_brier": metrics.get("holdout_brier"),
+        "created_at": model.created_at,
+        "created_by": model.created_by,
+        "activated_at": model.activated_at,
+    }
+
+
+def model_list(session: Session, locale: str) -> list[dict[str, Any]]:
+    """Every stored version of the insurer's risk model, newest first, with its hold-out figures."""
+    return [_model_row(model, locale) for model in repository.models(session)]
+
+
+def model_card(session: Session, tenant_id: int, version: int, locale: str) -> dict[str, Any] | None:
+    """One version's model card: who trained it and when, the training window and the hold-out, the features
+    with their coefficients (labelled in the page's language), AUC, Brier score and log loss against the base
+    rate, and the reliability table the calibration plot draws (predicted vs observed per tenth)."""
+    model = repository.model_by_version(session, version)
+    if model is None:
+        return None
+    row = _model_row(model, locale)
+    card = model.card or {}
+    metrics = model.metrics or {}
+    names = _flag_names(_flag_set(session, tenant_id), locale)
+    weights = {str(c.get("feature")): c.get("coefficient") for c in card.get("coefficients") or []}
+    features = [
+        {"name": name, "label": feature_label(name, names, locale), "coefficient": weights.get(name)}
+        for name in model.features
+    ]
+    features.sort(key=lambda f: -abs(f["coefficient"]) if isinstance(f["coefficient"], int | float) else 0.0)
+    bins = [b for b in metrics.get("reliability") or [] if isinstance(b, dict)]
+    holdout = card.get("holdout") if isinstance(card.get("holdout"), dict) else {}
+    chart = {
+        "bins": [f"{b.get('from', 0):.1f}–{b.get('to', 0):.1f}" for b in bins],
+        "predicted": [b.get("predicted") for b in bins],
+        "observed": [b.get("observed") for b in bins],
+        "counts": [b.get("count") for b in bins],
+        "labels": {
+            "predicted": translate(locale, N_("Predicted (mean)")),
+            "observed": translate(locale, N_("Observed rate")),
+            "ideal": translate(locale, N_("Perfect calibration")),
+            "count": translate(locale, N_("Claims")),
+        },
+    }
+    return {
+        **row,
+        "title": card.get("title") or f"v{model.version}",
+        "method": card.get("method"),
+        "labels_from": card.get("labels_from"),
+        "inputs": card.get("inputs"),
+        "limitations": card.get("limitations"),
+        "trained_at": card.get("trained_at"),
+        "imported_at": card.get("imported_at"),
+        "imported_by": card.get("imported_by"),
+        "red_flags": card.get("red_flags") if isinstance(card.get("red_flags"), dict) else {},
+        "holdout": holdout,
+        "features": features,
+        "metrics": {
+            "holdout_auc": metrics.get("holdout_auc"),
+            "holdout_points_auc": metrics.get("holdout_points_auc"),
+            "holdout_brier": metrics.get("holdout_brier"),
+            "holdout_brier_base_rate": metrics.get("holdout_brier_base_rate"),
+            "holdout_log_loss": metrics.get("holdout_log_loss"),
+            "holdout_size": metrics.get("holdout_size"),
+            "holdout_positives": metrics.get("holdout_positives"),
+            "train_size": metrics.get("train_size"),
+            "train_positives": metrics.get("train_positives"),
+        },
+        "reliability": bins,
+        "chart": chart,
+        "digest": model.digest,
+    }

@@ -1,10 +1,12 @@
 """The risk pages: the review queue (核查, /risk/review: high-risk claims with their reasons, score and model
 version, waiting first) and one review (/risk/review/{id}) with the claim's red flags and top features and the
 decision form; the decision, with its reason, is recorded by :func:`claimwatch.risk.review.decide` and becomes
-the model's label. Read models are in :mod:`claimwatch.risk.page_queries`."""
+the model's label. The model versions (/risk/models) and each one's model card (/risk/models/{version}). Read
+models are in :mod:`claimwatch.risk.page_queries`."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -114,3 +116,24 @@ def review_decide(
         values = {"decision": decision, "reason": reason}
         return _review_page(request, session, principal, review_id, exc.status, problem, values)
     return RedirectResponse(page_queries.review_url(review_id), status_code=303)
+
+
+@router.get("/risk/models")
+def model_list(request: Request, principal: ViewerDep, session: TenantSession) -> HTMLResponse:
+    """The insurer's risk model versions: status (one active), training window, hold-out AUC and Brier score."""
+    context = {"models": page_queries.model_list(session, request_locale(request))}
+    zone = tenancy_service.tenant_zone(session, principal.tenant_id)
+    return render(request, "risk/models.html", context, principal=principal, zone=zone)
+
+
+@router.get("/risk/models/{version}")
+def model_card(version: RowId, request: Request, principal: ViewerDep, session: TenantSession) -> HTMLResponse:
+    """One version's model card, with its calibration plot (ECharts) and table."""
+    if principal.tenant_id is None:
+        return _error(request, principal, 404)
+    card = page_queries.model_card(session, principal.tenant_id, version, request_locale(request))
+    if card is None:
+        return _error(request, principal, 404)
+    chart_json = json.dumps(card["chart"], ensure_ascii=False).replace("<", "\\u003c")
+    zone = tenancy_service.tenant_zone(session, principal.tenant_id)
+    return render(request, "risk/model.html", {"m": card, "chart_json": chart_json}, principal=principal, zone=zone)

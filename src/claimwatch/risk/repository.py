@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import Claim
@@ -20,6 +20,19 @@ def active_model(session: Session) -> RiskModel | None:
 def active_model_key(session: Session) -> tuple[int, str] | None:
     row = session.execute(select(RiskModel.id, RiskModel.digest).where(RiskModel.status == "active")).first()
     return (row[0], row[1]) if row else None
+
+
+def insert_scores(session: Session, rows: list[dict[str, Any]], *, returning: bool) -> list[int] | None:
+    """Score rows by one Core INSERT (rows carry ``tenant_id``); their ids in order when ``returning``."""
+    if not rows:
+        return [] if returning else None
+    table = RiskScore.__table__
+    assert isinstance(table, Table)
+    if not returning:
+        session.execute(insert(table), rows)
+        return None
+    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return [int(row[0]) for row in result]
 
 
 def model_by_id(session: Session, model_id: int) -> RiskModel | None:

@@ -3,12 +3,19 @@
 Decisions: ``fraud_confirmed`` (label 1) and ``cleared`` (label 0) close the review and are the labels the next
 model is trained on; ``needs_investigation`` keeps it open (status ``investigating``) until a final decision.
 A reviewer never decides a claim they handle. Every change is audited (subject: the claim's number).
+
+A decision is published (``reactions.RISK_REVIEWS_DECIDED``): on ``needs_investigation`` triage evaluates the
+claim again with ``investigation`` true, which ends a fast track (the route changes, the clocks follow); the
+decision's audit entry names the route before and after.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
+from claimwatch import reactions
 from claimwatch.audit import service as audit_service
 from claimwatch.auth.models import User
 from claimwatch.auth.principal import ROLE_PERMISSIONS, Permission, Principal
@@ -22,6 +29,15 @@ DECISIONS = ("fraud_confirmed", "cleared", "needs_investigation")
 LABELS = {"fraud_confirmed": 1, "cleared": 0}
 OPEN_STATUSES = ("open", "investigating")
 MIN_REASON = 5
+
+
+@dataclass(frozen=True)
+class ReviewDecided:
+    review_id: int
+    claim_id: int
+    decision: str
+    reason: str
+    actor: str
 
 
 def tenant_of(principal: Principal) -> int:
@@ -96,13 +112,27 @@ def decide(session: Session, principal: Principal, review_id: int, decision: str
         review.open_claim = None
     else:
         review.status = "investigating"
+    route_before = claim.route
+    reactions.publish(
+        reactions.RISK_REVIEWS_DECIDED,
+        session,
+        tenant_id,
+        [ReviewDecided(review.id, claim.id, decision, reason, principal.actor)],
+    )
     audit_service.record(
         session,
         tenant_id,
         "risk.review_decided",
         claim.number,
         principal.actor,
-        {"review_id": review.id, "decision": decision, "reason": reason, "label": review.label},
+        {
+            "review_id": review.id,
+            "decision": decision,
+            "reason": reason,
+            "label": review.label,
+            "route_before": route_before,
+            "route_after": claim.route,
+        },
     )
     session.flush()
     return review

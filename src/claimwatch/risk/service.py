@@ -14,6 +14,7 @@ higher of the points level and the probability level (thresholds in the red-flag
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
@@ -34,11 +35,13 @@ from claimwatch.risk.features import (
     facts_columns,
     feature_matrix,
     feature_names,
+    feature_row,
     fill_headroom,
+    headroom_one,
     json_value,
 )
 from claimwatch.risk.loader import LEVELS, RedFlagSet, red_flags_for_tenant
-from claimwatch.risk.models import RiskModel, RiskReview, RiskScore
+from claimwatch.risk.models import RiskModel, RiskReview
 from claimwatch.tenancy import repository as tenancy_repository
 
 TOP_FEATURES = 3
@@ -163,10 +166,17 @@ def params_digest(params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def active_model(session: Session, flag_set: RedFlagSet) -> CompiledModel | None:
+_UNKNOWN: Any = object()
+
+
+def active_model(
+    session: Session, flag_set: RedFlagSet, key: tuple[int, str] | None = _UNKNOWN
+) -> CompiledModel | None:
     """The tenant's active model, compiled once per version; None without one or when its features no
-    longer match the red-flag set (scores then use the red flags alone)."""
-    key = repository.active_model_key(session)
+    longer match the red-flag set (scores then use the red flags alone). ``key``: the active model's (id,
+    digest) when the caller has read it already (triage's per-transaction state), None for none."""
+    if key is _UNKNOWN:
+        key = repository.active_model_key(session)
     if key is None:
         return None
     compiled = _COMPILED.get(key)
@@ -243,6 +253,11 @@ FACT_NAMES_OF_REASONS = (
 )
 
 
+def input_names(flag_set: RedFlagSet) -> list[str]:
+    """The facts a score reads (stored as its ``inputs``)."""
+    return sorted(flag_set.facts_used() | BASE_FACTS | {"amount_cny", "authority_headroom_pct"})
+
+
 def score_facts(
     flag_set: RedFlagSet, model: CompiledModel | None, facts: Sequence[ClaimFacts]
 ) -> tuple[list[RiskResult], dict[str, np.ndarray]]:
@@ -254,6 +269,53 @@ def score_facts(
     return results_of(batch, flag_set, model, facts), columns
 
 
+def _level(value: float, medium: float, high: float) -> int:
+    return int(value >= medium) + int(value >= high)
+
+
+def score_one(flag_set: RedFlagSet, model: CompiledModel | None, facts: ClaimFacts) -> RiskResult:
+    """One claim, in plain Python (the report-time path: ingestion scores claims one by one, where building
+    numpy columns for a single row costs more than the arithmetic). Fills ``facts.authority_headroom_pct``
+    when unknown. Gives what :func:`score_facts` gives for a batch of one (tests/risk check they agree)."""
+    computed = facts.authority_headroom_pct is None
+    if computed:  # scored unrounded, kept rounded: as the batch path does
+        facts.authority_headroom_pct = headroom_one(facts.amount_cny, flag_set.authority_limits)
+    fired_mask = [flag.when.test(facts) for flag in flag_set.flags]
+    values: dict[str, Any] | None = None
+    fired: list[FiredFlag] = []
+    points = 0
+    for flag, hit in zip(flag_set.flags, fired_mask, strict=True):
+        if hit:
+            if values is None:
+                values = {name: getattr(facts, name) for name in FACT_NAMES_OF_REASONS}
+            points += flag.points
+            fired.append(FiredFlag(flag.code, flag.points, flag.reason("zh", values), flag.reason("en", values)))
+    level = _level(points, flag_set.medium_points, flag_set.high_points)
+    probability: float | None = None
+    contributions: tuple[Contribution, ...] = ()
+    if model is None:
+        score = min(points, 100) / 100.0
+    else:
+        row = feature_row(facts, fired_mask)
+        probability, top = model.score_row(row, TOP_FEATURES)
+        level = max(level, _level(probability, flag_set.medium_probability, flag_set.high_probability))
+        score = probability
+        names = model.features
+        contributions = tuple(Contribution(names[j], value, row[j]) for j, value in top if value > 0)
+    if computed and facts.authority_headroom_pct is not None:
+        facts.authority_headroom_pct = round(facts.authority_headroom_pct, 6)
+    return RiskResult(
+        claim_id=None,
+        score=round(score, 6),
+        level=LEVELS[level],
+        points=points,
+        probability=None if probability is None else round(probability, 6),
+        model_version=model.version if model is not None else None,
+        flags=tuple(fired),
+        contributions=contributions,
+    )
+
+
 def score_claims(
     session: Session,
     tenant_id: int,
@@ -261,57 +323,64 @@ def score_claims(
     facts: Sequence[ClaimFacts],
     *,
     trigger: str = "reported",
+    model_key: tuple[int, str] | None = _UNKNOWN,
 ) -> list[RiskResult]:
     """Score the claims (one batch), store the scores, update the claims' and the facts' risk columns, and
-    open reviews for claims at the review level. ``facts[i]`` belongs to ``claims[i]``. No commit."""
+    open reviews for claims at the review level. ``facts[i]`` belongs to ``claims[i]``. ``model_key``: the
+    active model's (id, digest) when the caller read it already. The score rows are one Core INSERT (no ORM
+    unit of work); only claims that open a review need their row's id back. No commit."""
     if len(claims) != len(facts):
         raise ValueError("one ClaimFacts per claim")
     if not claims:
         return []
     flag_set = flags_for(session, tenant_id)
-    model = active_model(session, flag_set)
-    results, columns = score_facts(flag_set, model, facts)
-    input_names = sorted(columns)
+    model = active_model(session, flag_set, model_key)
+    if len(facts) == 1:
+        results = [score_one(flag_set, model, facts[0])]
+    else:
+        results, columns = score_facts(flag_set, model, facts)
+        headrooms = columns["authority_headroom_pct"]
+        for k, f in enumerate(facts):
+            if f.authority_headroom_pct is None and not np.isnan(headrooms[k]):
+                f.authority_headroom_pct = round(float(headrooms[k]), 6)
+    names = input_names(flag_set)
     at = utc_now()
     digest = flag_set.digest
     rows = []
-    headrooms = columns["authority_headroom_pct"]
-    for k, (claim, f, result) in enumerate(zip(claims, facts, results, strict=True)):
-        if f.authority_headroom_pct is None and not np.isnan(headrooms[k]):
-            f.authority_headroom_pct = round(float(headrooms[k]), 6)
+    for claim, f, result in zip(claims, facts, results, strict=True):
         claim.risk_score = result.score
         claim.risk_level = result.level
         f.risk_score = result.score
         f.risk_level = result.level
-        inputs = {name: json_value(getattr(f, name)) for name in input_names}
+        inputs = {name: json_value(getattr(f, name)) for name in names}
         rows.append(
-            RiskScore(
-                tenant_id=tenant_id,
-                claim_id=claim.id,
-                scored_at=at,
-                trigger=trigger,
-                score=result.score,
-                level=result.level,
-                points=result.points,
-                probability=result.probability,
-                model_id=model.model_id if model is not None else None,
-                flags_digest=digest,
-                flags=[fl.as_dict() for fl in result.flags],
-                contributions=[c.as_dict() for c in result.contributions] or None,
-                inputs=inputs,
-            )
+            {
+                "tenant_id": tenant_id,
+                "claim_id": claim.id,
+                "scored_at": at,
+                "trigger": trigger,
+                "score": result.score,
+                "level": result.level,
+                "points": result.points,
+                "probability": result.probability,
+                "model_id": model.model_id if model is not None else None,
+                "flags_digest": digest,
+                "flags": [fl.as_dict() for fl in result.flags],
+                "contributions": [c.as_dict() for c in result.contributions] or None,
+                "inputs": inputs,
+            }
         )
-    session.add_all(rows)
     review_rank = LEVELS.index(flag_set.review_level)
     due = [k for k, r in enumerate(results) if LEVELS.index(r.level) >= review_rank]
-    if due:  # a review names its score row; otherwise the rows go with the transaction's next flush
-        session.flush()
+    ids = repository.insert_scores(session, rows, returning=bool(due))
     already = repository.open_review_claims(session, [claims[k].id for k in due]) if due else set()
     out = []
-    for k, (claim, result, row) in enumerate(zip(claims, results, rows, strict=True)):
+    for k, (claim, result) in enumerate(zip(claims, results, strict=True)):
         opened = False
+        score_id = ids[k] if ids else None
         if k in due and claim.id not in already:
-            _open_review(session, tenant_id, claim, row, result)
+            assert score_id is not None
+            _open_review(session, tenant_id, claim, score_id, at, result)
             already.add(claim.id)
             opened = True
         out.append(
@@ -324,27 +393,29 @@ def score_claims(
                 model_version=result.model_version,
                 flags=result.flags,
                 contributions=result.contributions,
-                score_id=row.id,
+                score_id=score_id,
                 review_opened=opened,
             )
         )
     return out
 
 
-def _open_review(session: Session, tenant_id: int, claim: Claim, row: RiskScore, result: RiskResult) -> RiskReview:
+def _open_review(
+    session: Session, tenant_id: int, claim: Claim, score_id: int, scored_at: dt.datetime, result: RiskResult
+) -> RiskReview:
     reasons: list[dict[str, Any]] = [{"kind": "flag", **fl.as_dict()} for fl in result.flags]
     reasons.extend({"kind": "feature", **c.as_dict()} for c in result.contributions)
     review = RiskReview(
         tenant_id=tenant_id,
         claim_id=claim.id,
-        score_id=row.id,
+        score_id=score_id,
         score=result.score,
         level=result.level,
         reasons=reasons,
         model_version=result.model_version,
         status="open",
         open_claim=claim.id,
-        created_at=row.scored_at,
+        created_at=scored_at,
     )
     session.add(review)
     session.flush()

@@ -8,6 +8,8 @@ listed: every line) and its accident date falls in the event's period; the claim
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import JSON, Date, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,8 +47,50 @@ class Catastrophe(TenantScoped, Base):
 
     def covers(self, line: str, region_code: str | None, day: dt.date | None) -> bool:
         """Whether a claim of ``line`` in ``region_code`` with its accident on ``day`` belongs to the event."""
-        if region_code is None or day is None or region_code not in (self.region_codes or []):
-            return False
-        if self.lines and line not in self.lines:
-            return False
-        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+        return covers(self.region_codes or (), self.lines or (), self.starts_on, self.ends_on, line, region_code, day)
+
+
+def covers(
+    region_codes: Sequence[str],
+    lines: Sequence[str],
+    starts_on: dt.date,
+    ends_on: dt.date | None,
+    line: str,
+    region_code: str | None,
+    day: dt.date | None,
+) -> bool:
+    """An event's match rule, shared by the table row and the cached :class:`OpenEvent`."""
+    if region_code is None or day is None or region_code not in region_codes:
+        return False
+    if lines and line not in lines:
+        return False
+    return starts_on <= day and (ends_on is None or day <= ends_on)
+
+
+@dataclass(frozen=True)
+class OpenEvent:
+    """A plain copy of a :class:`Catastrophe` row, kept per insurer between transactions by the report-time
+    path (``catastrophes.cached_events``) and dropped when the insurer's events change."""
+
+    id: int
+    code: str
+    name_zh: str
+    region_codes: tuple[str, ...]
+    lines: tuple[str, ...]
+    starts_on: dt.date
+    ends_on: dt.date | None
+
+    @classmethod
+    def of(cls, row: Catastrophe) -> OpenEvent:
+        return cls(
+            row.id,
+            row.code,
+            row.name_zh,
+            tuple(row.region_codes or ()),
+            tuple(row.lines or ()),
+            row.starts_on,
+            row.ends_on,
+        )
+
+    def covers(self, line: str, region_code: str | None, day: dt.date | None) -> bool:
+        return covers(self.region_codes, self.lines, self.starts_on, self.ends_on, line, region_code, day)

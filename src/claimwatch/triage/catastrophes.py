@@ -41,7 +41,7 @@ from claimwatch.notify import service as notify_service
 from claimwatch.risk.facts import ClaimFacts
 from claimwatch.sla import service as sla_service
 from claimwatch.tenancy import service as tenancy_service
-from claimwatch.triage.catastrophe_models import KINDS, Catastrophe
+from claimwatch.triage.catastrophe_models import KINDS, Catastrophe, OpenEvent
 from claimwatch.workflow import service as workflow_service
 
 PRIORITY = 3  # catastrophe; 2 major case; 1 vulnerable customer; 0 normal
@@ -57,6 +57,8 @@ MAX_NOTE = 2000
 AUDIT_LISTED = 2000  # claim numbers listed in a declaration's audit entry (all of them are hashed)
 _CODE = re.compile(IDENTIFIER_PATTERN)
 _CHUNK = 500
+
+Event = Catastrophe | OpenEvent  # a row, or the report-time path's cached copy
 
 
 @dataclass(frozen=True)
@@ -275,7 +277,23 @@ def active_events(session: Session, since: dt.date) -> list[Catastrophe]:
     )
 
 
-def match(found: Sequence[Catastrophe], line: str, region_code: str | None, day: dt.date | None) -> Catastrophe | None:
+_CACHED: dict[tuple[str, int], tuple[Any, tuple[OpenEvent, ...]]] = {}
+
+
+def cached_events(session: Session, key: tuple[str, int], etag: Any, since: dt.date) -> list[OpenEvent]:
+    """The insurer's events open on ``since`` or later, from a per-process copy kept while ``etag`` (the
+    insurer's count, last id and last change of events: ``triage.repository.tenant_state``) is the same:
+    the report-time path reads no event rows while nothing was declared, changed or ended."""
+    cached = _CACHED.get(key)
+    if cached is None or cached[0] != etag:
+        rows = session.execute(select(Catastrophe).order_by(Catastrophe.starts_on, Catastrophe.id)).scalars()
+        if len(_CACHED) > 256:
+            _CACHED.clear()
+        cached = _CACHED[key] = (etag, tuple(OpenEvent.of(row) for row in rows))
+    return [event for event in cached[1] if event.ends_on is None or event.ends_on >= since]
+
+
+def match(found: Sequence[Event], line: str, region_code: str | None, day: dt.date | None) -> Event | None:
     """The earliest-declared event that covers the claim, if any."""
     for event in found:
         if event.covers(line, region_code, day):
@@ -286,7 +304,7 @@ def match(found: Sequence[Catastrophe], line: str, region_code: str | None, day:
 # -- joining ------------------------------------------------------------------------------------------------------
 
 
-def join(claim: Claim, event: Catastrophe) -> bool:
+def join(claim: Claim, event: Event) -> bool:
     """Put one claim in the event's green channel (in the session; no flush). True when the claim's route
     or priority changed (an open claim); a claim that is already in an event stays in its first one."""
     if claim.catastrophe_id is not None:
@@ -307,7 +325,8 @@ def join_reported(
     claims: Sequence[Claim],
     accident_days: Mapping[int, dt.date | None],
     now: dt.datetime | None = None,
-) -> dict[int, Catastrophe]:
+    cache: tuple[tuple[str, int], Any] | None = None,
+) -> dict[int, Event]:
     """At report time (the triage reaction, before the rules): the new claims an open event covers join it.
     ``accident_days``: claim id → local accident date (missing or None: the local report date). Returns the
     events joined, by claim id — the triage facts' ``catastrophe``. Handlers already named get the
@@ -316,10 +335,13 @@ def join_reported(
         return {}
     zone = tenancy_service.tenant_zone(session, tenant_id)
     days = {claim.id: accident_days.get(claim.id) or claim.reported_at.astimezone(zone).date() for claim in claims}
-    found = active_events(session, min(days.values()))
+    since = min(days.values())
+    found: Sequence[Event] = (
+        cached_events(session, cache[0], cache[1], since) if cache is not None else active_events(session, since)
+    )
     if not found:
         return {}
-    joined: dict[int, Catastrophe] = {}
+    joined: dict[int, Event] = {}
     for claim in claims:
         event = match(found, claim.line, claim.region_code, days[claim.id])
         if event is not None and claim.catastrophe_id is None:
@@ -340,13 +362,17 @@ def join_reported(
     return joined
 
 
-def _reason(event: Catastrophe) -> str:
+def _reason(event: Event) -> str:
     return f"catastrophe {event.code}"
 
 
 def mark_claims(
-    session: Session, tenant_id: int, claims: Sequence[Claim], found: Mapping[int, ClaimFacts]
-) -> dict[int, Catastrophe]:
+    session: Session,
+    tenant_id: int,
+    claims: Sequence[Claim],
+    found: Mapping[int, ClaimFacts],
+    cache: tuple[tuple[str, int], Any] | None = None,
+) -> dict[int, Event]:
     """The triage pipeline's hook (report time and re-evaluations, before the rules): claims an open event
     covers join it, their accident date taken from the facts (``accident_at``, local)."""
     days = {
@@ -354,7 +380,7 @@ def mark_claims(
         for claim in claims
         if (facts := found.get(claim.id)) is not None and facts.accident_at is not None
     }
-    return join_reported(session, tenant_id, claims, days)
+    return join_reported(session, tenant_id, claims, days, cache=cache)
 
 
 def _accident_days(session: Session, claim_ids: Sequence[int], zone: ZoneInfo) -> dict[int, dt.date]:
@@ -477,7 +503,7 @@ def _join_existing(
 # -- advance payment (先予支付, 保险法 art. 25) -------------------------------------------------------------------
 
 
-def _prompt_text(event: Catastrophe, count: int, first: str) -> tuple[str, str]:
+def _prompt_text(event: Event, count: int, first: str) -> tuple[str, str]:
     subject = (
         f"大灾事件「{event.name_zh}」：请考虑先予支付（{count} 件）"
         if count > 1
@@ -492,7 +518,7 @@ def _prompt_text(event: Catastrophe, count: int, first: str) -> tuple[str, str]:
 
 
 def _prompt_one(
-    session: Session, tenant_id: int, claim_id: int, number: str, user_id: int, event: Catastrophe, now: dt.datetime
+    session: Session, tenant_id: int, claim_id: int, number: str, user_id: int, event: Event, now: dt.datetime
 ) -> None:
     subject, body = _prompt_text(event, 1, number)
     notify_service.notify_user(

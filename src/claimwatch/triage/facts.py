@@ -17,10 +17,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from claimwatch import reactions
 from claimwatch.cases.models import Claim
 from claimwatch.risk.facts import ClaimFacts
 from claimwatch.tenancy.service import tenant_zone
 from claimwatch.triage import repository
+from claimwatch.triage.models import TriageDecision
 
 REPEAT_WINDOW = dt.timedelta(days=365)  # repeat claimant: same phone or ID within 12 months
 SHARED_WINDOW = dt.timedelta(days=365)  # shared contact: same phone, bank or ID as another claimant
@@ -96,11 +98,71 @@ def build_facts(
     zone = tenant_zone(session, tenant_id)
     orgs = repository.org_codes(session, (c.org_unit_id for c in claims))
     history = _History.read(session, claims, reports)
+    authority = handler_authority(session, tenant_id, claims)
     found: dict[int, ClaimFacts] = {}
     for claim in claims:
         report = reports.get(claim.id) or Report({})
         facts = _one(claim, report.data, zone, orgs)
+        fill_handler_headroom(facts, authority.get(claim.id))
         history.fill(claim, facts)
+        if investigation and investigation.get(claim.id):
+            facts.investigation = True
+        found[claim.id] = facts
+    return found
+
+
+def handler_authority(session: Session, tenant_id: int, claims: Sequence[Claim]) -> dict[int, int]:
+    """Each assigned claim's handler's amount authority (fen), where the handler has one: asked of the domain
+    that keeps handler profiles (``reactions.HANDLER_AUTHORITY``; assignment sits above triage). No statement
+    for claims without a handler (every claim at report time)."""
+    users = sorted({c.assignee_id for c in claims if c.assignee_id is not None})
+    if not users:
+        return {}
+    limits: dict[int, int] = {}
+    for answer in reactions.publish(reactions.HANDLER_AUTHORITY, session, tenant_id, users):
+        limits.update(answer or {})
+    return {c.id: limits[c.assignee_id] for c in claims if c.assignee_id is not None and c.assignee_id in limits}
+
+
+def fill_handler_headroom(facts: ClaimFacts, authority_fen: int | None) -> None:
+    """``authority_headroom_pct`` from the claim's handler: (authority − amount) ÷ authority, negative when the
+    amount is above it. Without a handler or a limit it stays unknown and the scorer takes the nearest tier of
+    the red-flag file (``authority_limits_cny``)."""
+    if authority_fen is None or authority_fen <= 0 or facts.amount_cny is None:
+        return
+    limit = authority_fen / 100
+    facts.authority_headroom_pct = round((limit - facts.amount_cny) / limit, 6)
+
+
+def facts_from_decisions(
+    session: Session,
+    tenant_id: int,
+    claims: Sequence[Claim],
+    latest: Mapping[int, TriageDecision],
+    *,
+    investigation: Mapping[int, bool] | None = None,
+) -> dict[int, ClaimFacts]:
+    """Facts for a re-evaluation from each claim's latest decision: what the report and the history as of the
+    report said does not change, so only the fields the claim itself holds are taken again (amount, line,
+    catastrophe, risk, region, org unit); the authority headroom is computed again from the new amount.
+    A claim without a stored decision gets :func:`build_facts`."""
+    missing = [claim for claim in claims if claim.id not in latest]
+    found = build_facts(session, tenant_id, missing, investigation=investigation) if missing else {}
+    have = [claim for claim in claims if claim.id in latest]
+    orgs = repository.org_codes(session, (c.org_unit_id for c in have))
+    authority = handler_authority(session, tenant_id, have)
+    for claim in have:
+        facts = ClaimFacts.from_dict(latest[claim.id].facts or {})
+        amount_fen = claim.assessed_amount_fen if claim.assessed_amount_fen is not None else claim.reported_amount_fen
+        facts.line = claim.line
+        facts.amount_cny = amount_fen / 100 if amount_fen is not None else None
+        facts.authority_headroom_pct = None
+        fill_handler_headroom(facts, authority.get(claim.id))
+        facts.catastrophe = claim.catastrophe_id is not None
+        facts.risk_score = claim.risk_score
+        facts.risk_level = claim.risk_level
+        facts.region = claim.region_code
+        facts.org_unit = orgs.get(claim.org_unit_id) if claim.org_unit_id is not None else None
         if investigation and investigation.get(claim.id):
             facts.investigation = True
         found[claim.id] = facts
@@ -180,15 +242,17 @@ class _History:
                 if kind != "name":
                     wanted.setdefault(kind, set()).add(value)
         matches: dict[tuple[str, str], list[tuple[int, str, dt.datetime]]] = {}
-        if wanted:
-            since = earliest - max(REPEAT_WINDOW, SHARED_WINDOW)
-            for kind, value, claim_id, identity, at in repository.contacts_matching(session, wanted, since):
-                matches.setdefault((kind, value), []).append((claim_id, identity, at))
         regions = {c.region_code for c in claims if c.region_code and "provider" in own.get(c.id, {})}
-        totals: dict[str, int] = {}
-        if regions:
-            latest = max(c.reported_at for c in claims)
-            totals = repository.provider_region_counts(session, regions, earliest - PROVIDER_WINDOW, latest)
+        if not wanted:
+            return cls(own, matches, {})
+        since = earliest - max(REPEAT_WINDOW, SHARED_WINDOW)
+        latest = max(c.reported_at for c in claims)
+        # The contacts sharing a value and the region totals of providers: one round trip.
+        found, totals = repository.history(
+            session, claims[0].tenant_id, wanted, since, regions, earliest - PROVIDER_WINDOW, latest
+        )
+        for kind, value, claim_id, identity, at in found:
+            matches.setdefault((kind, value), []).append((claim_id, identity, at))
         return cls(own, matches, totals)
 
     def fill(self, claim: Claim, facts: ClaimFacts) -> None:

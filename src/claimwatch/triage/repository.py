@@ -8,12 +8,14 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, bindparam, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.db import bulk_insert
+from claimwatch.risk.models import RiskModel
 from claimwatch.tenancy.models import OrgUnit
+from claimwatch.triage.catastrophe_models import Catastrophe
 from claimwatch.triage.models import TriageContact, TriageDecision, TriageRuleSet
 
 _CHUNK = 900
@@ -58,6 +60,29 @@ def rule_sets(session: Session, limit: int = 200) -> list[TriageRuleSet]:
 
 def rule_set(session: Session, rule_set_id: int) -> TriageRuleSet | None:
     return session.execute(select(TriageRuleSet).where(TriageRuleSet.id == rule_set_id)).scalar_one_or_none()
+
+
+# -- what the report-time path keeps between transactions -------------------------------------------------
+
+_MODELS = RiskModel.__table__
+_EVENTS = Catastrophe.__table__
+_T: BindParameter[int] = bindparam("tenant_id")
+_STATE = select(
+    select(_MODELS.c.id).where(_MODELS.c.tenant_id == _T, _MODELS.c.status == "active").limit(1).scalar_subquery(),
+    select(_MODELS.c.digest).where(_MODELS.c.tenant_id == _T, _MODELS.c.status == "active").limit(1).scalar_subquery(),
+    select(func.count()).select_from(_EVENTS).where(_EVENTS.c.tenant_id == _T).scalar_subquery(),
+    select(func.max(_EVENTS.c.id)).where(_EVENTS.c.tenant_id == _T).scalar_subquery(),
+    select(func.max(_EVENTS.c.updated_at)).where(_EVENTS.c.tenant_id == _T).scalar_subquery(),
+)
+
+
+def tenant_state(session: Session, tenant_id: int) -> tuple[tuple[int, str] | None, tuple[Any, ...]]:
+    """One indexed round trip: the insurer's active risk model (id, digest) and an etag of its catastrophe
+    events (count, last id, last change) — what the report-time caches are checked against. A Core statement
+    on the session's connection, so the tenant is named here (the ORM's tenant filter does not see it)."""
+    row = session.connection().execute(_STATE, {"tenant_id": tenant_id}).one()
+    model = (int(row[0]), str(row[1])) if row[0] is not None else None
+    return model, (row[2], row[3], str(row[4]))
 
 
 # -- claims and their reports ------------------------------------------------------------------------------
@@ -152,6 +177,60 @@ def contacts_matching(
     return rows
 
 
+REGION_TOTAL = "#region"  # the kind of the provider-count rows of :func:`history`
+
+
+def history(
+    session: Session,
+    tenant_id: int,
+    kinds_values: dict[str, set[str]],
+    since: dt.datetime,
+    regions: set[str],
+    provider_since: dt.datetime,
+    until: dt.datetime,
+) -> tuple[list[tuple[str, str, int, str, dt.datetime]], dict[str, int]]:
+    """:func:`contacts_matching` and :func:`provider_region_counts` in one round trip (the report-time path:
+    a few values, one region); many values fall back to the two chunked statements."""
+    values = sorted(set().union(*kinds_values.values())) if kinds_values else []
+    if not values or not regions or len(values) > _CHUNK:
+        found = contacts_matching(session, kinds_values, since) if values else []
+        return found, provider_region_counts(session, regions, provider_since, until)
+    contacts = select(
+        TriageContact.kind,
+        TriageContact.value,
+        TriageContact.claim_id,
+        TriageContact.identity,
+        TriageContact.reported_at,
+    ).where(
+        TriageContact.tenant_id == tenant_id,  # named: the ORM's tenant filter may not reach into a UNION
+        TriageContact.kind.in_(sorted(kinds_values)),
+        TriageContact.value.in_(values),
+        TriageContact.reported_at >= since,
+    )
+    totals = (
+        select(literal(REGION_TOTAL), TriageContact.region_code, func.count(), null(), null())
+        .where(
+            TriageContact.tenant_id == tenant_id,
+            TriageContact.kind == "provider",
+            TriageContact.region_code.in_(sorted(regions)),
+            TriageContact.reported_at >= provider_since,
+            TriageContact.reported_at <= until,
+        )
+        .group_by(TriageContact.region_code)
+    )
+    matching: list[tuple[str, str, int, str, dt.datetime]] = []
+    counts: dict[str, int] = {}
+    row: Any
+    for row in session.execute(union_all(contacts, totals)):
+        kind, value = str(row[0]), row[1]
+        if kind == REGION_TOTAL:
+            if value is not None:
+                counts[value] = int(row[2])
+        elif value in kinds_values.get(kind, ()):
+            matching.append((kind, value, int(row[2]), row[3], row[4]))
+    return matching, counts
+
+
 def provider_region_counts(
     session: Session, regions: set[str], since: dt.datetime, until: dt.datetime
 ) -> dict[str, int]:
@@ -174,16 +253,17 @@ def provider_region_counts(
 # -- decisions ---------------------------------------------------------------------------------------------
 
 
-def decided_routes(session: Session, claim_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """(route, would-be route) of the latest decision of each open, triaged claim among ``claim_ids``."""
-    found: dict[int, tuple[str, str]] = {}
+def current_decisions(session: Session, claim_ids: Sequence[int]) -> dict[int, tuple[Claim, TriageDecision]]:
+    """The open, triaged claims among ``claim_ids`` with their latest decision (``claims.triage_decision_id``),
+    in one statement; the claims land in the session, so a later :func:`claims_by_ids` reads nothing."""
+    found: dict[int, tuple[Claim, TriageDecision]] = {}
     for chunk in _chunks(sorted(set(claim_ids))):
         rows = session.execute(
-            select(Claim.id, TriageDecision.route, TriageDecision.would_be_route)
+            select(Claim, TriageDecision)
             .join(TriageDecision, TriageDecision.id == Claim.triage_decision_id)
             .where(Claim.id.in_(chunk), Claim.closed_at.is_(None))
         )
-        found.update({claim_id: (route, would_be) for claim_id, route, would_be in rows})
+        found.update({claim.id: (claim, decision) for claim, decision in rows})
     return found
 
 

@@ -254,16 +254,29 @@ def triage_reported(
 def _score(
     session: Session, tenant_id: int, claims: Sequence[Claim], found: Mapping[int, ClaimFacts], how: str
 ) -> None:
-    """Catastrophe events, then the risk score: both are facts the rules test."""
-    _mark_catastrophes(session, tenant_id, claims, found)
-    risk_service.score_claims(session, tenant_id, list(claims), [found[c.id] for c in claims], trigger=how)
+    """Catastrophe events, then the risk score: both are facts the rules test. One round trip says whether
+    the insurer's active model and events are still those this process keeps (``repository.tenant_state``):
+    neither is read again while they are."""
+    model_key, events_etag = repository.tenant_state(session, tenant_id)
+    _mark_catastrophes(session, tenant_id, claims, found, events_etag)
+    risk_service.score_claims(
+        session, tenant_id, list(claims), [found[c.id] for c in claims], trigger=how, model_key=model_key
+    )
 
 
 def _mark_catastrophes(
-    session: Session, tenant_id: int, claims: Sequence[Claim], found: Mapping[int, ClaimFacts]
+    session: Session,
+    tenant_id: int,
+    claims: Sequence[Claim],
+    found: Mapping[int, ClaimFacts],
+    events_etag: Any = None,
 ) -> None:
     """Claims inside a declared catastrophe event join it (triage.catastrophes)."""
-    catastrophes.mark_claims(session, tenant_id, list(claims), found)
+    # The engine's identity beside its URL: a database dropped and made again under the same URL (tests) is
+    # another cache even when its etag happens to repeat.
+    key = (f"{_database(session)}#{id(session.get_bind().engine)}", tenant_id)
+    cache = (key, events_etag) if events_etag is not None else None
+    catastrophes.mark_claims(session, tenant_id, list(claims), found, cache=cache)
     for claim in claims:
         if claim.catastrophe_id is not None:
             found[claim.id].catastrophe = True
@@ -313,9 +326,14 @@ def _apply(
     pending: list[_Pending],
     always: bool,
     clocks_follow: bool = True,
+    latest: Mapping[int, TriageDecision] | None = None,
 ) -> int:
-    """Store the decisions that say something new and, in active mode, move the claims."""
-    latest = {} if always else repository.latest_decisions(session, [p.claim.id for p in pending])
+    """Store the decisions that say something new and, in active mode, move the claims. ``latest``: each
+    claim's latest decision when the caller has it (else read here)."""
+    if always:
+        latest = {}
+    elif latest is None:
+        latest = repository.latest_decisions(session, [p.claim.id for p in pending])
     kept: list[_Pending] = []
     for item in pending:
         before = latest.get(item.claim.id)
@@ -361,28 +379,42 @@ def reevaluate(
     investigation: bool | None = None,
     rescore: bool = True,
     rules: InForce | None = None,
+    current: Mapping[int, tuple[Claim, TriageDecision]] | None = None,
 ) -> int:
     """Evaluate claims again under the version in force (e.g. an investigation started, a review decided):
-    facts rebuilt from the stored report, ``investigation`` kept true once it was. A decision is stored only
-    when something changed. Returns how many decisions were stored."""
+    ``investigation`` kept true once it was. A decision is stored only when something changed. Returns how
+    many decisions were stored.
+
+    ``current``: the claims with their latest decision (``repository.current_decisions``), as the ingestion
+    path has them. Their facts are then the latest decision's (the report and the history as of the report
+    do not change) with what the claim itself says now (amount, catastrophe, risk, org unit): no report,
+    contact or history reads. Otherwise the facts are rebuilt from the stored report."""
     rules = rules or in_force(session)
     if rules is None or not claim_ids:
         return 0
-    claims = [c for c in repository.claims_by_ids(session, claim_ids) if c.closed_at is None]
+    latest: dict[int, TriageDecision]
+    if current is not None:
+        claims = [current[claim_id][0] for claim_id in sorted(set(claim_ids)) if claim_id in current]
+        latest = {claim.id: current[claim.id][1] for claim in claims}
+    else:
+        claims = [c for c in repository.claims_by_ids(session, claim_ids) if c.closed_at is None]
+        latest = repository.latest_decisions(session, [c.id for c in claims]) if claims else {}
     if not claims:
         return 0
-    latest = repository.latest_decisions(session, [c.id for c in claims])
     flags = {
         c.id: bool(investigation) or (c.id in latest and bool(latest[c.id].facts.get("investigation"))) for c in claims
     }
-    found = facts_builder.build_facts(session, tenant_id, claims, investigation=flags)
+    if current is not None:
+        found = facts_builder.facts_from_decisions(session, tenant_id, claims, latest, investigation=flags)
+    else:
+        found = facts_builder.build_facts(session, tenant_id, claims, investigation=flags)
     if rescore:
         _score(session, tenant_id, claims, found, "rescore")
     else:
         _mark_catastrophes(session, tenant_id, claims, found)
     now = utc_now()
     pending = [_decide(tenant_id, rules, claim, found[claim.id], trigger, now) for claim in claims]
-    return _apply(session, rules, claims, pending, always=False)
+    return _apply(session, rules, claims, pending, always=False, latest=latest)
 
 
 def _reevaluate_changes(session: Session, tenant_id: int, changes: Sequence[CaseChange], rules: InForce) -> int:
@@ -397,14 +429,19 @@ def _reevaluate_changes(session: Session, tenant_id: int, changes: Sequence[Case
             investigated[change.claim_id] = Trigger("status", change.event_ref, f"entered {change.to_status}")
     if not plain and not investigated:
         return 0
-    routes = repository.decided_routes(session, [*plain, *investigated])
+    current = repository.current_decisions(session, [*plain, *investigated])
     done = 0
     for claim_id, trigger in investigated.items():
-        if claim_id in routes:
-            done += reevaluate(session, tenant_id, [claim_id], trigger, investigation=True, rules=rules)
+        if claim_id in current:
+            done += reevaluate(
+                session, tenant_id, [claim_id], trigger, investigation=True, rules=rules, current=current
+            )
     for claim_id, trigger in plain.items():
-        if claim_id in routes and claim_id not in investigated and routes[claim_id] != ("normal", "normal"):
-            done += reevaluate(session, tenant_id, [claim_id], trigger, rules=rules)
+        if claim_id not in current or claim_id in investigated:
+            continue
+        decision = current[claim_id][1]
+        if (decision.route, decision.would_be_route) != ("normal", "normal"):
+            done += reevaluate(session, tenant_id, [claim_id], trigger, rules=rules, current=current)
     return done
 
 
