@@ -2,8 +2,6 @@
 
 Revision ID: 0033_posted_notices
 Revises: 0032_sweep
-
-(Written beside 0031/0032 of the same session: the lead sets ``down_revision`` to the last of them.)
 """
 
 from __future__ import annotations
