@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     upload_scan_hook: str | None = None
     upload_scan_timeout_seconds: float = Field(default=60.0, gt=0)
     audit_checkpoint_every: int = Field(default=1000, ge=1)
+    # PostgreSQL: case-event batches of one tenant are written concurrently (sequence blocks, linked later);
+    # false: every batch takes the chain head FOR UPDATE, one at a time (SQLite always does).
+    audit_concurrent_ingest: bool = True
     default_timezone: str = "Asia/Shanghai"
     default_locale: str = "zh"
     session_cookie_secure: bool = False
