@@ -294,6 +294,16 @@ def audit_seal() -> None:
                 console.print(f"tenant {tenant_id}: sealed at seq {checkpoint.seq}")
 
 
+@audit_app.command("link")
+def audit_link() -> None:
+    """Link the blocks that concurrent ingestion left past every tenant's head (the worker does it too)."""
+    from claimwatch.audit import jobs as audit_jobs
+
+    for tenant_id, linked in audit_jobs.link_all().items():
+        if linked:
+            console.print(f"tenant {tenant_id}: {linked} entries linked")
+
+
 @app.command()
 def worker(
     interval: float = typer.Option(None, help="seconds between sweeps; default CLAIMWATCH_SWEEP_INTERVAL_SECONDS"),

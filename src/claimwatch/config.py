@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # How far back ingestion looks for an event id already used (None: ever). On PostgreSQL a window keeps the
     # look-up on the recent monthly partitions; an id first used before it is then taken as new.
     event_id_window_days: int | None = Field(default=None, ge=1)
+    # PostgreSQL: case-event batches of one tenant are written concurrently (sequence blocks, linked later);
+    # false: every batch takes the chain head FOR UPDATE, one at a time (SQLite always does).
+    audit_concurrent_ingest: bool = True
     default_timezone: str = "Asia/Shanghai"
     default_locale: str = "zh"
     session_cookie_secure: bool = False

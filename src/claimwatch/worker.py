@@ -30,6 +30,7 @@ import structlog
 
 from claimwatch.actions import jobs as action_jobs
 from claimwatch.assignment import jobs as assignment_jobs
+from claimwatch.audit import jobs as audit_jobs
 from claimwatch.auth import jobs as auth_jobs
 from claimwatch.complaints import jobs as complaint_jobs
 from claimwatch.config import get_settings
@@ -215,6 +216,9 @@ def worker_passes(
         PassSpec(
             heartbeat.EVIDENCE,
             (
+                # Blocks of concurrent ingest batches that were not linked right after their commit (PostgreSQL):
+                # into the chain first, so the tree heads cover them.
+                Job("audit blocks linked", audit_jobs.link_all, lambda result: sum(max(n, 0) for n in result.values())),
                 Job(
                     "evidence tree heads",
                     evidence_jobs.run,

@@ -141,6 +141,10 @@ def test_truncated_tail_is_caught_by_the_head(chain):
     # Rewinding the head as well hides a cut made after the last seal: that is what seals are for
     # (next test), and why they should also be kept outside the database.
     _sql("update audit_heads set seq = :s", s=last - 3)
+    if db.get_engine().dialect.name == "postgresql":
+        # The batch's block record still says how far it was written (it needs rewinding too, hashes and all).
+        assert "was written up to" in _verify(chain.id).first_problem.what
+        return
     assert _verify(chain.id).ok
 
 

@@ -35,6 +35,16 @@ def chain_hash(prev_hash: str, seq: int, kind: str, content_hash: str) -> str:
     return hashlib.sha256(f"{prev_hash}|{seq}|{kind}|{content_hash}".encode()).hexdigest()
 
 
+def block_anchor(first_seq: int) -> str:
+    """The ``prev_hash`` of a block's first entry: blocks are chained inside before they are linked."""
+    return hashlib.sha256(f"block|{first_seq}".encode()).hexdigest()
+
+
+def link_hash(prev_hash: str, first_seq: int, last_seq: int, last_hash: str) -> str:
+    """The chain's hash after a block is linked: the previous one, the block's range and its last entry's hash."""
+    return hashlib.sha256(f"{prev_hash}|{first_seq}-{last_seq}|{last_hash}".encode()).hexdigest()
+
+
 def row_content_hash(values: Sequence[Any]) -> str:
     """Hash of a stored row's values in a fixed order, so an edit of any of them is detected."""
     parts = []

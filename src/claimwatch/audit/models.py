@@ -42,6 +42,41 @@ class AuditHead(Base):
     checkpoint_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class AuditAllocator(Base):
+    """The next free sequence number of a tenant's chain. Concurrent writers (PostgreSQL ingestion) take blocks
+    from it in a short transaction of their own, so none holds it while its batch is written."""
+
+    __tablename__ = "audit_allocators"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    next_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditBlock(Base):
+    """Sequence numbers ``first_seq..last_seq`` handed to one concurrent writer.
+
+    Recorded ``open`` when allocated (committed at once, with the counter); the writer's own transaction marks it
+    ``written`` up to ``filled_seq`` with the hash of its last entry (``last_hash``). Inside a block entries are
+    chained from ``hashing.block_anchor(first_seq)``; the linker (under the head lock, in sequence order) turns an
+    unused tail or a rolled-back block into ``audit.void`` entries, then chains the block into the tenant's chain:
+    ``link_hash = hashing.link_hash(previous, first_seq, last_seq, last_hash)`` becomes the head's hash."""
+
+    __tablename__ = "audit_blocks"
+    __table_args__ = (UniqueConstraint("tenant_id", "first_seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(8))  # open | written | linked
+    filled_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    link_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    voided: Mapped[int] = mapped_column(Integer, default=0)
+    allocated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    linked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 class AuditCheckpoint(Base):
     """A signed seal of the chain at ``seq``: a later chain shorter than a seal was truncated."""
 

@@ -97,29 +97,33 @@ class ClaimState:
     coverage: str | None = None
 
 
-def claim_states(session: Session, numbers: Sequence[str]) -> dict[str, ClaimState]:
+def claim_states(session: Session, numbers: Sequence[str], lock: bool = False) -> dict[str, ClaimState]:
+    """``lock``: the claims' rows ``FOR UPDATE`` in id order first (batches of one tenant written side by side),
+    then read in a statement of its own, whose snapshot has whatever the batch we waited for committed."""
     found: dict[str, ClaimState] = {}
+    if lock:
+        for condition in _member_of(session, Claim.number, numbers):
+            session.execute(select(Claim.id).where(condition).order_by(Claim.id).with_for_update()).all()
     last_event_at = select(func.max(CaseEvent.occurred_at)).where(CaseEvent.claim_id == Claim.id).scalar_subquery()
     for condition in _member_of(session, Claim.number, numbers):
-        rows = session.execute(
-            select(
-                Claim.id,
-                Claim.number,
-                Claim.line,
-                Claim.status,
-                Claim.status_changed_at,
-                Claim.closed_at,
-                Claim.reopen_count,
-                Claim.event_count,
-                Claim.assessed_amount_fen,
-                Claim.paid_amount_fen,
-                Claim.assignee_id,
-                Claim.reported_amount_fen,
-                last_event_at.label("last_event_at"),
-                Claim.route,
-                Claim.coverage,
-            ).where(condition)
-        )
+        statement = select(
+            Claim.id,
+            Claim.number,
+            Claim.line,
+            Claim.status,
+            Claim.status_changed_at,
+            Claim.closed_at,
+            Claim.reopen_count,
+            Claim.event_count,
+            Claim.assessed_amount_fen,
+            Claim.paid_amount_fen,
+            Claim.assignee_id,
+            Claim.reported_amount_fen,
+            last_event_at.label("last_event_at"),
+            Claim.route,
+            Claim.coverage,
+        ).where(condition)
+        rows = session.execute(statement)
         for row in rows:
             found[row.number] = ClaimState(
                 id=row.id,

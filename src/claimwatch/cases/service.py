@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from claimwatch import reactions
@@ -113,8 +114,41 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
     if tenant_id is None:
         raise IngestRejected(403, [EventProblem(0, None, "tenant", "a cross-tenant account cannot write events")])
 
-    # The chain lock comes first so that everything read below is already serialised.
-    chain = audit_service.open_chain(session, tenant_id)
+    # The chain comes first so that everything read below is already serialised against every other writer of the
+    # tenant - on PostgreSQL except other ingesting batches (a shared lock; the claims' rows are locked instead).
+    concurrent = audit_service.concurrent_ingest(session)
+    chain = (audit_service.open_block_writer if concurrent else audit_service.open_chain)(session, tenant_id)
+    try:
+        return _ingest(session, principal, events, tenant_id, chain, concurrent)
+    except IntegrityError as exc:
+        if not concurrent:
+            raise
+        # Another batch wrote the same claim number or event id between our reads and our insert.
+        raise IngestRejected(
+            503, [EventProblem(0, None, "events", "a concurrent batch wrote the same claim or event; send it again")]
+        ) from exc
+    except OperationalError as exc:
+        if not concurrent or getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
+            raise
+        raise IngestRejected(
+            503, [EventProblem(0, None, "events", "a concurrent batch locked the same claims; send it again")]
+        ) from exc
+    finally:
+        if concurrent:
+            audit_service.forget_block_writer(session)
+
+
+_RETRYABLE = ("40P01", "40001")  # deadlock detected, serialization failure
+
+
+def _ingest(
+    session: Session,
+    principal: Principal,
+    events: list[EventIn],
+    tenant_id: int,
+    chain: audit_service.ChainWriter,
+    concurrent: bool,
+) -> list[Ack]:
     tenant = tenancy_repository.tenant_by_id(session, tenant_id)
     assert tenant is not None
     batch = _Batch(tenant_id, principal, utc_now(), claims={})
@@ -161,7 +195,7 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
         fresh.append(index)
 
     numbers = sorted({events[i].claim_number for i in fresh})
-    batch.claims = repository.claim_states(session, numbers)
+    batch.claims = repository.claim_states(session, numbers, lock=concurrent)
     assignees = {events[i].assignee for i in fresh if events[i].assignee}
     batch.user_ids = auth_repository.user_ids_by_username(session, tenant_id, assignees)  # type: ignore[arg-type]
 
@@ -199,6 +233,7 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
             state.id = new_ids[state.number]
 
     event_rows = []
+    chain.reserve(len(applied))
     for index, state, row in applied:
         row["claim_id"] = state.id
         row["fingerprint"] = fingerprints[index]

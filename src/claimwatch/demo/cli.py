@@ -78,6 +78,7 @@ def setup(
     from claimwatch.demo import servicedesk as demo_servicedesk
     from claimwatch.demo import supervision as demo_supervision
     from claimwatch.demo import triage as demo_triage
+
     spec = _spec(claims, seed, start)
     migrate.upgrade(db.get_engine().url.render_as_string(hide_password=False))
     if jobs.is_set_up(spec):

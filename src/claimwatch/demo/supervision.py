@@ -27,11 +27,11 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from claimwatch.audit import service as audit_service
 from claimwatch.audit.hashing import GENESIS_HASH, chain_hash
-from claimwatch.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from claimwatch.audit.models import AuditBlock, AuditCheckpoint, AuditEntry, AuditHead
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.cases.models import CaseEvent
@@ -328,6 +328,9 @@ def recompute_chain(tenant_id: int) -> None:
     entry from the stored data, relink the chain, move its head and re-sign every checkpoint (the witness tests
     use it too)."""
     with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+        audit_service.link(session, tenant_id)
+        # Blocks of concurrent writers flattened into one plain chain: their records go.
+        session.execute(delete(AuditBlock).where(AuditBlock.tenant_id == tenant_id))
         last = session.execute(select(AuditHead.seq).where(AuditHead.tenant_id == tenant_id)).scalar_one()
         fresh = leaves.fresh_content_hashes(session, tenant_id, 1, last)
         previous, hashes = GENESIS_HASH, {}

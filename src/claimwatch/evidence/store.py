@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch.audit import service as audit_service
 from claimwatch.audit.hashing import format_timestamp
-from claimwatch.audit.models import AuditEntry
+from claimwatch.audit.models import AuditEntry, AuditHead
 from claimwatch.db import bulk_insert, bulk_insert_ignore, utc_now
 from claimwatch.errors import Conflict, Invalid
 from claimwatch.evidence import leaves, merkle
@@ -280,9 +280,18 @@ def _append(session: Session, tenant_id: int, state: EvidenceTreeState, fresh: b
 
 
 def append(session: Session, tenant_id: int, limit: int | None = None) -> int:
-    """Append every audit entry past the tree's size (at most ``limit``) and return the new size."""
+    """Append every audit entry past the tree's size up to the chain's head (at most ``limit``) and return the new
+    size. Entries past the head are in blocks of concurrent writers not linked yet: the tree waits for them."""
     state = _lock_state(session, tenant_id)
-    return _append(session, tenant_id, state, fresh=False, limit=limit)
+    room = max(_linked(session, tenant_id) - state.tree_size, 0)
+    return _append(session, tenant_id, state, fresh=False, limit=room if limit is None else min(limit, room))
+
+
+def _linked(session: Session, tenant_id: int) -> int:
+    seq = session.execute(
+        select(AuditHead.seq).where(AuditHead.tenant_id == tenant_id), execution_options=_ALL
+    ).scalar_one_or_none()
+    return seq or 0
 
 
 def rebuild(session: Session, tenant_id: int) -> int:
@@ -291,7 +300,7 @@ def rebuild(session: Session, tenant_id: int) -> int:
     state = _lock_state(session, tenant_id)
     session.execute(delete(EvidenceNode).where(EvidenceNode.tenant_id == tenant_id), execution_options=_ALL)
     state.tree_size = 0
-    return _append(session, tenant_id, state, fresh=True, limit=None)
+    return _append(session, tenant_id, state, fresh=True, limit=_linked(session, tenant_id))
 
 
 # --- checking -----------------------------------------------------------------------------------------------

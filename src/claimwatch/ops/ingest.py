@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from claimwatch.db import utc_now
 from claimwatch.ops.models import IngestCount
 
 SOURCES = ("api", "import", "worker")
+SHARDS = 64  # rows per tenant and source on PostgreSQL (see IngestCount)
 SOURCE: contextvars.ContextVar[str] = contextvars.ContextVar("claimwatch_ingest_source", default="import")
 
 
@@ -25,13 +27,18 @@ SOURCE: contextvars.ContextVar[str] = contextvars.ContextVar("claimwatch_ingest_
 def count_ingested(session: Session, tenant_id: int | None, changes: list[Any]) -> int:
     if tenant_id is None or not changes:
         return 0
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    insert = pg_insert if postgresql else sqlite_insert
     now = utc_now()
     statement = insert(IngestCount).values(
-        tenant_id=tenant_id, source=SOURCE.get(), events=len(changes), updated_at=now
+        tenant_id=tenant_id,
+        source=SOURCE.get(),
+        shard=func.pg_backend_pid() % SHARDS if postgresql else 0,
+        events=len(changes),
+        updated_at=now,
     )
     statement = statement.on_conflict_do_update(
-        index_elements=["tenant_id", "source"],
+        index_elements=["tenant_id", "source", "shard"],
         set_={"events": IngestCount.events + statement.excluded.events, "updated_at": now},
     )
     session.execute(statement)

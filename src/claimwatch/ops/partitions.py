@@ -383,7 +383,7 @@ def _seal_runs(session: Session, runs: Sequence[_TenantRun], month: dt.date) -> 
             raise Conflict(
                 "before", f"tenant {run.code}: {report.first_problem or 'the run is incomplete'}; not archived"
             )
-        run.last_hash = audit_repository.hash_at(session, run.tenant_id, run.last_seq) or ""
+        run.last_hash = report.running_hash  # where a block ends there, its link hash: what verify continues from
         head = evidence_heads.covering(session, run.tenant_id, run.last_seq)
         assert head is not None
         run.head = {
