@@ -8,7 +8,9 @@
 - a day's fresh reports arrive through the event import, each triaged as it is reported: small motor damage
   with clear liability and small medical claims on the 三免 fast track (the rule that fired on the claim page),
   claims soon after inception, reported late, at night (high risk: they wait in the review queue 核查 with
-  their reasons), a death case and an elderly claimant (green channel), and two claims in the typhoon's region.
+  their reasons), a death case and an elderly claimant (green channel), and two claims in the typhoon's region;
+- the newest rejected claim's refusal notice (保险法 art. 24) is recorded as sent by post, with its EMS tracking
+  number (the claim page's "Notices sent by post").
 
 Run after the demo events and the risk history (``demo/risk.py``): the scores then come from the trained model
 too. Re-running changes nothing: an insurer whose demo reports exist already is skipped.
@@ -33,6 +35,7 @@ from claimwatch.demo.generator import CHINA, GIVEN, SURNAMES, DemoSpec, id_numbe
 from claimwatch.demo.organisation import DemoTenant
 from claimwatch.imports import jobs as import_jobs
 from claimwatch.imports import service as import_service
+from claimwatch.notify import service as notify_service
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.triage import catastrophes
 from claimwatch.triage import service as triage_service
@@ -50,6 +53,7 @@ class Loaded:
     reports: int = 0
     routes: dict[str, int] = field(default_factory=dict)
     reviews: int = 0
+    posted: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         routes = ", ".join(f"{route} {count}" for route, count in sorted(self.routes.items()))
@@ -57,6 +61,7 @@ class Loaded:
             f"triage: default rules in force (active) for {self.rule_sets} insurers",
             f"catastrophe events: {', '.join(self.events) or 'none'}; {self.joined} existing claims joined",
             f"triaged reports: {self.reports} new claims ({routes}); {self.reviews} risk reviews waiting",
+            f"refusal notices sent by post: {', '.join(self.posted) or 'none'}",
         ]
 
 
@@ -210,6 +215,21 @@ def _outcome(tenant_id: int, code: str, loaded: Loaded) -> None:
         loaded.reviews += len(session.execute(select(RiskReview.id).where(RiskReview.status == "open")).all())
 
 
+def _post_a_refusal(tenant_id: int, code: str, now: dt.datetime) -> str | None:
+    """The newest rejected claim's refusal notice, recorded as posted by the branch's claims desk the day after."""
+    with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+        claim = session.execute(
+            select(Claim).where(Claim.status == notify_service.REFUSED_STATUS).order_by(Claim.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        if claim is None:
+            return None
+        posted_at = min(claim.updated_at + dt.timedelta(days=1), now)
+        notify_service.record_posted(
+            session, claim.id, claim.number, f"{code.lower()}.admin", f"EA{claim.id:09d}CN", posted_at, "中国邮政 EMS"
+        )
+        return claim.number
+
+
 def load(spec: DemoSpec, now: dt.datetime | None = None) -> Loaded:
     """Rules in force, a typhoon and a day's triaged reports for every demo insurer."""
     now = now or utc_now()
@@ -232,4 +252,6 @@ def load(spec: DemoSpec, now: dt.datetime | None = None) -> Loaded:
             raise RuntimeError(f"demo triage reports rejected at {first.line} ({first.event_id}): {first.reason}")
         loaded.reports += result.applied
         _outcome(found.id, tenant.code, loaded)
+        if (posted := _post_a_refusal(found.id, tenant.code, now)) is not None:
+            loaded.posted.append(posted)
     return loaded
