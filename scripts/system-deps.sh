@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need (PostgreSQL server, Chromium, a CJK font, pango for PDF letters,
-# poppler-utils to read PDFs back) when missing. `--runtime` installs only what the app itself needs (make demo).
+# poppler-utils to read PDFs back, Java for the Spark KPI test) when missing. `--runtime` installs only what the
+# app itself needs (make demo).
 set -euo pipefail
 needed=()
 dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || needed+=(fonts-wqy-microhei)
@@ -10,6 +11,8 @@ if [ "${1:-}" != "--runtime" ]; then
   command -v pg_ctlcluster >/dev/null 2>&1 && dpkg -s postgresql >/dev/null 2>&1 || needed+=(postgresql)
   [ -x /usr/bin/chromium ] || needed+=(chromium)
   command -v pdftotext >/dev/null 2>&1 || needed+=(poppler-utils)
+  # tests/kpi/test_spark_engine.py runs Spark locally (PySpark 4 needs Java 17+).
+  command -v java >/dev/null 2>&1 || needed+=(openjdk-17-jre-headless)
 fi
 if [ ${#needed[@]} -eq 0 ]; then
   exit 0

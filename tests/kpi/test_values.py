@@ -28,7 +28,12 @@ def _values(
 
 def test_snapshot_is_parquet_per_table_and_current_is_swapped(kpi_world: KpiWorld, snapshot_dir):
     first = take()
-    assert (first.directory / "claims.parquet").exists() and (first.directory / "clocks.parquet").exists()
+    # Facts partitioned Hive-style by tenant and month (Spark reads the same folders); dimensions one file each.
+    assert (first.directory / "org_units.parquet").exists() and (first.directory / "clocks").is_dir()
+    months = {p.relative_to(first.directory).parts[1:3] for p in (first.directory / "claims").glob("*/*/*.parquet")}
+    ids = sorted({kpi_world.acme.id, kpi_world.bbb.id})
+    assert {tenant for tenant, _ in months} == {f"tenant_id={i}" for i in ids}
+    assert ("month=2026-10" in {month for _, month in months}) and ("month=2026-11" in {m for _, m in months})
     assert first.rows["claims"] == 7  # both tenants, tenant column kept
     assert snapshot.current() is not None and snapshot.current().directory == first.directory  # type: ignore[union-attr]
     second = take()

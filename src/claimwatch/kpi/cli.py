@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -101,3 +106,142 @@ def alerts(
         f"{result.units_checked} units checked, {result.below_minimum} below the minimum count, "
         f"{len(result.findings)} out of control, {result.created} new alerts, {result.notified} notified"
     )
+
+
+ENGINES = ("duckdb", "spark")
+
+
+def _figure(number: float | None) -> str:
+    return "" if number is None else f"{number:g}"
+
+
+@contextmanager
+def _engine(
+    engine: str, location: str | None, master: str, conf: list[str], cache: bool = False
+) -> Iterator[tuple[Any, dt.datetime | None]]:
+    """The snapshot opened in the chosen engine, and the moment it was taken (UTC; None when not recorded)."""
+    from claimwatch.kpi import snapshot as kpi_snapshot
+
+    if engine == "duckdb":
+        from claimwatch.kpi.columns import open_snapshot
+
+        if location is None:
+            info = kpi_snapshot.current()
+            if info is None:
+                raise fail("no KPI snapshot yet: run `claimwatch kpi snapshot` (or pass --snapshot)")
+            directory, taken_at = info.directory, info.taken_at
+        else:
+            directory, taken_at = Path(location), None
+            meta = directory / kpi_snapshot.META
+            if meta.exists():
+                taken_at = dt.datetime.fromisoformat(json.loads(meta.read_text(encoding="utf-8"))["taken_at"])
+        con = open_snapshot(directory)
+        try:
+            yield con, taken_at
+        finally:
+            con.close()
+        return
+    try:
+        from pyspark.sql import SparkSession
+
+        from claimwatch.kpi import spark as kpi_spark
+    except ImportError as exc:
+        raise fail(f"--engine spark needs PySpark (pip install -e '.[spark]'): {exc}") from exc
+    if location is None:
+        info = kpi_snapshot.current()
+        if info is None:
+            raise fail("no KPI snapshot yet: run `claimwatch kpi snapshot` (or pass --snapshot)")
+        location = str(info.directory)
+    settings: dict[str, str] = {}
+    for item in conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise fail(f"--conf {item!r}: expected key=value")
+        settings[key.strip()] = value
+    ours = SparkSession.getActiveSession() is None
+    spark = kpi_spark.session(master, settings)
+    try:
+        snap = kpi_spark.SparkSnapshot(spark, location, cache=cache)
+        try:
+            yield snap, snap.taken_at()
+        finally:
+            snap.close()
+    finally:
+        if ours:
+            spark.stop()
+
+
+@app.command("compute")
+def compute(
+    engine: str = typer.Option("duckdb", help="duckdb (this machine) or spark (a cluster, or local[N])"),
+    master: str = typer.Option("local[2]", help="Spark master: local[2], spark://host:7077, yarn, k8s://https://…"),
+    snapshot_path: str = typer.Option(
+        None, "--snapshot", help="a snapshot generation (folder; for Spark also s3a://…, hdfs://…); default: current"
+    ),
+    period: str = typer.Option(None, help="2026-10 or 2026-Q4; default: the snapshot's month"),
+    trailing: int = typer.Option(1, min=1, max=120, help="this many periods up to --period (a trend)"),
+    tenant: str = typer.Option(None, help="tenant code; default: every tenant"),
+    org: int = typer.Option(None, help="an org unit id: the unit and its subtree"),
+    by: str = typer.Option(None, help="org | region | line | tenant"),
+    conf: list[str] = typer.Option([], "--conf", help="Spark setting key=value (repeatable)"),
+    cache: bool = typer.Option(False, help="Spark: keep the snapshot in memory after its first read"),
+    output: str = typer.Option("table", "--format", help="table | csv | json"),
+) -> None:
+    """Compute every catalogue KPI with DuckDB or Spark from the same definitions (kpis.yaml)."""
+    from claimwatch.errors import Problem
+    from claimwatch.kpi import engine as kpi_engine
+    from claimwatch.kpi import loader as kpi_loader
+    from claimwatch.kpi import service
+    from claimwatch.kpi.snapshot import snapshot_zone
+
+    if engine not in ENGINES:
+        raise fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if output not in ("table", "csv", "json"):
+        raise fail(f"--format must be table, csv or json, not {output!r}")
+    try:
+        dimension = service.check_dimension(by)
+        chosen = kpi_engine.Period.parse(period) if period else None
+        kpis = [kpi for kpi in kpi_loader.catalogue() if kpi.available]
+        with _engine(engine, snapshot_path, master, conf, cache) as (con, taken_at):
+            local_now = None if taken_at is None else taken_at.astimezone(snapshot_zone()).replace(tzinfo=None)
+            if chosen is None:
+                if local_now is None:
+                    raise fail("the snapshot records no moment (meta.json): pass --period")
+                chosen = service.default_period(local_now)
+            tenant_ids = None
+            if tenant:
+                tenant_ids = tuple(t for t, code, _ in service.tenant_rows(con) if code == tenant)
+                if not tenant_ids:
+                    raise fail(f"unknown tenant {tenant!r}")
+            dims = (dimension,) if dimension else ()
+            result = kpi_engine.compute(
+                con, kpis, chosen.trailing(trailing), kpi_engine.Scope(tenant_ids, org_unit_id=org), dims, local_now
+            )
+    except Problem as exc:
+        raise fail(exc.message) from exc
+    order = {kpi.code: index for index, kpi in enumerate(kpis)}
+    values = sorted(result.values, key=lambda v: (order[v.kpi], v.period, v.key))
+    rows = [
+        {
+            "kpi": v.kpi,
+            "period": v.period,
+            "key": "/".join(v.key),
+            "numerator": v.numerator,
+            "denominator": v.denominator,
+            "value": v.value,
+        }
+        for v in values
+    ]
+    if output == "json":
+        typer.echo(json.dumps({"engine": engine, "values": rows}, ensure_ascii=False))
+        return
+    if output == "csv":
+        typer.echo("kpi,period,key,numerator,denominator,value")
+        for row in rows:
+            typer.echo(",".join("" if row[k] is None else str(row[k]) for k in row))
+        return
+    table = Table("KPI", "period", by or "", "numerator", "denominator", "value", title=f"engine: {engine}")
+    for v in values:
+        figure = "—" if v.value is None else f"{v.value:.4f}"
+        table.add_row(v.kpi, v.period, "/".join(v.key), _figure(v.numerator), _figure(v.denominator), figure)
+    console.print(table)

@@ -3,6 +3,13 @@
 Fact tables carry the claim's tenant, org unit, region and line (denormalised when the snapshot is
 taken) so every KPI groups by any dimension without a join. Timestamps are local wall time in
 CLAIMWATCH_DEFAULT_TIMEZONE, so a month is the month the staff see on their pages.
+
+Layout of a snapshot generation: a fact table (one with ``tenant_id`` and a timestamp) is a Hive-style
+partitioned folder, ``<table>/tenant_id=<id>/month=<YYYY-MM>/*.parquet``, the month being that of the table's
+first timestamp (when the row began: a claim's report, a clock's start; ``none`` when it is empty), so DuckDB
+and Spark both skip the files of other tenants (and a cluster reads each partition in parallel). Dimension
+tables and the month-end summaries are single files, ``<table>.parquet``. Readers accept either layout for every
+table (tests and benchmarks write single files).
 """
 
 from __future__ import annotations
@@ -269,6 +276,77 @@ SUMMARY_TABLES = {
 }
 
 
+PARTITION_COLUMNS = ("tenant_id", "month")
+MONTH = "month"  # the partition column of the month; not a column of the table itself
+NO_MONTH = "none"  # the month partition of rows whose first timestamp is empty
+
+
+def partitioned(table: Table) -> bool:
+    """Whether the snapshot writes this table partitioned by tenant and month (every fact table)."""
+    return table.name in _FACTS
+
+
+def month_column(table: Table) -> str:
+    """The timestamp whose month places a row in its partition: the table's first (when the row began)."""
+    return table.timestamps[0]
+
+
+_FACTS = {
+    table.name
+    for table in TABLES.values()
+    if table.timestamps and any(name == "tenant_id" for name, _ in table.columns)
+}
+
+
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def write_table(con: duckdb.DuckDBPyConnection, select_sql: str, directory: Path, name: str) -> None:
+    """Writes one snapshot table (the rows of ``select_sql``, in the table's columns) into a generation: a
+    fact table partitioned by tenant and month, any other as one file."""
+    table = TABLES[name]
+    if not partitioned(table):
+        con.execute(
+            f"COPY ({select_sql}) TO {_quoted(directory / f'{name}.parquet')} (FORMAT parquet, COMPRESSION zstd)"
+        )
+        return
+    month = f"coalesce(strftime({month_column(table)}, '%Y-%m'), '{NO_MONTH}') AS {MONTH}"
+    columns = ", ".join(column for column, _ in table.columns)
+    target = directory / name
+    target.mkdir(parents=True, exist_ok=True)  # an empty table is an empty folder
+    con.execute(
+        f"COPY (SELECT {columns}, {month} FROM ({select_sql})) TO {_quoted(target)} "  # noqa: S608 - our own columns
+        f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({', '.join(PARTITION_COLUMNS)}), OVERWRITE_OR_IGNORE)"
+    )
+
+
+def relation(directory: Path, name: str) -> str | None:
+    """A DuckDB expression reading one table of a generation in the table's columns, whichever layout it was
+    written in; None when the generation does not have it (or a partitioned folder holds no file)."""
+    single = directory / f"{name}.parquet"
+    if single.exists():
+        return f"read_parquet({_quoted(single)})"
+    folder = directory / name
+    table = TABLES.get(name)
+    if table is None or not folder.is_dir() or not any(folder.glob("*=*/*=*/*.parquet")):
+        return None
+    columns = ", ".join(column for column, _ in table.columns)
+    return (
+        f"(SELECT {columns} FROM read_parquet({_quoted(folder / '*=*' / '*=*' / '*.parquet')}, "  # noqa: S608
+        "hive_partitioning = true, hive_types = {'tenant_id': BIGINT, 'month': VARCHAR}))"
+    )
+
+
+def relation_or_empty(directory: Path, name: str) -> str:
+    """:func:`relation`, or a typed relation of no rows when the generation does not have the table."""
+    found = relation(directory, name)
+    if found is not None:
+        return found
+    columns = ", ".join(f"CAST(NULL AS {kind}) AS {column}" for column, kind in TABLES[name].columns)
+    return f"(SELECT {columns} WHERE false)"  # noqa: S608 - our own columns
+
+
 def empty_connection() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with every snapshot table, empty (formula checks)."""
     con = duckdb.connect(":memory:")
@@ -286,10 +364,9 @@ def open_snapshot(directory: Path, threads: int | None = None, summaries: bool =
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     for table in TABLES.values():
-        path = directory / f"{table.name}.parquet"
-        if path.exists():
-            quoted = str(path).replace("'", "''")
-            con.execute(f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet('{quoted}')")  # noqa: S608
+        source = relation(directory, table.name)
+        if source is not None:
+            con.execute(f"CREATE VIEW {table.name} AS SELECT * FROM {source}")  # noqa: S608
         else:
             con.execute(f"CREATE TABLE {table.name} ({table.ddl()})")
     for name, ddl in SUMMARY_TABLES.items():

@@ -39,7 +39,7 @@ from claimwatch.inspections.models import Inspection, InspectionDraw, Inspection
 from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import sources as kpi_sources
 from claimwatch.kpi import summary as kpi_summary
-from claimwatch.kpi.columns import DERIVED_TABLES, TABLES
+from claimwatch.kpi.columns import DERIVED_TABLES, TABLES, relation_or_empty, write_table
 from claimwatch.kpi.loader import CatalogueError
 from claimwatch.materials.models import MaterialsProfile
 from claimwatch.notify.models import MessageStatus, OutboxMessage
@@ -441,7 +441,7 @@ def _exposure_select(generation: Path) -> str:
     dimension (a month's claims are one row, not one row each)."""
 
     def parquet(name: str) -> str:
-        return "read_parquet('" + str(generation / f"{name}.parquet").replace("'", "''") + "')"
+        return relation_or_empty(generation, name)
 
     dims = "tenant_id, NULL::BIGINT AS claim_id, org_unit_id, region_code, line"
     group = "tenant_id, org_unit_id, region_code, line, month_at"
@@ -494,15 +494,12 @@ def take_snapshot(root: Path | None = None, now: dt.datetime | None = None) -> S
                     con.execute(f"CREATE TABLE stage_{name} ({TABLES[name].ddl()})")
             _inspection_strata(con, conn)
         for name in TABLES:
-            target = str(generation / f"{name}.parquet").replace("'", "''")
             select_sql = _exposure_select(generation) if name in DERIVED_TABLES else _final_select(name, zone, taken_at)
-            con.execute(f"COPY ({select_sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+            write_table(con, select_sql, generation, name)
         if "status_changes" in rows:
-            rows["status_changes"] = int(
-                con.execute(
-                    "SELECT count(*) FROM read_parquet(?)", [str(generation / "status_changes.parquet")]
-                ).fetchone()[0]  # type: ignore[index]
-            )
+            written = relation_or_empty(generation, "status_changes")
+            row = con.execute(f"SELECT count(*) FROM {written}").fetchone()  # noqa: S608 - our own relation
+            rows["status_changes"] = int(row[0]) if row else 0
         con.close()
         _write_summary(generation, taken_at)
     except BaseException:
