@@ -167,9 +167,11 @@ def chromium() -> Iterator[Any]:  # a playwright Browser (imported only where a 
 
 @pytest.fixture(autouse=True)
 def _settings_read_afresh() -> Iterator[None]:
-    """After each test (and after monkeypatch has put the environment back: this fixture is set up first, so torn
-    down last), the next test reads the settings again: a test that set a variable and cleared the cache could
-    otherwise leave its value cached for the tests after it."""
+    """A test that set a variable and read the settings anew (cleared the cache) would leave its value cached for
+    the tests after it: when the cached settings are not the ones the test started with, they are dropped after it
+    (this fixture is set up first, so torn down last: after monkeypatch has put the environment back). Settings a
+    module's fixture patched in place stay."""
+    before = get_settings()
     yield
-    get_settings.cache_clear()
-
+    if get_settings() is not before:
+        get_settings.cache_clear()

@@ -4,7 +4,6 @@ request's start, and the code is looked up, made and queued only after the answe
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.lookup import service
 from claimwatch.lookup.models import LookupCode
 from claimwatch.web.security import CSRF_FIELD
+from tests import loops
 from tests.lookup.conftest import new_claim
 
 
@@ -73,8 +73,8 @@ def test_the_floor_counts_from_the_request_start():
         fake.now += work
         await floor.wait(started)
 
-    asyncio.run(answer(0.02))
-    asyncio.run(answer(0.07))  # slower than the floor: not held further
+    loops.run(answer(0.02))
+    loops.run(answer(0.07))  # slower than the floor: not held further
     assert fake.slept == [pytest.approx(0.03)]
 
 

@@ -4,7 +4,6 @@ the cap. Authentication came after the whole body before: an unauthenticated 200
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from claimwatch.complaints import importer
 from claimwatch.config import get_settings
 from claimwatch.web import limits
 from claimwatch.web.limits import BodyLimit
+from tests import loops
 
 MIB = 1024 * 1024
 
@@ -89,7 +89,7 @@ def _call(
         elif message["type"] == "http.response.body":
             sent.body += message.get("body", b"")
 
-    asyncio.run(_app()(scope, receive, send))
+    loops.run(_app()(scope, receive, send))
     return sent
 
 

@@ -4,9 +4,9 @@ unfreezes it at shutdown."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 
+from tests import loops
 from tests.apps import shared_app
 
 
@@ -18,6 +18,6 @@ def test_the_app_serves_with_its_startup_heap_frozen_and_unfreezes_it_at_shutdow
             return gc.get_freeze_count()
 
     assert gc.get_freeze_count() == 0
-    frozen = asyncio.run(serve())
+    frozen = loops.run(serve())
     assert frozen > 10_000  # every module, route and model of the app
     assert gc.get_freeze_count() == 0
