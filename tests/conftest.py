@@ -25,6 +25,9 @@ from tests.factories import World
 from tests.snapshots import Database, PgScratch, Snapshot, SnapshotStore, pg_admin_engine, store_for
 
 PG_URL_ENV = "CLAIMWATCH_TEST_PG_URL"
+# Every TestClient and schemathesis run starts the app's lifespan, and its heap freeze collects the whole (large)
+# test process first: ~1 s each. tests/ops/test_lifespan.py turns it on.
+os.environ.setdefault("CLAIMWATCH_GC_FREEZE", "false")
 PG_TEMPLATE = "claimwatch_test_template"
 
 # Passwords: the same argon2id hashing and checking, at a test-sized cost. The production parameters (64 MiB, three

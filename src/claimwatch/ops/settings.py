@@ -20,6 +20,10 @@ class OpsSettings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     # Log lines: "json" (one JSON object a line, the default) or "console" (readable, for a terminal).
     log_format: str = Field(default="json", pattern="^(json|console)$")
+    # The web app freezes the heap it starts with out of the garbage collector's sight (claimwatch.ops.web.lifespan):
+    # a serving process's full collections then skip it. False for processes that start the app's lifespan again and
+    # again (the test suite: each start collects the whole heap first).
+    gc_freeze: bool = True
 
 
 @lru_cache

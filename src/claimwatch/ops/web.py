@@ -30,7 +30,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     alive is collected once and then frozen out of the garbage collector's sight (``gc.freeze``). Those ~400 000
     long-lived objects never become garbage, but every full collection walked them all: a pause of 0.2-1 s in
     the middle of serving, every few thousand requests (the claimant lookup's p99 tail). Unfrozen at shutdown,
-    so the interpreter's final collection and extension modules' leak checks see a normal heap."""
+    so the interpreter's final collection and extension modules' leak checks see a normal heap. Off with
+    ``CLAIMWATCH_GC_FREEZE=false``."""
+    if not ops_settings().gc_freeze:
+        yield
+        return
     gc.collect()
     gc.freeze()
     try:
