@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
+import pytest
 from playwright.sync_api import Browser
 
 CHROMIUM = "/usr/bin/chromium"
@@ -14,6 +16,15 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+]
+
+# A browser module's marks. Under CI a missing browser fails the run (the launch errors) instead of skipping it.
+MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+        reason=f"{CHROMIUM} is not installed (apt install chromium)",
+    ),
 ]
 
 

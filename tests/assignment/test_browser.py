@@ -9,19 +9,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from claimwatch.assignment import jobs
+from tests import browsers
 from tests.assignment.helpers import Office
 from tests.factories import PASSWORD
 from tests.web.conftest import serve
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT_DIR = os.environ.get("CLAIMWATCH_SCREENSHOT_DIR")  # e.g. /tmp: look at the layout
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason=f"{CHROMIUM} is not installed"
-    ),
-]
+pytestmark = browsers.MARKS
 
 
 @pytest.fixture

@@ -11,19 +11,12 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests import browsers
-from tests.browsers import CHROMIUM
 from tests.lookup.conftest import LAST4, PDF, key, new_claim
 from tests.web.conftest import serve
 
 SCREENSHOT_DIR = Path(os.environ.get("CLAIMWATCH_SCREENSHOT_DIR", "/tmp"))
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-        reason=f"{CHROMIUM} is not installed (apt install chromium)",
-    ),
-]
+pytestmark = browsers.MARKS
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,9 @@ from tests.notify.staff_helpers import add_branch, add_staff, inbox_of
 from tests.sla.helpers import local, post_events
 from tests.web.conftest import serve
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = os.environ.get("CLAIMWATCH_SCREENSHOT_DIR")  # e.g. /tmp/shots: the pages in zh and en
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason=f"{CHROMIUM} missing"),
-]
+pytestmark = browsers.MARKS
 
 
 @pytest.fixture(scope="module")

@@ -16,17 +16,9 @@ from tests import browsers
 from tests.factories import PASSWORD
 from tests.web.conftest import CLEAR_ID_NUMBER, CLEAR_PHONE, Seeded
 
-CHROMIUM, CHROMIUM_ARGS = browsers.CHROMIUM, browsers.CHROMIUM_ARGS  # imported from here by other modules
 SCREENSHOT = os.environ.get("CLAIMWATCH_SCREENSHOT")  # e.g. /tmp/claims.png, to look at the layout
 
-pytestmark = [
-    pytest.mark.browser,
-    # Under CI a missing browser fails the run (the launch errors) instead of skipping it.
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-        reason=f"{CHROMIUM} is not installed (apt install chromium)",
-    ),
-]
+pytestmark = browsers.MARKS
 
 
 @pytest.fixture(scope="module")

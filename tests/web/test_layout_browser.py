@@ -15,15 +15,8 @@ from tests import browsers
 from tests.apps import shared_app
 from tests.factories import PASSWORD, World
 from tests.web.conftest import Seeded
-from tests.web.test_browser import CHROMIUM
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-        reason=f"{CHROMIUM} is not installed (apt install chromium)",
-    ),
-]
+pytestmark = browsers.MARKS
 WIDTH = 1366
 SHOTS = os.environ.get("CLAIMWATCH_LAYOUT_SHOTS")  # a directory: each page's screenshot, to look at the layout
 # What sticks out of the viewport, outside a box that scrolls sideways itself.
