@@ -15,8 +15,9 @@ On PostgreSQL a test does not get a new database (CREATE DATABASE copies the 13 
 checkpoint: 0.05-0.3 s a test, and a new database starts with cold catalog caches). Each worker has one scratch
 database (:class:`PgScratch`); before a test it is put back into a saved state: the empty migrated schema with its
 seed rows, or a module's snapshot. Saved states are copies of the non-empty tables in a schema of their own
-(``cw_state_N``) plus every sequence's position; putting one back truncates every non-empty table and copies the
-state's rows in, with foreign-key triggers off, in one transaction (about 0.1 s, a third of a new database). A
+(``cw_state_N``) plus every sequence's position; putting one back deletes the rows of every non-empty table and
+copies the state's rows in, with foreign-key triggers off, in one transaction (about 0.03 s; the tests' idle pooled
+connections stay open, their catalog caches warm). A
 test that changes the schema itself (the migration tests) is seen by the catalog fingerprint, and the scratch
 database is made again from the template.
 """
