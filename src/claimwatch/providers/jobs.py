@@ -16,100 +16,35 @@ a dedupe key, so two sweeps racing cannot send one twice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claimwatch.auth.models import Role, User
 from claimwatch.cases.models import Claim
-from claimwatch.db import utc_now
 from claimwatch.notify import service as notify_service
 from claimwatch.providers import clocks, loader, task_service
 from claimwatch.providers.models import Provider, ProviderTask, ProviderTaskClock
-from claimwatch.sla import engine
 from claimwatch.sla import jobs as sla_jobs
-from claimwatch.sla import service as sla_service
-from claimwatch.tenancy import service as tenancy_service
+from claimwatch.sla.subject_sweep import BatchContext, SubjectSweep
 
 SYSTEM_ACTOR = "system:providers"
 BATCH_SIZE = 500
-_RETRY = dt.timedelta(hours=1)
 
 
 # A pass's counts (the SLA sweep's: clocks checked, yellow and red levels fired, clocks per tenant).
 TaskSweepResult = sla_jobs.SweepResult
 
 
+def _tasks(session: Session, tenant_id: int, ids: list[int]) -> dict[int, ProviderTask]:
+    found = select(ProviderTask).where(ProviderTask.tenant_id == tenant_id, ProviderTask.id.in_(ids))
+    return {task.id: task for task in session.execute(found).scalars()}
+
+
 def run_task_clocks(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> TaskSweepResult:
     """One pass over every tenant's due provider-task clocks; each batch commits on its own (the worker calls
     this beside the rectification sweep)."""
-    at = now or utc_now()
-    return sla_jobs.sweep_clock_table(
-        at,
-        batch_size,
-        clocks.tenants_with_due_clocks,
-        clocks.lock_due_clocks,
-        lambda session, tenant_id, due, result: _check_batch(session, tenant_id, due, at, result),
-    )
-
-
-def _check_batch(
-    session: Session, tenant_id: int, due: Sequence[ProviderTaskClock], now: dt.datetime, result: TaskSweepResult
-) -> None:
-    ids = sorted({clock.task_id for clock in due})
-    tasks = {
-        task.id: task
-        for task in session.execute(
-            select(ProviderTask).where(ProviderTask.tenant_id == tenant_id, ProviderTask.id.in_(ids))
-        ).scalars()
-    }
-    context = _Context(session, tenant_id)
-    for clock in due:
-        task = tasks.get(clock.task_id)
-        if task is not None:
-            _check(context, task, clock, now, result)
-        else:
-            clock.next_check_at = None
-
-
-class _Context:
-    """What one batch reads once: the tenant's axes, zone and task kinds."""
-
-    def __init__(self, session: Session, tenant_id: int) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-        self.axes = sla_service.Axes(session, tenant_id)
-        self.zone = tenancy_service.tenant_zone(session, tenant_id)
-        self.kinds = loader.task_kinds(session, tenant_id)
-
-
-def _check(
-    context: _Context, task: ProviderTask, clock: ProviderTaskClock, now: dt.datetime, result: TaskSweepResult
-) -> None:
-    if clock.state != engine.RUNNING or task.status not in task_service.OPEN:
-        # The report came (or the task ended) before the sweep looked: nothing to warn about any more.
-        clock.next_check_at = None
-        return
-    axis = context.axes(clock.unit)
-    engine.advance_light(axis, clock, now)
-    overdue = clock.red_due_at is not None and now >= clock.red_due_at
-    owed = 2 if overdue else engine.LEVELS[clock.light]
-    if clock.escalated < 1 <= owed and not overdue:
-        _remind(context, task, clock, now)
-        result.yellow += 1
-    if clock.escalated < 2 <= owed:
-        _overdue(context, task, clock, now)
-        result.red += 1
-    clock.escalated = max(clock.escalated, owed)
-    clock.updated_at = now
-    if clock.escalated >= 2:
-        clock.next_check_at = None  # nothing more to tell until the report stops the clock
-        return
-    upcoming = engine.next_check(axis, clock)
-    if upcoming is None and clock.red_due_at is not None:
-        upcoming = clock.red_due_at
-    clock.next_check_at = upcoming if upcoming is None or upcoming > now else now + _RETRY
+    return SWEEP.run(now, batch_size)
 
 
 def _handler_unit(session: Session, task: ProviderTask, claim: Claim | None) -> int | None:
@@ -120,15 +55,15 @@ def _handler_unit(session: Session, task: ProviderTask, claim: Claim | None) -> 
     return claim.org_unit_id if claim is not None else None
 
 
-def _parts(context: _Context, task: ProviderTask) -> tuple[Provider | None, Claim | None, str, str]:
+def _parts(context: BatchContext, task: ProviderTask) -> tuple[Provider | None, Claim | None, str, str]:
     provider = context.session.get(Provider, task.provider_id)
     claim = context.session.get(Claim, task.claim_id)
-    name = task_service.kind_name(context.kinds, task.kind, "zh")
+    name = task_service.kind_name(context.extra, task.kind, "zh")
     return provider, claim, name, task_service.due_text(task, context.zone)
 
 
-def _remind(context: _Context, task: ProviderTask, clock: ProviderTaskClock, now: dt.datetime) -> None:
-    session = context.session
+def _remind(context: BatchContext, task: ProviderTask, clock: ProviderTaskClock) -> None:
+    session, now = context.session, context.now
     provider, claim, name, due = _parts(context, task)
     emailed = False
     if provider is not None:
@@ -165,8 +100,8 @@ def _remind(context: _Context, task: ProviderTask, clock: ProviderTaskClock, now
     )
 
 
-def _overdue(context: _Context, task: ProviderTask, clock: ProviderTaskClock, now: dt.datetime) -> None:
-    session = context.session
+def _overdue(context: BatchContext, task: ProviderTask, clock: ProviderTaskClock) -> None:
+    session, now = context.session, context.now
     provider, claim, name, due = _parts(context, task)
     number = claim.number if claim is not None else ""
     emailed = False
@@ -211,7 +146,7 @@ def _overdue(context: _Context, task: ProviderTask, clock: ProviderTaskClock, no
     # Final: no report by the deadline. A report that comes later is still late.
     task.on_time = False
     task.standard = False
-    kind = context.kinds.get(task.kind)
+    kind = context.extra.get(task.kind)
     _, reasons = task_service.evaluate_standard(task, kind)
     task.standard_reasons = reasons
     task.escalated_at = now
@@ -227,3 +162,16 @@ def _overdue(context: _Context, task: ProviderTask, clock: ProviderTaskClock, no
 
 def _provider_name(provider: Provider | None) -> str:
     return provider.name if provider is not None else "—"
+
+
+SWEEP: SubjectSweep[ProviderTask, ProviderTaskClock] = SubjectSweep(
+    tenants_due=clocks.tenants_with_due_clocks,
+    lock_due=clocks.lock_due_clocks,
+    subject_id=lambda clock: clock.task_id,
+    load_subjects=_tasks,
+    # The report came (or the task ended) before the sweep looked: nothing to warn about any more.
+    is_open=lambda task: task.status in task_service.OPEN,
+    on_yellow=_remind,
+    on_red=_overdue,
+    batch_extra=loader.task_kinds,
+)

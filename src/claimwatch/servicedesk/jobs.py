@@ -13,114 +13,96 @@ then the clock rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several worke
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claimwatch.auth.models import Role
-from claimwatch.db import utc_now
 from claimwatch.notify import service as notify_service
 from claimwatch.servicedesk import clocks
 from claimwatch.servicedesk.models import ServiceRequest, ServiceRequestClock, ServiceRequestEvent
-from claimwatch.sla import engine
-from claimwatch.sla import jobs as sla_jobs
-from claimwatch.sla import service as sla_service
 from claimwatch.sla.jobs import SweepResult
-from claimwatch.tenancy import service as tenancy_service
+from claimwatch.sla.subject_sweep import BatchContext, SubjectSweep
 
 BATCH_SIZE = 500
 NOTICE_DUE_SOON = "service_request_due_soon"
 NOTICE_OVERDUE = "service_request_overdue"
 SYSTEM_ACTOR = "system:servicedesk"
 CLOSED_STATUSES = ("resolved", "closed", "cancelled")
-_RETRY = dt.timedelta(hours=1)
 _WHAT = {clocks.FIRST_RESPONSE: "首次响应", clocks.RESOLUTION: "办结"}
+
+
+def _requests(session: Session, tenant_id: int, ids: list[int]) -> dict[int, ServiceRequest]:
+    found = select(ServiceRequest).where(ServiceRequest.tenant_id == tenant_id, ServiceRequest.id.in_(ids))
+    return {request.id: request for request in session.execute(found).scalars()}
+
+
+def _notice(
+    context: BatchContext, request: ServiceRequest, clock: ServiceRequestClock
+) -> tuple[str, str, str, dict[str, object]]:
+    """What, until when, the dedupe key's stem and the event's detail of a level on this clock."""
+    due = notify_service.local_time(clock.red_due_at, zone=context.zone) if clock.red_due_at else "—"
+    key = f"service_request:{request.id}:{clock.policy_code}:{clock.cycle}"
+    return (
+        _WHAT.get(clock.policy_code, clock.policy_code),
+        due,
+        key,
+        {
+            "policy": clock.policy_code,
+            "cycle": clock.cycle,
+            "due": due,
+        },
+    )
+
+
+def _due_soon(context: BatchContext, request: ServiceRequest, clock: ServiceRequestClock) -> None:
+    what, due, key, detail = _notice(context, request, clock)
+    number = request.number
+    subject = f"服务请求 {number} {what}即将到期"
+    body = f"服务请求 {number}（{request.subject}）的{what}时效将于 {due} 到期。"
+    _tell(context.session, request, NOTICE_DUE_SOON, subject, body, f"{key}:yellow", context.now, _link(request))
+    _event(context.session, request, "due_soon", context.now, detail)
+
+
+def _overdue(context: BatchContext, request: ServiceRequest, clock: ServiceRequestClock) -> None:
+    what, due, key, detail = _notice(context, request, clock)
+    number = request.number
+    subject = f"服务请求 {number} {what}已超时"
+    body = f"服务请求 {number}（{request.subject}）的{what}时效 {due} 已过。"
+    _tell(context.session, request, NOTICE_OVERDUE, subject, body, f"{key}:red", context.now, _link(request))
+    notify_service.notify_staff(
+        context.session,
+        request.tenant_id,
+        Role.SUPERVISOR.value,
+        NOTICE_OVERDUE,
+        subject,
+        f"{body}请督办。",
+        f"{key}:red:supervisor",
+        context.now,
+        org_unit_id=request.org_unit_id,
+        link=_link(request),
+    )
+    _event(context.session, request, "overdue", context.now, detail)
+
+
+def _link(request: ServiceRequest) -> str:
+    return f"/service-requests/{request.number}"
+
+
+SWEEP: SubjectSweep[ServiceRequest, ServiceRequestClock] = SubjectSweep(
+    tenants_due=clocks.tenants_with_due_clocks,
+    lock_due=clocks.lock_due_clocks,
+    subject_id=lambda clock: clock.request_id,
+    load_subjects=_requests,
+    is_open=lambda request: request.status not in CLOSED_STATUSES,
+    on_yellow=_due_soon,
+    on_red=_overdue,
+)
 
 
 def run_clocks(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepResult:
     """One pass over every tenant's due request clocks; each batch commits on its own."""
-    at = now or utc_now()
-    return sla_jobs.sweep_clock_table(
-        at,
-        batch_size,
-        clocks.tenants_with_due_clocks,
-        clocks.lock_due_clocks,
-        lambda session, tenant_id, due, result: _check_batch(session, tenant_id, due, at, result),
-    )
-
-
-def _check_batch(
-    session: Session, tenant_id: int, due: Sequence[ServiceRequestClock], now: dt.datetime, result: SweepResult
-) -> None:
-    ids = sorted({clock.request_id for clock in due})
-    requests = {
-        request.id: request
-        for request in session.execute(
-            select(ServiceRequest).where(ServiceRequest.tenant_id == tenant_id, ServiceRequest.id.in_(ids))
-        ).scalars()
-    }
-    axes = sla_service.Axes(session, tenant_id)
-    zone = tenancy_service.tenant_zone(session, tenant_id)
-    for clock in due:
-        request = requests.get(clock.request_id)
-        if request is None or clock.state != engine.RUNNING or request.status in CLOSED_STATUSES:
-            clock.next_check_at = None
-            continue
-        _check(session, request, clock, axes, zone, now, result)
-
-
-def _check(
-    session: Session,
-    request: ServiceRequest,
-    clock: ServiceRequestClock,
-    axes: sla_service.Axes,
-    zone: ZoneInfo,
-    now: dt.datetime,
-    result: SweepResult,
-) -> None:
-    axis = axes(clock.unit)
-    engine.advance_light(axis, clock, now)
-    overdue = clock.red_due_at is not None and now >= clock.red_due_at
-    owed = 2 if overdue else engine.LEVELS[clock.light]
-    due = notify_service.local_time(clock.red_due_at, zone=zone) if clock.red_due_at else "—"
-    what = _WHAT.get(clock.policy_code, clock.policy_code)
-    number = request.number
-    link = f"/service-requests/{number}"
-    key = f"service_request:{request.id}:{clock.policy_code}:{clock.cycle}"
-    detail = {"policy": clock.policy_code, "cycle": clock.cycle, "due": due}
-    if clock.escalated < 1 <= owed and not overdue:
-        subject = f"服务请求 {number} {what}即将到期"
-        body = f"服务请求 {number}（{request.subject}）的{what}时效将于 {due} 到期。"
-        _tell(session, request, NOTICE_DUE_SOON, subject, body, f"{key}:yellow", now, link)
-        _event(session, request, "due_soon", now, detail)
-        result.yellow += 1
-    if clock.escalated < 2 <= owed:
-        subject = f"服务请求 {number} {what}已超时"
-        body = f"服务请求 {number}（{request.subject}）的{what}时效 {due} 已过。"
-        _tell(session, request, NOTICE_OVERDUE, subject, body, f"{key}:red", now, link)
-        notify_service.notify_staff(
-            session,
-            request.tenant_id,
-            Role.SUPERVISOR.value,
-            NOTICE_OVERDUE,
-            subject,
-            f"{body}请督办。",
-            f"{key}:red:supervisor",
-            now,
-            org_unit_id=request.org_unit_id,
-            link=link,
-        )
-        _event(session, request, "overdue", now, detail)
-        result.red += 1
-    clock.escalated = max(clock.escalated, owed)
-    clock.updated_at = now
-    if clock.escalated >= 2:
-        clock.next_check_at = None
-        return
-    upcoming = engine.next_check(axis, clock) or clock.red_due_at
-    clock.next_check_at = upcoming if upcoming is None or upcoming > now else now + _RETRY
+    return SWEEP.run(now, batch_size)
 
 
 def _event(session: Session, request: ServiceRequest, kind: str, at: dt.datetime, detail: dict[str, object]) -> None:
