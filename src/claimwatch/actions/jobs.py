@@ -13,13 +13,13 @@ a dedupe key.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from claimwatch.actions import repository, service
 from claimwatch.actions.models import ActionClock, ActionStep, ImprovementAction
-from claimwatch.audit import service as audit_service
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.models import Role
 from claimwatch.db import utc_now
@@ -35,34 +35,26 @@ _RETRY = dt.timedelta(hours=1)
 
 
 @dataclass
-class ActionSweepResult:
-    checked: int = 0
+class ActionSweepResult(sla_jobs.SweepResult):
     reminders: int = 0
-    yellow: int = 0
-    red: int = 0
-    by_tenant: dict[int, int] = field(default_factory=dict)
 
 
 def sweep(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> ActionSweepResult:
     """One pass over every tenant's due action clocks; each batch commits on its own."""
     at = now or utc_now()
-    result = ActionSweepResult()
-    sla_jobs.sweep_due_tenants(
+    return sla_jobs.sweep_clock_table(
         at,
         batch_size,
         repository.tenants_with_due_clocks,
-        lambda session, tenant_id, limit: sweep_tenant_batch(session, tenant_id, at, limit, result),
+        repository.lock_due_clocks,
+        lambda session, tenant_id, due, result: _check_batch(session, tenant_id, due, at, result),
+        ActionSweepResult(),
     )
-    return result
 
 
-def sweep_tenant_batch(
-    session: Session, tenant_id: int, now: dt.datetime, limit: int, result: ActionSweepResult
-) -> int:
-    audit_service.open_chain(session, tenant_id).close()
-    due = repository.lock_due_clocks(session, tenant_id, now, limit)
-    if not due:
-        return 0
+def _check_batch(
+    session: Session, tenant_id: int, due: Sequence[ActionClock], now: dt.datetime, result: ActionSweepResult
+) -> None:
     actions = repository.by_ids(session, tenant_id, {c.action_id for c in due})
     steps = repository.steps_by_ids(session, tenant_id, {c.step_id for c in due if c.step_id is not None})
     axes = sla_service.Axes(session, tenant_id)
@@ -70,10 +62,6 @@ def sweep_tenant_batch(
     for clock in due:
         step = steps.get(clock.step_id) if clock.step_id is not None else None
         _check(session, axes, zone, actions[clock.action_id], step, clock, now, result)
-    session.flush()
-    result.checked += len(due)
-    result.by_tenant[tenant_id] = result.by_tenant.get(tenant_id, 0) + len(due)
-    return len(due)
 
 
 def _check(

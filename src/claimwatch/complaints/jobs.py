@@ -10,11 +10,11 @@ staff notices carry a dedupe key per (clock, level), so even two sweeps racing c
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from claimwatch.audit import service as audit_service
 from claimwatch.auth.models import Role
 from claimwatch.complaints import clocks, letters, repository
 from claimwatch.complaints import service as complaints_service
@@ -32,35 +32,27 @@ _RETRY = dt.timedelta(hours=1)
 
 
 @dataclass
-class ComplaintSweepResult:
-    checked: int = 0
-    yellow: int = 0
-    red: int = 0
+class ComplaintSweepResult(sla_jobs.SweepResult):
     closed: int = 0
-    by_tenant: dict[int, int] = field(default_factory=dict)
 
 
 def sweep(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> ComplaintSweepResult:
     """One pass over every tenant's due complaint clocks (the SLA sweep's loop); each batch commits on its
     own."""
     at = now or utc_now()
-    result = ComplaintSweepResult()
-    sla_jobs.sweep_due_tenants(
+    return sla_jobs.sweep_clock_table(
         at,
         batch_size,
         repository.tenants_with_due_clocks,
-        lambda session, tenant_id, limit: sweep_tenant_batch(session, tenant_id, at, limit, result),
+        repository.lock_due_clocks,
+        lambda session, tenant_id, due, result: _check_batch(session, tenant_id, due, at, result),
+        ComplaintSweepResult(),
     )
-    return result
 
 
-def sweep_tenant_batch(
-    session: Session, tenant_id: int, now: dt.datetime, limit: int, result: ComplaintSweepResult
-) -> int:
-    audit_service.open_chain(session, tenant_id).close()
-    due = repository.lock_due_clocks(session, tenant_id, now, limit)
-    if not due:
-        return 0
+def _check_batch(
+    session: Session, tenant_id: int, due: Sequence[ComplaintClock], now: dt.datetime, result: ComplaintSweepResult
+) -> None:
     complaints = repository.complaints_by_ids(session, tenant_id, {c.complaint_id for c in due})
     books: dict[int, clocks.ClockSet] = {}
     for clock in due:
@@ -77,10 +69,6 @@ def sweep_tenant_batch(
                 clock.next_check_at = clock.yellow_due_at if clock.state == engine.RUNNING else None
             continue
         _check(session, complaint, book, clock, now, result)
-    session.flush()
-    result.checked += len(due)
-    result.by_tenant[tenant_id] = result.by_tenant.get(tenant_id, 0) + len(due)
-    return len(due)
 
 
 def _check(

@@ -12,11 +12,11 @@ the row lock) and every notice carries a dedupe key, so two sweeps racing cannot
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from claimwatch.audit import service as audit_service
 from claimwatch.auth.models import Role
 from claimwatch.db import utc_now
 from claimwatch.notify import service as notify_service
@@ -37,34 +37,30 @@ NOTICE_REMINDER = "rectification_reminder"
 
 
 @dataclass
-class RectificationSweepResult:
-    checked: int = 0
-    yellow: int = 0
-    red: int = 0
+class RectificationSweepResult(sla_jobs.SweepResult):
     reminders: int = 0
-    by_tenant: dict[int, int] = field(default_factory=dict)
 
 
 def sweep(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> RectificationSweepResult:
     """One pass over every tenant's due rectification clocks; each batch commits on its own."""
     at = now or utc_now()
-    result = RectificationSweepResult()
-    sla_jobs.sweep_due_tenants(
+    return sla_jobs.sweep_clock_table(
         at,
         batch_size,
         repository.tenants_with_due_clocks,
-        lambda session, tenant_id, limit: sweep_tenant_batch(session, tenant_id, at, limit, result),
+        repository.lock_due_clocks,
+        lambda session, tenant_id, due, result: _check_batch(session, tenant_id, due, at, result),
+        RectificationSweepResult(),
     )
-    return result
 
 
-def sweep_tenant_batch(
-    session: Session, tenant_id: int, now: dt.datetime, limit: int, result: RectificationSweepResult
-) -> int:
-    audit_service.open_chain(session, tenant_id).close()
-    due = repository.lock_due_clocks(session, tenant_id, now, limit)
-    if not due:
-        return 0
+def _check_batch(
+    session: Session,
+    tenant_id: int,
+    due: Sequence[RectificationClock],
+    now: dt.datetime,
+    result: RectificationSweepResult,
+) -> None:
     rectifications = repository.by_ids(session, tenant_id, {c.rectification_id for c in due})
     books: dict[int, ClockSet] = {}
     for clock in due:
@@ -73,10 +69,6 @@ def sweep_tenant_batch(
         if book is None:
             book = books[rectification.id] = ClockSet(session, rectification)
         _check(session, rectification, book, clock, now, result)
-    session.flush()
-    result.checked += len(due)
-    result.by_tenant[tenant_id] = result.by_tenant.get(tenant_id, 0) + len(due)
-    return len(due)
 
 
 def _check(

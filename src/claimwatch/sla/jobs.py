@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -63,17 +63,21 @@ def sweep_due_tenants(now: dt.datetime, batch_size: int, tenants_due: TenantsDue
 
 # A clocks module's ``lock_due_clocks``: one tenant's due clocks, locked (FOR UPDATE SKIP LOCKED on PostgreSQL).
 LockDue = Callable[[Session, int, dt.datetime, int], Sequence[Any]]
-# Turns the lights of one batch of due clocks and tells people, counting in the result.
-CheckBatch = Callable[[Session, int, Sequence[Any], SweepResult], None]
+Result = TypeVar("Result", bound=SweepResult)
 
 
 def sweep_clock_table(
-    now: dt.datetime, batch_size: int, tenants_due: TenantsDue, lock_due: LockDue, check_batch: CheckBatch
-) -> SweepResult:
-    """The sweep of a clock table whose clocks belong to another domain's records (provider tasks, underwriting
-    cases, service requests): per batch the tenant's audit chain first, then its due clocks locked, ``check_batch``
-    on them, and the counts."""
-    result = SweepResult()
+    now: dt.datetime,
+    batch_size: int,
+    tenants_due: TenantsDue,
+    lock_due: LockDue,
+    check_batch: Callable[[Session, int, Sequence[Any], Result], None],
+    result: Result,
+) -> Result:
+    """The sweep of a clock table whose clocks belong to another domain's records (complaints, rectifications,
+    improvement actions, provider tasks, underwriting cases, service requests): per batch the tenant's audit chain
+    first, then its due clocks locked, ``check_batch`` on them, and the counts in ``result`` (a
+    :class:`SweepResult`, or one with the domain's own counts added)."""
 
     def batch(session: Session, tenant_id: int, limit: int) -> int:
         audit_service.open_chain(session, tenant_id).close()

@@ -70,6 +70,7 @@ class SubjectSweep(Generic[Subject, Clock]):
             self.tenants_due,
             self.lock_due,
             lambda session, tenant_id, due, result: self._check_batch(session, tenant_id, due, at, result),
+            SweepResult(),
         )
 
     def _check_batch(
