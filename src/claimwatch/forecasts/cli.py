@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 from claimwatch.auth.cli import operator, tenant_id_of
-from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail, import_refused
-from claimwatch.complaints.importer import write_reject_report
+from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail
+from claimwatch.complaints.import_command import run_csv_import
 from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.errors import Problem
 
@@ -89,21 +89,13 @@ def roster_import(
     dry_run: DryRunOption = False,
 ) -> None:
     """The roster from CSV (team/班组, day/日期, staff/人数, hours/每人工时), all or nothing."""
-    from claimwatch.complaints.importer import ImportRejected
     from claimwatch.forecasts import service
 
-    if not file.is_file():
-        raise fail(f"cannot read {file}: no such file")
-    tenant_id = tenant_id_of(tenant)
-    try:
-        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            principal = operator(tenant_id, f"import {file.name}")
-            result = service.import_roster(session, principal, file.read_bytes(), dry_run=dry_run)
-    except ImportRejected as exc:
-        raise import_refused(exc.result.rejects, file, rejects, write_reject_report) from exc
-    except Problem as exc:
-        raise fail(f"{exc.field}: {exc.message}") from exc
-    if rejects is not None:
-        write_reject_report(rejects, [])
+    result = run_csv_import(
+        file,
+        tenant,
+        rejects,
+        lambda session, principal, data: service.import_roster(session, principal, data, dry_run=dry_run),
+    )
     verb = "would set" if dry_run else "set"
     console.print(f"{result.rows} rows: {verb} {result.created} roster days")

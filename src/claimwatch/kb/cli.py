@@ -11,7 +11,8 @@ from rich.table import Table
 
 from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
-from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail, import_refused
+from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption
+from claimwatch.complaints.import_command import run_csv_import
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="Knowledge base (客户咨询知识库): import, search, stale articles", no_args_is_help=True)
@@ -31,21 +32,16 @@ def import_file(
     dry_run: DryRunOption = False,
 ) -> None:
     """Import articles (.yaml/.yml or .csv), all or nothing; an existing code is left as it is."""
-    from claimwatch.auth.cli import tenant_id_of
-    from claimwatch.complaints.importer import write_reject_report
     from claimwatch.kb import importer
 
-    if not file.is_file():
-        raise fail(f"cannot read {file}: no such file")
-    tenant_id = tenant_id_of(tenant)
-    try:
-        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            principal = _operator(tenant_id, f"kb import {file.name}")
-            result = importer.import_articles(session, principal, file.read_bytes(), file.name, dry_run=dry_run)
-    except importer.ImportRejected as exc:
-        raise import_refused(exc.result.rejects, file, rejects, write_reject_report) from exc
-    if rejects is not None:
-        write_reject_report(rejects, [])
+    result = run_csv_import(
+        file,
+        tenant,
+        rejects,
+        lambda session, principal, data: importer.import_articles(session, principal, data, file.name, dry_run=dry_run),
+        source="kb import",
+        operator=_operator,
+    )
     verb = "would import" if dry_run else "imported and published"
     console.print(f"{result.rows} articles: {verb} {result.created}, already there {result.existing}")
 

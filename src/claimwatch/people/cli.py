@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from claimwatch.auth.cli import operator, tenant_id_of
-from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail, import_refused
+from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail
+from claimwatch.complaints.import_command import run_csv_import
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="The people who do the work: staff, agents, licences, training, appraisal", no_args_is_help=True)
@@ -25,21 +26,14 @@ def import_staff(
 ) -> None:
     """Import staff and agents with their licences (one row per person or per person × licence), all or
     nothing."""
-    from claimwatch.complaints.importer import write_reject_report
     from claimwatch.people import staff_import
 
-    if not file.is_file():
-        raise fail(f"cannot read {file}: no such file")
-    tenant_id = tenant_id_of(tenant)
-    try:
-        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            result = staff_import.import_csv(
-                session, operator(tenant_id, f"import {file.name}"), file.read_bytes(), dry_run=dry_run
-            )
-    except staff_import.ImportRejected as exc:
-        raise import_refused(exc.result.rejects, file, rejects, write_reject_report) from exc
-    if rejects is not None:
-        write_reject_report(rejects, [])
+    result = run_csv_import(
+        file,
+        tenant,
+        rejects,
+        lambda session, principal, data: staff_import.import_csv(session, principal, data, dry_run=dry_run),
+    )
     verb = "would import" if dry_run else "imported"
     console.print(f"{result.rows} rows: {verb} {result.created} people, already recorded {result.existing}")
 

@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 
 from claimwatch.auth.cli import operator, tenant_id_of
-from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail, import_refused
+from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail
+from claimwatch.complaints.import_command import run_csv_import
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="Training: attendance import, coverage by org", no_args_is_help=True)
@@ -25,21 +26,14 @@ def import_file(
     dry_run: DryRunOption = False,
 ) -> None:
     """Import attendance (session or course + held_on, staff, hours, passed, score), all or nothing."""
-    from claimwatch.complaints.importer import ImportRejected, write_reject_report
     from claimwatch.people import training_import
 
-    if not file.is_file():
-        raise fail(f"cannot read {file}: no such file")
-    tenant_id = tenant_id_of(tenant)
-    try:
-        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            result = training_import.import_csv(
-                session, operator(tenant_id, f"import {file.name}"), file.read_bytes(), dry_run=dry_run
-            )
-    except ImportRejected as exc:
-        raise import_refused(exc.result.rejects, file, rejects, write_reject_report) from exc
-    if rejects is not None:
-        write_reject_report(rejects, [])
+    result = run_csv_import(
+        file,
+        tenant,
+        rejects,
+        lambda session, principal, data: training_import.import_csv(session, principal, data, dry_run=dry_run),
+    )
     verb = "would import" if dry_run else "imported"
     console.print(f"{result.rows} rows: {verb} {result.created} attendances")
 

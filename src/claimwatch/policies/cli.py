@@ -7,8 +7,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from claimwatch.auth.cli import operator, tenant_id_of
-from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail, import_refused
+from claimwatch.auth.cli import tenant_id_of
+from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail
+from claimwatch.complaints.import_command import run_csv_import
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.policies import revisit_cli, underwriting_cli
 
@@ -28,21 +29,14 @@ def import_sales(
     dry_run: DryRunOption = False,
 ) -> None:
     """Import sales, all or nothing: each sale's rules are evaluated (flags) as it is recorded."""
-    from claimwatch.complaints.importer import ImportRejected, write_reject_report
     from claimwatch.policies import sales_import
 
-    if not file.is_file():
-        raise fail(f"cannot read {file}: no such file")
-    tenant_id = tenant_id_of(tenant)
-    try:
-        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            result, flagged = sales_import.import_csv(
-                session, operator(tenant_id, f"import {file.name}"), file.read_bytes(), dry_run=dry_run
-            )
-    except ImportRejected as exc:
-        raise import_refused(exc.result.rejects, file, rejects, write_reject_report) from exc
-    if rejects is not None:
-        write_reject_report(rejects, [])
+    result, flagged = run_csv_import(
+        file,
+        tenant,
+        rejects,
+        lambda session, principal, data: sales_import.import_csv(session, principal, data, dry_run=dry_run),
+    )
     verb = "would import" if dry_run else "imported"
     console.print(
         f"{result.rows} rows: {verb} {result.created} sales ({flagged} flagged), already recorded {result.existing}"

@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 
 from claimwatch.auth.cli import operator, tenant_id_of
-from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail, import_refused
+from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail
+from claimwatch.complaints.import_command import run_csv_import
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.providers import scorecard_jobs
 
@@ -28,23 +29,16 @@ def import_file(
     dry_run: DryRunOption = False,
 ) -> None:
     """Import providers, or contracts (one row per contract × task kind), all or nothing."""
-    from claimwatch.complaints.importer import write_reject_report
     from claimwatch.providers import importer
 
     if what not in importer.WHAT:
         raise fail(f"import providers or contracts, not {what!r}")
-    if not file.is_file():
-        raise fail(f"cannot read {file}: no such file")
-    tenant_id = tenant_id_of(tenant)
-    try:
-        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            result = importer.import_csv(
-                session, operator(tenant_id, f"import {file.name}"), what, file.read_bytes(), dry_run=dry_run
-            )
-    except importer.ImportRejected as exc:
-        raise import_refused(exc.result.rejects, file, rejects, write_reject_report) from exc
-    if rejects is not None:
-        write_reject_report(rejects, [])
+    result = run_csv_import(
+        file,
+        tenant,
+        rejects,
+        lambda session, principal, data: importer.import_csv(session, principal, what, data, dry_run=dry_run),
+    )
     verb = "would import" if dry_run else "imported"
     console.print(f"{result.rows} rows: {verb} {result.created} {what}, already recorded {result.existing}")
 

@@ -7,9 +7,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from claimwatch.auth.cli import operator, tenant_id_of
-from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail, import_refused
-from claimwatch.complaints.importer import write_reject_report
+from claimwatch.auth.cli import tenant_id_of
+from claimwatch.cli_output import DryRunOption, ImportFile, RejectsOption, fail
+from claimwatch.complaints.import_command import run_csv_import
 from claimwatch.db import TenantContext, unit_of_work
 
 app = typer.Typer(help="Service requests (客户服务请求): import, list", no_args_is_help=True)
@@ -26,17 +26,12 @@ def import_file(
     """Import service requests, all or nothing; each gets its number and clocks."""
     from claimwatch.servicedesk import importer
 
-    if not file.is_file():
-        raise fail(f"cannot read {file}: no such file")
-    tenant_id = tenant_id_of(tenant)
-    try:
-        with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            principal = operator(tenant_id, f"import {file.name}")
-            result = importer.import_csv(session, principal, file.read_bytes(), dry_run=dry_run)
-    except importer.ImportRejected as exc:
-        raise import_refused(exc.result.rejects, file, rejects, write_reject_report) from exc
-    if rejects is not None:
-        write_reject_report(rejects, [])
+    result = run_csv_import(
+        file,
+        tenant,
+        rejects,
+        lambda session, principal, data: importer.import_csv(session, principal, data, dry_run=dry_run),
+    )
     verb = "would import" if dry_run else "imported"
     console.print(f"{result.rows} rows: {verb} {result.created} requests, already recorded {result.existing}")
 
