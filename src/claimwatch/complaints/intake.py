@@ -98,12 +98,16 @@ def _next_number(session: Session, received_at: dt.datetime, zone: dt.tzinfo) ->
 
 
 def _customer_key(data: schemas.ComplaintIn, claim: Claim | None) -> str | None:
-    """Keyed hash of the ID number, else the phone; from the claim's claimant when the complainant gave neither."""
-    who = data.complainant
-    if who.id_number:
-        return keyed_hash(who.id_number)
-    if who.phone:
-        return keyed_hash(who.phone)
+    return customer_key(data.complainant.id_number, data.complainant.phone, claim)
+
+
+def customer_key(id_number: str | None, phone: str | None, claim: Claim | None) -> str | None:
+    """How a customer is matched across complaints, service requests and sales: the keyed hash of the ID number,
+    else of the phone; from the claim's claimant when the customer gave neither."""
+    if id_number:
+        return keyed_hash(id_number)
+    if phone:
+        return keyed_hash(phone)
     if claim is not None:
         id_number = field_cipher().decrypt(claim.claimant_id_number_enc)
         return keyed_hash(id_number) if id_number else claim.claimant_phone_hash

@@ -202,17 +202,7 @@ def _next_number(session: Session, received_at: dt.datetime, tenant_id: int) -> 
 
 
 def _customer_key(data: ServiceRequestIn, claim: Claim | None) -> str | None:
-    """Keyed hash of the ID number, else the phone (as complaints match their customers); from the claim's
-    claimant when the customer gave neither."""
-    who = data.customer
-    if who.id_number:
-        return keyed_hash(who.id_number)
-    if who.phone:
-        return keyed_hash(who.phone)
-    if claim is not None:
-        id_number = field_cipher().decrypt(claim.claimant_id_number_enc)
-        return keyed_hash(id_number) if id_number else claim.claimant_phone_hash
-    return None
+    return complaints_intake.customer_key(data.customer.id_number, data.customer.phone, claim)
 
 
 def intake(
