@@ -45,8 +45,7 @@ def sweep(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> Actio
     return sla_jobs.sweep_clock_table(
         at,
         batch_size,
-        repository.tenants_with_due_clocks,
-        repository.lock_due_clocks,
+        ActionClock,
         lambda session, tenant_id, due, result: _check_batch(session, tenant_id, due, at, result),
         ActionSweepResult(),
     )

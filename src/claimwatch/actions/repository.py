@@ -107,40 +107,6 @@ def history(session: Session, tenant_id: int, number: str) -> list[AuditEntry]:
 # -- the sweep ----------------------------------------------------------------------------------------
 
 
-def tenants_with_due_clocks(session: Session, tenant_ids: list[int], now: dt.datetime) -> list[int]:
-    due = []
-    for tenant_id in tenant_ids:
-        found = session.execute(
-            select(ActionClock.id)
-            .where(
-                ActionClock.tenant_id == tenant_id,
-                ActionClock.next_check_at.is_not(None),
-                ActionClock.next_check_at <= now,
-            )
-            .limit(1)
-        ).first()
-        if found is not None:
-            due.append(tenant_id)
-    return due
-
-
-def lock_due_clocks(session: Session, tenant_id: int, now: dt.datetime, limit: int) -> list[ActionClock]:
-    """Due clocks of a tenant, row-locked; rows another worker holds are skipped (PostgreSQL)."""
-    statement = (
-        select(ActionClock)
-        .where(
-            ActionClock.tenant_id == tenant_id,
-            ActionClock.next_check_at.is_not(None),
-            ActionClock.next_check_at <= now,
-        )
-        .order_by(ActionClock.next_check_at, ActionClock.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    return list(session.execute(statement, execution_options={"populate_existing": True}).scalars())
-
-
 def by_ids(session: Session, tenant_id: int, ids: Iterable[int]) -> dict[int, ImprovementAction]:
     wanted = sorted(set(ids))
     found: dict[int, ImprovementAction] = {}

@@ -159,41 +159,6 @@ def closed_between(session: Session, since: dt.datetime, until: dt.datetime) -> 
 # -- the sweep ---------------------------------------------------------------------------------
 
 
-def tenants_with_due_clocks(session: Session, tenant_ids: list[int], now: dt.datetime) -> list[int]:
-    due = []
-    for tenant_id in tenant_ids:
-        found = session.execute(
-            select(ComplaintClock.id)
-            .where(
-                ComplaintClock.tenant_id == tenant_id,
-                ComplaintClock.next_check_at.is_not(None),
-                ComplaintClock.next_check_at <= now,
-            )
-            .limit(1)
-        ).first()
-        if found is not None:
-            due.append(tenant_id)
-    return due
-
-
-def lock_due_clocks(session: Session, tenant_id: int, now: dt.datetime, limit: int) -> list[ComplaintClock]:
-    """Due clocks of a tenant, row-locked; rows another worker holds are skipped (PostgreSQL)."""
-    statement = (
-        select(ComplaintClock)
-        .where(
-            ComplaintClock.tenant_id == tenant_id,
-            ComplaintClock.next_check_at.is_not(None),
-            ComplaintClock.next_check_at <= now,
-        )
-        .order_by(ComplaintClock.next_check_at, ComplaintClock.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    # populate_existing: a row read before the lock must show what the lock holder committed.
-    return list(session.execute(statement, execution_options={"populate_existing": True}).scalars())
-
-
 def complaints_by_ids(session: Session, tenant_id: int, ids: Iterable[int]) -> dict[int, Complaint]:
     wanted = sorted(set(ids))
     found: dict[int, Complaint] = {}

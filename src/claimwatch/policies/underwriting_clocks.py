@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claimwatch.calendar.workdays import Axis, CalendarYearMissing, Unit
@@ -118,34 +117,3 @@ def clock_view(clock: UnderwritingClock | None, now: dt.datetime, axis: Axis | N
         "missed_by": missed,
         "provisional": axis.is_provisional(clock.red_due_at) if axis is not None else False,
     }
-
-
-# -- the sweep's reads (row-locked on PostgreSQL) -----------------------------------------------------------
-
-
-def _due(tenant_id: int, now: dt.datetime) -> Any:
-    return (
-        UnderwritingClock.tenant_id == tenant_id,
-        UnderwritingClock.next_check_at.is_not(None),
-        UnderwritingClock.next_check_at <= now,
-    )
-
-
-def tenants_with_due_clocks(session: Session, tenant_ids: list[int], now: dt.datetime) -> list[int]:
-    return [
-        tenant_id
-        for tenant_id in tenant_ids
-        if session.execute(select(UnderwritingClock.id).where(*_due(tenant_id, now)).limit(1)).first() is not None
-    ]
-
-
-def lock_due_clocks(session: Session, tenant_id: int, now: dt.datetime, limit: int) -> list[UnderwritingClock]:
-    statement = (
-        select(UnderwritingClock)
-        .where(*_due(tenant_id, now))
-        .order_by(UnderwritingClock.next_check_at, UnderwritingClock.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    return list(session.execute(statement, execution_options={"populate_existing": True}).scalars())

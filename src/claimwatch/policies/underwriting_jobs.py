@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch.auth.models import Role
 from claimwatch.notify import service as notify_service
-from claimwatch.policies import underwriting, underwriting_clocks
+from claimwatch.policies import underwriting
 from claimwatch.policies.models import UnderwritingCase, UnderwritingClock
 from claimwatch.sla.jobs import SweepResult
 from claimwatch.sla.subject_sweep import BatchContext, SubjectSweep
@@ -71,8 +71,7 @@ def _link(case: UnderwritingCase) -> str:
 
 
 SWEEP: SubjectSweep[UnderwritingCase, UnderwritingClock] = SubjectSweep(
-    tenants_due=underwriting_clocks.tenants_with_due_clocks,
-    lock_due=underwriting_clocks.lock_due_clocks,
+    clock_table=UnderwritingClock,
     subject_id=lambda clock: clock.case_id,
     load_subjects=_cases,
     is_open=lambda case: case.status in underwriting.OPEN,

@@ -149,43 +149,6 @@ def clock_view(clock: ProviderTaskClock | None, now: dt.datetime, axis: Axis | N
     }
 
 
-# -- the sweep's reads (row-locked on PostgreSQL) -----------------------------------------------------------
-
-
-def tenants_with_due_clocks(session: Session, tenant_ids: list[int], now: dt.datetime) -> list[int]:
-    due = []
-    for tenant_id in tenant_ids:
-        found = session.execute(
-            select(ProviderTaskClock.id)
-            .where(
-                ProviderTaskClock.tenant_id == tenant_id,
-                ProviderTaskClock.next_check_at.is_not(None),
-                ProviderTaskClock.next_check_at <= now,
-            )
-            .limit(1)
-        ).first()
-        if found is not None:
-            due.append(tenant_id)
-    return due
-
-
-def lock_due_clocks(session: Session, tenant_id: int, now: dt.datetime, limit: int) -> list[ProviderTaskClock]:
-    """Due clocks of a tenant, row-locked; rows another worker holds are skipped (PostgreSQL)."""
-    statement = (
-        select(ProviderTaskClock)
-        .where(
-            ProviderTaskClock.tenant_id == tenant_id,
-            ProviderTaskClock.next_check_at.is_not(None),
-            ProviderTaskClock.next_check_at <= now,
-        )
-        .order_by(ProviderTaskClock.next_check_at, ProviderTaskClock.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    return list(session.execute(statement, execution_options={"populate_existing": True}).scalars())
-
-
 # -- a calendar edit ---------------------------------------------------------------------------------------
 
 

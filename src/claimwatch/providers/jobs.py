@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from claimwatch.auth.models import Role, User
 from claimwatch.cases.models import Claim
 from claimwatch.notify import service as notify_service
-from claimwatch.providers import clocks, loader, task_service
+from claimwatch.providers import loader, task_service
 from claimwatch.providers.models import Provider, ProviderTask, ProviderTaskClock
 from claimwatch.sla import jobs as sla_jobs
 from claimwatch.sla.subject_sweep import BatchContext, SubjectSweep
@@ -165,8 +165,7 @@ def _provider_name(provider: Provider | None) -> str:
 
 
 SWEEP: SubjectSweep[ProviderTask, ProviderTaskClock] = SubjectSweep(
-    tenants_due=clocks.tenants_with_due_clocks,
-    lock_due=clocks.lock_due_clocks,
+    clock_table=ProviderTaskClock,
     subject_id=lambda clock: clock.task_id,
     load_subjects=_tasks,
     # The report came (or the task ended) before the sweep looked: nothing to warn about any more.

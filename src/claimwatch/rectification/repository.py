@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
@@ -10,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from claimwatch.rectification.models import (
     Rectification,
-    RectificationClock,
     RectificationEvent,
     RectificationEvidence,
 )
@@ -72,40 +70,6 @@ def evidence_with_hash(session: Session, rectification_id: int, step: str, sha25
 
 
 # -- the sweep ----------------------------------------------------------------------------------------
-
-
-def tenants_with_due_clocks(session: Session, tenant_ids: list[int], now: dt.datetime) -> list[int]:
-    due = []
-    for tenant_id in tenant_ids:
-        found = session.execute(
-            select(RectificationClock.id)
-            .where(
-                RectificationClock.tenant_id == tenant_id,
-                RectificationClock.next_check_at.is_not(None),
-                RectificationClock.next_check_at <= now,
-            )
-            .limit(1)
-        ).first()
-        if found is not None:
-            due.append(tenant_id)
-    return due
-
-
-def lock_due_clocks(session: Session, tenant_id: int, now: dt.datetime, limit: int) -> list[RectificationClock]:
-    """Due clocks of a tenant, row-locked; rows another worker holds are skipped (PostgreSQL)."""
-    statement = (
-        select(RectificationClock)
-        .where(
-            RectificationClock.tenant_id == tenant_id,
-            RectificationClock.next_check_at.is_not(None),
-            RectificationClock.next_check_at <= now,
-        )
-        .order_by(RectificationClock.next_check_at, RectificationClock.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    return list(session.execute(statement, execution_options={"populate_existing": True}).scalars())
 
 
 def by_ids(session: Session, tenant_id: int, ids: Iterable[int]) -> dict[int, Rectification]:

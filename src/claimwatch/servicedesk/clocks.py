@@ -456,37 +456,6 @@ def views_for(session: Session, request: ServiceRequest, now: dt.datetime) -> li
     return [clock_view(axes, clock, now) for clock in clocks_of(session, [request.id]).get(request.id, [])]
 
 
-# -- the sweep's reads (row-locked on PostgreSQL) -----------------------------------------------------------
-
-
-def _due(tenant_id: int, now: dt.datetime) -> Any:
-    return (
-        ServiceRequestClock.tenant_id == tenant_id,
-        ServiceRequestClock.next_check_at.is_not(None),
-        ServiceRequestClock.next_check_at <= now,
-    )
-
-
-def tenants_with_due_clocks(session: Session, tenant_ids: list[int], now: dt.datetime) -> list[int]:
-    return [
-        tenant_id
-        for tenant_id in tenant_ids
-        if session.execute(select(ServiceRequestClock.id).where(*_due(tenant_id, now)).limit(1)).first() is not None
-    ]
-
-
-def lock_due_clocks(session: Session, tenant_id: int, now: dt.datetime, limit: int) -> list[ServiceRequestClock]:
-    statement = (
-        select(ServiceRequestClock)
-        .where(*_due(tenant_id, now))
-        .order_by(ServiceRequestClock.next_check_at, ServiceRequestClock.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    return list(session.execute(statement, execution_options={"populate_existing": True}).scalars())
-
-
 # -- a calendar edit ---------------------------------------------------------------------------------------
 
 

@@ -90,8 +90,7 @@ def _link(request: ServiceRequest) -> str:
 
 
 SWEEP: SubjectSweep[ServiceRequest, ServiceRequestClock] = SubjectSweep(
-    tenants_due=clocks.tenants_with_due_clocks,
-    lock_due=clocks.lock_due_clocks,
+    clock_table=ServiceRequestClock,
     subject_id=lambda clock: clock.request_id,
     load_subjects=_requests,
     is_open=lambda request: request.status not in CLOSED_STATUSES,

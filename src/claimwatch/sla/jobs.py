@@ -61,16 +61,13 @@ def sweep_due_tenants(now: dt.datetime, batch_size: int, tenants_due: TenantsDue
                 break
 
 
-# A clocks module's ``lock_due_clocks``: one tenant's due clocks, locked (FOR UPDATE SKIP LOCKED on PostgreSQL).
-LockDue = Callable[[Session, int, dt.datetime, int], Sequence[Any]]
 Result = TypeVar("Result", bound=SweepResult)
 
 
 def sweep_clock_table(
     now: dt.datetime,
     batch_size: int,
-    tenants_due: TenantsDue,
-    lock_due: LockDue,
+    clock_table: Any,
     check_batch: Callable[[Session, int, Sequence[Any], Result], None],
     result: Result,
 ) -> Result:
@@ -81,7 +78,7 @@ def sweep_clock_table(
 
     def batch(session: Session, tenant_id: int, limit: int) -> int:
         audit_service.open_chain(session, tenant_id).close()
-        due = lock_due(session, tenant_id, now, limit)
+        due = repository.lock_due_rows(session, clock_table, tenant_id, now, limit)
         if not due:
             return 0
         check_batch(session, tenant_id, due, result)
@@ -90,7 +87,12 @@ def sweep_clock_table(
         result.by_tenant[tenant_id] = result.by_tenant.get(tenant_id, 0) + len(due)
         return len(due)
 
-    sweep_due_tenants(now, batch_size, tenants_due, batch)
+    sweep_due_tenants(
+        now,
+        batch_size,
+        lambda session, tenant_ids, at: repository.tenants_with_due_rows(session, clock_table, tenant_ids, at),
+        batch,
+    )
     return result
 
 

@@ -163,6 +163,40 @@ def tenants_with_due_clocks(session: Session, tenant_ids: Iterable[int], now: dt
     return due
 
 
+def tenants_with_due_rows(session: Session, clock_table: Any, tenant_ids: Iterable[int], now: dt.datetime) -> list[int]:
+    """The tenants that have a clock of ``clock_table`` (any table with the clock columns: complaint, rectification,
+    action, provider-task, underwriting, service-request clocks) whose ``next_check_at`` has come."""
+    return [
+        tenant_id
+        for tenant_id in tenant_ids
+        if session.execute(select(clock_table.id).where(*_due_row(clock_table, tenant_id, now)).limit(1)).first()
+        is not None
+    ]
+
+
+def lock_due_rows(session: Session, clock_table: Any, tenant_id: int, now: dt.datetime, limit: int) -> list[Any]:
+    """A tenant's due clocks of ``clock_table``, soonest first, row-locked; rows another worker holds are skipped
+    (PostgreSQL)."""
+    statement = (
+        select(clock_table)
+        .where(*_due_row(clock_table, tenant_id, now))
+        .order_by(clock_table.next_check_at, clock_table.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    # populate_existing: a row read before the lock must show what the lock holder committed.
+    return list(session.execute(statement, execution_options={"populate_existing": True}).scalars())
+
+
+def _due_row(clock_table: Any, tenant_id: int, now: dt.datetime) -> tuple[Any, ...]:
+    return (
+        clock_table.tenant_id == tenant_id,
+        clock_table.next_check_at.is_not(None),
+        clock_table.next_check_at <= now,
+    )
+
+
 def escalation_ids(session: Session, clock_ids: Sequence[int], level: str) -> dict[int, int]:
     if not clock_ids:
         return {}

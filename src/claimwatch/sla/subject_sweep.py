@@ -49,8 +49,7 @@ class BatchContext:
 
 @dataclass(frozen=True)
 class SubjectSweep(Generic[Subject, Clock]):
-    tenants_due: sla_jobs.TenantsDue
-    lock_due: sla_jobs.LockDue
+    clock_table: type[Clock]
     # The clock's record id, and the batch's records by id (one tenant-scoped read).
     subject_id: Callable[[Clock], int]
     load_subjects: Callable[[Session, int, list[int]], Mapping[int, Subject]]
@@ -67,8 +66,7 @@ class SubjectSweep(Generic[Subject, Clock]):
         return sla_jobs.sweep_clock_table(
             at,
             batch_size,
-            self.tenants_due,
-            self.lock_due,
+            self.clock_table,
             lambda session, tenant_id, due, result: self._check_batch(session, tenant_id, due, at, result),
             SweepResult(),
         )
