@@ -9,21 +9,18 @@ application voids it (neither met nor late)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from claimwatch.calendar.workdays import Axis, CalendarYearMissing, Unit
+from claimwatch.calendar.workdays import Unit
 from claimwatch.policies import underwriting_repository as repository
 from claimwatch.policies.models import UnderwritingCase, UnderwritingClock
-from claimwatch.sla import engine
-from claimwatch.sla import service as sla_service
+from claimwatch.sla import subject_clocks
 from claimwatch.sla.loader import Policy
 
 POLICY_CODE = "underwriting_turnaround"
 YELLOW_SHARE = 0.7
 UNIT = Unit.WORKING_DAYS
-_COPIED = [name for name in engine.CLOCK_FIELDS if name not in ("id", "claim_id")]
 
 
 def turnaround_policy(days: float) -> Policy:
@@ -44,76 +41,21 @@ def clock_of(session: Session, case: UnderwritingCase) -> UnderwritingClock | No
 
 def start(session: Session, case: UnderwritingCase, days: float, at: dt.datetime) -> UnderwritingClock:
     """Start the case's clock at ``at``; refuses (409, field ``calendar``) a year without a working-day calendar."""
-    policy = turnaround_policy(days)
-    axis = sla_service.Axes(session, case.tenant_id)(policy.unit)
-    state = engine.new_clock(axis, policy, case.tenant_id, case.id, 1, at)
-    if state.red_due_at is None:
-        raise CalendarYearMissing(state.calendar_gap or at.year)
-    clock = UnderwritingClock(case_id=case.id, **{name: getattr(state, name) for name in _COPIED})
-    session.add(clock)
-    session.flush()
-    return clock
+    return subject_clocks.start(
+        session, UnderwritingClock, turnaround_policy(days), case.tenant_id, {"case_id": case.id}, at
+    )
 
 
 def finish(session: Session, case: UnderwritingCase, at: dt.datetime) -> UnderwritingClock | None:
     """Stop the clock at the decision: met, or breached by how much past the deadline."""
     clock = clock_of(session, case)
-    if clock is None or clock.state == engine.STOPPED:
-        return clock
-    axis = sla_service.Axes(session, case.tenant_id)(clock.unit)
-    engine.stop(axis, clock, max(at, clock.started_at))
-    due = clock.red_due_at
-    if due is not None and at > due:
-        clock.outcome = "breached"
-        clock.missed_by = axis.value_at(at) - axis.value_at(due)
-    else:
-        clock.outcome, clock.missed_by = "met", None
-    clock.next_check_at = None
-    return clock
+    return subject_clocks.finish(session, case.tenant_id, clock, at) if clock is not None else None
 
 
 def void(session: Session, case: UnderwritingCase, at: dt.datetime) -> UnderwritingClock | None:
     clock = clock_of(session, case)
-    if clock is None or clock.state == engine.STOPPED:
-        return clock
-    axis = sla_service.Axes(session, case.tenant_id)(clock.unit)
-    engine.void(axis, clock, max(at, clock.started_at))
-    clock.outcome, clock.missed_by, clock.next_check_at = engine.VOID, None, None
-    return clock
+    return subject_clocks.void(session, case.tenant_id, clock, at) if clock is not None else None
 
 
-def light(clock: UnderwritingClock | None, now: dt.datetime, axis: Axis | None = None) -> str | None:
-    """green | yellow | red; a stopped clock is green when met (or void), red when late."""
-    if clock is None:
-        return None
-    if clock.state == engine.STOPPED:
-        return engine.GREEN if clock.outcome in ("met", engine.VOID) else engine.RED
-    if clock.red_due_at is not None and now >= clock.red_due_at:
-        return engine.RED
-    return engine.light_at(clock, now, axis)
-
-
-def clock_view(clock: UnderwritingClock | None, now: dt.datetime, axis: Axis | None = None) -> dict[str, Any] | None:
-    if clock is None:
-        return None
-    per_unit = Unit(clock.unit).seconds_per_unit
-    missed: float | None = None
-    if clock.state == engine.STOPPED:
-        missed = (clock.missed_by or 0.0) / per_unit if clock.outcome == "breached" else None
-    elif axis is not None and clock.red_due_at is not None and now > clock.red_due_at:
-        try:
-            missed = (axis.value_at(now) - axis.value_at(clock.red_due_at)) / per_unit
-        except CalendarYearMissing:
-            missed = None
-    return {
-        "unit": clock.unit,
-        "state": clock.state,
-        "light": light(clock, now, axis),
-        "outcome": clock.outcome,
-        "started_at": clock.started_at,
-        "remind_at": clock.yellow_due_at,
-        "due_at": clock.red_due_at,
-        "stopped_at": clock.stopped_at,
-        "missed_by": missed,
-        "provisional": axis.is_provisional(clock.red_due_at) if axis is not None else False,
-    }
+light = subject_clocks.light
+clock_view = subject_clocks.clock_view

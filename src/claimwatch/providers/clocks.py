@@ -15,20 +15,18 @@ outcome (met | breached) and ``missed_by`` against the red deadline after the en
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from claimwatch.calendar.workdays import Axis, CalendarYearMissing, Unit
+from claimwatch.calendar.workdays import Unit
 from claimwatch.providers.models import ProviderTask, ProviderTaskClock
-from claimwatch.sla import engine
+from claimwatch.sla import engine, subject_clocks
 from claimwatch.sla import service as sla_service
 from claimwatch.sla.loader import Policy
 
 POLICY_CODE = "provider_task"
 DEFAULT_YELLOW_SHARE = 0.7
-_COPIED = [name for name in engine.CLOCK_FIELDS if name not in ("id", "claim_id")]
 
 
 def task_policy(days: float, unit: str, yellow_share: float = DEFAULT_YELLOW_SHARE) -> Policy:
@@ -67,86 +65,23 @@ def start(
     """Start the task's clock at ``at``; refuses (409, field ``calendar``) a deadline in a year without a
     working-day calendar rather than guess it."""
     policy = task_policy(days, unit, yellow_share)
-    axis = sla_service.Axes(session, task.tenant_id)(policy.unit)
-    state = engine.new_clock(axis, policy, task.tenant_id, task.id, 1, at)
-    if state.red_due_at is None:
-        raise CalendarYearMissing(state.calendar_gap or at.year)
-    clock = ProviderTaskClock(task_id=task.id, **{name: getattr(state, name) for name in _COPIED})
-    session.add(clock)
-    session.flush()
-    return clock
+    return subject_clocks.start(session, ProviderTaskClock, policy, task.tenant_id, {"task_id": task.id}, at)
 
 
 def finish(session: Session, task: ProviderTask, at: dt.datetime) -> ProviderTaskClock | None:
     """Stop the task's clock at ``at`` (its report arrived): outcome met or breached against the deadline."""
     clock = clock_of(session, task)
-    if clock is None or clock.state == engine.STOPPED:
-        return clock
-    axis = sla_service.Axes(session, task.tenant_id)(clock.unit)
-    engine.stop(axis, clock, max(at, clock.started_at))
-    due = clock.red_due_at or task.due_at
-    if at > due:
-        clock.outcome = "breached"
-        clock.missed_by = axis.value_at(at) - axis.value_at(due)
-    else:
-        clock.outcome = "met"
-        clock.missed_by = None
-    clock.next_check_at = None
-    return clock
+    return subject_clocks.finish(session, task.tenant_id, clock, at, task.due_at) if clock is not None else None
 
 
 def void(session: Session, task: ProviderTask, at: dt.datetime) -> ProviderTaskClock | None:
     """End the clock without a result (the task was cancelled or declined): counts neither met nor late."""
     clock = clock_of(session, task)
-    if clock is None or clock.state == engine.STOPPED:
-        return clock
-    axis = sla_service.Axes(session, task.tenant_id)(clock.unit)
-    engine.void(axis, clock, max(at, clock.started_at))
-    clock.outcome = engine.VOID
-    clock.missed_by = None
-    clock.next_check_at = None
-    return clock
+    return subject_clocks.void(session, task.tenant_id, clock, at) if clock is not None else None
 
 
-def light(clock: ProviderTaskClock | None, now: dt.datetime, axis: Axis | None = None) -> str | None:
-    """green | yellow (past the reminder share) | red (past the deadline); a stopped clock keeps its light,
-    except that a task answered in time shows green."""
-    if clock is None:
-        return None
-    if clock.state == engine.STOPPED:
-        return engine.GREEN if clock.outcome in ("met", engine.VOID) else engine.RED
-    if clock.red_due_at is not None and now >= clock.red_due_at:
-        return engine.RED
-    return engine.light_at(clock, now, axis)
-
-
-def clock_view(clock: ProviderTaskClock | None, now: dt.datetime, axis: Axis | None = None) -> dict[str, Any] | None:
-    """A task clock as pages and the API show it (UTC instants; the miss in the level's unit)."""
-    if clock is None:
-        return None
-    per_unit = Unit(clock.unit).seconds_per_unit
-    missed: float | None = None
-    if clock.state == engine.STOPPED:
-        missed = (clock.missed_by or 0.0) / per_unit if clock.outcome == "breached" else None
-    elif axis is not None and clock.red_due_at is not None and now > clock.red_due_at:
-        try:
-            missed = (axis.value_at(now) - axis.value_at(clock.red_due_at)) / per_unit
-        except CalendarYearMissing:
-            missed = None
-    provisional = axis.is_provisional(clock.red_due_at) if axis is not None else False
-    return {
-        "unit": clock.unit,
-        "state": clock.state,
-        "light": light(clock, now, axis),
-        "outcome": clock.outcome,
-        "started_at": clock.started_at,
-        "remind_at": clock.yellow_due_at,
-        "due_at": clock.red_due_at,
-        "stopped_at": clock.stopped_at,
-        "missed_by": missed,
-        "provisional": provisional,
-        "calendar_gap": clock.calendar_gap,
-    }
+light = subject_clocks.light
+clock_view = subject_clocks.clock_view
 
 
 # -- a calendar edit ---------------------------------------------------------------------------------------

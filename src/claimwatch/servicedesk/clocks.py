@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from claimwatch.calendar.workdays import Axis, CalendarYearMissing, Unit
 from claimwatch.config import PACKAGE_DIR, get_settings
 from claimwatch.servicedesk.models import PeakPeriod, ServiceRequest, ServiceRequestClock
-from claimwatch.sla import engine
+from claimwatch.sla import engine, subject_clocks
 from claimwatch.sla import service as sla_service
 from claimwatch.sla.loader import Policy
 from claimwatch.tenancy import repository as tenancy_repository
@@ -48,7 +48,7 @@ PRIORITIES = ("normal", "urgent", "emergency")
 MET, BREACHED = "met", "breached"
 DEFAULTS = PACKAGE_DIR / "defaults" / "servicedesk" / "service_levels.yaml"
 OVERRIDES_SUBDIR = "servicedesk"
-_COPIED = [name for name in engine.CLOCK_FIELDS if name not in ("id", "claim_id")]
+_COPIED = subject_clocks.COPIED
 _UNITS = tuple(unit.value for unit in Unit)
 
 
