@@ -148,3 +148,13 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def tenant_override(subdir: str | Path, tenant_code: str | None) -> Path | None:
+    """An insurer's own policy file, ``<policy_overrides_dir>/<subdir>/<TENANT_CODE>.yaml``, when that directory is
+    set, the insurer is known and the file is there; else None, and the bundled defaults apply."""
+    directory = get_settings().policy_overrides_dir
+    if directory is None or not tenant_code:
+        return None
+    path = Path(directory) / subdir / f"{tenant_code}.yaml"
+    return path if path.is_file() else None

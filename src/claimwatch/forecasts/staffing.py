@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch.calendar import service as calendar_service
 from claimwatch.calendar.workdays import Unit
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.forecasts.models import RosterDay, VolumeForecast
 from claimwatch.servicedesk.models import ServiceRequest, ServiceRequestEvent
 from claimwatch.tenancy import repository as tenancy_repository
@@ -142,11 +142,8 @@ def base_config() -> StaffingConfig:
 
 def config_for(tenant_code: str | None) -> StaffingConfig:
     """The tenant's own file when it has one, else the bundled one."""
-    directory = get_settings().policy_overrides_dir
-    if directory is None or not tenant_code:
-        return base_config()
-    path = Path(directory) / "servicedesk" / "staffing" / f"{tenant_code}.yaml"
-    return load_config(path) if path.exists() else base_config()
+    path = tenant_override("servicedesk/staffing", tenant_code)
+    return load_config(path) if path is not None else base_config()
 
 
 def config_for_tenant(session: Session, tenant_id: int) -> StaffingConfig:

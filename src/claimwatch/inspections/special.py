@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -23,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claimwatch.auth.principal import Permission, Principal, Role
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.db import utc_now
 from claimwatch.errors import Forbidden, Invalid, Problem
 from claimwatch.inspections import service as inspections_service
@@ -138,11 +137,8 @@ def default_settings() -> SpecialSettings:
 def settings_for(tenant_code: str) -> SpecialSettings:
     """The defaults with the insurer's override file applied, if it has one."""
     base = default_settings()
-    directory = get_settings().policy_overrides_dir
-    if directory is None:
-        return base
-    path = Path(directory) / OVERRIDES_SUBDIR / f"{tenant_code}.yaml"
-    if not path.exists():
+    path = tenant_override(OVERRIDES_SUBDIR, tenant_code)
+    if path is None:
         return base
     return parse_settings(path.read_text(encoding="utf-8"), str(path), base)
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
 from claimwatch.yaml_source import load as load_yaml
 
@@ -93,9 +93,5 @@ def _base() -> Categories:
 
 def load(tenant_code: str | None = None) -> Categories:
     """The tenant's categories: its own file when it has one, else the bundled ones."""
-    directory = get_settings().policy_overrides_dir
-    if directory is not None and tenant_code:
-        path = Path(directory) / "kb" / f"{tenant_code}.yaml"
-        if path.exists():
-            return load_file(path)
-    return _base()
+    path = tenant_override("kb", tenant_code)
+    return load_file(path) if path is not None else _base()

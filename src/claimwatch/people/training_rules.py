@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from claimwatch.audit.hashing import sha256_hex
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
 from claimwatch.yaml_source import load as load_yaml
@@ -194,11 +194,8 @@ def _cached(path: Path, _mtime: int) -> TrainingRules:
 
 def rules_for_code(tenant_code: str | None) -> TrainingRules:
     """The insurer's own file when it has one, else the bundled one."""
-    directory = get_settings().policy_overrides_dir
-    if directory is None or not tenant_code:
-        return base_rules()
-    path = Path(directory) / "people" / "training" / f"{tenant_code}.yaml"
-    return _cached(path, path.stat().st_mtime_ns) if path.exists() else base_rules()
+    path = tenant_override("people/training", tenant_code)
+    return _cached(path, path.stat().st_mtime_ns) if path is not None else base_rules()
 
 
 def rules_for(session: Session, tenant_id: int) -> TrainingRules:

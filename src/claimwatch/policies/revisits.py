@@ -27,7 +27,6 @@ import hmac
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -35,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch.audit import service as audit_service
 from claimwatch.auth.principal import Permission, Principal, Role
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.db import utc_now
 from claimwatch.errors import Conflict, Forbidden, Invalid, NotFound
 from claimwatch.inspections import findings as inspection_findings
@@ -148,11 +147,8 @@ def default_settings() -> RevisitSettings:
 def settings_for(tenant_code: str) -> RevisitSettings:
     """The defaults with the insurer's override file applied, if it has one."""
     base = default_settings()
-    directory = get_settings().policy_overrides_dir
-    if directory is None:
-        return base
-    path = Path(directory) / OVERRIDES_SUBDIR / f"{tenant_code}.yaml"
-    if not path.exists():
+    path = tenant_override(OVERRIDES_SUBDIR, tenant_code)
+    if path is None:
         return base
     return parse_settings(path.read_text(encoding="utf-8"), str(path), base)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from claimwatch.audit.hashing import sha256_hex
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.web.i18n import N_
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
 from claimwatch.yaml_source import load as load_yaml
@@ -196,11 +196,8 @@ def _cached(path: Path, _mtime: int) -> SalesRules:
 
 def rules_for(tenant_code: str | None) -> SalesRules:
     """The insurer's own file when it has one, else the bundled one."""
-    directory = get_settings().policy_overrides_dir
-    if directory is None or not tenant_code:
-        return base_rules()
-    path = Path(directory) / OVERRIDES_SUBDIR / f"{tenant_code}.yaml"
-    return _cached(path, path.stat().st_mtime_ns) if path.exists() else base_rules()
+    path = tenant_override(OVERRIDES_SUBDIR, tenant_code)
+    return _cached(path, path.stat().st_mtime_ns) if path is not None else base_rules()
 
 
 # -- evaluation (pure) ------------------------------------------------------------------------------------

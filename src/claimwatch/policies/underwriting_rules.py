@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from claimwatch.audit.hashing import sha256_hex
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
 from claimwatch.yaml_source import load as load_yaml
 
@@ -355,12 +355,7 @@ def assess(rules: RuleSet, facts: dict[str, Any], locale: str = "zh") -> Assessm
 
 def rule_file(tenant_code: str | None = None) -> Path:
     """The file an insurer's rules are loaded from by default: its own, else the bundled defaults."""
-    directory = get_settings().policy_overrides_dir
-    if tenant_code and directory is not None:
-        own = Path(directory) / "underwriting" / f"{tenant_code}.yaml"
-        if own.exists():
-            return own
-    return DEFAULT_RULES
+    return tenant_override("underwriting", tenant_code) or DEFAULT_RULES
 
 
 @lru_cache(maxsize=64)

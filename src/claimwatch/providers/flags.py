@@ -10,7 +10,6 @@ replaces them for the platform when present.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch.audit import service as audit_service
 from claimwatch.auth.principal import Permission, Principal
-from claimwatch.config import PACKAGE_DIR
+from claimwatch.config import PACKAGE_DIR, get_settings
 from claimwatch.db import utc_now
 from claimwatch.errors import Conflict, Invalid, NotFound
 from claimwatch.providers import scorecards
@@ -116,8 +115,8 @@ def parse_rules(text: str, source: str) -> Rules:
 
 
 def _rules_path() -> Path:
-    override = os.environ.get("CLAIMWATCH_POLICY_OVERRIDES_DIR")
-    if override:
+    override = get_settings().policy_overrides_dir
+    if override is not None:
         candidate = Path(override) / "providers" / "scorecard.yaml"
         if candidate.is_file():
             return candidate

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from claimwatch.audit.hashing import sha256_hex
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
 from claimwatch.yaml_source import load as load_yaml
@@ -257,11 +257,8 @@ def base_catalogue() -> Catalogue:
 
 def catalogue_for(tenant_code: str | None) -> Catalogue:
     """The insurer's own file when it has one, else the bundled one."""
-    directory = get_settings().policy_overrides_dir
-    if directory is None or not tenant_code:
-        return base_catalogue()
-    path = Path(directory) / "providers" / f"{tenant_code}.yaml"
-    return _cached(path, path.stat().st_mtime_ns) if path.exists() else base_catalogue()
+    path = tenant_override("providers", tenant_code)
+    return _cached(path, path.stat().st_mtime_ns) if path is not None else base_catalogue()
 
 
 @lru_cache(maxsize=64)

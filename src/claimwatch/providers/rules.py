@@ -26,7 +26,7 @@ from claimwatch.auth.models import Role
 from claimwatch.auth.principal import Principal
 from claimwatch.cases.events import CaseChange
 from claimwatch.cases.models import CaseEvent, Claim
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.errors import Problem
 from claimwatch.providers import loader, queries, task_service
 from claimwatch.providers import service as provider_service
@@ -182,11 +182,8 @@ def _cached(path: Path, _mtime: int) -> tuple[TaskRule, ...]:
 
 
 def rules_for(tenant_code: str | None) -> tuple[TaskRule, ...]:
-    directory = get_settings().policy_overrides_dir
-    if directory is None or not tenant_code:
-        return base_rules()
-    path = Path(directory) / OVERRIDES_SUBDIR / f"{tenant_code}.yaml"
-    return _cached(path, path.stat().st_mtime_ns) if path.exists() else base_rules()
+    path = tenant_override(OVERRIDES_SUBDIR, tenant_code)
+    return _cached(path, path.stat().st_mtime_ns) if path is not None else base_rules()
 
 
 # -- running ----------------------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,7 +49,7 @@ from claimwatch.audit import service as audit_service
 from claimwatch.auth.models import User
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases.models import CaseEvent, Claim
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.db import tenant_context, utc_now
 from claimwatch.errors import Forbidden, Invalid, NotFound
 from claimwatch.inspections import repository as inspections_repository
@@ -242,11 +241,8 @@ def default_settings() -> FairnessSettings:
 def settings_for(tenant_code: str) -> FairnessSettings:
     """The defaults with the insurer's override file applied, if it has one."""
     base = default_settings()
-    directory = get_settings().policy_overrides_dir
-    if directory is None:
-        return base
-    path = Path(directory) / OVERRIDES_SUBDIR / f"{tenant_code}.yaml"
-    if not path.exists():
+    path = tenant_override(OVERRIDES_SUBDIR, tenant_code)
+    if path is None:
         return base
     return parse_settings(path.read_text(encoding="utf-8"), str(path), base)
 

@@ -15,7 +15,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.risk.conditions import Condition, parse_when
 from claimwatch.risk.facts import FACT_KINDS
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
@@ -251,9 +251,5 @@ def default_red_flags() -> RedFlagSet:
 @lru_cache
 def red_flags_for_tenant(tenant_code: str) -> RedFlagSet:
     """The tenant's own file if it has one, else the defaults."""
-    directory = get_settings().policy_overrides_dir
-    if directory is not None:
-        path = Path(directory) / "risk" / f"{tenant_code}.yaml"
-        if path.exists():
-            return load_file(path)
-    return default_red_flags()
+    path = tenant_override("risk", tenant_code)
+    return load_file(path) if path is not None else default_red_flags()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from claimwatch.auth.principal import PERMISSION_GROUPS
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, line_of
 from claimwatch.yaml_source import load as load_yaml
 
@@ -274,8 +274,5 @@ def base_catalogue() -> Catalogue:
 
 def catalogue_for(tenant_code: str | None) -> Catalogue:
     """The tenant's catalogue: its own file when it has one, else the bundled one."""
-    directory = get_settings().policy_overrides_dir
-    if directory is None or not tenant_code:
-        return base_catalogue()
-    path = Path(directory) / "sanctions" / f"{tenant_code}.yaml"
-    return load_catalogue(path) if path.exists() else base_catalogue()
+    path = tenant_override("sanctions", tenant_code)
+    return load_catalogue(path) if path is not None else base_catalogue()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from claimwatch.calendar.workdays import Unit
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.yaml_source import ConfigFileError, Mapping, line_of
 from claimwatch.yaml_source import load as load_yaml
@@ -159,11 +159,8 @@ def _cached(path: Path, _mtime: int) -> Catalogue:
 
 def load(tenant_code: str | None = None) -> Catalogue:
     """The insurer's own file when it has one, else the bundled one."""
-    directory = get_settings().policy_overrides_dir
-    if directory is None or not tenant_code:
-        return base()
-    path = Path(directory) / OVERRIDES_SUBDIR / f"{tenant_code}.yaml"
-    return _cached(path, path.stat().st_mtime_ns) if path.exists() else base()
+    path = tenant_override(OVERRIDES_SUBDIR, tenant_code)
+    return _cached(path, path.stat().st_mtime_ns) if path is not None else base()
 
 
 def for_tenant(session: Session, tenant_id: int | None) -> Catalogue:

@@ -23,14 +23,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claimwatch.calendar.workdays import Axis, CalendarYearMissing, Unit
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.servicedesk.models import PeakPeriod, ServiceRequest, ServiceRequestClock
 from claimwatch.sla import engine, subject_clocks
 from claimwatch.sla import service as sla_service
@@ -208,11 +207,8 @@ def default_levels() -> ServiceLevels:
 def levels_for(tenant_code: str) -> ServiceLevels:
     """The defaults with the insurer's override file applied, if it has one."""
     base = default_levels()
-    directory = get_settings().policy_overrides_dir
-    if directory is None:
-        return base
-    path = Path(directory) / OVERRIDES_SUBDIR / f"{tenant_code}.yaml"
-    if not path.exists():
+    path = tenant_override(OVERRIDES_SUBDIR, tenant_code)
+    if path is None:
         return base
     return parse_levels(path.read_text(encoding="utf-8"), str(path), base)
 

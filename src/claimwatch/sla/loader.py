@@ -12,7 +12,7 @@ from typing import Any
 from claimwatch.auth.models import Role
 from claimwatch.calendar.workdays import Unit
 from claimwatch.cases.schemas import Coverage
-from claimwatch.config import get_settings
+from claimwatch.config import get_settings, tenant_override
 from claimwatch.workflow import service as workflow_service
 from claimwatch.workflow.loader import ROUTE_NORMAL, ROUTES
 from claimwatch.yaml_source import ConfigFileError, Mapping, Sequence, as_list, line_of
@@ -371,11 +371,8 @@ def policies_for_tenant(tenant_code: str) -> dict[str, Policy]:
 def with_tenant_overrides(base: dict[str, Policy], tenant_code: str, subject: str | None = None) -> dict[str, Policy]:
     """``base`` with the tenant's overrides file applied, if it has one: ``<overrides dir>/<TENANT_CODE>.yaml``
     for claim policies, ``<overrides dir>/<subject>/<TENANT_CODE>.yaml`` for a subject's (complaints)."""
-    directory = get_settings().policy_overrides_dir
-    if directory is None:
-        return base
-    path = Path(directory) / (subject or "") / f"{tenant_code}.yaml"
-    if not path.exists():
+    path = tenant_override(subject or "", tenant_code)
+    if path is None:
         return base
     return parse_overrides(path.read_text(encoding="utf-8"), str(path), base)
 

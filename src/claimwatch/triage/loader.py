@@ -26,7 +26,7 @@ from typing import Any
 
 from claimwatch.audit.hashing import sha256_hex
 from claimwatch.cases.repository import ROUTES
-from claimwatch.config import PACKAGE_DIR, get_settings
+from claimwatch.config import PACKAGE_DIR, tenant_override
 from claimwatch.risk.conditions import parse_when
 from claimwatch.triage.rules import MODES, PRIORITIES, Rule, RuleSet
 from claimwatch.workflow import service as workflow_service
@@ -132,12 +132,7 @@ def parse_rule_set(text: str, source: str, mode: str | None = None) -> RuleSet:
 
 def rule_file(tenant_code: str | None = None) -> Path:
     """The file an insurer's rules are loaded from by default: its own, else the bundled defaults."""
-    directory = get_settings().policy_overrides_dir
-    if tenant_code and directory is not None:
-        own = Path(directory) / "triage" / f"{tenant_code}.yaml"
-        if own.exists():
-            return own
-    return DEFAULT_RULES
+    return tenant_override("triage", tenant_code) or DEFAULT_RULES
 
 
 def load_rule_file(path: Path, mode: str | None = None) -> RuleSet:
