@@ -1,8 +1,9 @@
 """Read and write XES event logs (IEEE 1849-2016), plain or gzip-compressed.
 
-Reading streams the file through expat in 1 MiB pieces and turns every 100,000 events into a
-columnar chunk, so memory grows with the (compact) columns, never with the XML tree. Only the
-standard extension keys are read: ``concept:name`` (trace: case id; event: activity),
+Reading takes a vectorised fast path over the bytes when the file is written the usual way (see
+``_read_fast``); otherwise it streams the file through expat in 1 MiB pieces and turns every 100,000
+events into a columnar chunk. Either way memory grows with the (compact) columns, never with an XML
+tree. Only the standard extension keys are read: ``concept:name`` (trace: case id; event: activity),
 ``time:timestamp``, ``org:resource`` and ``lifecycle:transition``; nested attributes, log-level
 events, globals and classifiers are skipped, like pm4py does. A malformed file raises
 :class:`XesError` naming the file, line and column.
@@ -22,8 +23,11 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 from xml.parsers import expat
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
+from claimwatch.analytics import xes_scan
 from claimwatch.analytics.log import TIMESTAMP, EventLog
 
 _PIECE = 1 << 20
@@ -92,7 +96,7 @@ def _local(name: str) -> str:
 def read_xes(source: str | os.PathLike[str] | BinaryIO, name: str | None = None) -> EventLog:
     """Parse an XES file (``.xes`` or gzip, detected from the content) into an :class:`EventLog`.
 
-    Files in the usual one-element-per-line layout take a vectorised fast path; anything else (or
+    Files whose attributes are written the usual way take a vectorised fast path; anything else (or
     anything the fast path is unsure about, including every malformed file) is read by expat.
     """
     label = name or (str(source) if isinstance(source, str | os.PathLike) else str(getattr(source, "name", "<stream>")))
@@ -243,7 +247,7 @@ def _parse(stream: BinaryIO, source: str) -> Iterator[pl.DataFrame]:  # noqa: C9
 
 # ---------------------------------------------------------------------------------------------- fast path
 #
-# Most XES files (pm4py's, OpenXES's, ours) put every element on a line of its own:
+# Most XES files (pm4py's, OpenXES's, ours) write every attribute the same simple way:
 #
 #     <trace>
 #         <string key="concept:name" value="case 1"/>
@@ -253,29 +257,21 @@ def _parse(stream: BinaryIO, source: str) -> Iterator[pl.DataFrame]:  # noqa: C9
 #         </event>
 #     </trace>
 #
-# For such files the body is split into lines and classified with vectorised Polars string operations,
-# a few megabytes at a time. Every line must be blank, one of the six structural tags, or a single
-# self-closing ``<tag key="…" value="…"/>`` element, and the tags must nest as XES prescribes; the
-# header (everything before the first ``<trace>`` line) goes through expat. Anything else — another
-# attribute order, nested attributes, comments, CDATA, several elements on a line, other encodings, a
-# DOCTYPE, unknown entities, characters XML forbids, a missing activity or an odd timestamp — makes
-# the fast path give up, and the whole file is read again by the expat reader (which also produces the
-# error message for a malformed file). The result is the same frame either way.
+# For such files the body is read 16 MiB at a time (cut after an ``</event>``) by
+# :func:`claimwatch.analytics.xes_scan.scan`: NumPy over the bytes, no XML tree and no Python object per
+# element; the values of the four keys read become one string column, the timestamps are parsed as one
+# column. The header (everything before the first ``<trace>``) goes through expat, which must be left
+# directly inside a UTF-8 ``<log>``. Anything the scan is not certain of — single quotes, another
+# attribute order, ``<tag …></tag>``, nested attributes, lists, comments, CDATA, other encodings, a
+# DOCTYPE, unknown entities, characters XML forbids, a missing activity or an odd timestamp — makes the
+# fast path give up, and the whole file is read again by the expat reader (which also produces the error
+# message for a malformed file). The result is the same frame either way (tests/analytics/test_xes_fast.py).
 
 _FAST_PIECE = 16 << 20
 _FAST_HEADER_LIMIT = 64 << 20
-_TRACE_LINE = re.compile(rb"^[ \t]*<trace>[ \t]*$", re.MULTILINE)
 _PROBE = "claimwatch-fast-path-probe"
-_STRUCTURE = {"": 0, "<trace>": 1, "</trace>": 2, "<event>": 3, "</event>": 4, "</log>": 5}
-_KEYS = ("concept:name", "time:timestamp", "org:resource", "lifecycle:transition")
-# Control characters (tab, CR and LF included: expat would normalise them to spaces) and U+FFFE/U+FFFF.
-_ELEMENT = (
-    r'^<[A-Za-z]+[ \t]+key="[^"&<\x00-\x1f\x{FFFE}\x{FFFF}]*"[ \t]+value="[^"<\x00-\x1f\x{FFFE}\x{FFFF}]*"[ \t]*/>$'
-)
-_COMMON_OPENINGS = ("<string key=", "<date key=", "<int key=", "<float key=", "<boolean key=", "<id key=")
 _ENTITY = re.compile(r"&(?:(lt|gt|amp|quot|apos)|#([0-9]+)|#x([0-9a-fA-F]+));")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
-_ENTITIES_ONLY = r"^(?:[^&]|&(?:lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)*$"
 
 
 class _NotFast(Exception):
@@ -329,24 +325,24 @@ def _fast_frames(stream: BinaryIO, source: str) -> list[pl.DataFrame]:
     while True:
         piece = read()
         buffer += piece
-        found = _TRACE_LINE.search(buffer.replace(b"\r\n", b"\n")) if b"\r" in buffer else _TRACE_LINE.search(buffer)
-        if found or not piece or len(buffer) > _FAST_HEADER_LIMIT:
+        found = buffer.find(b"<trace>")
+        if found >= 0 or not piece or len(buffer) > _FAST_HEADER_LIMIT:
             break
     if b"\r" in buffer:
         buffer = buffer.replace(b"\r\n", b"\n")
-        found = _TRACE_LINE.search(buffer)
-    if not found:
+        found = buffer.find(b"<trace>")
+    if found < 0:
         raise _NotFast
-    _check_header(buffer[: found.start()])
+    _check_header(buffer[:found])  # a "<trace>" inside a comment or a value leaves expat elsewhere: refused
     state = _FastState()
-    pending = buffer[found.start() :]
+    pending = buffer[found:]
     frames: list[pl.DataFrame] = []
     at_end = False
     while True:
         cut = len(pending)
         if not at_end:
             close = pending.rfind(b"</event>")
-            cut = pending.find(b"\n", close) + 1 if close >= 0 else 0
+            cut = close + len(b"</event>") if close >= 0 else 0  # a piece holds whole events
             if cut <= 0 or len(pending) < _FAST_PIECE:
                 piece = read()
                 if piece:
@@ -359,11 +355,7 @@ def _fast_frames(stream: BinaryIO, source: str) -> list[pl.DataFrame]:
             text = text.replace(b"\r\n", b"\n")
             if b"\r" in text:
                 raise _NotFast
-        try:
-            decoded = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _NotFast from exc
-        frame = state.lines(decoded, source)
+        frame = state.read_piece(text, source)
         if frame is not None:
             frames.append(frame)
         if at_end:
@@ -413,7 +405,7 @@ def _check_header(header: bytes) -> None:
 
 
 class _FastState:
-    """What the fast path carries from one piece of lines to the next."""
+    """What the fast path carries from one piece to the next."""
 
     def __init__(self) -> None:
         self.depth = 0  # 0 between traces, 1 in a trace, 2 in an event
@@ -421,74 +413,28 @@ class _FastState:
         self.ended = False
         self.names: list[pl.DataFrame] = [pl.DataFrame(schema={"trace": pl.UInt32, "name": pl.String})]
 
-    def lines(self, text: str, source: str) -> pl.DataFrame | None:  # noqa: C901 - one vectorised pass
-        lines = pl.Series("line", [text]).str.split("\n").explode().str.strip_chars(" \t")
-        kind = lines.replace_strict(_STRUCTURE, default=None, return_dtype=pl.Int8)
-        frame = pl.DataFrame({"line": lines, "kind": kind}).with_columns(
-            delta=pl.col("kind").replace_strict({1: 1, 2: -1, 3: 1, 4: -1}, default=0, return_dtype=pl.Int32)
-        )
-        frame = frame.with_columns(
-            before=pl.col("delta").cum_sum() - pl.col("delta") + self.depth,
-            trace=(pl.col("kind") == 1).fill_null(False).cum_sum().cast(pl.Int64) + (self.traces - 1),
-            event=(pl.col("kind") == 3).fill_null(False).cum_sum().cast(pl.Int64) - 1,
-        )
-        kind_col, before = pl.col("kind"), pl.col("before")
-        misplaced = (
-            ((kind_col == 1) & (before != 0))
-            | ((kind_col == 2) & (before != 1))
-            | ((kind_col == 3) & (before != 1))
-            | ((kind_col == 4) & (before != 2))
-            | ((kind_col == 5) & (before != 0))
-            | (kind_col.is_null() & ~before.is_in([1, 2]))
-        ).fill_null(False)
-        ends = (kind_col == 5).fill_null(False).cum_sum() + int(self.ended)
-        after_end = (ends > 0) & (kind_col != 5).fill_null(True) & (kind_col != 0).fill_null(True)
-        checks = frame.select(
-            misplaced.any().alias("misplaced"),
-            after_end.any().alias("after_end"),
-            (ends.last() > 1).alias("twice"),
-            pl.col("delta").sum().alias("delta"),
-            (pl.col("kind") == 1).sum().alias("traces"),
-            (pl.col("kind") == 5).sum().alias("ended"),
-        ).row(0, named=True)
-        if checks["misplaced"] or checks["after_end"] or checks["twice"]:
-            raise _NotFast
-        elements = frame.filter(kind_col.is_null()).select("line", "before", "trace", "event")
-        if not elements.select(pl.col("line").str.contains(_ELEMENT).all()).item():
-            raise _NotFast
-        parts = elements.select("before", "trace", "event", split=pl.col("line").str.split_exact('"', 4)).unnest(
-            "split"
-        )
-        parts = parts.rename({"field_0": "opening", "field_1": "key", "field_3": "value"}).drop("field_2", "field_4")
-        odd = parts.filter(~pl.col("opening").is_in(_COMMON_OPENINGS))
-        if odd.height and odd.select(pl.col("opening").str.contains(r"^<(?:event|trace|log)[ \t]").any()).item():
-            raise _NotFast
-        escaped = parts.filter(pl.col("value").str.contains("&", literal=True))["value"].unique()
-        if escaped.len():
-            if not escaped.str.contains(_ENTITIES_ONLY).all():
-                raise _NotFast
-            mapping = {value: _unescape(value) for value in escaped.to_list()}
-            parts = parts.with_columns(pl.col("value").replace(mapping))
-        wanted = parts.filter(pl.col("key").is_in(_KEYS))
+    def read_piece(self, text: bytes, source: str) -> pl.DataFrame | None:
+        try:
+            piece = xes_scan.scan(text, self.depth, self.traces, self.ended)
+        except xes_scan.NotSimple as exc:
+            raise _NotFast from exc
+        self.depth, self.traces, self.ended = piece.depth, piece.traces, piece.ended
+        values = piece.values
+        if values.str.contains("&", literal=True).any():
+            escaped = values.filter(values.str.contains("&", literal=True)).unique()
+            values = values.replace({value: _unescape(value) for value in escaped.to_list()})
+        is_name = piece.value_event < 0
         self.names.append(
-            wanted.filter((pl.col("before") == 1) & (pl.col("key") == "concept:name")).select(
-                pl.col("trace").cast(pl.UInt32), name="value"
-            )
+            pl.DataFrame({"trace": piece.value_trace[is_name].astype(np.uint32), "name": values.filter(is_name)})
         )
-        self.depth += checks["delta"]
-        self.traces += checks["traces"]
-        self.ended = self.ended or bool(checks["ended"])
-        events = frame.filter(kind_col == 3).select("event", pl.col("trace").cast(pl.UInt32))
-        if not events.height:
+        if not len(piece.event_trace):
             return None
-        attributes = wanted.filter(before == 2)
-        for key, column in zip(_KEYS, ("activity", "timestamp", "resource", "lifecycle"), strict=True):
-            values = (
-                attributes.filter(pl.col("key") == key)
-                .unique("event", keep="last")
-                .select("event", pl.col("value").alias(column))
+        columns = {"trace": pl.Series(piece.event_trace.astype(np.uint32))}
+        for code, column in enumerate(("activity", "timestamp", "resource", "lifecycle"), 1):
+            columns[column] = values.gather(
+                _last_value(piece.value_event, piece.value_key, code, len(piece.event_trace))
             )
-            events = events.join(values, on="event", how="left", maintain_order="left")
+        events = pl.DataFrame(columns)
         if events.select((pl.col("activity").is_null() | pl.col("timestamp").is_null()).any()).item():
             raise _NotFast
         try:
@@ -496,6 +442,19 @@ class _FastState:
         except XesError as exc:
             raise _NotFast from exc
         return events.select("trace", "activity", timestamp=stamps, resource="resource", lifecycle="lifecycle")
+
+
+def _last_value(
+    value_event: npt.NDArray[np.int64], value_key: npt.NDArray[np.int8], key: int, events: int
+) -> pl.Series:
+    """Per event, the index of its last value for ``key`` (null when it has none): expat keeps the last."""
+    rows = np.flatnonzero((value_key == key) & (value_event >= 0))
+    owners = value_event[rows]  # non-decreasing: values come in file order
+    last = np.ones(len(rows), dtype=bool)
+    last[:-1] = owners[1:] != owners[:-1]
+    index = np.full(events, -1, dtype=np.int64)
+    index[owners[last]] = rows[last]
+    return pl.Series(index).scatter(np.flatnonzero(index < 0), None)
 
 
 def _unescape(value: str) -> str:
