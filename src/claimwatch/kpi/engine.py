@@ -17,7 +17,8 @@ import duckdb
 
 from claimwatch.errors import Invalid
 from claimwatch.kpi import summary
-from claimwatch.kpi.columns import END_POINTS, END_SUMMARY
+from claimwatch.kpi.columns import END_POINTS, END_SUMMARY, TABLES
+from claimwatch.kpi.filters import NotFilterable, bitmap_counted, distinct_columns, restricted
 from claimwatch.kpi.loader import END, Kpi
 from claimwatch.params import EARLIEST_YEAR, LATEST_YEAR
 
@@ -26,6 +27,10 @@ _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
+# A distinct count by bitmap (claimwatch.kpi.filters.bitmap_counted): at most 2^27 values apart (16 MiB a bitmap),
+# and at most 256 MiB of bitmaps in a statement (a bitmap per period bucket and distinct count).
+MAX_BITMAP_BITS = 1 << 27
+MAX_BITMAP_BYTES = 256 << 20
 
 
 class Cursor(Protocol):
@@ -227,6 +232,18 @@ def _from_summary(
     return decoded
 
 
+@dataclass(frozen=True)
+class _Measure:
+    """What a KPI with a period column computes over its source's rows in the periods: the parts of its statement
+    that differ from another KPI's over the same source and column, so both can be computed in one scan."""
+
+    source: str
+    column: str
+    where: str | None
+    numerator: str
+    denominator: str | None
+
+
 @dataclass
 class _Plan:
     """One KPI's work: the rows already known (from the summary), and one statement whose rows are
@@ -239,6 +256,7 @@ class _Plan:
     periods: Sequence[Period]
     keys: int
     indexed: bool  # p is an index into periods (point-in-time), else a bucket start
+    measure: _Measure | None = None  # a KPI with a period column: its formula, to share a scan of its source
 
     def decode(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[tuple[Any, ...], str, Any, Any]]:
         decoded = list(self.known)
@@ -303,7 +321,147 @@ def _plan_one(
         f"FROM {kpi.source} WHERE {' AND '.join(where)} GROUP BY {group + ', ' if group else ''}p"
     )
     params = [*scope_params, _midnight(start), _midnight(stop)]
-    return _Plan(kpi, [], statement, params, periods, len(keys), indexed=False)
+    measure = _Measure(kpi.source, column, kpi.where, kpi.numerator, kpi.denominator)
+    return _Plan(kpi, [], statement, params, periods, len(keys), indexed=False, measure=measure)
+
+
+@dataclass
+class _SharedScan:
+    """One statement for several KPIs over the same source and period column: a row per (keys..., bucket) with,
+    per KPI, how many of its rows the group holds (when it has a ``where``), its numerator and its denominator."""
+
+    statement: str
+    params: list[Any]
+    members: list[int]  # indexes into the plans
+    columns: list[tuple[int | None, int, int]]  # per member: the row's (rows, n, d) positions
+
+    def split(self, rows: Sequence[tuple[Any, ...]], keys: int) -> list[list[tuple[Any, ...]]]:
+        """Each member's rows, as its own statement gives them: (keys..., p, n, d), only the groups holding
+        at least one of its rows."""
+        split: list[list[tuple[Any, ...]]] = []
+        for counted, n, d in self.columns:
+            split.append([(*row[: keys + 1], row[n], row[d]) for row in rows if counted is None or row[counted]])
+        return split
+
+
+def _scan_where(measures: Sequence[_Measure], periods: Sequence[Period], scope: Scope) -> tuple[list[str], list[Any]]:
+    """The rows a shared scan reads: the scope's, in the periods, that at least one of the KPIs counts."""
+    scope_where, scope_params = scope.conditions()
+    column = measures[0].column
+    start, stop = min(p.start for p in periods), max(p.end for p in periods)
+    where = [*scope_where, f"{column} >= ?", f"{column} < ?"]
+    conditions = [m.where for m in measures]
+    if all(conditions):
+        # Only the rows some member counts (a KPI without a where counts them all).
+        where.append("(" + " OR ".join(f"({c})" for c in conditions) + ")")
+    return where, [*scope_params, _midnight(start), _midnight(stop)]
+
+
+def _bitmap_ranges(
+    con: Connection, measures: Sequence[_Measure], periods: Sequence[Period], scope: Scope
+) -> dict[str, tuple[int, int]]:
+    """For a scan without grouping keys (a row per period bucket): the integer columns counted distinct, with
+    the range of their values in the scanned rows, when bitmaps of that range stay small (see
+    claimwatch.kpi.filters.bitmap_counted)."""
+    table = TABLES.get(measures[0].source)
+    if table is None:
+        return {}
+    integers = {name for name, kind in table.columns if kind in ("BIGINT", "INTEGER")}
+    counted = [c for m in measures for e in (m.numerator, m.denominator or "") for c in distinct_columns(e)]
+    wanted = sorted({c for c in counted if c in integers})
+    if not wanted:
+        return {}
+    where, params = _scan_where(measures, periods, scope)
+    row = con.execute(
+        f"SELECT {', '.join(f'min({c}), max({c})' for c in wanted)} FROM {measures[0].source} "  # noqa: S608
+        f"WHERE {' AND '.join(where)}",
+        params,
+    ).fetchone()
+    # The statement's period buckets: every one between the first period's start and the last one's end.
+    start, stop = min(p.start for p in periods), max(p.end for p in periods)
+    buckets = ((stop.year - start.year) * 12 + stop.month - start.month) // periods[0].months
+    ranges: dict[str, tuple[int, int]] = {}
+    for index, name in enumerate(wanted):
+        low, high = row[2 * index], row[2 * index + 1]
+        if low is None or high is None:
+            continue
+        bits = int(high) - int(low) + 1
+        if bits <= MAX_BITMAP_BITS and bits // 8 * buckets * counted.count(name) <= MAX_BITMAP_BYTES:
+            ranges[name] = (int(low), int(high))
+    return ranges
+
+
+def _shared_scan(
+    con: Connection,
+    plans: Sequence[_Plan],
+    members: Sequence[int],
+    periods: Sequence[Period],
+    scope: Scope,
+    by: Sequence[str],
+) -> _SharedScan | None:
+    """The KPIs ``members`` (same source and period column) in one scan, or None when a formula's aggregates
+    cannot be restricted to its rows (claimwatch.kpi.filters)."""
+    measures = [m for m in (plans[i].measure for i in members) if m is not None]
+    assert len(measures) == len(members)
+    source, column = measures[0].source, measures[0].column
+    items: list[str] = []
+    columns: list[tuple[int | None, int, int]] = []
+    keys = _key_expr(by)
+    position = len(keys) + 1
+    ranges = {} if by else _bitmap_ranges(con, measures, periods, scope)
+    try:
+        for index, measure in enumerate(measures):
+            condition = measure.where
+            numerator = restricted(measure.numerator, condition) if condition else measure.numerator
+            den = measure.denominator or "NULL"
+            if condition and measure.denominator:
+                den = restricted(measure.denominator, condition)
+            if ranges:
+                numerator = bitmap_counted(numerator, ranges)
+                den = bitmap_counted(den, ranges) if measure.denominator else den
+            counted = None
+            if condition:
+                items.append(f"count(*) FILTER (WHERE {condition}) AS r{index}")
+                counted, position = position, position + 1
+            items += [f"{numerator} AS n{index}", f"{den} AS d{index}"]
+            columns.append((counted, position, position + 1))
+            position += 2
+    except NotFilterable:
+        return None
+    kind = periods[0].kind
+    where, params = _scan_where(measures, periods, scope)
+    select_keys = "".join(f"{expression} AS k{i}, " for i, expression in enumerate(keys))
+    group = "".join(f"k{i}, " for i in range(len(keys)))
+    statement = (
+        f"SELECT {select_keys}date_trunc('{kind}', {column}) AS p, {', '.join(items)} "  # noqa: S608 - catalogue
+        f"FROM {source} WHERE {' AND '.join(where)} GROUP BY {group}p"
+    )
+    return _SharedScan(statement, params, list(members), columns)
+
+
+def _run(
+    con: Connection, plans: Sequence[_Plan], periods: Sequence[Period], scope: Scope, by: Sequence[str]
+) -> list[list[tuple[Any, ...]]]:
+    """Each plan's rows: the KPIs with a period column that share a source and column in one scan each (a
+    panel of many KPIs over one table reads it once), every other plan by its own statement."""
+    rows_of: list[list[tuple[Any, ...]]] = [[] for _ in plans]
+    sharing: dict[tuple[str, str], list[int]] = {}
+    for index, plan in enumerate(plans):
+        if plan.measure is not None:
+            sharing.setdefault((plan.measure.source, plan.measure.column), []).append(index)
+    done: set[int] = set()
+    for members in sharing.values():
+        scan = _shared_scan(con, plans, members, periods, scope, by)
+        if scan is None:
+            continue
+        rows = con.execute(scan.statement, scan.params).fetchall()
+        for index, member_rows in zip(scan.members, scan.split(rows, len(by)), strict=True):
+            rows_of[index] = member_rows
+        done.update(scan.members)
+    for index, plan in enumerate(plans):
+        if index not in done and plan.statement:
+            rows_of[index] = con.execute(plan.statement, plan.params).fetchall()
+    return rows_of
 
 
 def _values(plan: _Plan, rows: Sequence[tuple[Any, ...]]) -> list[Value]:
@@ -368,7 +526,7 @@ def compute(
             period = row[1 + keys] if plans[int(row[0])].indexed else row[2 + keys]
             rows_of[int(row[0])].append((*row[1 : 1 + keys], period, row[-2], row[-1]))
     else:
-        rows_of = [con.execute(plan.statement, plan.params).fetchall() if plan.statement else [] for plan in plans]
+        rows_of = _run(con, plans, periods, scope, by)
     for plan, rows in zip(plans, rows_of, strict=True):
         kpi, values = plan.kpi, _values(plan, rows)
         if kpi.denominator is None and not by:
