@@ -109,8 +109,16 @@ _PHONE_RE = re.compile(r"(?<![\dA-Za-z+])(?:(?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?\d
 _CARD_RE = re.compile(r"(?<![\dA-Za-z])(\d{4})\d{8,11}(\d{4})(?![\dA-Za-z])")
 
 
+# Every match of the three patterns above starts, after a character that is neither a digit nor a Latin letter, with
+# at least 11 digits each separated from the next by at most one space or hyphen. Text without such a run (most
+# messages: claim numbers sit inside Latin tokens, dates have fewer digits) cannot match: one scan instead of three.
+_CANDIDATE_RE = re.compile(r"(?<![\dA-Za-z])\d(?:[ -]?\d){10}")
+
+
 def scrub_text(text: str) -> str:
     """Mask anything that looks like an ID number, mobile number or bank card in free text."""
+    if _CANDIDATE_RE.search(text) is None:
+        return text
     text = _ID_RE.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
     text = _PHONE_RE.sub(lambda m: f"{m.group(1)}********", text)  # as mask_phone: no trailing digits
     return _CARD_RE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)

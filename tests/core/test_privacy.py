@@ -3,7 +3,10 @@ import logging
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from claimwatch import privacy
 from claimwatch.logs import configure_logging
 from claimwatch.privacy import FieldCipher, derive_key, keyed_hash, mask_id_number, mask_name, mask_phone, scrub_text
 
@@ -60,3 +63,34 @@ def test_log_lines_are_scrubbed(caplog):
     record = json.loads(line)
     assert record["phone"] == "138********"
     assert "110101199003071234" not in line
+
+
+def _scrub_every_pattern(text: str) -> str:
+    # scrub_text without its quick candidate check: the three substitutions on every text.
+    text = privacy._ID_RE.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
+    text = privacy._PHONE_RE.sub(lambda m: f"{m.group(1)}********", text)
+    return privacy._CARD_RE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+86 138 1234 5678",
+        "0086-138-1234-5678",
+        "电话+8613812345678。",
+        "86 13812345678",
+        "138-1234-5678",
+        "ID 11010119900307123X end",
+        "卡 6222 0212 3456 7890",
+        "案件 PICC202511240000001 已于 2025-11-24 17:55 进入「定损」",
+        "１３８１２３４５６７８",  # full-width digits are digits to both checks
+    ],
+)
+def test_scrub_text_candidate_check_skips_only_texts_no_pattern_matches(text):
+    assert scrub_text(text) == _scrub_every_pattern(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789138 -+Xx案aZ\n"), max_size=40))
+def test_scrub_text_equals_the_three_substitutions(text):
+    assert scrub_text(text) == _scrub_every_pattern(text)

@@ -274,3 +274,23 @@ def test_a_rule_file_error_names_file_and_line():
         rules.parse(text, "rules.yaml")
     assert str(error.value).startswith("rules.yaml:5:") and "enters" in str(error.value)
     assert [r.code for r in rules.base_rules()] == ["motor_appraisal_large_loss", "medical_records_on_review"]
+
+
+def test_a_rule_sends_no_second_task_of_a_kind_the_claim_already_has(task_world: TaskWorld):
+    tw = task_world
+    tw.ingest(
+        [
+            reported("L2-r", "L2", amount="30000.00", org_code="ACME-B1"),
+            *[transition(f"L2-{i}", "L2", s, hours=1 + i) for i, s in enumerate(["accepted", "initial_review"])],
+        ]
+    )
+    with tw.session() as session:
+        task_service.send_task(session, tw.principal(), claim_number="L2", provider_code="APP-1", kind="appraisal")
+    tw.ingest([transition("L2-3", "L2", "assessment", hours=4)])
+    with tw.session() as session:
+        tasks = session.execute(
+            select(ProviderTask.kind, ProviderTask.sent_by_rule)
+            .join(Claim, Claim.id == ProviderTask.claim_id)
+            .where(Claim.number == "L2")
+        ).all()
+    assert [tuple(task) for task in tasks] == [("appraisal", None)]  # the hand-sent one only

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch import reactions
 from claimwatch.audit import service as audit_service
-from claimwatch.audit.hashing import canonical_json, row_content_hash
+from claimwatch.audit.hashing import canonical_json, format_timestamp, row_content_hash
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.principal import Principal
 from claimwatch.cases import repository
@@ -139,6 +139,7 @@ def ingest_events(session: Session, principal: Principal, events: list[EventIn])
 
 
 _RETRYABLE = ("40P01", "40001")  # deadlock detected, serialization failure
+_RECEIVED_AT = repository.EVENT_HASHED_FIELDS.index("received_at")
 
 
 def _ingest(
@@ -234,12 +235,16 @@ def _ingest(
 
     event_rows = []
     chain.reserve(len(applied))
+    # Every event of the batch was received at batch.now: its text form is made once, and the hash, which takes a
+    # timestamp's text form, is the same as row_content_hash of the stored row (audit verify recomputes that).
+    received = format_timestamp(batch.now)
     for index, state, row in applied:
         row["claim_id"] = state.id
         row["fingerprint"] = fingerprints[index]
         row["audit_seq"] = chain.next_seq()
         values = tuple(row[name] for name in repository.EVENT_HASHED_FIELDS)
-        chain.append(CASE_EVENT_KIND, row["client_event_id"], batch.principal.actor, row_content_hash(values))
+        hashed = (*values[:_RECEIVED_AT], received, *values[_RECEIVED_AT + 1 :])
+        chain.append(CASE_EVENT_KIND, row["client_event_id"], batch.principal.actor, row_content_hash(hashed))
         event_rows.append((tenant_id, *values))
         acks[index] = Ack(row["client_event_id"], state.number, "applied", row["audit_seq"])
     repository.insert_events(session, event_rows)

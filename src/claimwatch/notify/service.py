@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -105,7 +105,17 @@ def _environment() -> Environment:
         autoescape=False,  # plain text (SMS, email text part); never HTML
         keep_trailing_newline=False,
         trim_blocks=False,
+        # The templates ship with the package: no file check per message (ingestion renders one per event).
+        auto_reload=False,
     )
+
+
+@lru_cache(maxsize=len(TEMPLATES) * len(LOCALES))
+def _compiled(name: str) -> Template:
+    return _environment().get_template(name)
+
+
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def render(template: str, locale: str, context: dict[str, Any]) -> tuple[str, str]:
@@ -114,9 +124,12 @@ def render(template: str, locale: str, context: dict[str, Any]) -> tuple[str, st
         raise NotifyError(422, "template", f"unknown template {template!r} (known: {', '.join(TEMPLATES)})")
     if locale not in LOCALES:
         locale = "zh"
-    text = _environment().get_template(f"{template}.{locale}.txt").render(**context)
+    compiled = _compiled(f"{template}.{locale}.txt")
+    # shared=True: the context is used as it is, without a merged copy of Jinja's globals (range, dict, …), which
+    # no message template uses; an undefined name still raises (StrictUndefined).
+    text = _environment().concat(compiled.root_render_func(compiled.new_context(context, shared=True)))
     subject, _, body = text.partition("\n")
-    body = re.sub(r"\n{3,}", "\n\n", body).strip()
+    body = _BLANK_LINES.sub("\n\n", body).strip()
     return scrub_text(subject.strip())[:300], scrub_text(body)
 
 
@@ -167,13 +180,18 @@ def _is_opted_out(pairs: set[tuple[str, str]], address_hash: str | None, channel
     return bool(address_hash) and ((address_hash, channel) in pairs or (address_hash, "*") in pairs)
 
 
-def _base_context(session: Session, contact: repository.Contact, locale: str) -> dict[str, Any]:
-    tenant = tenancy_repository.tenant_by_id(session, contact.tenant_id)
+def _base_context(
+    session: Session, contact: repository.Contact, locale: str, tenant_lookup_url: str | None = None
+) -> dict[str, Any]:
+    """``tenant_lookup_url``: the tenant's :func:`lookup_url` when the caller already has it (a batch of one tenant)."""
+    if tenant_lookup_url is None:
+        tenant = tenancy_repository.tenant_by_id(session, contact.tenant_id)
+        tenant_lookup_url = lookup_url(tenant.code if tenant is not None else None)
     return {
         "number": contact.number,
         "name": mask_name(contact.name),
         "line_label": workflow_service.line_label(contact.line, locale) if contact.line else "",
-        "lookup_url": lookup_url(tenant.code if tenant is not None else None),
+        "lookup_url": tenant_lookup_url,
     }
 
 
@@ -379,12 +397,14 @@ def on_case_events(
     addresses = {claim_id: _addresses(contact, channels) for claim_id, contact in contacts.items()}
     opted = repository.opted_out(session, [h for found in addresses.values() for _, _, h in found])
     now = utc_now()
+    tenant = tenancy_repository.tenant_by_id(session, tenant_id)
+    tenant_url = lookup_url(tenant.code if tenant is not None else None)
     rows = []
     for change in wanted:
         contact = contacts.get(change.claim_id)
         if contact is None or not addresses[change.claim_id]:
             continue
-        context = _base_context(session, contact, locale)
+        context = _base_context(session, contact, locale, tenant_url)
         if change.event_type == "reported":
             template = "acknowledgement"
             due = expected.get(change.claim_id)

@@ -189,45 +189,83 @@ def rules_for(tenant_code: str | None) -> tuple[TaskRule, ...]:
 # -- running ----------------------------------------------------------------------------------------------
 
 
-def _least_busy(session: Session, tenant_id: int, rule: TaskRule, claim: Claim) -> Provider | None:
-    candidates = provider_service.serving(session, tenant_id, kind=rule.kind, region=claim.region_code, line=claim.line)
+def _least_busy(
+    session: Session,
+    tenant_id: int,
+    rule: TaskRule,
+    claim: Claim,
+    serving: dict[tuple[str, str | None, str], list[Provider]],
+) -> Provider | None:
+    """``serving``: the candidates already found in this batch, by (kind, region, line); the open-task counts are
+    read each time, since a task sent earlier in the batch makes its provider busier."""
+    key = (rule.kind, claim.region_code, claim.line)
+    if key not in serving:
+        serving[key] = provider_service.serving(
+            session, tenant_id, kind=rule.kind, region=claim.region_code, line=claim.line
+        )
+    candidates = serving[key]
     if not candidates:
         return None
     counts = queries.open_task_counts(session, [p.id for p in candidates])
     return min(candidates, key=lambda p: (counts.get(p.id, 0), p.code))
 
 
-def _named_in_report(session: Session, rule: TaskRule, claim: Claim) -> Provider | None:
-    """The provider the claim's report names in its details (code, or name), if registered."""
-    row = session.execute(
-        select(CaseEvent.data)
-        .where(CaseEvent.claim_id == claim.id, CaseEvent.event_type == "reported")
+def _reported_details(session: Session, claim_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The details of each claim's report (its ``reported`` event's data), one query for the batch."""
+    found: dict[int, dict[str, Any]] = {}
+    if not claim_ids:
+        return found
+    rows = session.execute(
+        select(CaseEvent.claim_id, CaseEvent.data)
+        .where(CaseEvent.claim_id.in_(sorted(claim_ids)), CaseEvent.event_type == "reported")
         .order_by(CaseEvent.id)
-        .limit(1)
-    ).scalar_one_or_none()
-    try:
-        data = json.loads(row) if row else {}
-    except ValueError:
-        data = {}
-    details = data.get("details") if isinstance(data, dict) else None
-    named = details.get(rule.report_field or "") if isinstance(details, dict) else None
-    if not isinstance(named, str) or not named.strip():
-        return None
-    found = session.execute(
-        select(Provider).where(
-            Provider.tenant_id == claim.tenant_id, (Provider.code == named.strip()) | (Provider.name == named.strip())
+    )
+    for claim_id, raw in rows:
+        if claim_id in found:
+            continue  # the first report counts
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            data = {}
+        details = data.get("details") if isinstance(data, dict) else None
+        found[claim_id] = details if isinstance(details, dict) else {}
+    return found
+
+
+def _named(rule: TaskRule, details: dict[str, Any]) -> str | None:
+    """The provider code or name the claim's report gives in the rule's field, if any."""
+    named = details.get(rule.report_field or "")
+    return named.strip() if isinstance(named, str) and named.strip() else None
+
+
+def _providers_named(session: Session, tenant_id: int, names: set[str]) -> dict[str, Provider]:
+    """The registered provider each name (a code, or a name) stands for, the oldest first when several do."""
+    if not names:
+        return {}
+    found: dict[str, Provider] = {}
+    wanted = sorted(names)
+    query = (
+        select(Provider)
+        .where(Provider.tenant_id == tenant_id, Provider.code.in_(wanted) | Provider.name.in_(wanted))
+        .order_by(Provider.id)
+    )
+    for provider in session.execute(query).scalars():
+        for key in (provider.code, provider.name):
+            if key in names:
+                found.setdefault(key, provider)
+    return found
+
+
+def _open_tasks(session: Session, claim_ids: set[int]) -> set[tuple[int, str]]:
+    """(claim, kind) of the claims' tasks that are not cancelled or declined: the claim has that task already."""
+    if not claim_ids:
+        return set()
+    rows = session.execute(
+        select(ProviderTask.claim_id, ProviderTask.kind).where(
+            ProviderTask.claim_id.in_(sorted(claim_ids)), ProviderTask.status.not_in(_ENDED)
         )
-    ).scalars()
-    return next(iter(found), None)
-
-
-def _has_task(session: Session, claim_id: int, kind: str) -> bool:
-    found = session.execute(
-        select(ProviderTask.id)
-        .where(ProviderTask.claim_id == claim_id, ProviderTask.kind == kind, ProviderTask.status.not_in(_ENDED))
-        .limit(1)
-    ).first()
-    return found is not None
+    )
+    return {(claim_id, kind) for claim_id, kind in rows}
 
 
 def on_case_events(session: Session, tenant_id: int, changes: list[CaseChange]) -> int:
@@ -237,36 +275,50 @@ def on_case_events(session: Session, tenant_id: int, changes: list[CaseChange]) 
     if not rules:
         return 0
     kinds = loader.task_kinds(session, tenant_id)
+    # The rules are pure tests of the change; what they need from the database is read once for the batch.
+    matched = [(change, rule) for change in changes for rule in rules if rule.kind in kinds and rule.matches(change)]
+    if not matched:
+        return 0
+    claim_ids = {change.claim_id for change, _ in matched}
+    claims = {
+        claim.id: claim for claim in session.execute(select(Claim).where(Claim.id.in_(sorted(claim_ids)))).scalars()
+    }
+    has_task = _open_tasks(session, claim_ids)
+    details = _reported_details(session, {change.claim_id for change, rule in matched if rule.provider != LEAST_BUSY})
+    names = {
+        (claim_id, rule.code): _named(rule, details.get(claim_id, {}))
+        for claim_id, rule in {(change.claim_id, rule) for change, rule in matched if rule.provider != LEAST_BUSY}
+    }
+    providers = _providers_named(session, tenant_id, {name for name in names.values() if name is not None})
+    serving: dict[tuple[str, str | None, str], list[Provider]] = {}
     sent = 0
-    for change in changes:
-        for rule in rules:
-            if rule.kind not in kinds or not rule.matches(change):
-                continue
-            claim = session.get(Claim, change.claim_id)
-            if claim is None or _has_task(session, claim.id, rule.kind):
-                continue
-            provider = (
-                _least_busy(session, tenant_id, rule, claim)
-                if rule.provider == LEAST_BUSY
-                else _named_in_report(session, rule, claim)
-            )
-            if provider is None:  # no eligible provider (none serves the region, or the report names none)
-                continue
-            principal = Principal(role=Role.INTEGRATION, tenant_id=tenant_id, actor=f"rule:{rule.code}")
-            try:
-                with session.begin_nested():
-                    task_service.send_task(
-                        session,
-                        principal,
-                        claim_number=claim.number,
-                        provider_code=provider.code,
-                        kind=rule.kind,
-                        instructions=rule.instructions,
-                        rule=rule.code,
-                        at=change.at,
-                    )
-            except Problem as refused:
-                log.info("task rule refused", rule=rule.code, claim=claim.number, reason=str(refused))
-                continue
-            sent += 1
+    for change, rule in matched:
+        claim = claims.get(change.claim_id)
+        if claim is None or (claim.id, rule.kind) in has_task:
+            continue
+        if rule.provider == LEAST_BUSY:
+            provider = _least_busy(session, tenant_id, rule, claim, serving)
+        else:
+            name = names[(claim.id, rule.code)]
+            provider = providers.get(name) if name is not None else None
+        if provider is None:  # no eligible provider (none serves the region, or the report names none)
+            continue
+        principal = Principal(role=Role.INTEGRATION, tenant_id=tenant_id, actor=f"rule:{rule.code}")
+        try:
+            with session.begin_nested():
+                task_service.send_task(
+                    session,
+                    principal,
+                    claim_number=claim.number,
+                    provider_code=provider.code,
+                    kind=rule.kind,
+                    instructions=rule.instructions,
+                    rule=rule.code,
+                    at=change.at,
+                )
+        except Problem as refused:
+            log.info("task rule refused", rule=rule.code, claim=claim.number, reason=str(refused))
+            continue
+        has_task.add((claim.id, rule.kind))
+        sent += 1
     return sent

@@ -41,9 +41,9 @@ class Axes:
         self._axes: dict[Unit, Axis] = {}
 
     def __call__(self, unit: str | Unit) -> Axis:
-        unit = Unit(unit)
-        axis = self._axes.get(unit)
+        axis = self._axes.get(unit)  # type: ignore[arg-type]  # a StrEnum: "hours" finds Unit.HOURS
         if axis is None:
+            unit = Unit(unit)
             axis = self._axes[unit] = calendar_service.axis_for(self.session, self.tenant_id, unit)
         return axis
 
@@ -72,6 +72,7 @@ class _ClockBook:
             key = (clock.claim_id, clock.policy_code)
             if key not in self.latest or self.latest[key].cycle < clock.cycle:
                 self.latest[key] = clock
+        self._starting: dict[tuple[bool, str | None], list[Policy]] = {}
         self.new: list[ClockState] = []
         self.log: list[
             tuple[ClockState, str, dt.datetime, str, str | None, dt.datetime | None, dt.datetime | None]
@@ -112,6 +113,22 @@ class _ClockBook:
                 found.append((clock, policy))
         return found
 
+    def starting(self, reported: bool, to_status: str | None) -> list[Policy]:
+        """The policies a change starts (or restarts), in policy order: worked out once per kind of change."""
+        key = (reported, to_status)
+        found = self._starting.get(key)
+        if found is None:
+            found = self._starting[key] = [
+                policy
+                for policy in self.policies.values()
+                if (reported and "reported" in policy.start_events)
+                or (
+                    to_status is not None
+                    and (to_status in policy.start_statuses or to_status in policy.restart_statuses)
+                )
+            ]
+        return found
+
     def apply(self, change: CaseChange) -> None:
         for clock, policy in self.open_clocks(change.claim_id):
             axis = self.axes(clock.unit)
@@ -137,13 +154,7 @@ class _ClockBook:
                         reason=change.to_status,
                         due_after=clock.yellow_due_at,
                     )
-        for policy in self.policies.values():
-            starts = (change.event_type == "reported" and "reported" in policy.start_events) or (
-                change.to_status is not None
-                and (change.to_status in policy.start_statuses or change.to_status in policy.restart_statuses)
-            )
-            if not starts:
-                continue
+        for policy in self.starting(change.event_type == "reported", change.to_status):
             # The claim's route is read only for a route-selected policy (claims.route, set by triage first).
             route = self.route(change.claim_id) if policy.routes is not None else ROUTE_NORMAL
             if not policy.applies_to(change.line, change.amount_fen, route, coverage=change.coverage):
@@ -279,9 +290,9 @@ def expected_completion(session: Session, tenant_id: int, claim_ids: list[int]) 
     """The target of each claim's timeliness clock (small, middle or large tier): what the claimant is
     told to expect. Claims whose clock is paused or has no computable deadline are left out."""
     return {
-        clock.claim_id: clock.yellow_due_at
-        for clock in repository.clock_states(session, tenant_id, claim_ids)
-        if clock.policy_code.startswith("timeliness_") and clock.yellow_due_at is not None
+        claim_id: due
+        for claim_id, due in repository.due_dates(session, tenant_id, claim_ids, "timeliness_")
+        if due is not None
     }
 
 
