@@ -246,3 +246,36 @@ def test_monitor_then_active_at_report_time(world: World, tmp_path: Path) -> Non
     assert refused.exit_code != 0 and f"{bad}:7:" in refused.output
     versions = runner.invoke(app, ["triage", "versions", "--tenant", "TRI"])
     assert versions.exit_code == 0 and "active" in versions.output and "monitor" in versions.output
+
+
+def test_report_time_history_counts_the_batch_and_earlier_claims(world: World) -> None:
+    """The contact index is written with the history read (on PostgreSQL by the same statement, whose own rows
+    the read cannot see): a new claim counts the claims of its batch reported before it, itself for its provider,
+    and earlier batches; the claim ingestion hands over is updated in place (decision, route, risk)."""
+    desk = Desk(world)
+    with desk.session() as session:
+        service.load_rule_set(session, desk.admin, RULES.replace("mode: monitor", "mode: active"), "mine.yaml")
+    shop = {"provider": "P0001", "claim_type": "vehicle_damage", "liability_clear": True}
+    desk.send(
+        reported("H-1-r", "H-1", hours=1, claimant=WANG, details=shop),
+        reported("H-2-r", "H-2", hours=2, claimant=WANG, details=shop),
+    )
+    desk.report("H-3", hours=3, claimant={"name": "赵六", "phone": WANG["phone"]}, details=shop)
+    facts = {number: desk.decisions(number)[0].facts for number in ("H-1", "H-2", "H-3")}
+    counts = {
+        number: (f["repeat_claimant_count"], f["shared_contact_count"], f["provider_claim_count"], f["provider_share"])
+        for number, f in facts.items()
+    }
+    # H-1: its own provider claim of the two in its batch; H-2: H-1 is the same person; H-3: another person on
+    # the same phone, the third claim at the shop.
+    assert counts == {"H-1": (0, 0, 1, 0.5), "H-2": (1, 0, 2, 1.0), "H-3": (0, 1, 3, 1.0)}
+    first, repeat, other = desk.claim("H-1"), desk.claim("H-2"), desk.claim("H-3")
+    assert (first.route, repeat.route) == ("fast_track", "normal")  # the repeat claimant loses the fast track
+    for claim in (first, repeat, other):
+        [decision] = desk.decisions(claim.number)
+        expected = (decision.id, decision.route, decision.priority)
+        assert (claim.triage_decision_id, claim.route, claim.priority) == expected
+        assert claim.risk_level is not None and claim.risk_score is not None
+    with desk.session() as session:
+        stored = session.scalars(select(TriageContact.kind).where(TriageContact.claim_id == other.id)).all()
+        assert sorted(stored) == ["phone", "provider"]

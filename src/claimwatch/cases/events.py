@@ -35,3 +35,6 @@ class CaseChange:
     coverage: str | None = None
     # The event's reason (a rejection's grounds go into the refusal notice, 保险法 art. 24).
     reason: str | None = None
+    # On a ``reported`` change only: the claims row exactly as this ingesting call inserted it (column name ->
+    # value, with its ``id``), so a subscriber that needs the whole new claim (triage) does not read it back.
+    claim_row: Mapping[str, Any] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -232,6 +233,7 @@ def _ingest(
     for state in touched.values():
         if state.id is None:
             state.id = new_ids[state.number]
+    inserted = {row["number"]: row | {"id": new_ids[row["number"]]} for row in new_claims}
 
     event_rows = []
     chain.reserve(len(applied))
@@ -256,7 +258,7 @@ def _ingest(
     # The events' entries first: a subscriber may append its own (a review opened, a catastrophe joined).
     chain.close()
     # Subscribers (clocks, claimant messages in the outbox, triage and risk) write in this same transaction.
-    published = [_case_change(state, row) for _, state, row in applied]
+    published = [_case_change(state, row, inserted.get(state.number)) for _, state, row in applied]
     reactions.publish(reactions.CASE_EVENTS, session, tenant_id, published)
 
     for index, event in enumerate(events):
@@ -267,8 +269,11 @@ def _ingest(
     return [ack for ack in acks if ack is not None]
 
 
-def _case_change(state: repository.ClaimState, row: dict[str, Any]) -> CaseChange:
+def _case_change(
+    state: repository.ClaimState, row: dict[str, Any], inserted: Mapping[str, Any] | None = None
+) -> CaseChange:
     assert state.id is not None
+    reported = row["event_type"] == EventType.REPORTED.value
     return CaseChange(
         claim_id=state.id,
         line=state.line,
@@ -284,8 +289,9 @@ def _case_change(state: repository.ClaimState, row: dict[str, Any]) -> CaseChang
         actor=row["actor"],
         coverage=state.coverage,
         reason=row["reason"],
-        report_data=state.report_data if row["event_type"] == EventType.REPORTED.value else None,
-        contact_hashes=state.contact_hashes if row["event_type"] == EventType.REPORTED.value else None,
+        report_data=state.report_data if reported else None,
+        contact_hashes=state.contact_hashes if reported else None,
+        claim_row=inserted if reported else None,
     )
 
 

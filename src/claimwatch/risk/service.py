@@ -324,11 +324,15 @@ def score_claims(
     *,
     trigger: str = "reported",
     model_key: tuple[int, str] | None = _UNKNOWN,
+    deferred: list[dict[str, Any]] | None = None,
 ) -> list[RiskResult]:
     """Score the claims (one batch), store the scores, update the claims' and the facts' risk columns, and
     open reviews for claims at the review level. ``facts[i]`` belongs to ``claims[i]``. ``model_key``: the
     active model's (id, digest) when the caller read it already. The score rows are one Core INSERT (no ORM
-    unit of work); only claims that open a review need their row's id back. No commit."""
+    unit of work); only claims that open a review need their row's id back. ``deferred``: when no claim is at
+    the review level, the rows (``risk_scores`` columns) are appended to it instead, for the caller to write in
+    its own statement in this transaction (triage at report time); otherwise they are inserted here. No
+    commit."""
     if len(claims) != len(facts):
         raise ValueError("one ClaimFacts per claim")
     if not claims:
@@ -372,7 +376,11 @@ def score_claims(
         )
     review_rank = LEVELS.index(flag_set.review_level)
     due = [k for k, r in enumerate(results) if LEVELS.index(r.level) >= review_rank]
-    ids = repository.insert_scores(session, rows, returning=bool(due))
+    if deferred is not None and not due:
+        deferred.extend(rows)
+        ids = None
+    else:
+        ids = repository.insert_scores(session, rows, returning=bool(due))
     already = repository.open_review_claims(session, [claims[k].id for k in due]) if due else set()
     out = []
     for k, (claim, result) in enumerate(zip(claims, results, strict=True)):

@@ -63,7 +63,13 @@ def _flag(details: Mapping[str, Any], key: str) -> bool:
 
 
 def record_contacts(session: Session, tenant_id: int, claims: Sequence[Claim], reports: Mapping[int, Report]) -> None:
-    """Index the new claims' identifiers (hashes only) and providers; called once, at report time."""
+    """Index the new claims' identifiers (hashes only) and providers; called once, at report time (or let
+    :func:`report_facts` write them with its history read)."""
+    repository.insert_contacts(session, contact_rows(tenant_id, claims, reports))
+
+
+def contact_rows(tenant_id: int, claims: Sequence[Claim], reports: Mapping[int, Report]) -> list[tuple[Any, ...]]:
+    """The contact-index rows of new claims (``repository.CONTACT_COLUMNS``)."""
     rows: list[tuple[Any, ...]] = []
     for claim in claims:
         report = reports.get(claim.id)
@@ -77,7 +83,7 @@ def record_contacts(session: Session, tenant_id: int, claims: Sequence[Claim], r
         provider = (report.data.get("details") or {}).get("provider")
         if provider:
             rows.append((tenant_id, claim.id, "provider", provider, identity, claim.region_code, claim.reported_at))
-    repository.insert_contacts(session, rows)
+    return rows
 
 
 def build_facts(
@@ -90,14 +96,39 @@ def build_facts(
 ) -> dict[int, ClaimFacts]:
     """Facts for each claim, by claim id. ``reports`` defaults to the stored reported events' data;
     ``investigation`` overrides the fact per claim (a re-evaluation on entering an investigation status)."""
+    return _build(session, tenant_id, claims, reports, investigation, with_state=False)[0]
+
+
+def report_facts(
+    session: Session, tenant_id: int, claims: Sequence[Claim], reports: Mapping[int, Report]
+) -> tuple[dict[int, ClaimFacts], repository.TenantState]:
+    """:func:`record_contacts` then :func:`build_facts` at report time, with the insurer's state
+    (``repository.tenant_state``: the active risk model, the catastrophe events' etag): the contacts' insert,
+    the history and the state in one round trip where the database allows (``repository.history``)."""
+    contacts = contact_rows(tenant_id, claims, reports)
+    found, state = _build(session, tenant_id, claims, reports, None, with_state=True, new_contacts=contacts)
+    return found, state if state is not None else repository.tenant_state(session, tenant_id)
+
+
+def _build(
+    session: Session,
+    tenant_id: int,
+    claims: Sequence[Claim],
+    reports: Mapping[int, Report] | None,
+    investigation: Mapping[int, bool] | None,
+    *,
+    with_state: bool,
+    new_contacts: Sequence[tuple[Any, ...]] = (),
+) -> tuple[dict[int, ClaimFacts], repository.TenantState | None]:
     if not claims:
-        return {}
+        repository.insert_contacts(session, list(new_contacts))
+        return {}, None
     if reports is None:
         stored = repository.report_data(session, [c.id for c in claims])
         reports = {c.id: Report(stored.get(c.id, {})) for c in claims}
     zone = tenant_zone(session, tenant_id)
     orgs = repository.org_codes(session, (c.org_unit_id for c in claims))
-    history = _History.read(session, claims, reports)
+    history = _History.read(session, claims, reports, with_state=with_state, new_contacts=new_contacts)
     authority = handler_authority(session, tenant_id, claims)
     found: dict[int, ClaimFacts] = {}
     for claim in claims:
@@ -108,7 +139,7 @@ def build_facts(
         if investigation and investigation.get(claim.id):
             facts.investigation = True
         found[claim.id] = facts
-    return found
+    return found, history.state
 
 
 def handler_authority(session: Session, tenant_id: int, claims: Sequence[Claim]) -> dict[int, int]:
@@ -216,9 +247,19 @@ class _History:
     own: dict[int, dict[str, str]]  # claim id -> kind -> value (and "name" -> identity)
     matches: dict[tuple[str, str], list[tuple[int, str, dt.datetime]]]  # (kind, value) -> (claim, identity, at)
     region_totals: dict[str, int]
+    state: repository.TenantState | None = None  # read along when asked (report time), else None
 
     @classmethod
-    def read(cls, session: Session, claims: Sequence[Claim], reports: Mapping[int, Report]) -> _History:
+    def read(
+        cls,
+        session: Session,
+        claims: Sequence[Claim],
+        reports: Mapping[int, Report],
+        *,
+        with_state: bool = False,
+        new_contacts: Sequence[tuple[Any, ...]] = (),
+    ) -> _History:
+        """``new_contacts``: the claims' contact rows, written before (or with) the read so it counts them."""
         own: dict[int, dict[str, str]] = {}
         missing: list[int] = []
         for claim in claims:
@@ -244,16 +285,25 @@ class _History:
         matches: dict[tuple[str, str], list[tuple[int, str, dt.datetime]]] = {}
         regions = {c.region_code for c in claims if c.region_code and "provider" in own.get(c.id, {})}
         if not wanted:
+            repository.insert_contacts(session, list(new_contacts))
             return cls(own, matches, {})
         since = earliest - max(REPEAT_WINDOW, SHARED_WINDOW)
         latest = max(c.reported_at for c in claims)
-        # The contacts sharing a value and the region totals of providers: one round trip.
-        found, totals = repository.history(
-            session, claims[0].tenant_id, wanted, since, regions, earliest - PROVIDER_WINDOW, latest
+        # The contacts sharing a value, the region totals of providers (and the tenant state): one round trip.
+        found, totals, state = repository.history(
+            session,
+            claims[0].tenant_id,
+            wanted,
+            since,
+            regions,
+            earliest - PROVIDER_WINDOW,
+            latest,
+            with_state=with_state,
+            new_contacts=new_contacts,
         )
         for kind, value, claim_id, identity, at in found:
             matches.setdefault((kind, value), []).append((claim_id, identity, at))
-        return cls(own, matches, totals)
+        return cls(own, matches, totals, state)
 
     def fill(self, claim: Claim, facts: ClaimFacts) -> None:
         values = self.own.get(claim.id)

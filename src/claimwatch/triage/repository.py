@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
 
-from sqlalchemy import BindParameter, bindparam, func, literal, null, select, union_all
+from sqlalchemy import BindParameter, Table, bindparam, func, insert, inspect, literal, null, select, union_all, update
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.db import bulk_insert
-from claimwatch.risk.models import RiskModel
+from claimwatch.risk.models import RiskModel, RiskScore
 from claimwatch.tenancy.models import OrgUnit
 from claimwatch.triage.catastrophe_models import Catastrophe
 from claimwatch.triage.models import TriageContact, TriageDecision, TriageRuleSet
@@ -76,13 +78,20 @@ _STATE = select(
 )
 
 
-def tenant_state(session: Session, tenant_id: int) -> tuple[tuple[int, str] | None, tuple[Any, ...]]:
+TenantState = tuple[tuple[int, str] | None, tuple[Any, ...]]
+
+
+def tenant_state(session: Session, tenant_id: int) -> TenantState:
     """One indexed round trip: the insurer's active risk model (id, digest) and an etag of its catastrophe
     events (count, last id, last change) — what the report-time caches are checked against. A Core statement
     on the session's connection, so the tenant is named here (the ORM's tenant filter does not see it)."""
     row = session.connection().execute(_STATE, {"tenant_id": tenant_id}).one()
-    model = (int(row[0]), str(row[1])) if row[0] is not None else None
-    return model, (row[2], row[3], str(row[4]))
+    return _state_of(row[0], row[1], row[2], row[3], row[4])
+
+
+def _state_of(model_id: Any, digest: Any, events: Any, last_id: Any, last_change: Any) -> TenantState:
+    model = (int(model_id), str(digest)) if model_id is not None else None
+    return model, (events, last_id, str(last_change))
 
 
 # -- claims and their reports ------------------------------------------------------------------------------
@@ -99,6 +108,24 @@ def claims_by_ids(session: Session, ids: Sequence[int]) -> list[Claim]:
     for chunk in _chunks([claim_id for claim_id in wanted if claim_id not in found]):
         found.update((claim.id, claim) for claim in session.execute(select(Claim).where(Claim.id.in_(chunk))).scalars())
     return [found[claim_id] for claim_id in wanted if claim_id in found]
+
+
+_CLAIM_MAPPER = inspect(Claim)
+_CLAIM_ATTRIBUTES = frozenset(_CLAIM_MAPPER.column_attrs.keys())
+
+
+def claims_from_rows(rows: Sequence[Mapping[str, Any]]) -> list[Claim]:
+    """The claims ingestion just inserted, from the rows it hands over (``CaseChange.claim_row``), by id order:
+    no statement. They are transient (not in the session): what triage changes on them is written by
+    :func:`write_triaged`, and any later reader gets the row from the database."""
+    manager = _CLAIM_MAPPER.class_manager
+    claims = []
+    for row in sorted(rows, key=lambda r: r["id"]):
+        claim = manager.new_instance()
+        # The values as loaded, without the constructor's per-attribute events (a tenth of its cost).
+        claim.__dict__.update((k, v) for k, v in row.items() if k in _CLAIM_ATTRIBUTES)
+        claims.append(claim)
+    return claims
 
 
 def claims_reported_between(session: Session, since: dt.datetime, until: dt.datetime | None) -> list[Claim]:
@@ -178,6 +205,64 @@ def contacts_matching(
 
 
 REGION_TOTAL = "#region"  # the kind of the provider-count rows of :func:`history`
+_MODEL_ROW, _EVENTS_ROW, _LAST_EVENT_ROW = "#model", "#events", "#last"  # the tenant-state rows of :func:`history`
+_CONTACTS = cast(Table, TriageContact.__table__)
+
+
+def _history_statement(totals: bool, state: bool) -> Any:
+    """The report-time history read, built once per shape (a Core statement with expanding parameters: building
+    it per call cost more Python than its round trip). The tenant is named in every part: a Core statement
+    does not get the ORM's tenant filter. Optional parts: the region totals of providers and the tenant state
+    (:func:`tenant_state`'s values as three rows), so one round trip answers both."""
+    c = _CONTACTS.c
+    parts: list[Any] = [
+        select(c.kind, c.value, c.claim_id, c.identity, c.reported_at).where(
+            c.tenant_id == _T,
+            c.kind.in_(bindparam("kinds", expanding=True)),
+            c.value.in_(bindparam("values", expanding=True)),
+            c.reported_at >= bindparam("since"),
+        )
+    ]
+    if totals:
+        parts.append(
+            select(literal(REGION_TOTAL), c.region_code, func.count(), null(), null())
+            .where(
+                c.tenant_id == _T,
+                c.kind == "provider",
+                c.region_code.in_(bindparam("regions", expanding=True)),
+                c.reported_at >= bindparam("provider_since"),
+                c.reported_at <= bindparam("until"),
+            )
+            .group_by(c.region_code)
+        )
+    if state:
+        e = _EVENTS.c
+        parts.append(
+            select(literal(_MODEL_ROW), _STATE.selected_columns[1], _STATE.selected_columns[0], null(), null())
+        )
+        parts.append(
+            select(literal(_EVENTS_ROW), null(), func.count(), null(), func.max(e.updated_at)).where(e.tenant_id == _T)
+        )
+        parts.append(select(literal(_LAST_EVENT_ROW), null(), func.max(e.id), null(), null()).where(e.tenant_id == _T))
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+_HISTORY = {(totals, state): _history_statement(totals, state) for totals in (False, True) for state in (False, True)}
+_ARRAY_TYPES: dict[str, TypeEngine[Any]] = {"claim_id": pg.BIGINT(), "reported_at": pg.TIMESTAMP(timezone=True)}
+_UNNESTED = (
+    func.unnest(
+        *(bindparam(f"c_{name}", type_=pg.ARRAY(_ARRAY_TYPES.get(name, pg.VARCHAR()))) for name in CONTACT_COLUMNS[1:])
+    )
+    .table_valued(*CONTACT_COLUMNS[1:])
+    .render_derived()
+)
+# PostgreSQL: the new claims' contacts written by the same statement (a data-modifying CTE; the tenant once).
+_NEW_CONTACTS = (
+    insert(_CONTACTS)
+    .from_select(CONTACT_COLUMNS, select(_T, *(_UNNESTED.c[name] for name in CONTACT_COLUMNS[1:])))
+    .cte("new_contacts")
+)
+_HISTORY_WRITING = {shape: statement.add_cte(_NEW_CONTACTS) for shape, statement in _HISTORY.items()}
 
 
 def history(
@@ -188,47 +273,61 @@ def history(
     regions: set[str],
     provider_since: dt.datetime,
     until: dt.datetime,
-) -> tuple[list[tuple[str, str, int, str, dt.datetime]], dict[str, int]]:
-    """:func:`contacts_matching` and :func:`provider_region_counts` in one round trip (the report-time path:
-    a few values, one region); many values fall back to the two chunked statements."""
+    *,
+    with_state: bool = False,
+    new_contacts: Sequence[tuple[Any, ...]] = (),
+) -> tuple[list[tuple[str, str, int, str, dt.datetime]], dict[str, int], TenantState | None]:
+    """:func:`contacts_matching`, :func:`provider_region_counts` and, ``with_state``, :func:`tenant_state` in one
+    round trip (the report-time path: a few values, one region); many values fall back to the chunked
+    statements (and the state is then None: read it apart).
+
+    ``new_contacts``: rows (:data:`CONTACT_COLUMNS`) to insert first, so the answer counts them. On PostgreSQL
+    the insert is part of the same statement; a data-modifying CTE's rows are not visible to its own query, so
+    they are added to the answer here, by the same conditions the query applies."""
     values = sorted(set().union(*kinds_values.values())) if kinds_values else []
-    if not values or not regions or len(values) > _CHUNK:
+    if not values or len(values) > _CHUNK or session.connection().dialect.name != "postgresql":
+        insert_contacts(session, list(new_contacts))
+        new_contacts = ()
+    if not values or len(values) > _CHUNK:
         found = contacts_matching(session, kinds_values, since) if values else []
-        return found, provider_region_counts(session, regions, provider_since, until)
-    contacts = select(
-        TriageContact.kind,
-        TriageContact.value,
-        TriageContact.claim_id,
-        TriageContact.identity,
-        TriageContact.reported_at,
-    ).where(
-        TriageContact.tenant_id == tenant_id,  # named: the ORM's tenant filter may not reach into a UNION
-        TriageContact.kind.in_(sorted(kinds_values)),
-        TriageContact.value.in_(values),
-        TriageContact.reported_at >= since,
-    )
-    totals = (
-        select(literal(REGION_TOTAL), TriageContact.region_code, func.count(), null(), null())
-        .where(
-            TriageContact.tenant_id == tenant_id,
-            TriageContact.kind == "provider",
-            TriageContact.region_code.in_(sorted(regions)),
-            TriageContact.reported_at >= provider_since,
-            TriageContact.reported_at <= until,
-        )
-        .group_by(TriageContact.region_code)
-    )
+        return found, provider_region_counts(session, regions, provider_since, until), None
+    parameters: dict[str, Any] = {"tenant_id": tenant_id, "kinds": sorted(kinds_values), "values": values}
+    parameters["since"] = since
+    if regions:
+        parameters.update(regions=sorted(regions), provider_since=provider_since, until=until)
+    statement = _HISTORY[(bool(regions), with_state)]
+    if new_contacts:
+        statement = _HISTORY_WRITING[(bool(regions), with_state)]
+        if any(row[0] != tenant_id for row in new_contacts):
+            raise ValueError("contacts of another tenant")
+        columns = list(zip(*new_contacts, strict=True))
+        parameters.update((f"c_{name}", list(columns[k])) for k, name in enumerate(CONTACT_COLUMNS) if k)
     matching: list[tuple[str, str, int, str, dt.datetime]] = []
     counts: dict[str, int] = {}
+    model: tuple[Any, Any] = (None, None)
+    events: tuple[Any, Any] = (0, None)
+    last_event = None
     row: Any
-    for row in session.execute(union_all(contacts, totals)):
+    for row in session.connection().execute(statement, parameters):
         kind, value = str(row[0]), row[1]
         if kind == REGION_TOTAL:
             if value is not None:
                 counts[value] = int(row[2])
+        elif kind == _MODEL_ROW:
+            model = (row[2], value)
+        elif kind == _EVENTS_ROW:
+            events = (row[2], row[4])
+        elif kind == _LAST_EVENT_ROW:
+            last_event = row[2]
         elif value in kinds_values.get(kind, ()):
             matching.append((kind, value, int(row[2]), row[3], row[4]))
-    return matching, counts
+    for _, claim_id, kind, value, identity, region, at in new_contacts:  # written by this statement: not seen by it
+        if value in kinds_values.get(kind, ()) and at >= since:
+            matching.append((kind, value, claim_id, identity, at))
+        if kind == "provider" and region in regions and provider_since <= at <= until:
+            counts[region] = counts.get(region, 0) + 1
+    state = _state_of(model[0], model[1], events[0], last_event, events[1]) if with_state else None
+    return matching, counts, state
 
 
 def provider_region_counts(
@@ -267,6 +366,25 @@ def current_decisions(session: Session, claim_ids: Sequence[int]) -> dict[int, t
     return found
 
 
+def current_decisions_and_state(
+    session: Session, tenant_id: int, claim_ids: Sequence[int]
+) -> tuple[dict[int, tuple[Claim, TriageDecision]], TenantState | None]:
+    """:func:`current_decisions` with :func:`tenant_state` in the same statement (the ingestion path: a
+    re-evaluation rescores, and the scorer checks its caches against the state). The state is None when no
+    claim was found or the ids need more than one statement (read it apart then)."""
+    wanted = sorted(set(claim_ids))
+    if len(wanted) > _CHUNK:
+        return current_decisions(session, wanted), None
+    rows = session.execute(
+        select(Claim, TriageDecision, *_STATE.selected_columns)
+        .join(TriageDecision, TriageDecision.id == Claim.triage_decision_id)
+        .where(Claim.id.in_(wanted), Claim.closed_at.is_(None)),
+        {"tenant_id": tenant_id},
+    ).all()
+    found = {row[0].id: (row[0], row[1]) for row in rows}
+    return found, (_state_of(*rows[0][2:]) if rows else None)
+
+
 def decisions_of_claim(session: Session, claim_id: int) -> list[TriageDecision]:
     return list(
         session.execute(
@@ -302,3 +420,93 @@ def decisions_between(
     if rule_set_ids:
         query = query.where(TriageDecision.rule_set_id.in_(list(rule_set_ids)))
     return [(decision, claim) for decision, claim in session.execute(query)]
+
+
+# -- the report-time writes --------------------------------------------------------------------------------
+
+_DECISIONS = cast(Table, TriageDecision.__table__)
+_CLAIMS = cast(Table, Claim.__table__)
+DECISION_COLUMNS = tuple(column.key for column in _DECISIONS.c if column.key != "id")
+# What triage (with risk and catastrophe matching) sets on a new claim.
+TRIAGED_COLUMNS = (
+    "risk_score",
+    "risk_level",
+    "catastrophe_id",
+    "route",
+    "priority",
+    "vulnerable",
+    "triage_decision_id",
+)
+_SET_TRIAGED: dict[str, Any] = {name: bindparam(f"set_{name}") for name in TRIAGED_COLUMNS}
+_UPDATE_TRIAGED = (
+    update(_CLAIMS)
+    .where(_CLAIMS.c.id == bindparam("claim"), _CLAIMS.c.tenant_id == bindparam("tenant"))
+    .values(_SET_TRIAGED)
+)
+_INSERT_DECISIONS = insert(_DECISIONS).returning(_DECISIONS.c.id, sort_by_parameter_order=True)
+# PostgreSQL: the decision and the claim's columns in one statement (the claim takes the new decision's id).
+_NEW_DECISION = (
+    insert(_DECISIONS)
+    .values({name: bindparam(f"d_{name}", type_=_DECISIONS.c[name].type) for name in DECISION_COLUMNS})
+    .returning(_DECISIONS.c.id, _DECISIONS.c.claim_id)
+    .cte("new_decision")
+)
+_DECIDE_AND_UPDATE = (
+    update(_CLAIMS)
+    .where(_CLAIMS.c.id == _NEW_DECISION.c.claim_id, _CLAIMS.c.tenant_id == bindparam("tenant"))
+    .values(
+        {
+            **{k: v for k, v in _SET_TRIAGED.items() if k != "triage_decision_id"},
+            "triage_decision_id": _NEW_DECISION.c.id,
+        }
+    )
+    .returning(_NEW_DECISION.c.id)
+)
+_SCORES = cast(Table, RiskScore.__table__)
+SCORE_COLUMNS = tuple(column.key for column in _SCORES.c if column.key != "id")
+# … and the claim's risk score row with them (a CTE the statement does not read: PostgreSQL runs it all the same).
+_SCORE_DECIDE_AND_UPDATE = _DECIDE_AND_UPDATE.add_cte(
+    insert(_SCORES)
+    .values({name: bindparam(f"s_{name}", type_=_SCORES.c[name].type) for name in SCORE_COLUMNS})
+    .cte("new_score")
+)
+
+
+def write_triaged(
+    session: Session,
+    tenant_id: int,
+    claims: Sequence[Claim],
+    decisions: Sequence[TriageDecision | None],
+    scores: Sequence[Mapping[str, Any]] = (),
+) -> None:
+    """Store new claims' decisions (``None``: no rule set in force), their risk score rows when the scorer left
+    them to us (``scores``: ``risk_scores`` columns) and the claims' triaged columns (:data:`TRIAGED_COLUMNS`),
+    by Core statements: the claims are those of :func:`claims_from_rows`, not in the session. Each decision
+    gets its id, and its claim ``triage_decision_id``. On PostgreSQL a single claim with a decision is one
+    statement (data-modifying CTEs); otherwise an INSERT of the scores, an INSERT … RETURNING of the
+    decisions and one executemany UPDATE of the claims."""
+    connection = session.connection()
+    stored = [(claim, decision) for claim, decision in zip(claims, decisions, strict=True) if decision is not None]
+    if len(claims) == 1 and stored and len(scores) <= 1 and connection.dialect.name == "postgresql":
+        claim, decision = stored[0]
+        parameters = {f"d_{name}": getattr(decision, name) for name in DECISION_COLUMNS}
+        parameters.update(_triaged(tenant_id, claim))
+        statement = _DECIDE_AND_UPDATE
+        if scores:
+            parameters.update((f"s_{name}", scores[0][name]) for name in SCORE_COLUMNS)
+            statement = _SCORE_DECIDE_AND_UPDATE
+        decision.id = claim.triage_decision_id = int(connection.execute(statement, parameters).scalar_one())
+        return
+    if scores:
+        connection.execute(insert(_SCORES), list(scores))
+    if stored:
+        rows = [{name: getattr(decision, name) for name in DECISION_COLUMNS} for _, decision in stored]
+        for (claim, decision), (new_id,) in zip(stored, connection.execute(_INSERT_DECISIONS, rows), strict=True):
+            decision.id = claim.triage_decision_id = int(new_id)
+    connection.execute(_UPDATE_TRIAGED, [_triaged(tenant_id, claim) for claim in claims])
+
+
+def _triaged(tenant_id: int, claim: Claim) -> dict[str, Any]:
+    values = {f"set_{name}": getattr(claim, name) for name in TRIAGED_COLUMNS}
+    values.update(claim=claim.id, tenant=tenant_id)
+    return values

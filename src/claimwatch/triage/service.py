@@ -227,40 +227,79 @@ def on_case_events(session: Session, tenant_id: int, changes: Sequence[CaseChang
 def triage_reported(
     session: Session, tenant_id: int, changes: Sequence[CaseChange], rules: InForce | None = None
 ) -> int:
-    ids = [change.claim_id for change in changes]
-    claims = repository.claims_by_ids(session, ids)
+    """New claims: contacts, facts, catastrophe, score, rules, decision, the claims' columns. The claims are
+    those the ingesting call hands over (``CaseChange.claim_row``: no read-back) and their writes are Core
+    statements (:func:`repository.write_triaged`); a change without its row has its claim read and written
+    through the session."""
+    handed = [change.claim_row for change in changes if change.claim_row is not None]
+    if len(handed) == len(changes):
+        claims = repository.claims_from_rows(handed)
+    else:
+        claims = repository.claims_by_ids(session, [change.claim_id for change in changes])
     if not claims:
         return 0
     reports = {
         change.claim_id: facts_builder.Report(change.report_data or {}, change.contact_hashes or {})
         for change in changes
     }
-    facts_builder.record_contacts(session, tenant_id, claims, reports)
-    found = facts_builder.build_facts(session, tenant_id, claims, reports)
+    found, state = facts_builder.report_facts(session, tenant_id, claims, reports)
     refs = {change.claim_id: change.event_ref for change in changes}
-    _score(session, tenant_id, claims, found, "reported")
+    scores: list[dict[str, Any]] | None = [] if len(handed) == len(changes) else None
+    _score(session, tenant_id, claims, found, "reported", state, scores)
+    pending: list[_Pending] = []
     if rules is not None:
         now = utc_now()
-        decisions = [
+        pending = [
             _decide(tenant_id, rules, claim, found[claim.id], Trigger("reported", refs.get(claim.id)), now)
             for claim in claims
         ]
+    if len(handed) == len(changes):
+        decisions: dict[int, TriageDecision] = {item.claim.id: _settle(rules, item) for item in pending}
         # The clocks follow the route without help here: the SLA subscription runs after this one on the same
         # events and starts the route's policies from claims.route (claimwatch/subscriptions.py keeps the order).
-        _apply(session, rules, claims, decisions, always=True, clocks_follow=False)
+        repository.write_triaged(
+            session, tenant_id, claims, [decisions.get(claim.id) for claim in claims], scores or ()
+        )
+    elif rules is not None:
+        _apply(session, rules, claims, pending, always=True, clocks_follow=False)
     return len(claims)
 
 
+def _settle(rules: InForce | None, item: _Pending) -> TriageDecision:
+    """A new claim's decision applied to the (unsaved) claim, as :func:`_apply` does for a stored one; the
+    decision's id comes with the write."""
+    assert rules is not None
+    if rules.mode == "active":
+        item.claim.route = item.row.route
+        item.claim.priority = item.row.priority
+        if item.outcome.vulnerable:
+            item.claim.vulnerable = True
+    return item.row
+
+
 def _score(
-    session: Session, tenant_id: int, claims: Sequence[Claim], found: Mapping[int, ClaimFacts], how: str
+    session: Session,
+    tenant_id: int,
+    claims: Sequence[Claim],
+    found: Mapping[int, ClaimFacts],
+    how: str,
+    state: repository.TenantState | None = None,
+    scores: list[dict[str, Any]] | None = None,
 ) -> None:
     """Catastrophe events, then the risk score: both are facts the rules test. One round trip says whether
-    the insurer's active model and events are still those this process keeps (``repository.tenant_state``):
-    neither is read again while they are."""
-    model_key, events_etag = repository.tenant_state(session, tenant_id)
+    the insurer's active model and events are still those this process keeps (``repository.tenant_state``,
+    or ``state`` when the caller read it along with something else): neither is read again while they are.
+    ``scores``: where the score rows go when the caller writes them itself (``risk_service.score_claims``)."""
+    model_key, events_etag = state if state is not None else repository.tenant_state(session, tenant_id)
     _mark_catastrophes(session, tenant_id, claims, found, events_etag)
     risk_service.score_claims(
-        session, tenant_id, list(claims), [found[c.id] for c in claims], trigger=how, model_key=model_key
+        session,
+        tenant_id,
+        list(claims),
+        [found[c.id] for c in claims],
+        trigger=how,
+        model_key=model_key,
+        deferred=scores,
     )
 
 
@@ -380,6 +419,7 @@ def reevaluate(
     rescore: bool = True,
     rules: InForce | None = None,
     current: Mapping[int, tuple[Claim, TriageDecision]] | None = None,
+    state: repository.TenantState | None = None,
 ) -> int:
     """Evaluate claims again under the version in force (e.g. an investigation started, a review decided):
     ``investigation`` kept true once it was. A decision is stored only when something changed. Returns how
@@ -388,7 +428,8 @@ def reevaluate(
     ``current``: the claims with their latest decision (``repository.current_decisions``), as the ingestion
     path has them. Their facts are then the latest decision's (the report and the history as of the report
     do not change) with what the claim itself says now (amount, catastrophe, risk, org unit): no report,
-    contact or history reads. Otherwise the facts are rebuilt from the stored report."""
+    contact or history reads. Otherwise the facts are rebuilt from the stored report. ``state``: the tenant
+    state read with them (``repository.current_decisions_and_state``)."""
     rules = rules or in_force(session)
     if rules is None or not claim_ids:
         return 0
@@ -409,7 +450,7 @@ def reevaluate(
     else:
         found = facts_builder.build_facts(session, tenant_id, claims, investigation=flags)
     if rescore:
-        _score(session, tenant_id, claims, found, "rescore")
+        _score(session, tenant_id, claims, found, "rescore", state)
     else:
         _mark_catastrophes(session, tenant_id, claims, found)
     now = utc_now()
@@ -429,19 +470,19 @@ def _reevaluate_changes(session: Session, tenant_id: int, changes: Sequence[Case
             investigated[change.claim_id] = Trigger("status", change.event_ref, f"entered {change.to_status}")
     if not plain and not investigated:
         return 0
-    current = repository.current_decisions(session, [*plain, *investigated])
+    current, state = repository.current_decisions_and_state(session, tenant_id, [*plain, *investigated])
     done = 0
     for claim_id, trigger in investigated.items():
         if claim_id in current:
             done += reevaluate(
-                session, tenant_id, [claim_id], trigger, investigation=True, rules=rules, current=current
+                session, tenant_id, [claim_id], trigger, investigation=True, rules=rules, current=current, state=state
             )
     for claim_id, trigger in plain.items():
         if claim_id not in current or claim_id in investigated:
             continue
         decision = current[claim_id][1]
         if (decision.route, decision.would_be_route) != ("normal", "normal"):
-            done += reevaluate(session, tenant_id, [claim_id], trigger, rules=rules, current=current)
+            done += reevaluate(session, tenant_id, [claim_id], trigger, rules=rules, current=current, state=state)
     return done
 
 
