@@ -110,6 +110,7 @@ def database(request: pytest.FixtureRequest, sqlite_template: Path, pg_admin_url
         shutil.copyfile(sqlite_template, path)
         url = f"sqlite:///{path}"
         db.configure(url)
+        db.database_replaced()
         yield Database(url, "sqlite", path=path)
         db.get_engine().dispose()
         return
@@ -123,6 +124,7 @@ def database(request: pytest.FixtureRequest, sqlite_template: Path, pg_admin_url
     if "db_snapshot" not in request.fixturenames:
         database.create_pending()
     db.configure(url)
+    db.database_replaced()
     yield database  # the pooled connections stay open for the next test (tests/snapshots.py POOLED)
 
 

@@ -282,6 +282,7 @@ class SnapshotStore:
 
 
 def _restore(database: Database, reference: Any) -> None:
+    db.database_replaced()
     if database.dialect == "sqlite":
         db.get_engine().dispose()
         assert database.path is not None

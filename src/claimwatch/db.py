@@ -228,6 +228,20 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
 _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
+# Bumped when the database behind the process's URL is replaced by another one (the test suite puts a saved copy
+# back before each test): a process cache of rows (triage's rule set in force) keys on it with the URL, since the
+# same URL no longer means the same rows.
+_data_generation = 0
+
+
+def data_generation() -> int:
+    return _data_generation
+
+
+def database_replaced() -> None:
+    """The rows behind the configured URL were swapped for others: forget what was read from the old ones."""
+    global _data_generation
+    _data_generation += 1
 
 
 def get_engine() -> Engine:

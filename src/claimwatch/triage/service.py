@@ -27,7 +27,7 @@ from claimwatch.audit import service as audit_service
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases.events import CaseChange
 from claimwatch.cases.models import Claim
-from claimwatch.db import tenant_context, utc_now
+from claimwatch.db import data_generation, tenant_context, utc_now
 from claimwatch.errors import Forbidden, Invalid, NotFound
 from claimwatch.risk import service as risk_service
 from claimwatch.risk.facts import ClaimFacts
@@ -194,8 +194,10 @@ def _forget_head(session: Session, tenant_id: int) -> None:
 
 
 def _database(session: Session) -> str:
+    """What a process cache of this database's rows is keyed by: its URL, and which rows are behind it now (a
+    database put back from a copy under the same URL must not find another one's rule-set id)."""
     bind = session.get_bind()
-    return str(bind.engine.url)
+    return f"{bind.engine.url}#{id(bind.engine)}#{data_generation()}"
 
 
 # -- the pipeline ------------------------------------------------------------------------------------------
@@ -311,9 +313,7 @@ def _mark_catastrophes(
     events_etag: Any = None,
 ) -> None:
     """Claims inside a declared catastrophe event join it (triage.catastrophes)."""
-    # The engine's identity beside its URL: a database dropped and made again under the same URL (tests) is
-    # another cache even when its etag happens to repeat.
-    key = (f"{_database(session)}#{id(session.get_bind().engine)}", tenant_id)
+    key = (_database(session), tenant_id)
     cache = (key, events_etag) if events_etag is not None else None
     catastrophes.mark_claims(session, tenant_id, list(claims), found, cache=cache)
     for claim in claims:
