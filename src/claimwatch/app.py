@@ -183,8 +183,18 @@ def create_app() -> FastAPI:
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(AccessDenied, _access_denied)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    # First: the public claimant lookup is the busiest route, and a request is matched against the routes in
-    # order (its paths, /api/v1/lookup…, are its own, so going first shadows nothing).
+
+    # A request is matched against the routes in order, about 5 µs a route with FastAPI's included routers: the
+    # last of ~580 costs ~3 ms. So first the probes (a load balancer's liveness checks, several a second), then the
+    # public claimant lookup, the busiest route; their paths are their own, so going first shadows nothing.
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        return ops_health.readyz_response()
+
     app.include_router(lookup_router)
     app.include_router(cases_router)
     app.include_router(assignment_api.router)
@@ -277,13 +287,5 @@ def create_app() -> FastAPI:
     if not public_docs:
         serve_private_docs(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", include_in_schema=False)
-    def readyz() -> Response:
-        return ops_health.readyz_response()
 
     return app
