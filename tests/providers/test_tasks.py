@@ -209,8 +209,12 @@ def test_a_dispute_is_raised_resolved_once_and_the_task_cancelled_or_closed(task
 
 def test_the_queue_is_nearest_deadline_first_and_the_claim_lists_its_tasks(task_world: TaskWorld):
     tw = task_world
+    # Sent the day after the report, so it is overdue now whatever the module's other tests sent before it.
+    sent = dt.datetime(2026, 11, 3, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     with tw.session() as session:
-        task_service.send_task(session, tw.principal(), claim_number="C1", provider_code="APP-1", kind="appraisal")
+        task_service.send_task(
+            session, tw.principal(), claim_number="C1", provider_code="APP-1", kind="appraisal", at=sent
+        )
     queue = tw.client.get("/api/v1/provider-tasks", headers=tw.headers("qm"))
     assert queue.status_code == 200, queue.text
     dues = [item["due_at"] for item in queue.json()["items"]]
