@@ -103,7 +103,7 @@ def sweep(now: dt.datetime | None = None, batch_size: int | None = None) -> Swee
     sweep_due_tenants(
         at,
         batch_size or get_settings().sweep_batch_size,
-        repository.tenants_with_due_clocks,
+        lambda session, tenant_ids, at: repository.tenants_with_due_rows(session, SlaClock, tenant_ids, at),
         lambda session, tenant_id, limit: sweep_tenant_batch(session, tenant_id, at, limit, result),
     )
     return result

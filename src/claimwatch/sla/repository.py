@@ -151,18 +151,6 @@ def update_swept_clocks(session: Session, tenant_id: int, rows: Sequence[tuple[A
                 session.expire(obj)
 
 
-def tenants_with_due_clocks(session: Session, tenant_ids: Iterable[int], now: dt.datetime) -> list[int]:
-    due: list[int] = []
-    for tenant_id in tenant_ids:
-        found = session.execute(
-            select(SlaClock.id).where(SlaClock.tenant_id == tenant_id, SlaClock.next_check_at <= now).limit(1),
-            execution_options={"include_all_tenants": True},
-        ).first()
-        if found is not None:
-            due.append(tenant_id)
-    return due
-
-
 def tenants_with_due_rows(session: Session, clock_table: Any, tenant_ids: Iterable[int], now: dt.datetime) -> list[int]:
     """The tenants that have a clock of ``clock_table`` (any table with the clock columns: complaint, rectification,
     action, provider-task, underwriting, service-request clocks) whose ``next_check_at`` has come."""
