@@ -99,7 +99,7 @@ def test_run_supervises_the_web_app_and_the_worker(tmp_path: Path, sqlite_templa
         )
     try:
         base = f"http://127.0.0.1:{port}"
-        _until(lambda: _get(f"{base}/healthz") == 200, what="/healthz")
+        _until(lambda: _get(f"{base}/healthz") == 200, timeout=90.0, what="/healthz")  # start-up: ~12 s of CPU
         first = _until(lambda: _workers(path), what="a heartbeat")
         assert _until(lambda: _get(f"{base}/readyz") == 200, what="/readyz 200")
         # The metrics on their own port, without a token (none is set: /metrics on the app's port is 404).
