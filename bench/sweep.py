@@ -15,7 +15,9 @@ the default policies and the built-in calendar, vectorised. 99 % are green with 
 Measured: ``jobs.sweep(now)`` (one transaction per ``sweep_batch_size`` clocks), then a second sweep
 with nothing due; ``--repeat`` times, each on a fresh copy of the loaded database (a file copy on
 SQLite, ``CREATE DATABASE … TEMPLATE … STRATEGY file_copy`` on PostgreSQL); the median is compared
-with the goal of ≤ 1 s per sweep. On PostgreSQL each run is followed by the SQL floor on another fresh copy:
+with the goal of ≤ 1 s per sweep. Each run also prints the sweep's CPU time (this process) and, on SQLite, the bytes
+it wrote (``/proc/self/io`` wchar: WAL frames and checkpoint): unlike the wall time, neither moves with the load of
+a shared machine. On PostgreSQL each run is followed by the SQL floor on another fresh copy:
 the same rows (the due clocks locked and turned yellow, an escalation, a staff notice and an audit row each)
 written by one plain SQL statement per batch, nothing decided or formatted in Python; sweep ÷ floor is what the
 code adds to the database's own work (``--no-floor`` skips it).
@@ -42,6 +44,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -303,8 +306,26 @@ def load(url: str, dialect: str, data: dict[str, np.ndarray]) -> int:
     return tenant_id
 
 
-def timed_sweep(now: dt.datetime, batch_size: int | None, profile: bool) -> tuple[jobs.SweepResult, float, str]:
+def written_bytes() -> int | None:
+    """Bytes this process has handed to write calls so far (Linux ``/proc/self/io`` wchar), None elsewhere. On
+    SQLite that is the sweep's WAL frames and checkpoint, a figure the machine's load does not change."""
+    try:
+        with open("/proc/self/io") as io_file:
+            return next(int(line.split()[1]) for line in io_file if line.startswith("wchar:"))
+    except (OSError, StopIteration):
+        return None
+
+
+class Timing(NamedTuple):
+    seconds: float
+    cpu_seconds: float  # this process only: on PostgreSQL the server's work is not in it
+    written_mb: float | None
+
+
+def timed_sweep(now: dt.datetime, batch_size: int | None, profile: bool) -> tuple[jobs.SweepResult, Timing, str]:
     profiler = cProfile.Profile() if profile else None
+    written = written_bytes()
+    cpu = time.process_time()
     started = time.perf_counter()
     if profiler is not None:
         profiler.enable()
@@ -312,12 +333,15 @@ def timed_sweep(now: dt.datetime, batch_size: int | None, profile: bool) -> tupl
     if profiler is not None:
         profiler.disable()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    after = written_bytes()
+    timing = Timing(elapsed, cpu, None if written is None or after is None else (after - written) / 2**20)
     report = ""
     if profiler is not None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
         report = out.getvalue()
-    return result, elapsed, report
+    return result, timing, report
 
 
 def verify(tenant_id: int, data: dict[str, np.ndarray], result: jobs.SweepResult) -> dict[str, bool]:
@@ -454,8 +478,9 @@ def run(kind: str, args: argparse.Namespace, data: dict[str, np.ndarray]) -> tup
                     run_url = pg.set(database=name).render_as_string(False)
                 os.sync()  # the copy's dirty pages are written back now, not during the sweep
                 db.configure(run_url)
-                first, first_s, report = timed_sweep(NOW, args.batch_size, args.profile and attempt == 0)
-                second, second_s, _ = timed_sweep(NOW, args.batch_size, False)
+                first, timing, report = timed_sweep(NOW, args.batch_size, args.profile and attempt == 0)
+                second, second_timing, _ = timed_sweep(NOW, args.batch_size, False)
+                first_s, second_s = timing.seconds, second_timing.seconds
                 checks = verify(tenant_id, data, first)
                 checks["second sweep finds nothing"] = second.checked == 0
                 for what, good in checks.items():
@@ -464,6 +489,8 @@ def run(kind: str, args: argparse.Namespace, data: dict[str, np.ndarray]) -> tup
                 runs.append(
                     {
                         "sweep_seconds": round(first_s, 3),
+                        "sweep_cpu_seconds": round(timing.cpu_seconds, 3),
+                        "sweep_written_mb": None if timing.written_mb is None else round(timing.written_mb, 1),
                         "second_sweep_seconds": round(second_s, 4),
                         "checked": first.checked,
                         "escalations": escalations,
@@ -485,7 +512,9 @@ def run(kind: str, args: argparse.Namespace, data: dict[str, np.ndarray]) -> tup
                     runs[-1]["sql_floor_seconds"] = round(floor_s, 3)
                     runs[-1]["ratio_to_floor"] = round(first_s / floor_s, 2)
                 print(
-                    f"  run {attempt + 1}: sweep {first_s:7.3f} s   {first.checked / first_s:>8,.0f} clocks/s   "
+                    f"  run {attempt + 1}: sweep {first_s:7.3f} s (CPU {timing.cpu_seconds:.3f} s"
+                    + (f", {timing.written_mb:.0f} MB written" if kind == "sqlite" and timing.written_mb else "")
+                    + f")   {first.checked / first_s:>8,.0f} clocks/s   "
                     f"{escalations:,} escalations ({first.yellow:,} yellow, {first.red:,} red)   "
                     f"second sweep (nothing due) {second_s:.4f} s   load avg {os.getloadavg()[0]:.2f}"
                     + (f"   SQL floor {floor_s:.3f} s (sweep = {first_s / floor_s:.2f}× floor)" if floor_s else ""),
@@ -511,12 +540,17 @@ def run(kind: str, args: argparse.Namespace, data: dict[str, np.ndarray]) -> tup
     times = [float(r["sweep_seconds"]) for r in runs]  # type: ignore[arg-type]
     seconds = [float(r["second_sweep_seconds"]) for r in runs]  # type: ignore[arg-type]
     median = statistics.median(times)
+    cpus = [float(r["sweep_cpu_seconds"]) for r in runs]  # type: ignore[arg-type]
     print(f"  open clocks                  {clocks:>12,}   ({int(data['claims'][0]):,} claims)")
     print(f"  due clocks                   {due:>12,}   ({args.due:.2%}; {len(data['red_ids']):,} also past red)")
     print(
         f"  sweep (median of {len(times)})          {median:>8.3f} s   (min {min(times):.3f}, max {max(times):.3f}); "
         f"{runs[0]['escalations']:,} escalations; batch size {args.batch_size or get_settings().sweep_batch_size}"
         f"   goal ≤ 1 s: {'met' if median <= 1 else 'NOT MET'}"
+    )
+    print(
+        f"  sweep CPU (median)           {statistics.median(cpus):>8.3f} s   this process only"
+        + ("" if kind == "sqlite" else " (the server's work is not in it)")
     )
     floors = [float(r["sql_floor_seconds"]) for r in runs if "sql_floor_seconds" in r]  # type: ignore[arg-type]
     if floors:
@@ -541,6 +575,7 @@ def run(kind: str, args: argparse.Namespace, data: dict[str, np.ndarray]) -> tup
         "red": len(data["red_ids"]),
         "batch_size": args.batch_size or get_settings().sweep_batch_size,
         "sweep_seconds_median": round(median, 3),
+        "sweep_cpu_seconds_median": round(statistics.median(cpus), 3),
         "runs": runs,
         "checks_ok": ok,
         "setup_seconds": round(setup, 1),

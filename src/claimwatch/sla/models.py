@@ -53,7 +53,17 @@ class SlaClock(ClockColumns, TenantScoped, Base):
         Index("ix_sla_clocks_tenant_next_check", "tenant_id", "next_check_at"),
         # The claim list's light, overdue, deadline and KPI drill-down filters (0012_work_lists).
         Index("ix_sla_clocks_tenant_state_light", "tenant_id", "state", "light", "claim_id"),
-        Index("ix_sla_clocks_tenant_state_breached", "tenant_id", "state", "breached_at", "claim_id"),
+        # Breached clocks only (0034): every query of it compares breached_at, and a clock the sweep turns yellow
+        # then adds one entry instead of also removing one from a random leaf of the never-breached majority.
+        Index(
+            "ix_sla_clocks_tenant_state_breached",
+            "tenant_id",
+            "state",
+            "breached_at",
+            "claim_id",
+            sqlite_where=text("breached_at IS NOT NULL"),
+            postgresql_where=text("breached_at IS NOT NULL"),
+        ),
         Index("ix_sla_clocks_claim_state_due", "claim_id", "state", "yellow_due_at"),
         Index("ix_sla_clocks_tenant_policy_started", "tenant_id", "policy_code", "started_at"),
         Index(
