@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from claimwatch.kpi import summary
+from claimwatch.kpi import monthly, summary
 from claimwatch.kpi.columns import TABLES, month_column, write_table
 from claimwatch.kpi.loader import Kpi
 
@@ -38,6 +38,19 @@ WORDS: dict[str, tuple[str | None, ...]] = {
 def _pick(seed: str, count: int) -> str:
     """A pseudo-random whole number in [0, count) for row i and one column."""
     return f"CAST(hash(i || {seed}) % {count} AS BIGINT)"
+
+
+def _grouped(table: str, column: str, kind: str, rows: int) -> str | None:
+    """With ``grouped_claims``: a claim id null on one row in ten, and a row's dimensions those of its claim
+    (drawn from the claim id) when it has one, as the snapshot's facts carry the claim's own."""
+    claim = f"1 + {_pick(chr(39) + table + '.claim_id' + chr(39), max(rows // 2, 1))}"
+    no_claim = f"{_pick(chr(39) + table + '.no_claim' + chr(39), 10)} = 0"
+    if column == "claim_id":
+        return f"CASE WHEN {no_claim} THEN NULL ELSE {claim} END"
+    if column not in ("tenant_id", "org_unit_id", "region_code", "line"):
+        return None
+    of_claim = _expression(table, 0, column, kind, None, rows).replace("hash(i || ", f"hash(({claim}) || ")
+    return f"CASE WHEN {no_claim} THEN {_expression(table, 0, column, kind, None, rows)} ELSE {of_claim} END"
 
 
 def _expression(table: str, index: int, column: str, kind: str, first: str | None, rows: int) -> str:
@@ -70,9 +83,11 @@ def _expression(table: str, index: int, column: str, kind: str, first: str | Non
     return f"['a', 'b', NULL][1 + {_pick(seed, 3)}]"
 
 
-def write_snapshot(directory: Path, kpis: list[Kpi], rows: int = 500) -> None:
-    """Every snapshot table with ``rows`` rows (facts partitioned by tenant and month), the month-end summary of
-    ``kpis`` and meta.json (taken at :data:`NOW`, stated as UTC)."""
+def write_snapshot(directory: Path, kpis: list[Kpi], rows: int = 500, grouped_claims: bool = False) -> None:
+    """Every snapshot table with ``rows`` rows (facts partitioned by tenant and month), the month-end and monthly
+    summaries of ``kpis`` and meta.json (taken at :data:`NOW`, stated as UTC). The rows of a claim lie in several
+    groups (tenant, unit, region, line), so the monthly summary holds no distinct count, unless ``grouped_claims``
+    (:func:`_grouped`)."""
     con = duckdb.connect(":memory:")
     directory.mkdir(parents=True, exist_ok=True)
     fixed = {
@@ -88,13 +103,19 @@ def write_snapshot(directory: Path, kpis: list[Kpi], rows: int = 500) -> None:
             select = fixed[table.name]
         else:
             first = month_column(table) if table.timestamps else None
+            has_claim = any(name == "claim_id" for name, _ in table.columns)
             columns = ", ".join(
-                f"CAST({_expression(table.name, i, name, kind, first, rows)} AS {kind}) AS {name}"
+                f"CAST({expression} AS {kind}) AS {name}"
                 for i, (name, kind) in enumerate(table.columns)
+                for expression in (
+                    (grouped_claims and has_claim and _grouped(table.name, name, kind, rows))
+                    or _expression(table.name, i, name, kind, first, rows),
+                )
             )
             select = f"SELECT {columns} FROM range({rows}) t(i)"  # noqa: S608 - our own expressions
         write_table(con, select, directory, table.name)
     con.close()
     summary.write(directory, kpis, NOW)
+    monthly.write(directory, kpis)
     meta = {"taken_at": NOW.replace(tzinfo=dt.UTC).isoformat(), "rows": {}, "database": "synthetic"}
     (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")

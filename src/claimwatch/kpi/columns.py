@@ -8,12 +8,15 @@ Layout of a snapshot generation: a fact table (one with ``tenant_id`` and a time
 partitioned folder, ``<table>/tenant_id=<id>/month=<YYYY-MM>/*.parquet``, the month being that of the table's
 first timestamp (when the row began: a claim's report, a clock's start; ``none`` when it is empty), so DuckDB
 and Spark both skip the files of other tenants (and a cluster reads each partition in parallel). Dimension
-tables and the month-end summaries are single files, ``<table>.parquet``. Readers accept either layout for every
+tables and the month-end summaries are single files, ``<table>.parquet``; the monthly summary is the folder
+``monthly/`` (a file per table and period column, and its manifest). Readers accept either layout for every
 table (tests and benchmarks write single files).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -276,6 +279,52 @@ SUMMARY_TABLES = {
 }
 
 
+# The monthly summary of the KPIs with a period column (claimwatch.kpi.monthly): a folder of one file per table and
+# period column, opened as the view monthly_view(source, column) while its manifest's token of the facts still
+# matches them (a summary of other facts is never read).
+MONTHLY_FOLDER = "monthly"
+MONTHLY_MANIFEST = "manifest.json"
+
+
+def monthly_view(source: str, column: str) -> str:
+    return f"monthly_{source}__{column}"
+
+
+def _fact_files(directory: Path, name: str) -> list[Path]:
+    single = directory / f"{name}.parquet"
+    if single.exists():
+        return [single]
+    return sorted((directory / name).glob("*=*/*=*/*.parquet"))
+
+
+def facts_token(directory: Path, name: str) -> str:
+    """Identifies the files a table was read from (their paths, sizes and modification times): a summary built from
+    them is used only while they are unchanged."""
+    listed = [
+        f"{path.relative_to(directory)}:{stat.st_size}:{stat.st_mtime_ns}"
+        for path in _fact_files(directory, name)
+        for stat in (path.stat(),)
+    ]
+    return hashlib.sha256("\n".join(listed).encode("utf-8")).hexdigest()[:32]
+
+
+def _attach_monthly(con: duckdb.DuckDBPyConnection, directory: Path) -> None:
+    folder = directory / MONTHLY_FOLDER
+    try:
+        manifest = json.loads((folder / MONTHLY_MANIFEST).read_text(encoding="utf-8"))
+        views = dict(manifest["views"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for view, entry in views.items():
+        path = folder / f"{view}.parquet"
+        source = entry.get("source") if isinstance(entry, dict) else None
+        if source not in TABLES or view != monthly_view(source, str(entry.get("column"))) or not path.exists():
+            continue
+        if entry.get("facts") != facts_token(directory, source):
+            continue  # built from other facts: stale
+        con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_quoted(path)})")  # noqa: S608
+
+
 PARTITION_COLUMNS = ("tenant_id", "month")
 MONTH = "month"  # the partition column of the month; not a column of the table itself
 NO_MONTH = "none"  # the month partition of rows whose first timestamp is empty
@@ -358,7 +407,8 @@ def empty_connection() -> duckdb.DuckDBPyConnection:
 def open_snapshot(directory: Path, threads: int | None = None, summaries: bool = True) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB whose views read one snapshot generation's Parquet files.
 
-    ``summaries=False`` leaves out the month-end summaries (empty), so every KPI is counted from the facts.
+    ``summaries=False`` leaves out the month-end summaries (empty) and the monthly summary, so every KPI is counted
+    from the facts.
     """
     con = duckdb.connect(":memory:")
     if threads:
@@ -376,4 +426,6 @@ def open_snapshot(directory: Path, threads: int | None = None, summaries: bool =
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{quoted}')")  # noqa: S608
         else:
             con.execute(f"CREATE TABLE {name} ({ddl})")
+    if summaries:
+        _attach_monthly(con, directory)
     return con

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import duckdb
 
 from claimwatch.errors import Invalid
-from claimwatch.kpi import summary
-from claimwatch.kpi.columns import END_POINTS, END_SUMMARY, TABLES
+from claimwatch.kpi import monthly, summary
+from claimwatch.kpi.columns import END_POINTS, END_SUMMARY, TABLES, monthly_view
 from claimwatch.kpi.filters import NotFilterable, bitmap_counted, distinct_columns, restricted
 from claimwatch.kpi.loader import END, Kpi
 from claimwatch.params import EARLIEST_YEAR, LATEST_YEAR
@@ -439,18 +439,97 @@ def _shared_scan(
     return _SharedScan(statement, params, list(members), columns)
 
 
+def _monthly_columns(con: Connection) -> dict[str, set[str]]:
+    """The columns of each view of the snapshot's monthly summary (none: count the facts), in one catalogue query."""
+    if not getattr(con, "summaries", True):
+        return {}  # an engine that counts from the facts (Spark)
+    try:
+        rows = con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE table_name LIKE 'monthly\\_%' ESCAPE '\\'"
+        ).fetchall()
+    except duckdb.Error:
+        return {}
+    found: dict[str, set[str]] = {}
+    for view, column in rows:
+        found.setdefault(str(view), set()).add(str(column))
+    return found
+
+
+def _monthly_scan(
+    stored_views: dict[str, set[str]],
+    plans: Sequence[_Plan],
+    members: Sequence[int],
+    periods: Sequence[Period],
+    scope: Scope,
+    by: Sequence[str],
+) -> _SharedScan | None:
+    """The members (same source and period column) that the monthly summary gives exactly (claimwatch.kpi.monthly),
+    in one statement over it; None when it gives none of them."""
+    measure = plans[members[0]].measure
+    assert measure is not None
+    stored = stored_views.get(monthly_view(measure.source, measure.column))
+    if not stored:
+        return None
+    kind = periods[0].kind
+    served: list[tuple[int, monthly.Shape]] = []
+    for index in members:
+        shape = monthly.shape(plans[index].kpi)
+        if shape is None or any(part.name not in stored for part in shape.parts):
+            continue  # not additive, or a formula the summary was not built with
+        if shape.months_only and (kind != "month" or any(p.kind != "month" for p in periods)):
+            continue  # a distinct count adds up over the groups of a month, not over months
+        served.append((index, shape))
+    if not served:
+        return None
+    keys = _key_expr(by)
+    position = len(keys) + 1
+    items: list[str] = []
+    columns: list[tuple[int | None, int, int]] = []
+    for number, (_, shape) in enumerate(served):
+        counted = None
+        if shape.rows is not None:
+            items.append(f"{shape.rows} AS r{number}")
+            counted, position = position, position + 1
+        items += [f"{shape.numerator} AS n{number}", f"{shape.denominator or 'NULL'} AS d{number}"]
+        columns.append((counted, position, position + 1))
+        position += 2
+    scope_where, scope_params = scope.conditions()
+    start, stop = min(p.start for p in periods), max(p.end for p in periods)
+    where = [*scope_where, f"{monthly.MONTH_AT} >= ?", f"{monthly.MONTH_AT} < ?"]
+    select_keys = "".join(f"{expression} AS k{i}, " for i, expression in enumerate(keys))
+    group = "".join(f"k{i}, " for i in range(len(keys)))
+    statement = (
+        f"SELECT {select_keys}date_trunc('{kind}', {monthly.MONTH_AT}) AS p, {', '.join(items)} "  # noqa: S608
+        f"FROM {monthly_view(measure.source, measure.column)} WHERE {' AND '.join(where)} GROUP BY {group}p"
+    )
+    params = [*scope_params, _midnight(start), _midnight(stop)]
+    return _SharedScan(statement, params, [index for index, _ in served], columns)
+
+
 def _run(
     con: Connection, plans: Sequence[_Plan], periods: Sequence[Period], scope: Scope, by: Sequence[str]
 ) -> list[list[tuple[Any, ...]]]:
-    """Each plan's rows: the KPIs with a period column that share a source and column in one scan each (a
-    panel of many KPIs over one table reads it once), every other plan by its own statement."""
+    """Each plan's rows: the KPIs with a period column that share a source and column from the monthly summary
+    where it holds them exactly, the others in one scan of the facts each (a panel of many KPIs over one table
+    reads it once), every other plan by its own statement."""
     rows_of: list[list[tuple[Any, ...]]] = [[] for _ in plans]
     sharing: dict[tuple[str, str], list[int]] = {}
     for index, plan in enumerate(plans):
         if plan.measure is not None:
             sharing.setdefault((plan.measure.source, plan.measure.column), []).append(index)
     done: set[int] = set()
-    for members in sharing.values():
+    stored_views = _monthly_columns(con) if sharing else {}
+    for group_members in sharing.values():
+        members = group_members
+        summed = _monthly_scan(stored_views, plans, members, periods, scope, by)
+        if summed is not None:
+            rows = con.execute(summed.statement, summed.params).fetchall()
+            for index, member_rows in zip(summed.members, summed.split(rows, len(by)), strict=True):
+                rows_of[index] = member_rows
+            done.update(summed.members)
+            members = [index for index in members if index not in done]
+            if not members:
+                continue
         scan = _shared_scan(con, plans, members, periods, scope, by)
         if scan is None:
             continue

@@ -37,6 +37,7 @@ from claimwatch.complaints.models import Complaint, ComplaintClock, TenantVolume
 from claimwatch.config import get_settings
 from claimwatch.inspections.models import Inspection, InspectionDraw, InspectionPlan
 from claimwatch.kpi import loader as kpi_loader
+from claimwatch.kpi import monthly as kpi_monthly
 from claimwatch.kpi import sources as kpi_sources
 from claimwatch.kpi import summary as kpi_summary
 from claimwatch.kpi.columns import DERIVED_TABLES, TABLES, relation_or_empty, write_table
@@ -457,7 +458,8 @@ def _exposure_select(generation: Path) -> str:
 
 
 def _write_summary(generation: Path, taken_at: dt.datetime) -> None:
-    """The month-end summaries of the catalogue's point-in-time KPIs (none if the catalogue does not load)."""
+    """The month-end summaries of the catalogue's point-in-time KPIs and the monthly summary of its KPIs with a
+    period column (claimwatch.kpi.monthly); none if the catalogue does not load."""
     try:
         kpis = kpi_loader.catalogue()
     except CatalogueError as exc:
@@ -465,6 +467,7 @@ def _write_summary(generation: Path, taken_at: dt.datetime) -> None:
         return
     local_now = taken_at.astimezone(snapshot_zone()).replace(tzinfo=None)
     kpi_summary.write(generation, kpis, local_now)
+    kpi_monthly.write(generation, kpis)
 
 
 def take_snapshot(root: Path | None = None, now: dt.datetime | None = None) -> SnapshotInfo:

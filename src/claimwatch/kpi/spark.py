@@ -8,8 +8,9 @@ every KPI of a call as one query (``batched``), so a dashboard panel is one Spar
 The snapshot's tables are temporary views over its Parquet files, a fact table read as its Hive-style
 partitions (``tenant_id=…/month=…``) with the schema of :data:`claimwatch.kpi.columns.TABLES`, from any path
 Hadoop reads: a local folder, ``file:``, ``hdfs://``, or ``s3a://`` (hadoop-aws, configured with
-``--conf spark.hadoop.fs.s3a.*``). The month-end summaries that DuckDB's snapshot carries are not read: Spark
-counts every point-in-time KPI from the facts, so a comparison of the two engines also checks the summaries.
+``--conf spark.hadoop.fs.s3a.*``). The summaries that DuckDB's snapshot carries (month-end, claimwatch.kpi.summary,
+and monthly, claimwatch.kpi.monthly) are not read: Spark counts every KPI from the facts, so a comparison of the two
+engines also checks the summaries.
 
 PySpark is optional (the ``spark`` extra); it needs Java 17 or later on the PATH or JAVA_HOME.
 """
@@ -122,7 +123,7 @@ class SparkSnapshot:
     """One snapshot generation opened in a Spark session, queried with the KPI engine's DuckDB statements."""
 
     # Every KPI of a compute() in one Spark query (a job costs far more than the few rows it returns), and the
-    # point-in-time KPIs counted from the facts (the summary is DuckDB's shortcut, Spark does not read it).
+    # KPIs counted from the facts (the summaries are DuckDB's shortcut, Spark does not read them).
     batched = True
     summaries = False
 
