@@ -127,6 +127,9 @@ def test_scores_reasons_levels_and_the_model_as_arrays():
     calibrated, model = fit_sklearn(matrix, labels, feature_names(flags.codes))
     ours = model.probability(model.standardise(matrix))
     assert np.allclose(ours, calibrated.predict_proba(matrix)[:, 1], atol=1e-9)
+    # … and so does the one-row path ingestion takes (``score_row``, plain floats), row by row, to 1e-12
+    one_by_one = [model.score_row(row.tolist())[0] for row in matrix[:200]]
+    assert np.abs(np.array(one_by_one) - calibrated.predict_proba(matrix[:200])[:, 1]).max() <= 1e-12
     scored = score_columns(columns, flags, model)
     assert scored.probability is not None and np.allclose(scored.score, ours)
     assert scored.top_index is not None and scored.top_value is not None

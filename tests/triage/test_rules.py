@@ -25,6 +25,7 @@ from claimwatch.cases.schemas import EventIn
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.errors import Invalid
 from claimwatch.risk.facts import ClaimFacts
+from claimwatch.risk.models import RiskScore
 from claimwatch.triage import loader, service
 from claimwatch.triage import subscriptions as _subscriptions  # noqa: F401 - until claimwatch/subscriptions.py loads it
 from claimwatch.triage.models import TriageContact, TriageDecision
@@ -246,6 +247,42 @@ def test_monitor_then_active_at_report_time(world: World, tmp_path: Path) -> Non
     assert refused.exit_code != 0 and f"{bad}:7:" in refused.output
     versions = runner.invoke(app, ["triage", "versions", "--tenant", "TRI"])
     assert versions.exit_code == 0 and "active" in versions.output and "monitor" in versions.output
+
+
+def test_amount_change_re_evaluates_and_writes_the_claim(world: World) -> None:
+    """Ingestion re-evaluates a claim on an amount change from its row and latest decision read by one Core
+    statement (not in the session): what changed on the claim (route, decision, risk) is written back and read
+    by the next transaction; a claim on the normal route with nothing new is neither re-scored nor changed."""
+    desk = Desk(world)
+    with desk.session() as session:
+        service.load_rule_set(session, desk.admin, RULES.replace("mode: monitor", "mode: active"), "mine.yaml")
+    desk.report("AM-1", amount="3200.00", hours=1)
+    desk.report("AM-2", amount="9000.00", hours=1)
+    fast, normal = desk.claim("AM-1"), desk.claim("AM-2")
+    assert (fast.route, normal.route) == ("fast_track", "normal")
+    occurred = reported("x", "x", hours=2)["occurred_at"]
+    amounts = [
+        {"event_id": f"{n}-a", "claim_number": n, "type": "amounts", "assessed_amount": a, "occurred_at": occurred}
+        for n, a in (("AM-1", "8000.00"), ("AM-2", "9500.00"))
+    ]
+    desk.send(*amounts)
+    moved, kept = desk.claim("AM-1"), desk.claim("AM-2")
+    first, second = desk.decisions("AM-1")
+    assert (second.trigger, second.event_ref, second.route) == ("amounts", "AM-1-a", "normal")
+    assert second.facts["amount_cny"] == 8000.0 and first.facts["amount_cny"] == 3200.0
+    assert (moved.route, moved.triage_decision_id) == ("normal", second.id)
+    with desk.session() as session:
+        scores = session.scalars(select(RiskScore).where(RiskScore.claim_id == moved.id).order_by(RiskScore.id)).all()
+        assert [s.trigger for s in scores] == ["reported", "rescore"]
+        assert (moved.risk_score, moved.risk_level) == (scores[-1].score, scores[-1].level)
+        assert scores[-1].inputs["amount_cny"] == 8000.0
+        untouched = session.scalars(select(RiskScore.trigger).where(RiskScore.claim_id == kept.id)).all()
+    assert untouched == ["reported"] and len(desk.decisions("AM-2")) == 1
+    assert (kept.route, kept.risk_score, kept.triage_decision_id) == (
+        "normal",
+        normal.risk_score,
+        normal.triage_decision_id,
+    )
 
 
 def test_report_time_history_counts_the_batch_and_earlier_claims(world: World) -> None:

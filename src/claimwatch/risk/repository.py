@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, or_, select
 from sqlalchemy.orm import Session
@@ -22,17 +22,23 @@ def active_model_key(session: Session) -> tuple[int, str] | None:
     return (row[0], row[1]) if row else None
 
 
+_SCORES = cast(Table, RiskScore.__table__)
+# Built once, executed on the session's connection: a re-score at ingestion is one row, where building the
+# statement and the ORM's execute path cost more than the insert.
+_INSERT_SCORES = insert(_SCORES)
+_INSERT_SCORES_RETURNING = insert(_SCORES).returning(_SCORES.c.id, sort_by_parameter_order=True)
+
+
 def insert_scores(session: Session, rows: list[dict[str, Any]], *, returning: bool) -> list[int] | None:
     """Score rows by one Core INSERT (rows carry ``tenant_id``); their ids in order when ``returning``."""
     if not rows:
         return [] if returning else None
-    table = RiskScore.__table__
-    assert isinstance(table, Table)
+    session.flush()  # as the session's own execute would (autoflush): a clean session costs nothing here
+    connection = session.connection()
     if not returning:
-        session.execute(insert(table), rows)
+        connection.execute(_INSERT_SCORES, rows)
         return None
-    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [int(row[0]) for row in result]
+    return [int(row[0]) for row in connection.execute(_INSERT_SCORES_RETURNING, rows)]
 
 
 def model_by_id(session: Session, model_id: int) -> RiskModel | None:

@@ -41,8 +41,13 @@ def rule_set_in_force(session: Session, at: dt.datetime) -> TriageRuleSet | None
     ).scalar_one_or_none()
 
 
-def rule_set_head(session: Session, at: dt.datetime) -> tuple[int, str, str] | None:
-    """(id, mode, digest) of the version in force: the hot path reads no content."""
+def rule_set_head(session: Session, at: dt.datetime, tenant_id: int | None = None) -> tuple[int, str, str] | None:
+    """(id, mode, digest) of the version in force: the hot path reads no content. ``tenant_id``: the session's
+    tenant, named by a prebuilt Core statement (ingestion asks every few seconds; the ORM select cost several
+    times its round trip)."""
+    if tenant_id is not None:
+        found = session.connection().execute(_HEAD, {"tenant_id": tenant_id, "at": at}).first()
+        return (found[0], found[1], found[2]) if found is not None else None
     row = session.execute(
         select(TriageRuleSet.id, TriageRuleSet.mode, TriageRuleSet.digest)
         .where(TriageRuleSet.active_from <= at)
@@ -50,6 +55,15 @@ def rule_set_head(session: Session, at: dt.datetime) -> tuple[int, str, str] | N
         .limit(1)
     ).first()
     return (row[0], row[1], row[2]) if row is not None else None
+
+
+_RULE_SETS = cast(Table, TriageRuleSet.__table__)
+_HEAD = (
+    select(_RULE_SETS.c.id, _RULE_SETS.c.mode, _RULE_SETS.c.digest)
+    .where(_RULE_SETS.c.tenant_id == bindparam("tenant_id"), _RULE_SETS.c.active_from <= bindparam("at"))
+    .order_by(_RULE_SETS.c.active_from.desc(), _RULE_SETS.c.id.desc())
+    .limit(1)
+)
 
 
 def rule_sets(session: Session, limit: int = 200) -> list[TriageRuleSet]:
@@ -464,6 +478,7 @@ _DECIDE_AND_UPDATE = (
 )
 _SCORES = cast(Table, RiskScore.__table__)
 SCORE_COLUMNS = tuple(column.key for column in _SCORES.c if column.key != "id")
+_INSERT_SCORES = insert(_SCORES)
 # … and the claim's risk score row with them (a CTE the statement does not read: PostgreSQL runs it all the same).
 _SCORE_DECIDE_AND_UPDATE = _DECIDE_AND_UPDATE.add_cte(
     insert(_SCORES)
@@ -498,7 +513,7 @@ def write_triaged(
         decision.id = claim.triage_decision_id = int(connection.execute(statement, parameters).scalar_one())
         return
     if scores:
-        connection.execute(insert(_SCORES), list(scores))
+        connection.execute(_INSERT_SCORES, list(scores))
     if stored:
         rows = [{name: getattr(decision, name) for name in DECISION_COLUMNS} for _, decision in stored]
         for (claim, decision), (new_id,) in zip(stored, connection.execute(_INSERT_DECISIONS, rows), strict=True):
@@ -510,3 +525,84 @@ def _triaged(tenant_id: int, claim: Claim) -> dict[str, Any]:
     values = {f"set_{name}": getattr(claim, name) for name in TRIAGED_COLUMNS}
     values.update(claim=claim.id, tenant=tenant_id)
     return values
+
+
+# -- the re-evaluation path's read -------------------------------------------------------------------------
+
+_DECISION_MAPPER = inspect(TriageDecision)
+_DECISION_KEYS = tuple(_DECISIONS.c.keys())
+_CURRENT_COLUMNS = (
+    *_CLAIMS.c,
+    *(_DECISIONS.c[key].label(f"d_{key}") for key in _DECISION_KEYS),
+    *_STATE.selected_columns,
+)
+_CURRENT_FROM = _CLAIMS.join(_DECISIONS, _DECISIONS.c.id == _CLAIMS.c.triage_decision_id)
+# Built once per shape (one claim: the ingestion path sends events one by one; many: an expanding IN). Core, so
+# the tenant is named here.
+_CURRENT = {
+    many: select(*_CURRENT_COLUMNS)
+    .select_from(_CURRENT_FROM)
+    .where(
+        _CLAIMS.c.tenant_id == _T,
+        _CLAIMS.c.id.in_(bindparam("ids", expanding=True)) if many else _CLAIMS.c.id == bindparam("id"),
+        _CLAIMS.c.closed_at.is_(None),
+    )
+    for many in (False, True)
+}
+
+
+def current_rows_and_state(
+    session: Session, tenant_id: int, claim_ids: Sequence[int]
+) -> tuple[dict[int, tuple[Claim, TriageDecision]], TenantState | None] | None:
+    """:func:`current_decisions_and_state` by one prebuilt Core statement, the claims and decisions built from its
+    rows without the ORM's loading (as :func:`claims_from_rows`): they are detached, so what a re-evaluation
+    changes on a claim is written by :func:`write_reevaluated`. None when one of the claims is in the session
+    already (the caller then takes the ORM path, so the session's copy stays the one written) or the ids need
+    more than one statement."""
+    wanted = sorted(set(claim_ids))
+    if not wanted or len(wanted) > _CHUNK:
+        return None
+    identity_map = session.identity_map
+    if any(session.identity_key(Claim, claim_id) in identity_map for claim_id in wanted):
+        return None
+    parameters: dict[str, Any] = {"tenant_id": tenant_id}
+    if len(wanted) == 1:
+        parameters["id"] = wanted[0]
+    else:
+        parameters["ids"] = wanted
+    rows = session.connection().execute(_CURRENT[len(wanted) > 1], parameters).all()
+    claim_manager = _CLAIM_MAPPER.class_manager
+    decision_manager = _DECISION_MAPPER.class_manager
+    found: dict[int, tuple[Claim, TriageDecision]] = {}
+    state: TenantState | None = None
+    for row in rows:
+        values = row._mapping
+        claim = claim_manager.new_instance()
+        claim.__dict__.update((key, values[key]) for key in _CLAIM_ATTRIBUTES)
+        decision = decision_manager.new_instance()
+        decision.__dict__.update((key, values[f"d_{key}"]) for key in _DECISION_KEYS)
+        found[claim.id] = (claim, decision)
+        if state is None:
+            state = _state_of(*row[-5:])
+    return found, state
+
+
+def triaged_values(claim: Claim) -> tuple[Any, ...]:
+    """A claim's :data:`TRIAGED_COLUMNS`, to tell whether a re-evaluation changed them."""
+    return tuple(getattr(claim, name) for name in TRIAGED_COLUMNS)
+
+
+def write_reevaluated(session: Session, tenant_id: int, claims: Sequence[Claim]) -> None:
+    """The triaged columns of detached claims (:func:`current_rows_and_state`) a re-evaluation changed: one
+    executemany UPDATE."""
+    if claims:
+        session.connection().execute(_UPDATE_TRIAGED, [_triaged(tenant_id, claim) for claim in claims])
+
+
+def detached_decision(values: Mapping[str, Any]) -> TriageDecision:
+    """A decision built from its column values without the mapped constructor (its attribute events cost more
+    than the rest of the decision): for rows written by Core statements (:func:`write_triaged`), never added
+    to a session."""
+    decision = _DECISION_MAPPER.class_manager.new_instance()
+    decision.__dict__.update({"id": None, **values})
+    return decision

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from claimwatch import params
@@ -175,7 +176,7 @@ def in_force(session: Session, at: dt.datetime | None = None) -> InForce | None:
     if cached is not None and now - cached[0] < HEAD_TTL_SECONDS:
         head = cached[1]
     else:
-        head = repository.rule_set_head(session, at or utc_now())
+        head = repository.rule_set_head(session, at or utc_now(), tenant_id)
         if at is None:
             _HEADS[key] = (now, head)
     if head is None:
@@ -249,13 +250,14 @@ def triage_reported(
     scores: list[dict[str, Any]] | None = [] if len(handed) == len(changes) else None
     _score(session, tenant_id, claims, found, "reported", state, scores)
     pending: list[_Pending] = []
+    detached = len(handed) == len(changes)  # the decisions are written by Core statements, not the session
     if rules is not None:
         now = utc_now()
         pending = [
-            _decide(tenant_id, rules, claim, found[claim.id], Trigger("reported", refs.get(claim.id)), now)
+            _decide(tenant_id, rules, claim, found[claim.id], Trigger("reported", refs.get(claim.id)), now, detached)
             for claim in claims
         ]
-    if len(handed) == len(changes):
+    if detached:
         decisions: dict[int, TriageDecision] = {item.claim.id: _settle(rules, item) for item in pending}
         # The clocks follow the route without help here: the SLA subscription runs after this one on the same
         # events and starts the route's policies from claims.route (claimwatch/subscriptions.py keeps the order).
@@ -329,8 +331,17 @@ class _Pending:
 
 
 def _decide(
-    tenant_id: int, rules: InForce, claim: Claim, facts: ClaimFacts, trigger: Trigger, now: dt.datetime
+    tenant_id: int,
+    rules: InForce,
+    claim: Claim,
+    facts: ClaimFacts,
+    trigger: Trigger,
+    now: dt.datetime,
+    detached: bool = False,
 ) -> _Pending:
+    """The rules' outcome for one claim and the decision row that records it. ``detached``: the row is written
+    by a Core statement (:func:`repository.write_triaged`), never added to the session, so it is built without
+    the mapped constructor's attribute events."""
     outcome = rules.rules.evaluate(facts)
     route = claim.route
     priority = claim.priority
@@ -340,21 +351,22 @@ def _decide(
         if claim.catastrophe_id is not None:  # a declared catastrophe keeps its claims in the green channel
             route = stronger(route, "green")
             priority = max(priority, CATASTROPHE_PRIORITY)
-    row = TriageDecision(
-        tenant_id=tenant_id,
-        claim_id=claim.id,
-        rule_set_id=rules.row_id,
-        mode=rules.mode,
-        route=route,
-        would_be_route=outcome.route,
-        priority=priority,
-        fired=outcome.fired_json(),
-        facts=facts.as_dict(),
-        trigger=trigger.kind,
-        event_ref=trigger.event_ref,
-        reason=(trigger.reason or None) and trigger.reason[:300],
-        decided_at=now,
-    )
+    values = {
+        "tenant_id": tenant_id,
+        "claim_id": claim.id,
+        "rule_set_id": rules.row_id,
+        "mode": rules.mode,
+        "route": route,
+        "would_be_route": outcome.route,
+        "priority": priority,
+        "fired": outcome.fired_json(),
+        "facts": facts.as_dict(),
+        "trigger": trigger.kind,
+        "event_ref": trigger.event_ref,
+        "reason": (trigger.reason or None) and trigger.reason[:300],
+        "decided_at": now,
+    }
+    row = repository.detached_decision(values) if detached else TriageDecision(**values)
     return _Pending(claim, outcome, row)
 
 
@@ -449,13 +461,20 @@ def reevaluate(
         found = facts_builder.facts_from_decisions(session, tenant_id, claims, latest, investigation=flags)
     else:
         found = facts_builder.build_facts(session, tenant_id, claims, investigation=flags)
+    # Claims read detached (repository.current_rows_and_state) are not in the session: what changes on them is
+    # written here, by one Core statement, after the decisions.
+    detached = {c.id: repository.triaged_values(c) for c in claims if inspect(c).transient}
     if rescore:
         _score(session, tenant_id, claims, found, "rescore", state)
     else:
         _mark_catastrophes(session, tenant_id, claims, found)
     now = utc_now()
     pending = [_decide(tenant_id, rules, claim, found[claim.id], trigger, now) for claim in claims]
-    return _apply(session, rules, claims, pending, always=False, latest=latest)
+    stored = _apply(session, rules, claims, pending, always=False, latest=latest)
+    if detached:
+        changed = [c for c in claims if c.id in detached and repository.triaged_values(c) != detached[c.id]]
+        repository.write_reevaluated(session, tenant_id, changed)
+    return stored
 
 
 def _reevaluate_changes(session: Session, tenant_id: int, changes: Sequence[CaseChange], rules: InForce) -> int:
@@ -470,7 +489,12 @@ def _reevaluate_changes(session: Session, tenant_id: int, changes: Sequence[Case
             investigated[change.claim_id] = Trigger("status", change.event_ref, f"entered {change.to_status}")
     if not plain and not investigated:
         return 0
-    current, state = repository.current_decisions_and_state(session, tenant_id, [*plain, *investigated])
+    # Most amount changes re-evaluate nothing (a claim on the normal route stays there): the claims and their
+    # latest decisions come by one prebuilt Core statement, detached (no ORM loading); the ORM path only when
+    # the session holds one of the claims already.
+    wanted = [*plain, *investigated]
+    read = repository.current_rows_and_state(session, tenant_id, wanted)
+    current, state = read if read is not None else repository.current_decisions_and_state(session, tenant_id, wanted)
     done = 0
     for claim_id, trigger in investigated.items():
         if claim_id in current:
