@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
+import time
 
 import pytest
 from sqlalchemy import select
 
 from claimwatch.config import get_settings
-from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.db import BUSY_TIMEOUT_SECONDS, TenantContext, unit_of_work
 from claimwatch.lookup import service
 from claimwatch.lookup.api import find_insurer
 from claimwatch.lookup.models import LookupCode, LookupThrottle
@@ -303,3 +305,53 @@ def test_the_worker_forgets_throttle_rows_idle_for_a_day(client, world):
     with unit_of_work(TenantContext.regulator()) as session:
         kept = set(session.execute(select(LookupThrottle.key_hash)).scalars())
     assert kept == {"b" * 64, "c" * 64}
+
+
+def test_a_phone_check_writes_nothing_itself_and_its_failure_is_counted_after(client, world):
+    """The API checks the phone factor in a read-only transaction; the failure it found is written after."""
+    acme = world.tenant("ACME")
+    new_claim(client, acme, "CLM-1")
+    found = find_insurer("ACME")
+    assert found is not None
+    with unit_of_work(TenantContext.anonymous(found.id, read_only=True)) as session:
+        failed = service.verify(session, found, "CLM-1", "10.0.0.9", phone_last4="0000", counts_later=True)
+    assert failed.result == service.FAILED and failed.count_failure and not failed.clear_claim_failures
+    with unit_of_work(TenantContext.regulator()) as session:
+        assert session.execute(select(LookupThrottle)).scalars().all() == []
+    with unit_of_work(TenantContext.anonymous(found.id)) as session:
+        service.record_counts(session, found, "clm-1", "10.0.0.9", failed)
+    with unit_of_work(TenantContext.regulator()) as session:
+        rows = session.execute(select(LookupThrottle)).scalars().all()
+        assert sorted((row.scope, row.failures) for row in rows) == [("claim", 1), ("ip", 1)]
+    # The right factor next: the claim number's failures are to be cleared, by record_counts again.
+    with unit_of_work(TenantContext.anonymous(found.id, read_only=True)) as session:
+        verified = service.verify(session, found, "CLM-1", "10.0.0.9", phone_last4=LAST4, counts_later=True)
+    assert verified.result == service.VERIFIED and verified.clear_claim_failures and not verified.count_failure
+    with unit_of_work(TenantContext.anonymous(found.id)) as session:
+        service.record_counts(session, found, "CLM-1", "10.0.0.9", verified)
+    with unit_of_work(TenantContext.regulator()) as session:
+        rows = session.execute(select(LookupThrottle)).scalars().all()
+        assert sorted((row.scope, row.failures) for row in rows) == [("claim", 0), ("ip", 1)]
+    with pytest.raises(ValueError):
+        verify(found, "CLM-1", "10.0.0.9", code="123456", counts_later=True)
+
+
+def test_a_right_phone_is_answered_while_a_writer_holds_sqlite_s_lock(client, world, database):
+    """On SQLite the phone check begins DEFERRED: it does not wait for a writer (here one holding the write lock
+    from another connection), where BEGIN IMMEDIATE would wait up to the busy timeout."""
+    if database.dialect != "sqlite":
+        pytest.skip("PostgreSQL readers never wait for writers")
+    acme = world.tenant("ACME")
+    new_claim(client, acme, "CLM-1")
+    lookup(client, "ACME", "CLM-1", phone_last4=LAST4)  # the insurer is cached before the lock is taken
+    writer = sqlite3.connect(str(database.path), isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        answer = lookup(client, "ACME", "CLM-1", phone_last4=LAST4)
+        waited = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert answer.status_code == 200 and answer.json()["claim"]["claim_number"] == "CLM-1"
+    assert waited < BUSY_TIMEOUT_SECONDS / 2

@@ -79,17 +79,26 @@ async def lookup(body: LookupIn, request: Request) -> Any:
     # indexed single-row reads (the GIL serialises it anyway), and the hand-off to a worker thread
     # and back cost as much again under load.
     found = _insurer(body.insurer)
-    # A failure is answered only after its counts committed (they are what locks a guesser out).
-    with unit_of_work(TenantContext.anonymous(found.id)) as session:
+    client = client_address(request)
+    # The phone factor is checked in a read-only transaction (on SQLite a deferred BEGIN: no write lock, so lookups
+    # run beside each other and beside the worker's batches); what it has to count is written after, in a
+    # transaction that may write. A one-time code is used up by its check, so that check may write itself.
+    by_phone = body.code is None
+    with unit_of_work(TenantContext.anonymous(found.id, read_only=by_phone)) as session:
         outcome = service.verify(
             session,
             found,
             body.claim_number,
-            client_address(request),
+            client,
             body.phone_last4,
             body.code,
             locale=request_locale(request),
+            counts_later=by_phone,
         )
+    # A failure is answered only after its counts committed (they are what locks a guesser out).
+    if outcome.counts_pending:
+        with unit_of_work(TenantContext.anonymous(found.id)) as session:
+            service.record_counts(session, found, body.claim_number, client, outcome)
     if outcome.result == service.LOCKED:
         raise service.Locked(outcome.retry_after)
     if outcome.result != service.VERIFIED or outcome.session is None or outcome.view is None:

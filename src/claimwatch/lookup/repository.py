@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from claimwatch import throttle
 from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.lookup.models import LookupCode, LookupThrottle
+from claimwatch.materials.models import MaterialsDocument, MaterialsProfile
 from claimwatch.sla.models import SlaClock
 
 
@@ -92,6 +93,16 @@ _CLOCK = (
     .limit(1)
 )
 
+# The claim's checklist inputs (claim type, facts) and the items received: what the materials rules need.
+_MATERIALS_PROFILE = select(MaterialsProfile.claim_type, MaterialsProfile.facts).where(
+    MaterialsProfile.tenant_id == bindparam("tenant_id"), MaterialsProfile.claim_id == bindparam("claim_id")
+)
+_RECEIVED_ITEMS = (
+    select(MaterialsDocument.item_code)
+    .where(MaterialsDocument.tenant_id == bindparam("tenant_id"), MaterialsDocument.claim_id == bindparam("claim_id"))
+    .distinct()
+)
+
 
 def lookup_claim(session: Session, tenant_id: int, number: str) -> Any | None:
     """The claim of an insurer's claim number (unique per tenant) as a row of :data:`LOOKUP_CLAIM_FIELDS`."""
@@ -107,3 +118,16 @@ def timeliness_clock(session: Session, tenant_id: int, claim_id: int) -> Any | N
     """The latest cycle of the claim's platform timeliness clock: its policy, state, target due time
     and calendar gap."""
     return session.connection().execute(_CLOCK, {"tenant_id": tenant_id, "claim_id": claim_id}).first()
+
+
+def materials_profile(session: Session, tenant_id: int, claim_id: int) -> Any | None:
+    """(claim_type, facts) of the claim's materials profile; None until it is set. A Core read: it does not
+    flush the session first, so it sees only what the session has flushed (the lookup's sessions write no
+    materials before reading them)."""
+    return session.connection().execute(_MATERIALS_PROFILE, {"tenant_id": tenant_id, "claim_id": claim_id}).first()
+
+
+def received_items(session: Session, tenant_id: int, claim_id: int) -> set[str]:
+    """The checklist items the claim has a document for."""
+    rows = session.connection().execute(_RECEIVED_ITEMS, {"tenant_id": tenant_id, "claim_id": claim_id})
+    return set(rows.scalars())

@@ -275,6 +275,13 @@ class Outcome:
     token: str | None = None
     retry_after: int = 0  # seconds, when locked
     view: dict[str, Any] | None = None  # the claim, when asked for (``locale``) and verified
+    # With ``counts_later``: the throttle writes the verification left to :func:`record_counts`.
+    count_failure: bool = False
+    clear_claim_failures: bool = False
+
+    @property
+    def counts_pending(self) -> bool:
+        return self.count_failure or self.clear_claim_failures
 
 
 @lru_cache
@@ -320,16 +327,21 @@ def verify(
     code: str | None = None,
     now: dt.datetime | None = None,
     locale: str | None = None,
+    counts_later: bool = False,
 ) -> Outcome:
     """Claim number + one factor. A locked claim number or client address is refused before the
     factor is looked at (a right factor during a lock is refused too); a failure counts against both.
     With ``locale``, a success also carries the claim's view, read in the same transaction.
 
-    Returns (never raises) a failure: its counts must commit with the caller's session."""
+    Returns (never raises) a failure: its counts must commit with the caller's session. With ``counts_later``
+    (the phone factor only: checking it writes nothing) nothing is written here; the outcome says what
+    :func:`record_counts` must write, in a session that may write, before the answer is sent. So the check
+    itself runs in a read-only transaction, which on SQLite does not take the write lock."""
+    if counts_later and code is not None:
+        raise ValueError("a one-time code is used up by its check: it is verified in a session that may write")
     now = now or utc_now()
-    settings = get_settings()
     number = normalise_number(number)
-    keys = [(CLAIM, claim_key(found.id, number)), (IP, ip_key(client))]
+    keys = _throttle_keys(found, number, client)
     rows = repository.throttles(session, keys)
     locks = [row.locked_until for row in rows if row.locked_until is not None and row.locked_until > now]
     if locks:
@@ -341,15 +353,40 @@ def verify(
     else:
         ok = _phone_matches(claim, phone_last4 or "")
     if not ok or claim is None:
-        window, lockout = settings.lookup_failure_window_seconds, settings.lookup_lockout_seconds
-        repository.count_failure(session, CLAIM, keys[0][1], now, window, settings.lookup_max_failures, lockout)
-        repository.count_failure(session, IP, keys[1][1], now, window, settings.lookup_ip_max_failures, lockout)
+        if counts_later:
+            return Outcome(FAILED, count_failure=True)
+        _count_failure(session, keys, now)
         return Outcome(FAILED)
-    if any(row.scope == CLAIM and row.failures for row in rows):
+    clear = any(row.scope == CLAIM and row.failures for row in rows)
+    if clear and not counts_later:
         repository.clear_failures(session, CLAIM, keys[0][1])
     token, expires = issue_token(found.id, claim.id, now)
     view = claim_view(session, claim, found, locale, now) if locale else None
-    return Outcome(VERIFIED, LookupSession(found.id, claim.id, expires), token, view=view)
+    granted = LookupSession(found.id, claim.id, expires)
+    return Outcome(VERIFIED, granted, token, view=view, clear_claim_failures=clear and counts_later)
+
+
+def record_counts(
+    session: Session, found: Insurer, number: str, client: str, outcome: Outcome, now: dt.datetime | None = None
+) -> None:
+    """Write what a ``counts_later`` verification left: its failure against the claim number and the client
+    address (each an atomic upsert, so concurrent failures all count), or the claim number's cleared failures."""
+    keys = _throttle_keys(found, normalise_number(number), client)
+    if outcome.count_failure:
+        _count_failure(session, keys, now or utc_now())
+    if outcome.clear_claim_failures:
+        repository.clear_failures(session, CLAIM, keys[0][1])
+
+
+def _throttle_keys(found: Insurer, number: str, client: str) -> list[tuple[str, str]]:
+    return [(CLAIM, claim_key(found.id, number)), (IP, ip_key(client))]
+
+
+def _count_failure(session: Session, keys: list[tuple[str, str]], now: dt.datetime) -> None:
+    settings = get_settings()
+    window, lockout = settings.lookup_failure_window_seconds, settings.lookup_lockout_seconds
+    repository.count_failure(session, CLAIM, keys[0][1], now, window, settings.lookup_max_failures, lockout)
+    repository.count_failure(session, IP, keys[1][1], now, window, settings.lookup_ip_max_failures, lockout)
 
 
 # The answer to a code request takes at least this long from the request's start, whatever happened: the code
@@ -459,6 +496,20 @@ def _expected(session: Session, claim: LookupClaim, now: dt.datetime) -> dict[st
     }
 
 
+def _materials_evaluation(session: Session, claim: LookupClaim) -> materials_service.Evaluation | None:
+    """materials_service.claim_evaluation from the lookup's two prebuilt reads (the ORM query of the profile was
+    a fifth of a lookup's CPU). The rules read only the claim's line and route, which a LookupClaim has."""
+    profile = repository.materials_profile(session, claim.tenant_id, claim.id)
+    if profile is None:
+        return None
+    return materials_service.evaluate(
+        materials_service.claim_type_def(claim.line, profile.claim_type),
+        profile.facts,
+        repository.received_items(session, claim.tenant_id, claim.id),
+        materials_service.electronic_only(cast(Claim, claim)),
+    )
+
+
 def claim_view(
     session: Session, claim: LookupClaim, found: Insurer, locale: str, now: dt.datetime | None = None
 ) -> dict[str, Any]:
@@ -475,8 +526,7 @@ def claim_view(
         }
         for row in repository.status_changes(session, claim.tenant_id, claim.id)
     ]
-    # The materials rules read only the claim's id, line and route, which a LookupClaim has.
-    evaluation = materials_service.claim_evaluation(session, cast(Claim, claim))
+    evaluation = _materials_evaluation(session, claim)
 
     def items(codes: Any) -> list[dict[str, str]]:
         return [{"code": c, "label": materials_service.item_label(claim.line, c, locale)} for c in codes]
