@@ -114,6 +114,12 @@ def test_unknown_and_known_accounts_take_the_same_time(world, production_passwor
     assert 0.5 < statistics.median(known) / statistics.median(unknown) < 2.0
 
 
+def test_the_dummy_hash_has_the_production_parameters(production_password_hashing):
+    """The dummy hash is written out in the source: it must cost what checking a real user's password costs."""
+    assert not auth_service._hasher.check_needs_rehash(auth_service._DUMMY_HASH)
+    assert auth_service._hasher.verify(auth_service._DUMMY_HASH, "claimwatch-timing-equaliser")
+
+
 def test_sign_ins_are_recorded_for_the_insurers_quality_manager(world):
     acme = world.tenant("ACME")
     other = world.tenant("BBB")

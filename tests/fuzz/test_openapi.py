@@ -31,6 +31,10 @@ from claimwatch.config import get_settings
 from claimwatch.kpi import snapshot
 from tests.apps import shared_app
 from tests.factories import PASSWORD, World, reported
+from tests.fuzz import coverage_on_run
+
+# Each operation's coverage cases are made when its test runs, not in every xdist worker's collection.
+coverage_on_run.install()
 
 # Generated requests per operation, after the coverage phase's boundary cases. Bounded by the suite's time budget
 # (about 300 operations); the coverage phase already tries every parameter's boundary and just-invalid values.
