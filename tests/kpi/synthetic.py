@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -119,3 +120,15 @@ def write_snapshot(directory: Path, kpis: list[Kpi], rows: int = 500, grouped_cl
     monthly.write(directory, kpis)
     meta = {"taken_at": NOW.replace(tzinfo=dt.UTC).isoformat(), "rows": {}, "database": "synthetic"}
     (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+class CountingConnection:
+    """A DuckDB connection that records the statements it runs (how many scans a panel made)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.statements: list[str] = []
+
+    def execute(self, query: str, parameters: Any = None) -> Any:
+        self.statements.append(query)
+        return self.con.execute(query, parameters)

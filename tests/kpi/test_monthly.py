@@ -15,21 +15,9 @@ import pytest
 from claimwatch.kpi import loader, monthly
 from claimwatch.kpi.columns import MONTHLY_FOLDER, monthly_view, open_snapshot
 from claimwatch.kpi.engine import Period, Result, Scope, compute
-from tests.kpi.synthetic import NOW, write_snapshot
+from tests.kpi.synthetic import NOW, CountingConnection, write_snapshot
 
 PROACTIVE = "proactive_notification_rate"
-
-
-class _Counting:
-    """A DuckDB connection that records the statements it runs."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self.statements: list[str] = []
-
-    def execute(self, query: str, parameters: Any = None) -> Any:
-        self.statements.append(query)
-        return self.con.execute(query, parameters)
 
 
 def _table(result: Result) -> dict[tuple[str, str, tuple[str, ...]], tuple[float | None, ...]]:
@@ -128,7 +116,7 @@ def test_the_summary_alone_answers_the_kpis_it_holds(grouped: Path, kpis: list[l
 def test_a_panel_reads_the_summary_once_per_table_and_column(grouped: Path, kpis: list[loader.Kpi]):
     con = open_snapshot(grouped)
     try:
-        counting = _Counting(con)
+        counting = CountingConnection(con)
         compute(counting, kpis, Period.parse("2026-11").trailing(12), Scope(tenant_ids=None), (), NOW)
         scans = [s for s in counting.statements if "date_trunc" in s]
         read = sorted(s.split(" FROM ")[1].split()[0] for s in scans if " FROM monthly_" in s)
@@ -153,7 +141,7 @@ def test_distinct_counts_are_not_summarised_when_a_claim_lies_in_several_groups(
             ).fetchall()
         }
         assert columns and not any(name.startswith("c_") for name in columns)  # the additive parts are there
-        counting = _Counting(summed)
+        counting = CountingConnection(summed)
         months = Period.parse("2026-11").trailing(12)
         proactive = [k for k in kpis if k.code == PROACTIVE]
         got = _table(compute(counting, proactive, months, Scope(tenant_ids=None), ("region",), NOW))
@@ -177,7 +165,7 @@ def test_a_changed_formula_is_counted_from_the_facts(grouped: Path, kpis: list[l
     )
     con = open_snapshot(grouped)
     try:
-        counting = _Counting(con)
+        counting = CountingConnection(con)
         months = Period.parse("2026-11").trailing(12)
         got = _table(compute(counting, [closure, changed], months, Scope(tenant_ids=None), (), NOW))
         assert len([s for s in counting.statements if "FROM monthly_claims__reported_at" in s]) == 1

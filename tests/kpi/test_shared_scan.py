@@ -16,19 +16,7 @@ from claimwatch.kpi import loader
 from claimwatch.kpi.columns import open_snapshot
 from claimwatch.kpi.engine import Period, Result, Scope, compute
 from claimwatch.kpi.filters import NotFilterable, bitmap_counted, distinct_columns, restricted
-from tests.kpi.synthetic import NOW, write_snapshot
-
-
-class _Counting:
-    """A DuckDB connection that counts the statements it runs."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self.statements: list[str] = []
-
-    def execute(self, query: str, parameters: Any = None) -> Any:
-        self.statements.append(query)
-        return self.con.execute(query, parameters)
+from tests.kpi.synthetic import NOW, CountingConnection, write_snapshot
 
 
 class _OneStatementPerKpi:
@@ -107,7 +95,7 @@ def test_shared_scans_give_each_kpis_own_figures(snapshot: Path, kpis: list[load
 def test_kpis_over_one_table_and_column_are_one_scan(snapshot: Path, kpis: list[loader.Kpi]):
     con = open_snapshot(snapshot, summaries=False)  # the facts' scans, not the monthly summary
     try:
-        counting = _Counting(con)
+        counting = CountingConnection(con)
         periods = Period.parse("2026-11").trailing(12)
         compute(counting, kpis, periods, Scope(tenant_ids=(1,)), ("org",), NOW)
         scans = [s for s in counting.statements if "date_trunc" in s]
@@ -123,7 +111,7 @@ def test_kpis_over_one_table_and_column_are_one_scan(snapshot: Path, kpis: list[
 def test_a_trend_counts_distinct_claims_by_bitmap(snapshot: Path, kpis: list[loader.Kpi]):
     con = open_snapshot(snapshot, summaries=False)  # the facts' scans, not the monthly summary
     try:
-        counting = _Counting(con)
+        counting = CountingConnection(con)
         proactive = [k for k in kpis if k.code == "proactive_notification_rate"]
         periods = Period.parse("2026-11").trailing(12)
         got = _table(compute(counting, proactive, periods, Scope(tenant_ids=(1, 3)), (), NOW))
