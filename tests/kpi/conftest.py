@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from claimwatch.auth.models import Role
 from claimwatch.config import get_settings
-from claimwatch.kpi import snapshot
+from claimwatch.kpi import loader, snapshot
 from claimwatch.sla import jobs
 from tests.apps import shared_app
 from tests.factories import TenantHandle, World
@@ -124,3 +124,9 @@ def build_kpi_world(world: World, client: TestClient) -> KpiWorld:
 
 def take() -> snapshot.SnapshotInfo:
     return snapshot.take_snapshot(now=SNAPSHOT_AT)
+
+
+@pytest.fixture(scope="module")
+def kpis() -> list[loader.Kpi]:
+    """Every catalogue KPI whose data the platform collects."""
+    return [kpi for kpi in loader.catalogue() if kpi.available]

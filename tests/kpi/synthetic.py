@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import duckdb
 
 from claimwatch.kpi import monthly, summary
 from claimwatch.kpi.columns import TABLES, month_column, write_table
+from claimwatch.kpi.engine import Result
 from claimwatch.kpi.loader import Kpi
 
 NOW = dt.datetime(2026, 11, 5, 10, 1, 30, 123456)  # noqa: DTZ001 - snapshot wall time
@@ -132,3 +134,29 @@ class CountingConnection:
     def execute(self, query: str, parameters: Any = None) -> Any:
         self.statements.append(query)
         return self.con.execute(query, parameters)
+
+
+ResultTable = dict[tuple[str, str, tuple[str, ...]], tuple[float | None, ...]]
+
+
+def result_table(result: Result) -> ResultTable:
+    """(kpi, period, key) → (numerator, denominator, value); every value once."""
+    table: ResultTable = {(v.kpi, v.period, v.key): (v.numerator, v.denominator, v.value) for v in result.values}
+    assert len(table) == len(result.values)
+    return table
+
+
+def assert_same_values(
+    got: ResultTable, expected: ResultTable, rel_tol: float, abs_tol: float = 0.0, exact_counts: bool = False
+) -> None:
+    """The same keys, the same Nones, and numbers within the tolerance (a sum of doubles may differ in its last bits
+    with the order of the rows). ``exact_counts``: whole numbers on both sides must be equal."""
+    assert got.keys() == expected.keys(), sorted(set(got) ^ set(expected))[:10]
+    for key, want in expected.items():
+        for a, b in zip(got[key], want, strict=True):
+            if a is None or b is None:
+                assert a is b, key
+            elif exact_counts and float(a).is_integer() and float(b).is_integer():
+                assert a == b, (key, a, b)
+            else:
+                assert math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol), (key, a, b)

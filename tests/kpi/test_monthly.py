@@ -4,44 +4,18 @@ holds a KPI's own formula over the same facts, and distinct claim counts come fr
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 
 from claimwatch.kpi import loader, monthly
 from claimwatch.kpi.columns import MONTHLY_FOLDER, monthly_view, open_snapshot
-from claimwatch.kpi.engine import Period, Result, Scope, compute
-from tests.kpi.synthetic import NOW, CountingConnection, write_snapshot
+from claimwatch.kpi.engine import Period, Scope, compute
+from tests.kpi.synthetic import NOW, CountingConnection, assert_same_values, result_table, write_snapshot
 
 PROACTIVE = "proactive_notification_rate"
-
-
-def _table(result: Result) -> dict[tuple[str, str, tuple[str, ...]], tuple[float | None, ...]]:
-    table = {(v.kpi, v.period, v.key): (v.numerator, v.denominator, v.value) for v in result.values}
-    assert len(table) == len(result.values)
-    return table
-
-
-def _same(got: dict[Any, Any], expected: dict[Any, Any]) -> None:
-    assert got.keys() == expected.keys(), sorted(set(got) ^ set(expected))[:10]
-    for key, want in expected.items():
-        for a, b in zip(got[key], want, strict=True):
-            if a is None or b is None:
-                assert a is b, key
-            elif isinstance(a, float) and not a.is_integer() or isinstance(b, float) and not b.is_integer():
-                # a sum of doubles may differ in its last bits with the order of the rows
-                assert math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0), (key, a, b)
-            else:
-                assert a == b, (key, a, b)  # counts exactly
-
-
-@pytest.fixture(scope="module")
-def kpis() -> list[loader.Kpi]:
-    return [kpi for kpi in loader.catalogue() if kpi.available]
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +50,13 @@ def test_every_kpi_from_the_summary_equals_the_facts(grouped: Path, kpis: list[l
         checked = 0
         for turn, (scope, periods) in enumerate((s, p) for s in SCOPES for p in PERIOD_SETS):
             for by in (BYS[0], BYS[1 + turn % (len(BYS) - 1)]):
-                expected = _table(compute(facts, kpis, periods, scope, by, NOW))
-                _same(_table(compute(summed, kpis, periods, scope, by, NOW)), expected)
+                expected = result_table(compute(facts, kpis, periods, scope, by, NOW))
+                assert_same_values(
+                    result_table(compute(summed, kpis, periods, scope, by, NOW)),
+                    expected,
+                    rel_tol=1e-9,
+                    exact_counts=True,
+                )
                 checked += len(expected)
         assert checked > 3000
     finally:
@@ -97,15 +76,21 @@ def test_the_summary_alone_answers_the_kpis_it_holds(grouped: Path, kpis: list[l
     months = Period.parse("2026-11").trailing(12)
     quarters = Period.parse("2026-Q4").trailing(3)
     try:
-        expected = _table(compute(facts, served, months, Scope(tenant_ids=(1, 2)), ("org",), NOW))
-        expected_quarters = _table(compute(facts, served, quarters, Scope(tenant_ids=None), (), NOW))
+        expected = result_table(compute(facts, served, months, Scope(tenant_ids=(1, 2)), ("org",), NOW))
+        expected_quarters = result_table(compute(facts, served, quarters, Scope(tenant_ids=None), (), NOW))
         assert {kpi for kpi, _, _ in expected} == {k.code for k in served}
         for table in {k.source for k in served}:
             summed.execute(f"DROP VIEW {table}")  # reading it fails
-        _same(_table(compute(summed, served, months, Scope(tenant_ids=(1, 2)), ("org",), NOW)), expected)
+        got = result_table(compute(summed, served, months, Scope(tenant_ids=(1, 2)), ("org",), NOW))
+        assert_same_values(got, expected, rel_tol=1e-9, exact_counts=True)
         additive = [k for k in served if k.code != PROACTIVE]
-        got = _table(compute(summed, additive, quarters, Scope(tenant_ids=None), (), NOW))
-        _same(got, {key: value for key, value in expected_quarters.items() if key[0] != PROACTIVE})
+        got = result_table(compute(summed, additive, quarters, Scope(tenant_ids=None), (), NOW))
+        assert_same_values(
+            got,
+            {key: value for key, value in expected_quarters.items() if key[0] != PROACTIVE},
+            rel_tol=1e-9,
+            exact_counts=True,
+        )
         with pytest.raises(duckdb.CatalogException, match="status_changes"):
             compute(summed, [k for k in served if k.code == PROACTIVE], quarters, Scope(tenant_ids=None), (), NOW)
     finally:
@@ -144,14 +129,16 @@ def test_distinct_counts_are_not_summarised_when_a_claim_lies_in_several_groups(
         counting = CountingConnection(summed)
         months = Period.parse("2026-11").trailing(12)
         proactive = [k for k in kpis if k.code == PROACTIVE]
-        got = _table(compute(counting, proactive, months, Scope(tenant_ids=None), ("region",), NOW))
+        got = result_table(compute(counting, proactive, months, Scope(tenant_ids=None), ("region",), NOW))
         assert any("FROM status_changes" in s for s in counting.statements)
-        expected = _table(compute(facts, proactive, months, Scope(tenant_ids=None), ("region",), NOW))
+        expected = result_table(compute(facts, proactive, months, Scope(tenant_ids=None), ("region",), NOW))
         assert got == expected and len(got) > 10
         for scope, periods in ((Scope(tenant_ids=(2,)), months), (Scope(tenant_ids=None), [Period.parse("2026-Q3")])):
-            _same(
-                _table(compute(summed, kpis, periods, scope, ("org",), NOW)),
-                _table(compute(facts, kpis, periods, scope, ("org",), NOW)),
+            assert_same_values(
+                result_table(compute(summed, kpis, periods, scope, ("org",), NOW)),
+                result_table(compute(facts, kpis, periods, scope, ("org",), NOW)),
+                rel_tol=1e-9,
+                exact_counts=True,
             )
     finally:
         summed.close()
@@ -167,12 +154,12 @@ def test_a_changed_formula_is_counted_from_the_facts(grouped: Path, kpis: list[l
     try:
         counting = CountingConnection(con)
         months = Period.parse("2026-11").trailing(12)
-        got = _table(compute(counting, [closure, changed], months, Scope(tenant_ids=None), (), NOW))
+        got = result_table(compute(counting, [closure, changed], months, Scope(tenant_ids=None), (), NOW))
         assert len([s for s in counting.statements if "FROM monthly_claims__reported_at" in s]) == 1
         assert len([s for s in counting.statements if "FROM claims" in s]) == 1  # the changed formula
         facts = open_snapshot(grouped, summaries=False)
         try:
-            assert got == _table(compute(facts, [closure, changed], months, Scope(tenant_ids=None), (), NOW))
+            assert got == result_table(compute(facts, [closure, changed], months, Scope(tenant_ids=None), (), NOW))
         finally:
             facts.close()
         assert got[("closure_disputed", "2026-10", ())] != got[("closure_rate", "2026-10", ())]
@@ -199,8 +186,8 @@ def test_a_summary_of_other_facts_is_not_read(tmp_path: Path, kpis: list[loader.
         assert monthly_view("clocks", "started_at") in views  # other tables' summaries stay
         claims_kpis = [k for k in kpis if k.source == "claims"]
         periods = Period.parse("2026-11").trailing(12)
-        got = _table(compute(summed, claims_kpis, periods, Scope(tenant_ids=(1,)), (), NOW))
-        assert got == _table(compute(facts, claims_kpis, periods, Scope(tenant_ids=(1,)), (), NOW))
+        got = result_table(compute(summed, claims_kpis, periods, Scope(tenant_ids=(1,)), (), NOW))
+        assert got == result_table(compute(facts, claims_kpis, periods, Scope(tenant_ids=(1,)), (), NOW))
     finally:
         summed.close()
         facts.close()

@@ -5,7 +5,6 @@ are those of each KPI's own statement."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,9 @@ import pytest
 
 from claimwatch.kpi import loader
 from claimwatch.kpi.columns import open_snapshot
-from claimwatch.kpi.engine import Period, Result, Scope, compute
+from claimwatch.kpi.engine import Period, Scope, compute
 from claimwatch.kpi.filters import NotFilterable, bitmap_counted, distinct_columns, restricted
-from tests.kpi.synthetic import NOW, CountingConnection, write_snapshot
+from tests.kpi.synthetic import NOW, CountingConnection, assert_same_values, result_table, write_snapshot
 
 
 class _OneStatementPerKpi:
@@ -29,29 +28,6 @@ class _OneStatementPerKpi:
 
     def execute(self, query: str, parameters: Any = None) -> Any:
         return self.con.execute(query, parameters)
-
-
-def _table(result: Result) -> dict[tuple[str, str, tuple[str, ...]], tuple[float | None, ...]]:
-    table: dict[tuple[str, str, tuple[str, ...]], tuple[float | None, ...]] = {
-        (v.kpi, v.period, v.key): (v.numerator, v.denominator, v.value) for v in result.values
-    }
-    assert len(table) == len(result.values)
-    return table
-
-
-def _same(got: dict[Any, Any], expected: dict[Any, Any]) -> None:
-    assert got.keys() == expected.keys(), sorted(set(got) ^ set(expected))[:10]
-    for key, want in expected.items():
-        for a, b in zip(got[key], want, strict=True):
-            if a is None or b is None:
-                assert a is b, key
-            else:  # a sum of doubles may differ in its last bit with the order of the rows (threads)
-                assert math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0), (key, a, b)
-
-
-@pytest.fixture(scope="module")
-def kpis() -> list[loader.Kpi]:
-    return [kpi for kpi in loader.catalogue() if kpi.available]
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +60,8 @@ def test_shared_scans_give_each_kpis_own_figures(snapshot: Path, kpis: list[load
         combinations = [(scope, periods) for scope in SCOPES for periods in PERIOD_SETS]
         for turn, (scope, periods) in enumerate(combinations):
             for by in (BYS[0], BYS[1 + turn % (len(BYS) - 1)]):
-                expected = _table(compute(_OneStatementPerKpi(con), kpis, periods, scope, by, NOW))
-                _same(_table(compute(con, kpis, periods, scope, by, NOW)), expected)
+                expected = result_table(compute(_OneStatementPerKpi(con), kpis, periods, scope, by, NOW))
+                assert_same_values(result_table(compute(con, kpis, periods, scope, by, NOW)), expected, rel_tol=1e-12)
                 checked += len(expected)
         assert checked > 1000
     finally:
@@ -114,9 +90,11 @@ def test_a_trend_counts_distinct_claims_by_bitmap(snapshot: Path, kpis: list[loa
         counting = CountingConnection(con)
         proactive = [k for k in kpis if k.code == "proactive_notification_rate"]
         periods = Period.parse("2026-11").trailing(12)
-        got = _table(compute(counting, proactive, periods, Scope(tenant_ids=(1, 3)), (), NOW))
+        got = result_table(compute(counting, proactive, periods, Scope(tenant_ids=(1, 3)), (), NOW))
         assert any("bitstring_agg" in s.lower() for s in counting.statements)
-        expected = _table(compute(_OneStatementPerKpi(con), proactive, periods, Scope(tenant_ids=(1, 3)), (), NOW))
+        expected = result_table(
+            compute(_OneStatementPerKpi(con), proactive, periods, Scope(tenant_ids=(1, 3)), (), NOW)
+        )
         assert got == expected and len(got) >= 6
         # Grouped by a dimension there may be many groups: counted by count(DISTINCT) as written.
         counting.statements.clear()

@@ -9,7 +9,6 @@ installs both).
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 from collections.abc import Iterator
@@ -21,8 +20,8 @@ from typer.testing import CliRunner
 
 from claimwatch.kpi import loader
 from claimwatch.kpi.columns import open_snapshot
-from claimwatch.kpi.engine import Period, Result, Scope, compute
-from tests.kpi.synthetic import NOW, write_snapshot
+from claimwatch.kpi.engine import Period, Scope, compute
+from tests.kpi.synthetic import NOW, assert_same_values, result_table, write_snapshot
 
 pytestmark = [
     pytest.mark.spark,
@@ -48,11 +47,6 @@ TEST_CONF = {
 
 
 @pytest.fixture(scope="module")
-def kpis() -> list[loader.Kpi]:
-    return [kpi for kpi in loader.catalogue() if kpi.available]
-
-
-@pytest.fixture(scope="module")
 def snapshot(tmp_path_factory: pytest.TempPathFactory, kpis: list[loader.Kpi]) -> Path:
     directory = tmp_path_factory.mktemp("spark-snapshot")
     write_snapshot(directory, kpis)
@@ -68,22 +62,6 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
-def _same(duck: dict[Any, Any], other: dict[Any, Any]) -> None:
-    assert duck.keys() == other.keys(), sorted(set(duck) ^ set(other))[:10]
-    for key, expected in duck.items():
-        for want, got in zip(expected, other[key], strict=True):
-            if want is None or got is None:
-                assert want is got, key
-            else:
-                assert math.isclose(want, got, rel_tol=1e-9, abs_tol=1e-9), (key, want, got)
-
-
-def _table(result: Result) -> dict[tuple[str, str, tuple[str, ...]], tuple[float | None, ...]]:
-    table = {(v.kpi, v.period, v.key): (v.numerator, v.denominator, v.value) for v in result.values}
-    assert len(table) == len(result.values)
-    return table
-
-
 def test_spark_equals_duckdb_for_every_kpi(snapshot: Path, spark: Any, kpis: list[loader.Kpi]):
     from claimwatch.kpi.spark import SparkSnapshot
 
@@ -93,12 +71,14 @@ def test_spark_equals_duckdb_for_every_kpi(snapshot: Path, spark: Any, kpis: lis
     # 10 months (one before the data begins), two of three tenants, grouped by tenant and region (NULL keys too).
     periods, scope, by = Period.parse("2026-11").trailing(10), Scope(tenant_ids=(1, 2)), ("tenant", "region")
     try:
-        expected = _table(compute(duck, kpis, periods, scope, by, NOW))
+        expected = result_table(compute(duck, kpis, periods, scope, by, NOW))
         # Every KPI of the catalogue has values to compare (not an empty agreement), and the month-end summary
         # answered the point-in-time ones on DuckDB's side.
         assert {code for code, _, _ in expected} == {kpi.code for kpi in kpis}
         assert duck.execute("SELECT count(*) FROM end_summary").fetchone()[0] > 0  # type: ignore[index]
-        _same(expected, _table(compute(snap, kpis, periods, scope, by, NOW)))
+        assert_same_values(
+            expected, result_table(compute(snap, kpis, periods, scope, by, NOW)), rel_tol=1e-9, abs_tol=1e-9
+        )
     finally:
         snap.close()
         duck.close()
@@ -123,4 +103,4 @@ def test_cli_compute_gives_the_same_figures_on_both_engines(snapshot: Path, spar
         }
     assert {period for _, period, _ in figures["duckdb"]} == {"2026-Q3", "2026-Q4"}
     assert {key for _, _, key in figures["duckdb"]} == {"10", "30"}  # the unit and its sub-unit
-    _same(figures["duckdb"], figures["spark"])
+    assert_same_values(figures["duckdb"], figures["spark"], rel_tol=1e-9, abs_tol=1e-9)
