@@ -18,6 +18,7 @@ from tests.web.conftest import Seeded
 
 pytestmark = browsers.MARKS
 WIDTH = 1366
+QUIET: dict[Page, browsers.NetworkQuiet] = {}  # each page's fragments (bell, badges, charts) land before it is measured
 SHOTS = os.environ.get("CLAIMWATCH_LAYOUT_SHOTS")  # a directory: each page's screenshot, to look at the layout
 # What sticks out of the viewport, outside a box that scrolls sideways itself.
 OVERFLOW = """() => {
@@ -50,7 +51,9 @@ def _page(browser: Browser, live_server: str) -> Page:
         base_url=live_server, locale="en-US", timezone_id="Asia/Shanghai", viewport={"width": WIDTH, "height": 800}
     )
     context.set_default_timeout(15_000)
-    return context.new_page()
+    page = context.new_page()
+    QUIET[page] = browsers.NetworkQuiet(page)
+    return page
 
 
 def _sign_in(page: Page, username: str) -> None:
@@ -58,13 +61,13 @@ def _sign_in(page: Page, username: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    QUIET[page].wait()
 
 
 def _assert_fits(page: Page, path: str) -> None:
     response = page.goto(path)
     assert response is not None and response.status < 400, (path, response.status if response else None)
-    page.wait_for_load_state("networkidle")
+    QUIET[page].wait()
     assert page.locator("html").get_attribute("lang") == "en", path
     if SHOTS:
         name = path.strip("/").split("?")[0].replace("/", "-") or "home"
