@@ -25,7 +25,14 @@ def lock_head(session: Session, tenant_id: int, nowait: bool = False) -> AuditHe
             update(AuditHead).where(AuditHead.tenant_id == tenant_id).values(seq=AuditHead.seq),
             execution_options={"synchronize_session": False},
         )
-    statement = select(AuditHead).where(AuditHead.tenant_id == tenant_id).with_for_update(nowait=nowait)
+    # populate_existing: a head the session already holds takes the locked row's values from this SELECT (a
+    # refresh afterwards was a second statement on every audited action).
+    statement = (
+        select(AuditHead)
+        .where(AuditHead.tenant_id == tenant_id)
+        .with_for_update(nowait=nowait)
+        .execution_options(populate_existing=True)
+    )
     if nowait:
         try:
             with session.begin_nested():
@@ -36,7 +43,6 @@ def lock_head(session: Session, tenant_id: int, nowait: bool = False) -> AuditHe
         head = session.execute(statement).scalar_one_or_none()
     if head is None:
         raise LookupError(f"tenant {tenant_id} has no audit chain")
-    session.refresh(head)
     return head
 
 
