@@ -29,6 +29,9 @@ PG_URL_ENV = "CLAIMWATCH_TEST_PG_URL"
 # Every TestClient and schemathesis run starts the app's lifespan, and its heap freeze collects the whole (large)
 # test process first: ~1 s each. tests/ops/test_lifespan.py turns it on.
 os.environ.setdefault("CLAIMWATCH_GC_FREEZE", "false")
+# The suite's SQLite files are thrown away after each test, like its PostgreSQL cluster (fsync=off): their commits need
+# not wait for the disk (a killed process still loses nothing; tests/core/test_sqlite_writers.py checks the default).
+os.environ.setdefault("CLAIMWATCH_SQLITE_SYNCHRONOUS", "OFF")
 PG_TEMPLATE = "claimwatch_test_template"
 
 # A worker holds the whole collected suite and the shared apps (~500 000 tracked objects), and a full collection walks

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +14,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLAIMWATCH_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./claimwatch.db"
+    # SQLite's PRAGMA synchronous. FULL: a commit is on disk before it is acknowledged, across a power cut too.
+    # OFF suits only a throwaway database (the test suite's, like its PostgreSQL cluster's fsync=off): a killed
+    # process still loses no commit, a power cut may.
+    sqlite_synchronous: Literal["FULL", "NORMAL", "OFF"] = "FULL"
     # Derives the keys for field encryption, session cookies and audit seals. Set a long random
     # value in production; the default only suits the demo.
     secret_key: str = "claimwatch-demo-secret-change-me"

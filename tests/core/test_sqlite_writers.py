@@ -14,12 +14,14 @@ from collections.abc import Callable
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from claimwatch import db
 from claimwatch.cases.models import CaseEvent
 from claimwatch.complaints.models import Complaint
+from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.notify.models import OptOut
 from tests.apps import shared_app
@@ -106,7 +108,10 @@ def test_sqlite_waits_for_the_write_lock(database) -> None:
         pytest.skip("SQLite locking only")
     with unit_of_work(TenantContext.system_context()) as session:
         assert session.execute(text("PRAGMA busy_timeout")).scalar_one() >= 30000
-        assert session.execute(text("PRAGMA synchronous")).scalar_one() == 2  # FULL: durable across power loss
+        # The suite's throwaway files run with synchronous OFF (tests/conftest.py); the default is below.
+        assert (
+            session.execute(text("PRAGMA synchronous")).scalar_one() == SYNCHRONOUS[get_settings().sqlite_synchronous]
+        )
         assert session.connection().get_execution_options().get(db.IMMEDIATE) is True
     with unit_of_work(TenantContext.regulator()) as session:
         assert not session.connection().get_execution_options().get(db.IMMEDIATE)
@@ -120,3 +125,21 @@ def test_sqlite_waits_for_the_write_lock(database) -> None:
                 other.execute("BEGIN IMMEDIATE")
         finally:
             other.close()
+
+
+SYNCHRONOUS = {"OFF": 0, "NORMAL": 1, "FULL": 2}
+
+
+def test_sqlite_commits_are_durable_across_a_power_cut_by_default(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("CLAIMWATCH_SQLITE_SYNCHRONOUS", raising=False)
+    get_settings.cache_clear()
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'default.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA synchronous")).scalar_one() == SYNCHRONOUS["FULL"]
+    finally:
+        engine.dispose()
+    monkeypatch.setenv("CLAIMWATCH_SQLITE_SYNCHRONOUS", "sometimes")
+    get_settings.cache_clear()
+    with pytest.raises(ValidationError, match="sqlite_synchronous"):
+        get_settings()
