@@ -168,6 +168,21 @@ def db_snapshot(snapshot_store: SnapshotStore, database: Database) -> Snapshot:
 
 
 @pytest.fixture(scope="session")
+def _documents_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("documents")
+
+
+@pytest.fixture
+def worker_documents_dir(_documents_root: Path) -> Path:
+    """An empty documents directory at the same path for every test of a worker. A fresh path per test (tmp_path)
+    changed the settings, and with them tests.apps.shared_app's key: every test built a new app and paid for
+    FastAPI's route build (about 1 s of CPU) on its first request."""
+    path = _documents_root / "documents"
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+@pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:  # a playwright Browser (imported only where a browser test runs)
     """One headless Chromium per worker for every browser test: a launch (Playwright's driver and the browser)
     costs about a second, and thirty modules use one. Each module closes the contexts it left open."""

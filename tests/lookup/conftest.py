@@ -20,9 +20,9 @@ LAST4 = "5678"
 
 
 @pytest.fixture(autouse=True)
-def lookup_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Uploads under the test's own directory; caches of settings and insurers cleared around each test."""
-    path = tmp_path / "documents"
+def lookup_settings(worker_documents_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Uploads under an empty temporary directory; caches of settings and insurers cleared around each test."""
+    path = worker_documents_dir
     monkeypatch.setenv("CLAIMWATCH_DOCUMENTS_DIR", str(path))
     get_settings.cache_clear()
     service.clear_cache()

@@ -18,9 +18,9 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(32)
 
 
 @pytest.fixture(autouse=True)
-def documents_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every materials test stores its uploads under its own temporary directory."""
-    path = tmp_path / "documents"
+def documents_dir(worker_documents_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every materials test stores its uploads under an empty temporary directory."""
+    path = worker_documents_dir
     monkeypatch.setenv("CLAIMWATCH_DOCUMENTS_DIR", str(path))
     get_settings.cache_clear()
     yield path

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 import pytest
 from fastapi import FastAPI
 
-from claimwatch.app import create_app
 from claimwatch.complaints import importer
 from claimwatch.config import get_settings
 from claimwatch.web import limits
 from claimwatch.web.limits import BodyLimit
 from tests import loops
+from tests.apps import shared_app
 
 MIB = 1024 * 1024
 
@@ -31,10 +31,10 @@ def small_documents(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _app() -> FastAPI:
-    """The app with the body limit (added here until app.py adds it itself; never twice)."""
-    app = create_app()
-    if not any(middleware.cls is BodyLimit for middleware in app.user_middleware):
-        app.add_middleware(BodyLimit)
+    """The shared app for this module's settings (one per worker, not one per request: a new app pays for
+    FastAPI's route build, about 1 s of CPU, on its first request). app.py installs the body limit itself."""
+    app = shared_app()
+    assert any(middleware.cls is BodyLimit for middleware in app.user_middleware)
     return app
 
 

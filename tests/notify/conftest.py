@@ -12,18 +12,31 @@ from tests.notify.receivers import SmtpReceiver, WebhookReceiver
 WEBHOOK_SECRET = "test-webhook-secret"
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
+# One SMTP and one webhook receiver per worker, emptied before each test. A receiver per test had its own port,
+# so the settings (and with them tests.apps.shared_app's key) changed every test: each test built a new app and
+# paid for FastAPI's route build (about 1 s of CPU) on its first request.
+@pytest.fixture(scope="session")
+def _smtp_server() -> Iterator[SmtpReceiver]:
     server = SmtpReceiver().start()
     yield server
     server.stop()
 
 
-@pytest.fixture
-def webhook() -> Iterator[WebhookReceiver]:
+@pytest.fixture(scope="session")
+def _webhook_server() -> Iterator[WebhookReceiver]:
     server = WebhookReceiver(WEBHOOK_SECRET).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def smtp(_smtp_server: SmtpReceiver) -> SmtpReceiver:
+    return _smtp_server.reset()
+
+
+@pytest.fixture
+def webhook(_webhook_server: WebhookReceiver) -> WebhookReceiver:
+    return _webhook_server.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -69,6 +69,12 @@ class SmtpReceiver:
         self.controller.start()
         return self
 
+    def reset(self) -> SmtpReceiver:
+        """Forget what was received (the server is shared by the tests of a worker)."""
+        with self.lock:
+            self.received.clear()
+        return self
+
     @property
     def port(self) -> int:
         return int(self.controller.port)
@@ -127,6 +133,13 @@ class WebhookReceiver:
 
     def start(self) -> WebhookReceiver:
         self.thread.start()
+        return self
+
+    def reset(self) -> WebhookReceiver:
+        """Forget what was received and answer 200 again (the server is shared by the tests of a worker)."""
+        with self.lock:
+            self.received.clear()
+        self.status = 200
         return self
 
     @property

@@ -229,6 +229,34 @@ def test_charts_are_inline_svg_with_chinese_text() -> None:
     assert len(ids) == len(set(ids))
 
 
+def test_charts_keep_no_bare_groups_and_every_reference_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """matplotlib's attribute-less wrapper groups are lifted out (WeasyPrint styles and walks each one); the groups
+    that carry something (a clip path) stay, every ``href``/``url(#…)`` still finds its element, and every drawn
+    element matplotlib wrote is still there."""
+
+    def draw() -> str:
+        return charts.line_chart(
+            [f"2026-{month:02d}" for month in range(1, 13)],
+            [("实际", [90.0 + month for month in range(12)]), ("行业", [91.0] * 12)],
+            unit="%",
+            target=95.0,
+            target_label="目标",
+            title="结案率",
+        )
+
+    svg = draw()
+    assert re.findall(r"<g(?:\s+id=\"[^\"]*\")?\s*>", svg) == []
+    assert re.search(r"<g\s+[^>]*clip-path=", svg)
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    references = re.findall(r'(?:url\(#|href="#)([^)"]+)', svg)
+    assert references and set(references) <= ids
+    monkeypatch.setattr(charts, "_without_bare_groups", lambda text: text)
+    as_written = draw()
+    for tag in ("<use ", "<path ", "<text ", "<clipPath "):
+        assert svg.count(tag) == as_written.count(tag) > 0, tag
+    assert as_written.count("<g") > 2 * svg.count("<g")
+
+
 def test_summary_lists_open_problems_from_the_same_figures(world5: World5, opened: kpi_service.OpenSnapshot) -> None:
     with unit_of_work(_context(world5.acme)) as session:
         summary = summary_section.build(_ctx(session, opened, world5.acme))
