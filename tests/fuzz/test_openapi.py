@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import schemathesis
@@ -24,10 +24,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.generation.case import Case
+from schemathesis.python import asgi
 
-from claimwatch import db
+from claimwatch import config, db
 from claimwatch.auth.models import Role
-from claimwatch.config import get_settings
+from claimwatch.config import Settings, get_settings
 from claimwatch.kpi import snapshot
 from tests.apps import shared_app
 from tests.factories import PASSWORD, World, reported
@@ -130,13 +131,24 @@ invalid = _schema(GenerationMode.NEGATIVE)
 class FuzzDatabase:
     url: str
     settings: dict[str, str]
+    read_settings: Settings  # what get_settings() reads with those variables set
     callers: Callers
+
+
+def _cache_settings(read: Settings) -> None:
+    """Put settings already read into get_settings()'s cache, as if it had just read them: reading the environment
+    anew costs 3-4 ms, and each test read it twice (its own settings, then the ones it started with), about 5 % of
+    the module's CPU (py-spy, 2026-12-07)."""
+    get_settings.cache_clear()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(config, "Settings", lambda: read)
+        assert get_settings() is read
 
 
 def _configure(monkeypatch: pytest.MonkeyPatch, fuzz: FuzzDatabase) -> None:
     for name, value in fuzz.settings.items():
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
+    _cache_settings(fuzz.read_settings)
     db.configure(fuzz.url)
 
 
@@ -168,17 +180,20 @@ def fuzz_database(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactor
         assert seeded.status_code < 300, seeded.text
         snapshot.take_snapshot()
         callers = Callers(admin=admin, regulator=_sign_in(client, "fuzz.regulator"))
+        read_settings = get_settings()
     get_settings.cache_clear()
-    yield FuzzDatabase(url, settings, callers)
+    yield FuzzDatabase(url, settings, read_settings, callers)
     db.get_engine().dispose()
 
 
 @pytest.fixture
 def callers(fuzz_database: FuzzDatabase, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callers]:
-    """The module's database and settings for one test (tests of other modules may run in between)."""
+    """The module's database and settings for one test (tests of other modules may run in between); after it,
+    the settings it started with (its variables are put back too, by ``monkeypatch``)."""
+    started_with = get_settings()
     _configure(monkeypatch, fuzz_database)
     yield fuzz_database.callers
-    get_settings.cache_clear()
+    _cache_settings(started_with)
     db.get_engine().dispose()
 
 
@@ -190,11 +205,27 @@ _SETTINGS: dict[str, Any] = {
 }
 
 
-def _no_server_error(case: Case, callers: Callers) -> None:
+@pytest.fixture(scope="module")
+def asgi_client() -> Iterator[asgi.ASGIClient]:
+    """The in-process client schemathesis makes for each request when given none, made once for the module.
+
+    Made per request, it was a new ``requests`` session (its adapters and connection pools) and a scan of the
+    environment for proxies and ``.netrc`` credentials, about a tenth of each request's cost in the test's own
+    thread (profile of 2026-12-07); an app called in-process has no use for either (``trust_env`` off). The
+    cookies a response sets are dropped after each call (``_no_server_error``), as they went with the session."""
+    with asgi.get_client(cast(asgi.ASGIApp, APP)) as made:
+        made.trust_env = False
+        yield made
+
+
+def _no_server_error(case: Case, callers: Callers, client: asgi.ASGIClient) -> None:
     """The admin's request, and for a read the regulator's too, gets no 5xx (an exception escaping the app
     propagates out of ``call``: a failure too)."""
     for headers in (callers.admin, callers.regulator) if case.method.upper() == "GET" else (callers.admin,):
-        response = case.call(headers=headers)
+        try:
+            response = case.call(headers=headers, session=client)
+        finally:
+            client.cookies.clear()
         assert response.status_code < 500, f"{response.status_code} {response.text[:500]}\n{case.as_curl_command()}"
 
 
@@ -204,12 +235,46 @@ def _no_server_error(case: Case, callers: Callers) -> None:
 @pytest.mark.parametrize("dialect", ["sqlite"])
 @valid.parametrize()
 @settings(**_SETTINGS, max_examples=EXAMPLES[GenerationMode.POSITIVE])
-def test_no_valid_request_gets_a_server_error(case: Case, callers: Callers, dialect: str) -> None:
-    _no_server_error(case, callers)
+def test_no_valid_request_gets_a_server_error(
+    case: Case, callers: Callers, asgi_client: asgi.ASGIClient, dialect: str
+) -> None:
+    _no_server_error(case, callers, asgi_client)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite"])
 @invalid.parametrize()
 @settings(**_SETTINGS, max_examples=EXAMPLES[GenerationMode.NEGATIVE])
-def test_no_invalid_request_gets_a_server_error(case: Case, callers: Callers, dialect: str) -> None:
-    _no_server_error(case, callers)
+def test_no_invalid_request_gets_a_server_error(
+    case: Case, callers: Callers, asgi_client: asgi.ASGIClient, dialect: str
+) -> None:
+    _no_server_error(case, callers, asgi_client)
+
+
+def test_no_cookie_is_carried_from_one_request_to_the_next(callers: Callers, asgi_client: asgi.ASGIClient) -> None:
+    """The module's one client keeps no cookie past a fuzz request: the next one must arrive with only its own
+    caller's credentials."""
+    asgi_client.get("/login")  # the sign-in page sets a session cookie, as a web route may in a fuzz request
+    assert asgi_client.cookies, "the sign-in page set no cookie: nothing is checked"
+
+    _no_server_error(valid["/api/v1/claims"]["GET"].Case(query={}), callers, asgi_client)
+
+    assert not asgi_client.cookies
+
+
+def test_each_test_has_the_modules_settings_and_leaves_those_it_started_with(
+    fuzz_database: FuzzDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settings put in the cache are those the environment gives: the module's while its test runs, the ones
+    before it afterwards."""
+    fixture = callers.__wrapped__  # type: ignore[attr-defined]
+    started_with = get_settings()
+    during = fixture(fuzz_database, monkeypatch)
+    next(during)
+
+    assert get_settings() == Settings()
+    assert str(get_settings().snapshot_dir) == fuzz_database.settings["CLAIMWATCH_SNAPSHOT_DIR"]
+
+    next(during, None)
+    monkeypatch.undo()
+    assert get_settings() is started_with
+    assert get_settings() == Settings()
