@@ -6,12 +6,17 @@ from typer.testing import CliRunner
 from claimwatch import db
 from claimwatch.audit import service as audit_service
 from claimwatch.cli import app
+from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.demo.organisation import DEMO_PASSWORD
 
 
-def test_demo_setup_on_a_fresh_sqlite_file_and_rerun(tmp_path):
+def test_demo_setup_on_a_fresh_sqlite_file_and_rerun(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'demo.db'}"
+    # The demo's documents, KPI snapshot and reports go where the test can throw them away, not into the checkout.
+    monkeypatch.setenv("CLAIMWATCH_DOCUMENTS_DIR", str(tmp_path / "documents"))
+    monkeypatch.setenv("CLAIMWATCH_SNAPSHOT_DIR", str(tmp_path / "snapshot"))
+    get_settings.cache_clear()
     runner = CliRunner()
     try:
         first = runner.invoke(
