@@ -70,9 +70,9 @@ class ClaimFacts:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready snapshot (dates as ISO strings), for the decision record."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = v.isoformat() if isinstance(v, date | datetime) else v
+        for name in _FIELD_NAMES:  # not dataclasses.fields(): once per reported claim, its cost showed
+            v = getattr(self, name)
+            out[name] = v.isoformat() if isinstance(v, date) else v  # a datetime is a date
         return out
 
     @classmethod
@@ -92,6 +92,8 @@ class ClaimFacts:
             setattr(facts, name, value)
         return facts
 
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(ClaimFacts))
 
 FACT_KINDS: dict[str, Kind] = {
     "line": "text",

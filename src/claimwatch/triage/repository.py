@@ -17,6 +17,7 @@ from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.db import bulk_insert
 from claimwatch.risk.models import RiskModel, RiskScore
 from claimwatch.tenancy.models import OrgUnit
+from claimwatch.triage import driver_statements
 from claimwatch.triage.catastrophe_models import Catastrophe
 from claimwatch.triage.models import TriageContact, TriageDecision, TriageRuleSet
 
@@ -218,8 +219,13 @@ def contacts_matching(
     return rows
 
 
-REGION_TOTAL = "#region"  # the kind of the provider-count rows of :func:`history`
-_MODEL_ROW, _EVENTS_ROW, _LAST_EVENT_ROW = "#model", "#events", "#last"  # the tenant-state rows of :func:`history`
+REGION_TOTAL = driver_statements.REGION_TOTAL  # the kind of the provider-count rows of :func:`history`
+# The tenant-state rows of :func:`history`.
+_MODEL_ROW, _EVENTS_ROW, _LAST_EVENT_ROW = (
+    driver_statements.MODEL_ROW,
+    driver_statements.EVENTS_ROW,
+    driver_statements.LAST_EVENT_ROW,
+)
 _CONTACTS = cast(Table, TriageContact.__table__)
 
 
@@ -277,6 +283,10 @@ _NEW_CONTACTS = (
     .cte("new_contacts")
 )
 _HISTORY_WRITING = {shape: statement.add_cte(_NEW_CONTACTS) for shape, statement in _HISTORY.items()}
+# The report-time path of one claim (a few values) runs on the DB-API connection (:mod:`.driver_statements`,
+# which says why); the Core statements stay for batches and many values. Tests switch it off to compare.
+DRIVER_STATEMENTS = True
+DRIVER_MAX_VALUES = 16
 
 
 def history(
@@ -297,8 +307,24 @@ def history(
 
     ``new_contacts``: rows (:data:`CONTACT_COLUMNS`) to insert first, so the answer counts them. On PostgreSQL
     the insert is part of the same statement; a data-modifying CTE's rows are not visible to its own query, so
-    they are added to the answer here, by the same conditions the query applies."""
+    they are added to the answer here, by the same conditions the query applies. A few values (one claim's): the
+    same union on the DB-API connection (:func:`driver_statements.history_rows`; on SQLite the contacts are
+    written after the read and added the same way)."""
     values = sorted(set().union(*kinds_values.values())) if kinds_values else []
+    if DRIVER_STATEMENTS and 0 < len(values) <= DRIVER_MAX_VALUES:
+        rows = driver_statements.history_rows(
+            session,
+            tenant_id,
+            sorted(kinds_values),
+            values,
+            since,
+            sorted(regions),
+            provider_since,
+            until,
+            with_state=with_state,
+            new_contacts=new_contacts,
+        )
+        return _history_answer(rows, kinds_values, since, regions, provider_since, until, with_state, new_contacts)
     if not values or len(values) > _CHUNK or session.connection().dialect.name != "postgresql":
         insert_contacts(session, list(new_contacts))
         new_contacts = ()
@@ -316,13 +342,28 @@ def history(
             raise ValueError("contacts of another tenant")
         columns = list(zip(*new_contacts, strict=True))
         parameters.update((f"c_{name}", list(columns[k])) for k, name in enumerate(CONTACT_COLUMNS) if k)
+    result = session.connection().execute(statement, parameters)
+    return _history_answer(result, kinds_values, since, regions, provider_since, until, with_state, new_contacts)
+
+
+def _history_answer(
+    rows: Iterable[Any],
+    kinds_values: dict[str, set[str]],
+    since: dt.datetime,
+    regions: set[str],
+    provider_since: dt.datetime,
+    until: dt.datetime,
+    with_state: bool,
+    new_contacts: Sequence[tuple[Any, ...]],
+) -> tuple[list[tuple[str, str, int, str, dt.datetime]], dict[str, int], TenantState | None]:
+    """:func:`history`'s answer from the union's rows, with the new contacts the statement did not see."""
     matching: list[tuple[str, str, int, str, dt.datetime]] = []
     counts: dict[str, int] = {}
     model: tuple[Any, Any] = (None, None)
     events: tuple[Any, Any] = (0, None)
     last_event = None
     row: Any
-    for row in session.connection().execute(statement, parameters):
+    for row in rows:
         kind, value = str(row[0]), row[1]
         if kind == REGION_TOTAL:
             if value is not None:
@@ -502,6 +543,16 @@ def write_triaged(
     decisions and one executemany UPDATE of the claims."""
     connection = session.connection()
     stored = [(claim, decision) for claim, decision in zip(claims, decisions, strict=True) if decision is not None]
+    if DRIVER_STATEMENTS and len(claims) == 1 and stored and len(scores) <= 1:
+        claim, decision = stored[0]
+        decision.id = claim.triage_decision_id = driver_statements.write_one(
+            session,
+            tenant_id,
+            {"id": claim.id, **{name: getattr(claim, name) for name in driver_statements.CLAIM_COLUMNS}},
+            {name: getattr(decision, name) for name in driver_statements.DECISION_COLUMNS},
+            scores[0] if scores else None,
+        )
+        return
     if len(claims) == 1 and stored and len(scores) <= 1 and connection.dialect.name == "postgresql":
         claim, decision = stored[0]
         parameters = {f"d_{name}": getattr(decision, name) for name in DECISION_COLUMNS}
@@ -562,8 +613,7 @@ def current_rows_and_state(
     wanted = sorted(set(claim_ids))
     if not wanted or len(wanted) > _CHUNK:
         return None
-    identity_map = session.identity_map
-    if any(session.identity_key(Claim, claim_id) in identity_map for claim_id in wanted):
+    if in_session(session, wanted):
         return None
     parameters: dict[str, Any] = {"tenant_id": tenant_id}
     if len(wanted) == 1:
@@ -587,14 +637,38 @@ def current_rows_and_state(
     return found, state
 
 
+def decision_routes(session: Session, tenant_id: int, claim_id: int) -> tuple[str, str] | None:
+    """(route, would-be route) of an open, triaged claim's latest decision, None for a closed or untriaged one:
+    the narrow first look of an amount change (:func:`driver_statements.decision_routes`)."""
+    return driver_statements.decision_routes(session, tenant_id, claim_id)
+
+
+def in_session(session: Session, claim_ids: Iterable[int]) -> bool:
+    """Whether the session holds one of the claims (then its copy, maybe newer than the database's, is read)."""
+    identity_map = session.identity_map
+    return any(session.identity_key(Claim, claim_id) in identity_map for claim_id in claim_ids)
+
+
 def triaged_values(claim: Claim) -> tuple[Any, ...]:
     """A claim's :data:`TRIAGED_COLUMNS`, to tell whether a re-evaluation changed them."""
     return tuple(getattr(claim, name) for name in TRIAGED_COLUMNS)
 
 
-def write_reevaluated(session: Session, tenant_id: int, claims: Sequence[Claim]) -> None:
-    """The triaged columns of detached claims (:func:`current_rows_and_state`) a re-evaluation changed: one
-    executemany UPDATE."""
+def write_reevaluated(
+    session: Session, tenant_id: int, claims: Sequence[Claim], scores: Sequence[Mapping[str, Any]] = ()
+) -> None:
+    """The triaged columns of detached claims (:func:`current_rows_and_state`) a re-evaluation changed, and the
+    score rows the scorer left to us (``scores``): one claim by the driver (:mod:`.driver_statements`), else an
+    INSERT and one executemany UPDATE."""
+    if DRIVER_STATEMENTS and len(claims) <= 1 and len(scores) <= 1:
+        values = None
+        if claims:
+            names = (*driver_statements.CLAIM_COLUMNS, "triage_decision_id")
+            values = {"id": claims[0].id, **{name: getattr(claims[0], name) for name in names}}
+        driver_statements.write_rescored(session, tenant_id, values, scores[0] if scores else None)
+        return
+    if scores:
+        session.connection().execute(_INSERT_SCORES, list(scores))
     if claims:
         session.connection().execute(_UPDATE_TRIAGED, [_triaged(tenant_id, claim) for claim in claims])
 

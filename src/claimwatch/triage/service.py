@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from claimwatch import params
@@ -197,8 +199,14 @@ def _forget_head(session: Session, tenant_id: int) -> None:
 def _database(session: Session) -> str:
     """What a process cache of this database's rows is keyed by: its URL, and which rows are behind it now (a
     database put back from a copy under the same URL must not find another one's rule-set id)."""
-    bind = session.get_bind()
-    return f"{bind.engine.url}#{id(bind.engine)}#{data_generation()}"
+    engine = session.get_bind().engine
+    url = _URLS.get(engine)
+    if url is None:  # rendering the URL cost a tenth of a reported event's Python: once per engine
+        url = _URLS[engine] = str(engine.url)
+    return f"{url}#{id(engine)}#{data_generation()}"
+
+
+_URLS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 # -- the pipeline ------------------------------------------------------------------------------------------
@@ -462,10 +470,13 @@ def reevaluate(
     else:
         found = facts_builder.build_facts(session, tenant_id, claims, investigation=flags)
     # Claims read detached (repository.current_rows_and_state) are not in the session: what changes on them is
-    # written here, by one Core statement, after the decisions.
+    # written here, after the decisions (repository.write_reevaluated).
     detached = {c.id: repository.triaged_values(c) for c in claims if inspect(c).transient}
+    # One detached claim (ingestion's events come one by one): its new score row is written with its columns at
+    # the end (repository.write_reevaluated: one round trip on PostgreSQL) unless the score opens a review.
+    scores: list[dict[str, Any]] | None = [] if len(claims) == 1 and detached else None
     if rescore:
-        _score(session, tenant_id, claims, found, "rescore", state)
+        _score(session, tenant_id, claims, found, "rescore", state, scores)
     else:
         _mark_catastrophes(session, tenant_id, claims, found)
     now = utc_now()
@@ -473,7 +484,7 @@ def reevaluate(
     stored = _apply(session, rules, claims, pending, always=False, latest=latest)
     if detached:
         changed = [c for c in claims if c.id in detached and repository.triaged_values(c) != detached[c.id]]
-        repository.write_reevaluated(session, tenant_id, changed)
+        repository.write_reevaluated(session, tenant_id, changed, scores or ())
     return stored
 
 
@@ -489,6 +500,14 @@ def _reevaluate_changes(session: Session, tenant_id: int, changes: Sequence[Case
             investigated[change.claim_id] = Trigger("status", change.event_ref, f"entered {change.to_status}")
     if not plain and not investigated:
         return 0
+    if len(plain) == 1 and not investigated:
+        (claim_id,) = plain
+        # One amount change (ingestion's usual call): a narrow read first, the whole claim only if it may move.
+        # Not when the session holds the claim (its state may be newer than the database's; the ORM path reads).
+        if repository.DRIVER_STATEMENTS and not repository.in_session(session, [claim_id]):
+            routes = repository.decision_routes(session, tenant_id, claim_id)
+            if routes is None or routes == ("normal", "normal"):
+                return 0
     # Most amount changes re-evaluate nothing (a claim on the normal route stays there): the claims and their
     # latest decisions come by one prebuilt Core statement, detached (no ORM loading); the ORM path only when
     # the session holds one of the claims already.
