@@ -73,12 +73,23 @@ _PG_CASTS = {
     "vulnerable": "boolean",
     **{name: "json" for name in _JSON},
     **{name: "timestamptz" for name in _INSTANTS},
+    "triage_decision_id": "bigint",
 }
-_PG_CASTS["triage_decision_id"] = "bigint"
+# What a re-evaluation or a new decision sets on the claim: its triaged columns and its latest decision.
+UPDATED_CLAIM_COLUMNS = (*CLAIM_COLUMNS, "triage_decision_id")
 
 
 def _pg_cast(name: str) -> str:
     return _PG_CASTS.get(name, "varchar")
+
+
+def _pg_placeholders(prefix: str, names: Sequence[str]) -> str:
+    """``%(prefix+name)s::type`` for each column, for psycopg's named parameters."""
+    return ", ".join(f"%({prefix}{name})s::{_pg_cast(name)}" for name in names)
+
+
+def _sqlite_insert(table: str, names: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
 
 REGION_TOTAL, MODEL_ROW, EVENTS_ROW, LAST_EVENT_ROW = "#region", "#model", "#events", "#last"
@@ -143,9 +154,7 @@ def _history_sql(mark: str, kinds: str, values: str, regions: str | None, state:
 
 _SQLITE_HISTORY: dict[tuple[int, int, int, bool], str] = {}
 _PG_HISTORY: dict[tuple[bool, bool, bool], str] = {}
-_SQLITE_INSERT_CONTACTS = (
-    f"INSERT INTO triage_contacts ({', '.join(CONTACT_COLUMNS)}) VALUES ({', '.join('?' * len(CONTACT_COLUMNS))})"
-)
+_SQLITE_INSERT_CONTACTS = _sqlite_insert("triage_contacts", CONTACT_COLUMNS)
 
 
 def _sqlite_list(prefix: str, count: int) -> str:
@@ -177,7 +186,7 @@ def _pg_history(regions: bool, state: bool, contacts: bool) -> str:
             state,
         )
         if contacts:  # a data-modifying CTE: the contacts are written by the same statement
-            arrays = ", ".join(f"%(c_{name})s::{_PG_CASTS.get(name, 'varchar')}[]" for name in CONTACT_COLUMNS[1:])
+            arrays = ", ".join(f"%(c_{name})s::{_pg_cast(name)}[]" for name in CONTACT_COLUMNS[1:])
             text = (
                 f"WITH new_contacts AS (INSERT INTO triage_contacts ({', '.join(CONTACT_COLUMNS)})"
                 f" SELECT %(tenant)s::integer, v.* FROM unnest({arrays}) AS v) {text}"
@@ -218,7 +227,7 @@ def history_rows(
         with driver.cursor() as cursor:
             cursor.execute(_pg_history(bool(regions), with_state, bool(new_contacts)), parameters, prepare=True)
             rows = cursor.fetchall()
-        return [(kind, value, number, identity, _instant(at)) for kind, value, number, identity, at in rows]
+        return _with_instants(rows)
     named: dict[str, Any] = {"tenant": tenant_id, "since": sqlite_timestamp(since)}
     named.update((f"k{k}", kind) for k, kind in enumerate(kinds))
     named.update((f"v{k}", value) for k, value in enumerate(values))
@@ -234,25 +243,31 @@ def history_rows(
             cursor.executemany(_SQLITE_INSERT_CONTACTS, [(*row[:-1], stamp(row[-1])) for row in new_contacts])
     finally:
         cursor.close()
+    return _with_instants(rows)
+
+
+def _with_instants(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [(kind, value, number, identity, _instant(at)) for kind, value, number, identity, at in rows]
 
 
 # -- the writes: the score row, the decision, the claim's triaged columns ------------------------------------
 
 
-def _pg_write_sql(with_score: bool) -> str:
-    def values(prefix: str, names: Sequence[str]) -> str:
-        return ", ".join(f"%({prefix}{n})s::{_PG_CASTS.get(n, 'varchar')}" for n in names)
+_PG_INSERT_SCORE = (
+    f"INSERT INTO risk_scores ({', '.join(SCORE_COLUMNS)}) VALUES ({_pg_placeholders('s_', SCORE_COLUMNS)})"
+)
 
-    sets = ", ".join(f"{n} = %(set_{n})s::{_PG_CASTS.get(n, 'varchar')}" for n in CLAIM_COLUMNS)
-    score = (
-        f"new_score AS (INSERT INTO risk_scores ({', '.join(SCORE_COLUMNS)}) VALUES ({values('s_', SCORE_COLUMNS)})), "
-        if with_score
-        else ""
-    )
+
+def _pg_sets(names: Sequence[str]) -> str:
+    return ", ".join(f"{name} = %(set_{name})s::{_pg_cast(name)}" for name in names)
+
+
+def _pg_write_sql(with_score: bool) -> str:
+    sets = _pg_sets(CLAIM_COLUMNS)
+    score = f"new_score AS ({_PG_INSERT_SCORE}), " if with_score else ""
     return (
         f"WITH {score}new_decision AS (INSERT INTO triage_decisions ({', '.join(DECISION_COLUMNS)})"
-        f" VALUES ({values('d_', DECISION_COLUMNS)}) RETURNING id, claim_id)"
+        f" VALUES ({_pg_placeholders('d_', DECISION_COLUMNS)}) RETURNING id, claim_id)"
         f" UPDATE claims SET {sets}, triage_decision_id = new_decision.id FROM new_decision"
         " WHERE claims.id = new_decision.claim_id AND claims.tenant_id = %(tenant)s::integer RETURNING new_decision.id"
     )
@@ -261,15 +276,10 @@ def _pg_write_sql(with_score: bool) -> str:
 _PG_WRITE = {with_score: _pg_write_sql(with_score) for with_score in (False, True)}
 
 
-def _sqlite_insert(table: str, names: Sequence[str]) -> str:
-    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-
-
 _SQLITE_INSERT_SCORE = _sqlite_insert("risk_scores", SCORE_COLUMNS)
 _SQLITE_INSERT_DECISION = _sqlite_insert("triage_decisions", DECISION_COLUMNS)
 _SQLITE_UPDATE_CLAIM = (
-    f"UPDATE claims SET {', '.join(f'{n} = ?' for n in (*CLAIM_COLUMNS, 'triage_decision_id'))}"
-    " WHERE id = ? AND tenant_id = ?"
+    f"UPDATE claims SET {', '.join(f'{n} = ?' for n in UPDATED_CLAIM_COLUMNS)} WHERE id = ? AND tenant_id = ?"
 )
 
 
@@ -314,25 +324,16 @@ def write_one(
 
 # -- a re-evaluation's writes: the new score row and the claim's changed columns --------------------------------
 
-_RESCORED_COLUMNS = (*CLAIM_COLUMNS, "triage_decision_id")
-
 
 def _pg_rescored_sql(with_score: bool, with_claim: bool) -> str:
-    score = (
-        f"INSERT INTO risk_scores ({', '.join(SCORE_COLUMNS)})"
-        f" VALUES ({', '.join(f'%(s_{n})s::{_pg_cast(n)}' for n in SCORE_COLUMNS)})"
-    )
     if not with_claim:
-        return score
-    sets = ", ".join(f"{n} = %(set_{n})s::{_pg_cast(n)}" for n in _RESCORED_COLUMNS)
+        return _PG_INSERT_SCORE
+    sets = _pg_sets(UPDATED_CLAIM_COLUMNS)
     update = f"UPDATE claims SET {sets} WHERE id = %(claim)s::bigint AND tenant_id = %(tenant)s::integer"
-    return f"WITH new_score AS ({score}) {update}" if with_score else update
+    return f"WITH new_score AS ({_PG_INSERT_SCORE}) {update}" if with_score else update
 
 
 _PG_RESCORED = {(s, c): _pg_rescored_sql(s, c) for s in (False, True) for c in (False, True) if s or c}
-_SQLITE_UPDATE_RESCORED = (
-    f"UPDATE claims SET {', '.join(f'{n} = ?' for n in _RESCORED_COLUMNS)} WHERE id = ? AND tenant_id = ?"
-)
 
 
 def write_rescored(
@@ -349,7 +350,7 @@ def write_rescored(
         if score is not None:
             parameters.update((f"s_{n}", _pg_value(n, score[n])) for n in SCORE_COLUMNS)
         if claim is not None:
-            parameters.update((f"set_{n}", claim[n]) for n in _RESCORED_COLUMNS)
+            parameters.update((f"set_{n}", claim[n]) for n in UPDATED_CLAIM_COLUMNS)
             parameters["claim"] = claim["id"]
         with driver.cursor() as cursor:
             cursor.execute(_PG_RESCORED[(score is not None, claim is not None)], parameters, prepare=True)
@@ -359,7 +360,7 @@ def write_rescored(
         if score is not None:
             cursor.execute(_SQLITE_INSERT_SCORE, [_sqlite_value(n, score[n]) for n in SCORE_COLUMNS])
         if claim is not None:
-            cursor.execute(_SQLITE_UPDATE_RESCORED, [*(claim[n] for n in _RESCORED_COLUMNS), claim["id"], tenant_id])
+            cursor.execute(_SQLITE_UPDATE_CLAIM, [*(claim[n] for n in UPDATED_CLAIM_COLUMNS), claim["id"], tenant_id])
     finally:
         cursor.close()
 

@@ -663,7 +663,7 @@ def write_reevaluated(
     if DRIVER_STATEMENTS and len(claims) <= 1 and len(scores) <= 1:
         values = None
         if claims:
-            names = (*driver_statements.CLAIM_COLUMNS, "triage_decision_id")
+            names = driver_statements.UPDATED_CLAIM_COLUMNS
             values = {"id": claims[0].id, **{name: getattr(claims[0], name) for name in names}}
         driver_statements.write_rescored(session, tenant_id, values, scores[0] if scores else None)
         return
