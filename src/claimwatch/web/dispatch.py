@@ -28,7 +28,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRouter, _EffectiveRouteContext, _FrontendRouteGroup, _IncludedRouter
+from fastapi.routing import (
+    APIRouter,
+    _EffectiveRouteContext,
+    _FrontendRouteGroup,
+    _IncludedRouter,
+    _RouterIncludeContext,
+)
 from starlette.routing import BaseRoute, Host, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
@@ -98,14 +104,14 @@ def _original_literal(route: BaseRoute, prefix: str) -> Literal:
 
 def _branch_literals(branch: _IncludedRouter) -> list[Literal]:
     """The literals of every route an included router offers, nested ones included, from the routes' paths."""
+    return _routes_literals(branch.original_router.routes, branch.include_context)
+
+
+def _routes_literals(routes: Sequence[BaseRoute], context: _RouterIncludeContext) -> list[Literal]:
     found: list[Literal] = []
-    context = branch.include_context
-    for route in branch.original_router.routes:
+    for route in routes:
         if isinstance(route, _IncludedRouter):
-            nested = _IncludedRouter(
-                original_router=route.original_router, include_context=context.combine(route.include_context)
-            )
-            found.extend(_branch_literals(nested))
+            found.extend(_routes_literals(route.original_router.routes, context.combine(route.include_context)))
         else:
             found.append(_original_literal(route, context.prefix))
     return found
