@@ -14,9 +14,9 @@ import duckdb
 
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.errors import Forbidden, Invalid, Problem
+from claimwatch.kpi import generations as kpi_generations
 from claimwatch.kpi import loader as kpi_loader
 from claimwatch.kpi import snapshot as kpi_snapshot
-from claimwatch.kpi.columns import open_snapshot
 from claimwatch.kpi.engine import DIMENSIONS, Period, Result, Scope, compute
 from claimwatch.kpi.loader import Kpi
 from claimwatch.kpi.snapshot import snapshot_zone
@@ -50,7 +50,7 @@ def opened(root: Any = None) -> Iterator[OpenSnapshot]:
     info = kpi_snapshot.current(root)
     if info is None:
         raise NoSnapshot()
-    con = open_snapshot(info.directory)
+    con = kpi_generations.cursor(info.directory)
     try:
         yield OpenSnapshot(con, info.taken_at)
     finally:
