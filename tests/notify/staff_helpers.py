@@ -16,7 +16,7 @@ from sqlalchemy import select
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.notify import service
+from claimwatch.notify import staff_inbox
 from claimwatch.notify.models import StaffInboxItem
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
@@ -52,7 +52,7 @@ def add_staff(tenant: TenantHandle, username: str, role: Role, org_code: str | N
             org_unit_id=unit.id if unit else None,
         )
         if email:
-            service.set_user_email(session, tenant.id, username, email, "test")
+            staff_inbox.set_user_email(session, tenant.id, username, email, "test")
         return Staff(username, user.id, email)
 
 

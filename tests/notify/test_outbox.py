@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work, utc_now
-from claimwatch.notify import jobs, service
+from claimwatch.notify import jobs, service, staff_notices
 from claimwatch.notify.channels import message_id_header
 from claimwatch.notify.models import OutboxMessage, StaffNotification
 from claimwatch.tenancy.service import zone_named
@@ -317,9 +317,9 @@ def test_a_staff_notice_is_queued_once_per_dedupe_key(world):
     tenant = world.tenant()
     now = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
-        assert service.notify_staff(session, tenant.id, "admin", "k", "subject", "body", "once", now) is True
+        assert staff_notices.notify_staff(session, tenant.id, "admin", "k", "subject", "body", "once", now) is True
         # The second writer is told it queued nothing, on SQLite and on PostgreSQL alike.
-        assert service.notify_staff(session, tenant.id, "admin", "k", "subject", "body", "once", now) is False
+        assert staff_notices.notify_staff(session, tenant.id, "admin", "k", "subject", "body", "once", now) is False
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
         rows = session.execute(select(StaffNotification).where(StaffNotification.dedupe_key == "once")).all()
     assert len(rows) == 1

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.notify import channels, jobs, service
+from claimwatch.notify import channels, jobs, service, staff_notices
 from claimwatch.notify.models import OutboxMessage, StaffNotification
 from claimwatch.sla import jobs as sla_jobs
 from tests.apps import shared_app
@@ -103,10 +103,10 @@ def test_routing_twice_writes_nothing_new(client, world, staff, smtp):
     tenant, gd, *_ = staff
     _escalate(client, tenant)
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
-        first = service.route_staff_notices(session, tenant.id, YELLOW_AT, 100)
+        first = staff_notices.route_staff_notices(session, tenant.id, YELLOW_AT, 100)
         notice = session.execute(select(StaffNotification)).scalar_one()
         notice.status = "queued"  # as if a worker died after writing but before its commit was seen
-        second = service.route_staff_notices(session, tenant.id, YELLOW_AT, 100)
+        second = staff_notices.route_staff_notices(session, tenant.id, YELLOW_AT, 100)
     assert first.inbox == second.inbox == 2
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
         emails = session.execute(select(OutboxMessage).where(OutboxMessage.template == "staff_notice")).all()
@@ -116,7 +116,7 @@ def test_routing_twice_writes_nothing_new(client, world, staff, smtp):
 def test_a_notice_to_one_user_reaches_only_that_user(client, world, staff, smtp):
     tenant, gd, zj, hq, _ = staff
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
-        assert service.notify_staff(
+        assert staff_notices.notify_staff(
             session, tenant.id, "supervisor", "sla_red", "仅此一人", "正文", "one-user", YELLOW_AT, user_id=zj.user_id
         )
     jobs.deliver(now=YELLOW_AT)
@@ -175,7 +175,7 @@ def test_the_daily_digest_gathers_and_sends_once_per_day(client, world, staff, s
 
     # a notice arriving later that day waits for tomorrow's digest: still one e-mail today
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
-        service.notify_staff(session, tenant.id, "supervisor", "sla_yellow", "D-3 later", "x", "late", evening)
+        staff_notices.notify_staff(session, tenant.id, "supervisor", "sla_yellow", "D-3 later", "x", "late", evening)
     jobs.deliver(now=local(2026, 11, 3, 19))
     jobs.deliver(now=local(2026, 11, 3, 20))
     assert len([m for m in smtp.received if m.to == "gd.sup@insurer.example"]) == 1
@@ -324,7 +324,7 @@ def test_wecom_and_dingtalk_robots_get_their_own_formats_signed(client, world, s
 
         b2 = tenancy_repository.org_unit_by_code(session, "ACME-B2")
         assert b2 is not None
-        service.notify_staff(
+        staff_notices.notify_staff(
             session, tenant.id, "supervisor", "sla_red", "Z-9 红灯", "请督办", "red-b2", YELLOW_AT, org_unit_id=b2.id
         )
     before = int(dt.datetime.now(dt.UTC).timestamp() * 1000)

@@ -23,7 +23,7 @@ from claimwatch.actions.models import ActionClock, ActionStep, ImprovementAction
 from claimwatch.auth import repository as auth_repository
 from claimwatch.auth.models import Role
 from claimwatch.db import utc_now
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.sla import engine
 from claimwatch.sla import jobs as sla_jobs
 from claimwatch.sla import service as sla_service
@@ -125,7 +125,7 @@ def _remind(
 ) -> None:
     clock.reminded_at = now
     due = _day(clock.yellow_due_at, zone)
-    sent = notify_service.notify_user(
+    sent = notify_staff_notices.notify_user(
         session,
         action.tenant_id,
         _owner(action, step),
@@ -169,19 +169,19 @@ def _warn(
         subject = f"改进措施 {action.number} 已逾期"
         body = f"{what}的完成期限 {due} 已过，请尽快完成。"
         tenant_id, kind = action.tenant_id, service.NOTICE_OVERDUE
-        if notify_service.notify_user(
+        if notify_staff_notices.notify_user(
             session, tenant_id, owner_id, kind, subject, body, f"{key}:owner", now, link=link
         ):
             sent.append("owner")
         if step is not None and action.owner_user_id != owner_id:
-            if notify_service.notify_user(
+            if notify_staff_notices.notify_user(
                 session, tenant_id, action.owner_user_id, kind, subject, body, f"{key}:action", now, link=link
             ):
                 sent.append("action_owner")
         elif step is None:
             # The supervisors over the owner's unit; an owner with no unit has the quality managers over them.
             role = Role.SUPERVISOR.value if unit is not None else Role.QUALITY_MANAGER.value
-            if notify_service.notify_staff(
+            if notify_staff_notices.notify_staff(
                 session,
                 action.tenant_id,
                 role,
@@ -198,7 +198,7 @@ def _warn(
         subject = f"改进措施 {action.number} 逾期升级"
         body = f"{what}的完成期限 {due} 已过 {_days_late(clock, now)} 天仍未完成，请督办。"
         role = Role.SUPERVISOR.value if step is not None else Role.QUALITY_MANAGER.value
-        if notify_service.notify_staff(
+        if notify_staff_notices.notify_staff(
             session,
             action.tenant_id,
             role,

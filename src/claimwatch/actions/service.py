@@ -51,14 +51,14 @@ from claimwatch.audit import service as audit_service
 from claimwatch.auth.principal import AccessDenied, Permission, Principal
 from claimwatch.db import tenant_context, utc_now
 from claimwatch.errors import Conflict, Forbidden, Invalid, NotFound
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.params import clean_text, event_time
 from claimwatch.sla import service as sla_service
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.workflow import service as workflow_service
 
 NUMBER_PREFIX = "GJ"  # 改进
-# Staff notice kinds (notify.service.KIND_LABELS gives them labels and e-mail defaults).
+# Staff notice kinds (notify.staff_notices.KIND_LABELS gives them labels and e-mail defaults).
 NOTICE_ASSIGNED = "action_assigned"
 NOTICE_REMINDER = "action_reminder"
 NOTICE_OVERDUE = "action_overdue"
@@ -355,7 +355,7 @@ def _local_day(value: dt.datetime, zone: dt.tzinfo) -> str:
 
 
 def _tell_owner(session: Session, action: ImprovementAction, owner_id: int, key: str, zone: dt.tzinfo) -> None:
-    notify_service.notify_user(
+    notify_staff_notices.notify_user(
         session,
         action.tenant_id,
         owner_id,
@@ -370,7 +370,7 @@ def _tell_owner(session: Session, action: ImprovementAction, owner_id: int, key:
 
 
 def tell_step_owner(session: Session, action: ImprovementAction, step: ActionStep, zone: dt.tzinfo) -> None:
-    notify_service.notify_user(
+    notify_staff_notices.notify_user(
         session,
         action.tenant_id,
         step.owner_user_id,

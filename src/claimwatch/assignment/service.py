@@ -44,7 +44,7 @@ from claimwatch.complaints.models import Complaint
 from claimwatch.db import utc_now
 from claimwatch.errors import Forbidden, Invalid, NotFound
 from claimwatch.materials.models import MaterialsProfile
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.web.i18n import N_, translate
@@ -335,7 +335,7 @@ def _tenant(principal: Principal) -> int:
 def _notify_unassigned(session: Session, tenant_id: int, case: Case, now: dt.datetime) -> None:
     what = "赔案" if case.kind == "claim" else "投诉"
     line = workflow_service.line_label(case.line, "zh") if case.line else "—"
-    notify_service.notify_staff(
+    notify_staff_notices.notify_staff(
         session,
         tenant_id,
         Role.SUPERVISOR.value,

@@ -21,7 +21,7 @@ from claimwatch.complaints import service as complaints_service
 from claimwatch.complaints.models import Complaint, ComplaintClock
 from claimwatch.complaints.vocabulary import category_label
 from claimwatch.db import utc_now
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.sla import engine
 from claimwatch.sla import jobs as sla_jobs
 
@@ -127,7 +127,7 @@ def _warn(
         key = f"complaint:{clock.id}:{level}:{role}"
         link = f"/complaints/{complaint.number}"
         org_unit_id = complaint.org_unit_id
-        if notify_service.notify_staff(
+        if notify_staff_notices.notify_staff(
             session, complaint.tenant_id, role, kind, subject, body, key, now, org_unit_id=org_unit_id, link=link
         ):
             sent.append(role)

@@ -52,6 +52,7 @@ from claimwatch.complaints.vocabulary import (
 from claimwatch.config import get_settings
 from claimwatch.db import utc_now
 from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.privacy import scrub_text
 from claimwatch.sla import engine
 from claimwatch.tenancy import repository as tenancy_repository
@@ -197,7 +198,7 @@ def escalate_major(
     )
     notified = []
     for role in (Role.SUPERVISOR, Role.QUALITY_MANAGER):
-        if notify_service.notify_staff(
+        if notify_staff_notices.notify_staff(
             session,
             complaint.tenant_id,
             role.value,

@@ -15,7 +15,8 @@ from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.demo.generator import DemoSpec
 from claimwatch.notify import jobs as notify_jobs
 from claimwatch.notify import repository as notify_repository
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import robots as notify_robots
+from claimwatch.notify import staff_inbox as notify_staff_inbox
 from claimwatch.tenancy import repository as tenancy_repository
 
 UNREAD_PER_USER = 6
@@ -49,11 +50,11 @@ def load(spec: DemoSpec, now: dt.datetime | None = None) -> Loaded:
             for username in users:
                 if username == f"{prefix}.inspector":
                     continue  # no address: notices stay in the app (the settings page says so)
-                notify_service.set_user_email(session, tenant_id, username, _email(username, tenant.code), "demo")
+                notify_staff_inbox.set_user_email(session, tenant_id, username, _email(username, tenant.code), "demo")
                 loaded.addresses += 1
             supervisor = users.get(f"{prefix}.supervisor")
             if supervisor is not None:
-                notify_service.set_preferences(
+                notify_staff_inbox.set_preferences(
                     session,
                     supervisor.id,
                     tenant_id,
@@ -63,15 +64,17 @@ def load(spec: DemoSpec, now: dt.datetime | None = None) -> Loaded:
                 )
             qm = users.get(f"{prefix}.qm")
             if qm is not None:
-                notify_service.set_preferences(
+                notify_staff_inbox.set_preferences(
                     session, qm.id, tenant_id, {"kpi_alert": "instant", "complaint_overdue_red": "digest"}, "en", "demo"
                 )
             admin = users.get(f"{prefix}.admin")
             if admin is not None:
-                notify_service.set_preferences(session, admin.id, tenant_id, {"notify_failures": "off"}, "zh", "demo")
+                notify_staff_inbox.set_preferences(
+                    session, admin.id, tenant_id, {"notify_failures": "off"}, "zh", "demo"
+                )
             if len(tenant.branches) > 1:
                 broken = tenant.branches[1]
-                notify_service.save_robot(
+                notify_robots.save_robot(
                     session,
                     tenant_id,
                     name=f"{broken.name}督办群（地址有误）",
@@ -90,9 +93,9 @@ def load(spec: DemoSpec, now: dt.datetime | None = None) -> Loaded:
             continue
         with unit_of_work(TenantContext.for_tenant(found.id)) as session:
             for user in notify_repository.staff_users(session, found.id):
-                newest = notify_service.inbox(session, user.id, "zh", limit=UNREAD_PER_USER)
-                notify_service.mark_all_read(session, user.id)
+                newest = notify_staff_inbox.inbox(session, user.id, "zh", limit=UNREAD_PER_USER)
+                notify_staff_inbox.mark_all_read(session, user.id)
                 for item in newest:
-                    notify_service.mark_read(session, user.id, item["id"], read=False)
+                    notify_staff_inbox.mark_read(session, user.id, item["id"], read=False)
                 loaded.unread += len(newest)
     return loaded

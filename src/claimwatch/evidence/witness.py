@@ -35,7 +35,7 @@ from claimwatch.errors import NotFound, Problem
 from claimwatch.evidence import heads, keys, merkle
 from claimwatch.evidence import service as evidence_service
 from claimwatch.evidence.models import EvidenceTreeHead, WitnessedHead
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.tenancy import repository as tenancy_repository
 
 FIRST = "first"
@@ -46,7 +46,7 @@ STATUSES = (FIRST, CONSISTENT, BAD_SIGNATURE, INCONSISTENT)
 ACCEPTED = (FIRST, CONSISTENT)
 ALARMS = (INCONSISTENT, BAD_SIGNATURE)
 
-NOTICE_KIND = "evidence_alarm"  # the staff notice to the insurer's admins (notify.service.KIND_LABELS)
+NOTICE_KIND = "evidence_alarm"  # the staff notice to the insurer's admins (notify.staff_notices.KIND_LABELS)
 ADMIN_ROLE = "admin"
 # What the platform's countersignature covers: this prefix, then the insurer's signed bytes of the head.
 COSIGN_PREFIX = b"claimwatch-witness-v1\n"
@@ -174,7 +174,7 @@ def _alarm(session: Session, copy: WitnessedHead, tenant_code: str, now: dt.date
         f"The tree head of size {copy.tree_size} signed at {copy.signed_at.isoformat()} failed the witness's "
         f"check: {copy.problem}"
     )
-    notify_service.notify_staff(
+    notify_staff_notices.notify_staff(
         session,
         copy.tenant_id,
         ADMIN_ROLE,

@@ -29,7 +29,7 @@ from claimwatch.kpi import service as kpi_service
 from claimwatch.kpi.engine import Period, Scope, compute
 from claimwatch.kpi.loader import Kpi
 from claimwatch.kpi.models import QualityAlert
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 
 ALERT_DIMENSIONS = ("region", "org")
 NOTIFY_ROLE = "quality_manager"
@@ -230,7 +230,7 @@ def record(session: Session, tenant_id: int, findings: list[Finding], evaluation
         if created is not None:
             raised.append(alert_ref(created, finding.kpi))
         subject, body = _message(finding)
-        if notify_service.notify_staff(
+        if notify_staff_notices.notify_staff(
             session, tenant_id, NOTIFY_ROLE, NOTIFY_KIND, subject, body, dedupe_key(finding), now
         ):
             evaluation.notified += 1

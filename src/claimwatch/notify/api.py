@@ -14,7 +14,7 @@ from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases import service as cases_service
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.errors import Invalid, NotFound
-from claimwatch.notify import service
+from claimwatch.notify import robots, service, staff_inbox
 from claimwatch.notify.schemas import (
     MessageOut,
     OptOutIn,
@@ -198,7 +198,7 @@ def get_notifications(
     principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
 ) -> list[dict[str, Any]]:
     _own_tenant(session)
-    return service.inbox(session, principal.user_id, request_locale(request), unread, limit, offset)
+    return staff_inbox.inbox(session, principal.user_id, request_locale(request), unread, limit, offset)
 
 
 @router.get("/notifications/unread-count", response_model=UnreadCount, summary="How many of mine are unread")
@@ -207,7 +207,7 @@ def get_unread_count(
     principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
 ) -> dict[str, int]:
     _own_tenant(session)
-    return {"unread": service.unread_count(session, principal.user_id)}
+    return {"unread": staff_inbox.unread_count(session, principal.user_id)}
 
 
 @router.post("/notifications/{item_id}/read", response_model=StaffNoticeOut, summary="Mark one read (or unread)")
@@ -219,8 +219,8 @@ def post_read(
     principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
 ) -> dict[str, Any]:
     _own_tenant(session)
-    item = service.mark_read(session, principal.user_id, item_id, body.read if body else True)
-    return service.inbox(session, principal.user_id, request_locale(request), item_id=item.id)[0]
+    item = staff_inbox.mark_read(session, principal.user_id, item_id, body.read if body else True)
+    return staff_inbox.inbox(session, principal.user_id, request_locale(request), item_id=item.id)[0]
 
 
 @router.post("/notifications/read-all", response_model=ReadAllOut, summary="Mark all of mine read")
@@ -229,7 +229,7 @@ def post_read_all(
     principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
 ) -> dict[str, int]:
     _own_tenant(session)
-    return {"marked": service.mark_all_read(session, principal.user_id)}
+    return {"marked": staff_inbox.mark_all_read(session, principal.user_id)}
 
 
 @router.get("/notifications/preferences", response_model=PreferencesOut, summary="My notification preferences")
@@ -237,7 +237,7 @@ def get_preferences(
     session: TenantSession,
     principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
 ) -> dict[str, Any]:
-    return service.preferences_view(session, principal.user_id, _own_tenant(session))
+    return staff_inbox.preferences_view(session, principal.user_id, _own_tenant(session))
 
 
 @router.put("/notifications/preferences", response_model=PreferencesOut, summary="Set my notification preferences")
@@ -247,7 +247,7 @@ def put_preferences(
     principal: Principal = Depends(require(Permission.READ_OWN_NOTIFICATIONS)),
 ) -> dict[str, Any]:
     tenant_id = _own_tenant(session)
-    return service.set_preferences(session, principal.user_id, tenant_id, body.email, body.locale, principal.actor)
+    return staff_inbox.set_preferences(session, principal.user_id, tenant_id, body.email, body.locale, principal.actor)
 
 
 @router.put("/users/{username}/email", response_model=UserEmailOut, summary="Set a staff member's e-mail address")
@@ -258,7 +258,7 @@ def put_user_email(
     principal: Principal = Depends(require(Permission.MANAGE_TENANT)),
 ) -> dict[str, Any]:
     tenant_id = _own_tenant(session)
-    user = service.set_user_email(session, tenant_id, username[:64], body.email, principal.actor)
+    user = staff_inbox.set_user_email(session, tenant_id, username[:64], body.email, principal.actor)
     return {"username": user.username, "email": user.email}
 
 
@@ -268,7 +268,7 @@ def get_robots(
     _: Principal = Depends(require(Permission.MANAGE_TENANT)),
 ) -> list[dict[str, Any]]:
     _own_tenant(session)
-    return service.list_robots(session)
+    return robots.list_robots(session)
 
 
 @router.put("/notify/robots", response_model=RobotOut, summary="Add or replace a group robot")
@@ -278,7 +278,7 @@ def put_robot(
     principal: Principal = Depends(require(Permission.MANAGE_TENANT)),
 ) -> dict[str, Any]:
     tenant_id = _own_tenant(session)
-    return service.save_robot(
+    return robots.save_robot(
         session,
         tenant_id,
         name=body.name,
@@ -299,5 +299,5 @@ def delete_robot(
     principal: Principal = Depends(require(Permission.MANAGE_TENANT)),
 ) -> Response:
     tenant_id = _own_tenant(session)
-    service.remove_robot(session, tenant_id, name[:64], principal.actor)
+    robots.remove_robot(session, tenant_id, name[:64], principal.actor)
     return Response(status_code=204)

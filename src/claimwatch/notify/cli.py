@@ -112,12 +112,12 @@ def set_email(
     tenant: str = typer.Option(..., help="tenant code"),
 ) -> None:
     """Set where a staff member's notices are e-mailed (escalations, complaint and quality alerts)."""
-    from claimwatch.notify import service
+    from claimwatch.notify import service, staff_inbox
 
     tenant_id = _tenant_id(tenant)
     try:
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            user = service.set_user_email(session, tenant_id, username, email, "cli")
+            user = staff_inbox.set_user_email(session, tenant_id, username, email, "cli")
             shown = user.email or "(none)"
     except service.NotifyError as exc:
         err.print(f"[red]error:[/red] {exc.field}: {exc}")
@@ -143,12 +143,12 @@ def robots_set(
     locale: str = typer.Option("zh", help="zh or en"),
 ) -> None:
     """Add a group robot, or replace the one of that name. The URL and secret are stored encrypted."""
-    from claimwatch.notify import service
+    from claimwatch.notify import robots, service
 
     tenant_id = _tenant_id(tenant)
     try:
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            view = service.save_robot(
+            view = robots.save_robot(
                 session,
                 tenant_id,
                 name=name,
@@ -169,10 +169,10 @@ def robots_set(
 @robots_app.command("list")
 def robots_list(tenant: str = typer.Option(..., help="tenant code")) -> None:
     """The tenant's robots (URLs without their tokens)."""
-    from claimwatch.notify import service
+    from claimwatch.notify import robots
 
     with unit_of_work(_tenant_context(tenant)) as session:
-        rows = service.list_robots(session)
+        rows = robots.list_robots(session)
     table = Table("name", "provider", "url", "signed", "org", "kinds", "locale")
     for row in rows:
         table.add_row(
@@ -189,12 +189,12 @@ def robots_list(tenant: str = typer.Option(..., help="tenant code")) -> None:
 
 @robots_app.command("remove")
 def robots_remove(name: str, tenant: str = typer.Option(..., help="tenant code")) -> None:
-    from claimwatch.notify import service
+    from claimwatch.notify import robots, service
 
     tenant_id = _tenant_id(tenant)
     try:
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-            service.remove_robot(session, tenant_id, name, "cli")
+            robots.remove_robot(session, tenant_id, name, "cli")
     except service.NotifyError as exc:
         err.print(f"[red]error:[/red] {exc.field}: {exc}")
         raise typer.Exit(1) from exc

@@ -30,7 +30,7 @@ from claimwatch import reactions
 from claimwatch.config import Settings, get_settings
 from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.notify import channels as channel_registry
-from claimwatch.notify import repository, service
+from claimwatch.notify import repository, service, staff_notices
 from claimwatch.notify.events import SentMessage
 from claimwatch.notify.models import MessageStatus, StaffNotification
 from claimwatch.privacy import field_cipher, scrub_text
@@ -280,7 +280,7 @@ def _alert_tenant(session: Session, tenant_id: int, day: dt.date, start: dt.date
     subject = f"{day.isoformat()} 理赔通知发送失败 {len(dead)} 条 / {len(dead)} claimant message(s) failed"
     body = "以下消息已多次重试仍失败，请核实后重发：\n" + "\n".join(lines)
     dedupe = f"notify-failures:{day.isoformat()}"
-    if service.notify_staff(session, tenant_id, "admin", ALERT_KIND, subject, body, dedupe, now):
+    if staff_notices.notify_staff(session, tenant_id, "admin", ALERT_KIND, subject, body, dedupe, now):
         return 1
     notice = session.execute(
         select(StaffNotification).where(
@@ -295,7 +295,7 @@ def _alert_tenant(session: Session, tenant_id: int, day: dt.date, start: dt.date
 
 def route_notices(now: dt.datetime | None = None, batch: int | None = None) -> int:
     """Fan queued staff notices out to their users' inboxes, e-mail and group robots
-    (``service.route_staff_notices``), a short transaction per tenant and batch. A tenant that fails is
+    (``staff_notices.route_staff_notices``), a short transaction per tenant and batch. A tenant that fails is
     logged and retried on the next pass; the others go on. Returns the notices routed."""
     size = batch or get_settings().staff_route_batch
     with unit_of_work(TenantContext.system_reader()) as session:
@@ -305,7 +305,7 @@ def route_notices(now: dt.datetime | None = None, batch: int | None = None) -> i
         try:
             while True:
                 with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-                    done = service.route_staff_notices(session, tenant_id, now or utc_now(), size)
+                    done = staff_notices.route_staff_notices(session, tenant_id, now or utc_now(), size)
                 routed += done.notices
                 if done.notices < size:
                     break
@@ -315,7 +315,7 @@ def route_notices(now: dt.datetime | None = None, batch: int | None = None) -> i
 
 
 def send_digests(now: dt.datetime | None = None) -> int:
-    """The daily digest e-mails of every tenant with notices held for one (``service.send_digests``)."""
+    """The daily digest e-mails of every tenant with notices held for one (``staff_notices.send_digests``)."""
     hour = get_settings().staff_digest_hour
     with unit_of_work(TenantContext.system_reader()) as session:
         tenant_ids = repository.tenants_with_held_digests(session)
@@ -323,7 +323,7 @@ def send_digests(now: dt.datetime | None = None) -> int:
     for tenant_id in tenant_ids:
         try:
             with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-                written += service.send_digests(session, tenant_id, now or utc_now(), hour)
+                written += staff_notices.send_digests(session, tenant_id, now or utc_now(), hour)
         except Exception:  # noqa: BLE001
             log.exception("staff digest failed", tenant=tenant_id)
     return written

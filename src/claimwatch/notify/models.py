@@ -65,7 +65,7 @@ class StaffInboxItem(TenantScoped, Base):
 
 class StaffNotifyPreference(TenantScoped, Base):
     """A user's choice for one kind of notice on one channel: ``instant``, ``digest`` or ``off``
-    (the defaults are ``notify.service.DEFAULT_EMAIL``; in-app is always on)."""
+    (the defaults are ``notify.staff_notices.DEFAULT_EMAIL``; in-app is always on)."""
 
     __tablename__ = "staff_notify_preferences"
     __table_args__ = (

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from claimwatch.auth.deps import TenantSession, current_principal, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.errors import Forbidden
-from claimwatch.notify import service
+from claimwatch.notify import service, staff_inbox, staff_notices
 from claimwatch.tenancy.service import tenant_zone
 from claimwatch.web import forms
 from claimwatch.web.pages import PageRoute, render
@@ -44,7 +44,7 @@ def notifications_badge(request: Request, session: TenantSession) -> HTMLRespons
     principal = current_principal(request)
     if not principal.can(Permission.READ_OWN_NOTIFICATIONS) or principal.user_id is None:
         return HTMLResponse("")
-    count = service.unread_count(session, principal.user_id)
+    count = staff_inbox.unread_count(session, principal.user_id)
     return render(request, "notifications_badge.html", {"unread": count}, principal=principal)
 
 
@@ -53,16 +53,16 @@ def notifications_page(request: Request, principal: ReaderDep, session: TenantSe
     tenant_id = principal.tenant_id
     unread_only = request.query_params.get("unread") == "1"
     page = _page_number(request.query_params.get("page"))
-    total = service.inbox_total(session, principal.user_id, unread_only)
+    total = staff_inbox.inbox_total(session, principal.user_id, unread_only)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(page, pages)
-    items = service.inbox(
+    items = staff_inbox.inbox(
         session, principal.user_id, request_locale(request), unread_only, PAGE_SIZE, (page - 1) * PAGE_SIZE
     )
     context: dict[str, Any] = {
         "items": items,
         "unread_only": unread_only,
-        "unread": service.unread_count(session, principal.user_id),
+        "unread": staff_inbox.unread_count(session, principal.user_id),
         "total": total,
         "page": page,
         "pages": pages,
@@ -93,7 +93,7 @@ def notification_read(
         raise Forbidden(CSRF_FIELD, "the form has expired; reload the page and send it again")
     if not (item_id.isascii() and item_id.isdigit()) or len(item_id) > 18:
         raise service.NotifyError(404, "id", f"no notification {item_id}")
-    service.mark_read(session, principal.user_id, int(item_id), read != "0")
+    staff_inbox.mark_read(session, principal.user_id, int(item_id), read != "0")
     return RedirectResponse(_safe_back(back), status_code=303)
 
 
@@ -106,7 +106,7 @@ def notifications_read_all(
 ) -> Response:
     if not csrf_valid(request, csrf_token_value):
         raise Forbidden(CSRF_FIELD, "the form has expired; reload the page and send it again")
-    marked = service.mark_all_read(session, principal.user_id)
+    marked = staff_inbox.mark_all_read(session, principal.user_id)
     return RedirectResponse(f"/notifications?{urlencode({'done': f'all:{marked}'})}", status_code=303)
 
 
@@ -120,8 +120,8 @@ def _settings(
     status: int = 200,
 ) -> HTMLResponse:
     assert principal.tenant_id is not None
-    view = service.preferences_view(session, principal.user_id, principal.tenant_id)
-    context = {"view": view, "modes": service.EMAIL_MODES, "saved": saved, "problem": problem}
+    view = staff_inbox.preferences_view(session, principal.user_id, principal.tenant_id)
+    context = {"view": view, "modes": staff_notices.EMAIL_MODES, "saved": saved, "problem": problem}
     return render(request, "notifications_settings.html", context, status_code=status, principal=principal)
 
 
@@ -150,7 +150,7 @@ def notification_settings_save(
     locale = str(form.get("locale", "")) or None
     try:
         with session.begin_nested():
-            service.set_preferences(session, principal.user_id, principal.tenant_id, modes, locale, principal.actor)
+            staff_inbox.set_preferences(session, principal.user_id, principal.tenant_id, modes, locale, principal.actor)
     except service.NotifyError as exc:
         return _settings(request, principal, session, problem=exc.field, status=422)
     return RedirectResponse("/notifications/settings?saved=1", status_code=303)

@@ -14,7 +14,7 @@ from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.heartbeat import service as heartbeat_service
 from claimwatch.heartbeat import watch as heartbeat_watch
 from claimwatch.heartbeat.service import KindAge
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.tenancy import repository as tenancy_repository
 
 log = structlog.get_logger("claimwatch.ops")
@@ -65,13 +65,13 @@ def alert(stale: list[KindAge], now: dt.datetime | None = None) -> int:
         subject, body = notice_text(stale)
         dedupe = f"worker-stale:{episode.id}"
         for tenant_id in tenants:
-            notify_service.notify_staff(session, tenant_id, ADMIN_ROLE, NOTICE_KIND, subject, body, dedupe, now)
+            notify_staff_notices.notify_staff(session, tenant_id, ADMIN_ROLE, NOTICE_KIND, subject, body, dedupe, now)
     log.warning("worker heartbeats stale: admins notified", kinds=[age.kind for age in stale], tenants=len(tenants))
     batch = get_settings().staff_route_batch
     for tenant_id in tenants:
         try:
             with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
-                notify_service.route_staff_notices(session, tenant_id, now, batch)
+                notify_staff_notices.route_staff_notices(session, tenant_id, now, batch)
         except Exception:  # noqa: BLE001 - the notice stays queued; the delivery pass routes it when it runs
             log.exception("routing the stale-worker notice failed", tenant=tenant_id)
     return len(tenants)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from claimwatch.audit import service as audit_service
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work, utc_now
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.people import repository, service
 from claimwatch.people.models import StaffLicence, StaffMember
 
@@ -49,11 +49,11 @@ def _warn(session: Session, licence: StaffLicence, staff: StaffMember, day: dt.d
     key = f"licence-expiring:{licence.id}"
     sent = 0
     for who, user_id in (("self", staff.user_id), ("manager", staff.manager_user_id)):
-        if user_id is not None and notify_service.notify_user(
+        if user_id is not None and notify_staff_notices.notify_user(
             session, staff.tenant_id, user_id, NOTICE_KIND, subject, body, f"{key}:{who}", now, link=link
         ):
             sent += 1
-    if notify_service.notify_staff(
+    if notify_staff_notices.notify_staff(
         session, staff.tenant_id, Role.ADMIN.value, NOTICE_KIND, subject, body, f"{key}:admin", now, link=link
     ):
         sent += 1

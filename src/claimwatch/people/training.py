@@ -63,7 +63,7 @@ PERSON_STATE_LABELS = {
 }
 SANCTION_SOURCE = "sanction"
 RULE_SOURCE = "rule"
-NOTICE_OVERDUE = "training_overdue"  # staff notice kind (notify.service.KIND_LABELS gives its label)
+NOTICE_OVERDUE = "training_overdue"  # staff notice kind (notify.staff_notices.KIND_LABELS gives its label)
 
 
 def tenant_of(principal: Principal) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from claimwatch.audit import service as audit_service
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work, utc_now
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.people import training
 from claimwatch.people.models import StaffMember
 
@@ -58,12 +58,12 @@ def warn_overdue(session: Session, now: dt.datetime | None = None) -> OverdueRes
                 key = f"{key[:100]}:{requirement.due_on.isoformat()}"
                 link = f"/people/{person.code}"
                 if person.manager_user_id is not None:
-                    sent = notify_service.notify_user(
+                    sent = notify_staff_notices.notify_user(
                         session, tenant_id, person.manager_user_id, training.NOTICE_OVERDUE, subject, body, key, at,
                         link=link,
                     )  # fmt: skip
                 else:
-                    sent = notify_service.notify_staff(
+                    sent = notify_staff_notices.notify_staff(
                         session, tenant_id, Role.QUALITY_MANAGER.value, training.NOTICE_OVERDUE, subject, body, key,
                         at, org_unit_id=person.org_unit_id, link=link,
                     )  # fmt: skip

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch.auth.models import Role
 from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.policies import underwriting
 from claimwatch.policies.models import UnderwritingCase, UnderwritingClock
 from claimwatch.sla.jobs import SweepResult
@@ -51,7 +52,7 @@ def _overdue(context: BatchContext, case: UnderwritingCase, clock: UnderwritingC
     subject = f"核保 {number} 已超时效"
     body = f"投保申请 {number}（{case.product_code}）的核保时效 {due} 已过，尚未作出核保结论。"
     _tell(context.session, case, NOTICE_OVERDUE, subject, body, f"underwriting:{case.id}:red", context.now)
-    notify_service.notify_staff(
+    notify_staff_notices.notify_staff(
         context.session,
         case.tenant_id,
         Role.SUPERVISOR.value,
@@ -96,10 +97,10 @@ def _tell(
 ) -> None:
     """The case's underwriter, or every underwriter of the insurer while nobody has taken it."""
     if case.reviewer_id is not None:
-        notify_service.notify_user(
+        notify_staff_notices.notify_user(
             session, case.tenant_id, case.reviewer_id, kind, subject, body, key, now, link=_link(case)
         )
     else:
-        notify_service.notify_staff(
+        notify_staff_notices.notify_staff(
             session, case.tenant_id, Role.UNDERWRITER.value, kind, subject, body, key, now, link=_link(case)
         )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch.auth.models import Role, User
 from claimwatch.cases.models import Claim
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.providers import loader, task_service
 from claimwatch.providers.models import Provider, ProviderTask, ProviderTaskClock
 from claimwatch.sla import jobs as sla_jobs
@@ -76,7 +76,7 @@ def _remind(context: BatchContext, task: ProviderTask, clock: ProviderTaskClock)
             f"{provider.name}：\n委托任务 {task.number}（{name}）的报告期限为 {due}，请按时提交。",
         )
     number = claim.number if claim is not None else ""
-    told = notify_service.notify_user(
+    told = notify_staff_notices.notify_user(
         session,
         task.tenant_id,
         task.handler_user_id,
@@ -117,7 +117,7 @@ def _overdue(context: BatchContext, task: ProviderTask, clock: ProviderTaskClock
     subject = f"委托 {task.number} 已超期"
     body = f"案件 {number} 的委托任务 {task.number}（{name}，{_provider_name(provider)}）期限 {due} 已过，尚无报告。"
     told: list[str] = []
-    if notify_service.notify_user(
+    if notify_staff_notices.notify_user(
         session,
         task.tenant_id,
         task.handler_user_id,
@@ -129,7 +129,7 @@ def _overdue(context: BatchContext, task: ProviderTask, clock: ProviderTaskClock
         link=task_service.task_url(task),
     ):
         told.append("handler")
-    if notify_service.notify_staff(
+    if notify_staff_notices.notify_staff(
         session,
         task.tenant_id,
         Role.SUPERVISOR.value,

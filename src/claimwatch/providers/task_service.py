@@ -32,6 +32,7 @@ from claimwatch.cases.models import Claim
 from claimwatch.db import utc_now
 from claimwatch.errors import Conflict, Invalid, NotFound
 from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.notify.models import MessageStatus, OutboxMessage
 from claimwatch.params import clean_text
 from claimwatch.privacy import field_cipher, keyed_hash
@@ -93,7 +94,7 @@ REFUSAL_MESSAGES = {
 MAX_DOCUMENTS = 40
 MAX_INSTRUCTIONS = 2000
 MAX_REASON = 2000
-# Staff notice kinds (the lead adds their labels to notify.service.KIND_LABELS).
+# Staff notice kinds (the lead adds their labels to notify.staff_notices.KIND_LABELS).
 NOTICE_DUE_SOON = "provider_task_due_soon"
 NOTICE_OVERDUE = "provider_task_overdue"
 NOTICE_DISPUTED = "provider_task_disputed"
@@ -450,7 +451,7 @@ def raise_dispute(
     session.flush()
     record_event(session, task, "disputed", actor, {"dispute_id": dispute.id, "by": by_kind, "reason": text}, at=when)
     if task.handler_user_id is not None and by_kind == "claimant":
-        notify_service.notify_user(
+        notify_staff_notices.notify_user(
             session,
             task.tenant_id,
             task.handler_user_id,

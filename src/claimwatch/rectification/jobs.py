@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch.auth.models import Role
 from claimwatch.db import utc_now
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.rectification import repository, service
 from claimwatch.rectification.clocks import ClockSet
 from claimwatch.rectification.models import Rectification, RectificationClock
@@ -140,7 +140,7 @@ def _warn(
     key = f"rectification:{clock.id}:{level}"
     kind = NOTICE_OVERDUE if level == engine.YELLOW else NOTICE_OVERDUE_RED
     sent: list[str] = []
-    if notify_service.notify_user(
+    if notify_staff_notices.notify_user(
         session,
         rectification.tenant_id,
         rectification.owner_user_id,
@@ -156,7 +156,7 @@ def _warn(
         # Red, or nobody owns it personally: the owner unit's supervisors; at red the quality managers too.
         roles = [Role.SUPERVISOR.value] + ([Role.QUALITY_MANAGER.value] if level == engine.RED else [])
         for role in roles:
-            if notify_service.notify_staff(
+            if notify_staff_notices.notify_staff(
                 session,
                 rectification.tenant_id,
                 role,
@@ -190,7 +190,7 @@ def _remind(
     name = _names(book, clock)
     due = _due(session, rectification, clock.yellow_due_at)
     days = max(1, (now - clock.yellow_due_at).days) if clock.yellow_due_at else 0
-    sent = notify_service.notify_user(
+    sent = notify_staff_notices.notify_user(
         session,
         rectification.tenant_id,
         rectification.owner_user_id,

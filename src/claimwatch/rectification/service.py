@@ -37,7 +37,7 @@ from claimwatch.materials import content as materials_content
 from claimwatch.materials import service as materials_service
 from claimwatch.materials import storage
 from claimwatch.materials.storage import StagedFile
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.params import clean_text, event_time
 from claimwatch.rectification import loader, repository
 from claimwatch.rectification.clocks import ClockSet
@@ -58,7 +58,7 @@ from claimwatch.tenancy.models import OrgUnit
 NUMBER_PREFIX = "ZG"  # 整改
 OPENED = "the rectification was opened"  # what a backdated time must not be before
 _SOURCE_KIND = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
-# Staff notice kinds (notify.service.KIND_LABELS gives them labels and e-mail defaults).
+# Staff notice kinds (notify.staff_notices.KIND_LABELS gives them labels and e-mail defaults).
 NOTICE_OPENED = "rectification_opened"
 NOTICE_SENT_BACK = "rectification_sent_back"
 NOTICE_SUBMITTED = "rectification_submitted"
@@ -309,7 +309,7 @@ def open_rectification(
         acceptance_due_at=acceptance.yellow_due_at,
     )
     due = _local_day(plan.yellow_due_at, zone)
-    notify_service.notify_user(
+    notify_staff_notices.notify_user(
         session,
         rectification.tenant_id,
         owner_user_id,
@@ -404,7 +404,7 @@ def transition(
 def _tell(session: Session, rectification: Rectification, action: str, text: str | None) -> None:
     now = utc_now()
     if action == "send-back":
-        notify_service.notify_user(
+        notify_staff_notices.notify_user(
             session,
             rectification.tenant_id,
             rectification.owner_user_id,
@@ -416,7 +416,7 @@ def _tell(session: Session, rectification: Rectification, action: str, text: str
             link=rectification_url(rectification.id),
         )
     elif action == "submit":
-        notify_service.notify_staff(
+        notify_staff_notices.notify_staff(
             session,
             rectification.tenant_id,
             Role.QUALITY_MANAGER.value,

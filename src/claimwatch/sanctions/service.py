@@ -24,7 +24,7 @@ from claimwatch.auth.models import User
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.db import utc_now
 from claimwatch.errors import Conflict, Forbidden, Invalid, NotFound
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.sanctions import repository
 from claimwatch.sanctions.loader import KINDS, Catalogue, catalogue_for
 from claimwatch.sanctions.models import BlacklistEntry, MandatoryTraining, Sanction, Violation
@@ -390,7 +390,7 @@ def _tell(session: Session, sanction: Sanction, violation: Violation, now: dt.da
         zone = tenancy_service.tenant_zone(session, sanction.tenant_id)
         until = (sanction.ends_at - dt.timedelta(seconds=1)).astimezone(zone).date()
         body += f"。暂停至 {until.isoformat()}。"
-    notify_service.notify_staff(
+    notify_staff_notices.notify_staff(
         session,
         sanction.tenant_id,
         user.role.value,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from claimwatch.auth.models import Role
 from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.servicedesk import clocks
 from claimwatch.servicedesk.models import ServiceRequest, ServiceRequestClock, ServiceRequestEvent
 from claimwatch.sla.jobs import SweepResult
@@ -70,7 +71,7 @@ def _overdue(context: BatchContext, request: ServiceRequest, clock: ServiceReque
     subject = f"服务请求 {number} {what}已超时"
     body = f"服务请求 {number}（{request.subject}）的{what}时效 {due} 已过。"
     _tell(context.session, request, NOTICE_OVERDUE, subject, body, f"{key}:red", context.now, _link(request))
-    notify_service.notify_staff(
+    notify_staff_notices.notify_staff(
         context.session,
         request.tenant_id,
         Role.SUPERVISOR.value,
@@ -124,11 +125,11 @@ def _tell(
 ) -> None:
     """The request's handler, or the insurer's 客服 handlers (of the request's unit) while nobody has taken it."""
     if request.handler_id is not None:
-        notify_service.notify_user(
+        notify_staff_notices.notify_user(
             session, request.tenant_id, request.handler_id, kind, subject, body, key, now, link=link
         )
     else:
-        notify_service.notify_staff(
+        notify_staff_notices.notify_staff(
             session,
             request.tenant_id,
             Role.COMPLAINT_HANDLER.value,

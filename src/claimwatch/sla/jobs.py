@@ -21,7 +21,7 @@ from claimwatch.audit import service as audit_service
 from claimwatch.audit.hashing import canonical_json, format_timestamp, sha256_hex
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, bulk_insert_ignore, unit_of_work, utc_now
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.sla import engine, repository
 from claimwatch.sla.loader import Policy
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock
@@ -296,7 +296,7 @@ def _escalate(
                 }
             )
             chain.append("sla.escalation", claim.number, SYSTEM_ACTOR, sha256_hex(payload), payload)
-        notify_service.queue_staff_notices(
+        notify_staff_notices.queue_staff_notices(
             session,
             notices,
             NOTICE_COLUMNS,

@@ -22,7 +22,7 @@ from claimwatch.auth.principal import ROLE_PERMISSIONS, Permission, Principal
 from claimwatch.db import utc_now
 from claimwatch.errors import Conflict, Forbidden, Invalid, NotFound
 from claimwatch.kpi import loader as kpi_loader
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.supervision import methodology as methodology_service
 from claimwatch.supervision import rating, repository
 from claimwatch.supervision.methodology import DEDUCTION_KINDS
@@ -84,7 +84,7 @@ def _notify_quality(session: Session, tenant_id: int, kind: str, subject: str, b
     """A notice to the insurer's staff who may object to its result (quality managers, admins)."""
     now = utc_now()
     for role in sorted(ROLE_PERMISSIONS[Permission.FILE_RATING_OBJECTIONS]):
-        notify_service.notify_staff(
+        notify_staff_notices.notify_staff(
             session, tenant_id, role.value, kind, subject, body, f"{dedupe}:{role.value}", now, link=RATINGS_LINK
         )
 

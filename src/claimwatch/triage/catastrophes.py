@@ -37,7 +37,7 @@ from claimwatch.cases.models import CaseEvent, Claim
 from claimwatch.cases.schemas import IDENTIFIER_PATTERN, EventType
 from claimwatch.db import utc_now
 from claimwatch.errors import Conflict, Forbidden, Invalid, NotFound
-from claimwatch.notify import service as notify_service
+from claimwatch.notify import staff_notices as notify_staff_notices
 from claimwatch.risk.facts import ClaimFacts
 from claimwatch.sla import service as sla_service
 from claimwatch.tenancy import service as tenancy_service
@@ -521,7 +521,7 @@ def _prompt_one(
     session: Session, tenant_id: int, claim_id: int, number: str, user_id: int, event: Event, now: dt.datetime
 ) -> None:
     subject, body = _prompt_text(event, 1, number)
-    notify_service.notify_user(
+    notify_staff_notices.notify_user(
         session, tenant_id, user_id, ADVANCE_PAYMENT_KIND, subject, body, f"advance_payment:{claim_id}:{user_id}", now,
         link=f"/claims/{number}",
     )  # fmt: skip
@@ -542,7 +542,7 @@ def _prompt_handlers(
             continue
         first = min(row.number for row in mine)
         subject, body = _prompt_text(event, len(mine), first)
-        notify_service.notify_user(
+        notify_staff_notices.notify_user(
             session, tenant_id, user_id, ADVANCE_PAYMENT_KIND, subject, body,
             f"advance_payment:event:{event.id}:{user_id}:{now.timestamp():.0f}", now,
             link=f"/triage/catastrophes/{event.id}",
