@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,41 +14,71 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
 from claimwatch import db
-from claimwatch.analytics import cli as analytics_cli
-from claimwatch.assignment import cli as assignment_cli
 from claimwatch.auth.cli import tenant_id_of
 from claimwatch.auth.models import Role
-from claimwatch.calendar import cli as calendar_cli
 from claimwatch.cli_output import fail
-from claimwatch.complaints import cli as complaints_cli
 from claimwatch.config import get_settings
 from claimwatch.db import TenantContext, unit_of_work
-from claimwatch.demo import cli as demo_cli
-from claimwatch.evidence import cli as evidence_cli
-from claimwatch.forecasts import cli as forecasts_cli
-from claimwatch.imports import cli as imports_cli
-from claimwatch.inspections import cli as inspections_cli
-from claimwatch.kb import cli as kb_cli
-from claimwatch.kpi import cli as kpi_cli
-from claimwatch.materials import cli as materials_cli
-from claimwatch.notify import cli as notify_cli
-from claimwatch.ops import backup_cli, partitions_cli
-from claimwatch.ops import cli as ops_cli
-from claimwatch.people import cli as people_cli
-from claimwatch.policies import cli as policies_cli
-from claimwatch.providers import cli as providers_cli
-from claimwatch.reports import cli as reports_cli
-from claimwatch.risk import cli as risk_cli
-from claimwatch.servicedesk import cli as servicedesk_cli
-from claimwatch.sla import cli as sla_cli
-from claimwatch.supervision import cli as supervision_cli
-from claimwatch.surveys import cli as surveys_cli
-from claimwatch.triage import cli as triage_cli
+
+# The domains' command groups, and the top-level commands kept in other modules: (module, attribute, kind). Each is
+# imported when it is invoked (or listed by --help), not at every start: importing all of them cost 1.5 s of CPU
+# before any command ran (2026-12-07), paid by every cron job, worker start and `claimwatch` call of a script.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "demo": ("claimwatch.demo.cli", "app", "group"),
+    "import": ("claimwatch.imports.cli", "app", "group"),
+    "materials": ("claimwatch.materials.cli", "app", "group"),
+    "notify": ("claimwatch.notify.cli", "app", "group"),
+    "sla": ("claimwatch.sla.cli", "app", "group"),
+    "calendar": ("claimwatch.calendar.cli", "app", "group"),
+    "kpi": ("claimwatch.kpi.cli", "app", "group"),
+    "analytics": ("claimwatch.analytics.cli", "app", "group"),
+    "surveys": ("claimwatch.surveys.cli", "app", "group"),
+    "complaints": ("claimwatch.complaints.cli", "app", "group"),
+    "inspections": ("claimwatch.inspections.cli", "app", "group"),
+    "assignment": ("claimwatch.assignment.cli", "app", "group"),
+    "run": ("claimwatch.ops.cli", "run", "command"),  # the web app and the worker under one supervisor (issue 20)
+    "reports": ("claimwatch.reports.cli", "app", "group"),
+    "triage": ("claimwatch.triage.cli", "app", "group"),
+    "risk": ("claimwatch.risk.cli", "app", "group"),
+    "providers": ("claimwatch.providers.cli", "app", "group"),
+    "supervision": ("claimwatch.supervision.cli", "app", "group"),
+    "evidence": ("claimwatch.evidence.cli", "app", "group"),
+    "people": ("claimwatch.people.cli", "app", "group"),
+    "policies": ("claimwatch.policies.cli", "app", "group"),
+    "servicedesk": ("claimwatch.servicedesk.cli", "app", "group"),
+    "forecasts": ("claimwatch.forecasts.cli", "app", "group"),
+    "kb": ("claimwatch.kb.cli", "app", "group"),
+    "partitions": ("claimwatch.ops.partitions_cli", "app", "group"),
+    "backup": ("claimwatch.ops.backup_cli", "backup", "command"),
+    "restore": ("claimwatch.ops.backup_cli", "restore", "command"),
+}
+
+
+def _load_command(name: str) -> Any:
+    """The click command of a :data:`LAZY_COMMANDS` entry, built as ``add_typer``/``command`` would build it."""
+    module_name, attribute, kind = LAZY_COMMANDS[name]
+    target = getattr(importlib.import_module(module_name), attribute)
+    if kind == "group":
+        group = typer.main.get_group(target)
+        group.name = name
+        return group
+    holder = typer.Typer()
+    holder.command(name)(target)
+    return typer.main.get_command(holder)
 
 
 class Commands(TyperGroup):
     """Every command: a database without the schema (a command run before `claimwatch db upgrade`) is
-    named in one line with what to do, exit 2, instead of a driver traceback."""
+    named in one line with what to do, exit 2, instead of a driver traceback. The domains' commands are
+    loaded when used (:data:`LAZY_COMMANDS`)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(name for name in LAZY_COMMANDS if name not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            self.commands[cmd_name] = _load_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
         try:
@@ -71,33 +102,6 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
-app.add_typer(demo_cli.app, name="demo")
-app.add_typer(imports_cli.app, name="import")
-app.add_typer(materials_cli.app, name="materials")
-app.add_typer(notify_cli.app, name="notify")
-app.add_typer(sla_cli.app, name="sla")
-app.add_typer(calendar_cli.app, name="calendar")
-app.add_typer(kpi_cli.app, name="kpi")
-app.add_typer(analytics_cli.app, name="analytics")
-app.add_typer(surveys_cli.app, name="surveys")
-app.add_typer(complaints_cli.app, name="complaints")
-app.add_typer(inspections_cli.app, name="inspections")
-app.add_typer(assignment_cli.app, name="assignment")
-app.command("run")(ops_cli.run)  # the web app and the worker under one supervisor (issue 20)
-app.add_typer(reports_cli.app, name="reports")
-app.add_typer(triage_cli.app, name="triage")
-app.add_typer(risk_cli.app, name="risk")
-app.add_typer(providers_cli.app, name="providers")
-app.add_typer(supervision_cli.app, name="supervision")
-app.add_typer(evidence_cli.app, name="evidence")
-app.add_typer(people_cli.app, name="people")
-app.add_typer(policies_cli.app, name="policies")
-app.add_typer(servicedesk_cli.app, name="servicedesk")
-app.add_typer(forecasts_cli.app, name="forecasts")
-app.add_typer(kb_cli.app, name="kb")
-app.add_typer(partitions_cli.app, name="partitions")
-app.command("backup")(backup_cli.backup)
-app.command("restore")(backup_cli.restore)
 
 console = Console()
 

@@ -78,12 +78,12 @@ JSON_COMMAND = re.compile(r'"claimwatch",\s*"([a-z][a-z-]*)"(?:,\s*"([a-z][a-z-]
 def _command_exists(words: tuple[str, ...]) -> bool:
     command = typer.main.get_command(cli_app)
     for word in words:
-        subcommands = getattr(command, "commands", None)
-        if subcommands is None:
+        if not hasattr(command, "get_command"):
             return True  # a command: the rest are its arguments
-        if word not in subcommands:
+        found = command.get_command(command.context_class(command), word)  # loads a lazily imported group
+        if found is None:
             return False
-        command = subcommands[word]
+        command = found
     return True
 
 
