@@ -18,6 +18,7 @@ from claimwatch.notify.models import StaffNotification
 from claimwatch.sla import jobs
 from tests.apps import shared_app
 from tests.kpi.helpers import ingest, local, report
+from tests.snapshots import Snapshot
 from tests.web.conftest import sign_in
 
 NOV = Period.parse("2026-11")
@@ -32,7 +33,12 @@ def test_limits_account_for_volume():
 
 
 @pytest.fixture
-def regions(world, client: TestClient):  # type: ignore[no-untyped-def]
+def regions(world, client: TestClient, db_snapshot: Snapshot):  # type: ignore[no-untyped-def]
+    """Built once per worker and database, copied for each test (the builder writes only the database)."""
+    return db_snapshot("kpi.alert_regions", lambda: _build_regions(world, client))
+
+
+def _build_regions(world, client: TestClient):  # type: ignore[no-untyped-def]
     """ACME, all small claims, open: 440000 has 80 reported the evening before the sweep (none late);
     310000 has 40 reported three days before (every one late); 110000 has 3 reported three weeks before
     (late on more clocks still, but too few). BBB has a late region of its own."""

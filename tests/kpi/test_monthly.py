@@ -13,7 +13,14 @@ import pytest
 from claimwatch.kpi import loader, monthly
 from claimwatch.kpi.columns import MONTHLY_FOLDER, monthly_view, open_snapshot
 from claimwatch.kpi.engine import Period, Scope, compute
-from tests.kpi.synthetic import NOW, CountingConnection, assert_same_values, result_table, write_snapshot
+from tests.kpi.synthetic import (
+    NOW,
+    CountingConnection,
+    assert_same_values,
+    facts_in_memory,
+    result_table,
+    write_snapshot,
+)
 
 PROACTIVE = "proactive_notification_rate"
 
@@ -45,7 +52,7 @@ BYS = [(), ("tenant",), ("org",), ("region",), ("line",), ("tenant", "region", "
 
 
 def test_every_kpi_from_the_summary_equals_the_facts(grouped: Path, kpis: list[loader.Kpi]):
-    summed, facts = open_snapshot(grouped), open_snapshot(grouped, summaries=False)
+    summed, facts = open_snapshot(grouped), facts_in_memory(grouped)
     try:
         checked = 0
         for turn, (scope, periods) in enumerate((s, p) for s in SCOPES for p in PERIOD_SETS):
@@ -71,7 +78,7 @@ def test_the_summary_alone_answers_the_kpis_it_holds(grouped: Path, kpis: list[l
     assert {k.code for k in kpis if k.period != loader.END} - {k.code for k in served} == {
         "complaints_per_10k_policies"  # count(DISTINCT month_at): not a claim, does not add up over groups
     }
-    facts = open_snapshot(grouped, summaries=False)
+    facts = facts_in_memory(grouped)
     summed = open_snapshot(grouped)
     months = Period.parse("2026-11").trailing(12)
     quarters = Period.parse("2026-Q4").trailing(3)
@@ -116,7 +123,7 @@ def test_a_panel_reads_the_summary_once_per_table_and_column(grouped: Path, kpis
 
 def test_distinct_counts_are_not_summarised_when_a_claim_lies_in_several_groups(tmp_path: Path, kpis: list[loader.Kpi]):
     write_snapshot(tmp_path, kpis)  # rows of one claim with different units, regions and lines
-    summed, facts = open_snapshot(tmp_path), open_snapshot(tmp_path, summaries=False)
+    summed, facts = open_snapshot(tmp_path), facts_in_memory(tmp_path)
     try:
         columns = {
             row[0]
@@ -157,7 +164,7 @@ def test_a_changed_formula_is_counted_from_the_facts(grouped: Path, kpis: list[l
         got = result_table(compute(counting, [closure, changed], months, Scope(tenant_ids=None), (), NOW))
         assert len([s for s in counting.statements if "FROM monthly_claims__reported_at" in s]) == 1
         assert len([s for s in counting.statements if "FROM claims" in s]) == 1  # the changed formula
-        facts = open_snapshot(grouped, summaries=False)
+        facts = facts_in_memory(grouped)
         try:
             assert got == result_table(compute(facts, [closure, changed], months, Scope(tenant_ids=None), (), NOW))
         finally:
@@ -179,7 +186,7 @@ def test_a_summary_of_other_facts_is_not_read(tmp_path: Path, kpis: list[loader.
     con.execute(f"COPY (SELECT * FROM read_parquet('{victim}') LIMIT 1) TO '{victim}.tmp' (FORMAT parquet)")
     con.close()
     os.replace(f"{victim}.tmp", victim)
-    summed, facts = open_snapshot(tmp_path), open_snapshot(tmp_path, summaries=False)
+    summed, facts = open_snapshot(tmp_path), facts_in_memory(tmp_path)
     try:
         views = {row[0] for row in summed.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         assert monthly_view("claims", "reported_at") not in views and monthly_view("claims", "closed_at") not in views

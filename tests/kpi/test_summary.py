@@ -105,7 +105,9 @@ def _write_snapshot(directory: Path, clocks: int = 3000) -> None:
     rows.append((1, 90002, 10, "440000", "motor", "x", "stopped", "green", None, edge, edge, None))
     rows.append((1, 90003, 10, "440000", "motor", "x", "stopped", "red", None, NOW, NOW, NOW))
     rows.append((2, 90004, None, None, None, "x", "running", "red", None, edge - dt.timedelta(days=1), None, edge))
-    con.executemany("INSERT INTO clocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    # One statement for all rows, a list per column (executemany ran one INSERT a row: 2 s a thousand).
+    columns = ", ".join(f"CAST(unnest(?) AS {kind})" for _, kind in TABLES["clocks"].columns)
+    con.execute(f"INSERT INTO clocks SELECT {columns}", [list(column) for column in zip(*rows, strict=True)])  # noqa: S608
     for name in TABLES:
         con.execute(f"COPY {name} TO '{directory / f'{name}.parquet'}' (FORMAT parquet)")
     con.close()
