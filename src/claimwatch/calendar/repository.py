@@ -1,16 +1,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from claimwatch.calendar.models import BusinessHours, CalendarDay, CalendarYear
 from claimwatch.calendar.workdays import YearArrangement
 
+_YEARS = cast(Table, CalendarYear.__table__)
+# Built once: every clock change asks (through the calendar cache's check); building and running an ORM select
+# each time cost several times the query.
+_YEARS_STAMP = select(func.count(), func.max(_YEARS.c.loaded_at)).select_from(_YEARS)
+
 
 def years_stamp(session: Session) -> tuple[object, ...]:
-    count, latest = session.execute(select(func.count(), func.max(CalendarYear.loaded_at))).one()
+    if session.autoflush:  # as the ORM select did: a year loaded earlier in this transaction counts
+        session.flush()
+    count, latest = session.connection().execute(_YEARS_STAMP).one()
     return (count, latest)
 
 

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import Claim
@@ -262,8 +263,12 @@ _EVENT_TIMESTAMPS = sum(
 
 
 def clock_states(session: Session, tenant_id: int, claim_ids: Iterable[int]) -> list[ClockState]:
-    """Every clock of the claims, as plain states (scoped to the tenant here: Core bypasses the ORM filter)."""
+    """Every clock of the claims, as plain states (scoped to the tenant here: Core bypasses the ORM filter). One
+    claim (ingestion sends events one by one; triage moves one claim's route) by the DB-API connection:
+    :func:`claim_clock_states`."""
     ids = sorted(set(claim_ids))
+    if len(ids) == 1:
+        return claim_clock_states(session, tenant_id, ids[0])
     states: list[ClockState] = []
     for start in range(0, len(ids), 5000):
         rows = session.execute(
@@ -273,6 +278,47 @@ def clock_states(session: Session, tenant_id: int, claim_ids: Iterable[int]) -> 
         )
         states.extend(ClockState(*row) for row in rows)
     return states
+
+
+_INSTANT_FIELDS = frozenset(name for name in CLOCK_FIELDS if isinstance(_CLOCKS.c[name].type, UTCDateTime))
+_INSTANT_POSITIONS = tuple(k for k, name in enumerate(CLOCK_FIELDS) if name in _INSTANT_FIELDS)
+_CLAIM_CLOCKS = (  # the column names are code constants; the values travel as parameters
+    f"SELECT {', '.join(CLOCK_FIELDS)} FROM sla_clocks WHERE tenant_id = {{t}} AND claim_id = {{c}}"  # noqa: S608
+)
+_SQLITE_CLAIM_CLOCKS = _CLAIM_CLOCKS.format(t="?", c="?")
+_PG_CLAIM_CLOCKS = _CLAIM_CLOCKS.format(t="%s", c="%s")
+
+
+def claim_clock_states(session: Session, tenant_id: int, claim_id: int) -> list[ClockState]:
+    """:func:`clock_states` of one claim by the session's DB-API connection (prepared server-side on PostgreSQL):
+    the same rows, the instants tz-aware UTC as ``UTCDateTime`` gives them, without SQLAlchemy's compiling and
+    result processing (most of the read's cost for the handful of clocks of one claim)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    cursor = driver_connection(session).cursor()
+    try:
+        if postgresql:
+            cursor.execute(_PG_CLAIM_CLOCKS, (tenant_id, claim_id), prepare=True)
+        else:
+            cursor.execute(_SQLITE_CLAIM_CLOCKS, (tenant_id, claim_id))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    states = []
+    for row in rows:
+        values = list(row)
+        for k in _INSTANT_POSITIONS:
+            values[k] = _utc(values[k])
+        states.append(ClockState(*values))
+    return states
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    """A stored instant as ``UTCDateTime`` reads it: SQLite's naive-UTC text or a tz-aware value, as tz-aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def due_dates(session: Session, tenant_id: int, claim_ids: Iterable[int], policy_prefix: str) -> list[tuple[int, Any]]:
@@ -350,11 +396,53 @@ _UPDATE_CLOCK = (
 )
 
 
+def _pg_cast(name: str) -> str:
+    return str(_CLOCKS.c[name].type.compile(dialect=postgresql.dialect()))
+
+
+# A few clocks (one claim's: ingestion's events come one by one) by the DB-API connection: the statement text is
+# fixed (prepared server-side on PostgreSQL, each value cast to its column's type) and skips SQLAlchemy's
+# compiling and parameter processing, most of the update's cost for one row.
+DRIVER_UPDATE_MAX = 16
+_PG_UPDATE_CLOCK = (  # the column names are code constants; the values travel as parameters
+    f"UPDATE sla_clocks SET {', '.join(f'{n} = %s::{_pg_cast(n)}' for n in _UPDATABLE)}"  # noqa: S608
+    " WHERE id = %s::bigint AND tenant_id = %s::integer"
+)
+_SQLITE_UPDATE_CLOCK = (
+    f"UPDATE sla_clocks SET {', '.join(f'{n} = ?' for n in _UPDATABLE)} WHERE id = ? AND tenant_id = ?"  # noqa: S608
+)
+_UPDATABLE_INSTANTS = tuple(k for k, name in enumerate(_UPDATABLE) if name in _INSTANT_FIELDS)
+
+
 def update_clock_states(session: Session, states: Sequence[ClockState]) -> None:
+    """Write changed clocks back by id (each clock's own tenant named too)."""
     if not states:
+        return
+    if len(states) <= DRIVER_UPDATE_MAX:
+        _update_by_driver(session, states)
         return
     rows = [{"clock_id": s.id, **{f"v_{name}": getattr(s, name) for name in _UPDATABLE}} for s in states]
     session.connection().execute(_UPDATE_CLOCK, rows)
+
+
+def _update_by_driver(session: Session, states: Sequence[ClockState]) -> None:
+    rows = [[*(getattr(s, name) for name in _UPDATABLE), s.id, s.tenant_id] for s in states]
+    for row in rows:  # as UTCDateTime binds them: a naive instant is refused, not guessed
+        if any(row[k] is not None and row[k].tzinfo is None for k in _UPDATABLE_INSTANTS):
+            raise ValueError("naive datetime refused; pass a timezone-aware value")
+    cursor = driver_connection(session).cursor()
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            for row in rows:
+                cursor.execute(_PG_UPDATE_CLOCK, row, prepare=True)
+        else:
+            stamp = SqliteStamps()
+            for row in rows:
+                for k in _UPDATABLE_INSTANTS:
+                    row[k] = stamp(row[k])
+            cursor.executemany(_SQLITE_UPDATE_CLOCK, rows)
+    finally:
+        cursor.close()
 
 
 def insert_clock_events(session: Session, rows: list[tuple[Any, ...]]) -> None:

@@ -389,3 +389,84 @@ def decision_routes(session: Session, tenant_id: int, claim_id: int) -> tuple[st
     finally:
         cursor.close()
     return (str(found[0]), str(found[1])) if found is not None else None
+
+
+# -- a re-evaluation's read: the claim, its latest decision and the tenant state ---------------------------------
+
+
+class CurrentRead:
+    """The wide read of one open, triaged claim with its latest decision and the tenant state (the active model's
+    id and digest, the catastrophe events' count, last id and last change): :mod:`.repository`'s Core statement
+    ``_CURRENT`` with the dialect's placeholders, built once; PostgreSQL prepares it server-side. Values come back
+    as SQLAlchemy's column types give them: ``instants`` tz-aware UTC, ``flags`` bool, ``documents`` (JSON)
+    decoded on SQLite (psycopg decodes ``json`` itself)."""
+
+    def __init__(
+        self,
+        claim_columns: Sequence[str],
+        decision_columns: Sequence[str],
+        instants: frozenset[str],
+        flags: frozenset[str],
+        documents: frozenset[str],
+    ) -> None:
+        self.claim_columns = tuple(claim_columns)
+        self.decision_columns = tuple(decision_columns)
+        names = [*(f"c.{n}" for n in claim_columns), *(f"d.{n}" for n in decision_columns)]
+        self._converters = [
+            *(self._converter(n, instants, flags, frozenset()) for n in claim_columns),
+            *(self._converter(n, instants, flags, documents) for n in decision_columns),
+        ]
+        self._sql = {mark: self._text(names, mark) for mark in (":{}", "%({})s")}
+
+    @staticmethod
+    def _converter(name: str, instants: frozenset[str], flags: frozenset[str], documents: frozenset[str]) -> str:
+        return "instant" if name in instants else "flag" if name in flags else "json" if name in documents else ""
+
+    @staticmethod
+    def _text(names: Sequence[str], mark: str) -> str:
+        t = mark.format("tenant")
+        model = f"FROM risk_models WHERE tenant_id = {t} AND status = 'active' LIMIT 1"
+        events = f"FROM catastrophes WHERE tenant_id = {t}"
+        state = (
+            f"(SELECT id {model}), (SELECT digest {model}), (SELECT count(*) {events}), (SELECT max(id) {events}),"
+            f" (SELECT max(updated_at) {events})"
+        )
+        return (
+            f"SELECT {', '.join(names)}, {state} FROM claims c JOIN triage_decisions d ON d.id = c.triage_decision_id"
+            f" WHERE c.tenant_id = {t} AND c.id = {mark.format('claim')} AND c.closed_at IS NULL"
+        )
+
+    def __call__(
+        self, session: Session, tenant_id: int, claim_id: int
+    ) -> tuple[dict[str, Any], dict[str, Any], tuple[Any, ...]] | None:
+        """(claim columns, decision columns, the five state values) of the claim, None if it is closed,
+        untriaged or not the tenant's."""
+        postgresql = dialect_of(session) == "postgresql"
+        parameters = {"tenant": tenant_id, "claim": claim_id}
+        cursor = driver_connection(session).cursor()
+        try:
+            if postgresql:
+                cursor.execute(self._sql["%({})s"], parameters, prepare=True)
+            else:
+                cursor.execute(self._sql[":{}"], parameters)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        values = [_read(kind, value, postgresql) for kind, value in zip(self._converters, row, strict=False)]
+        split = len(self.claim_columns)
+        claim = dict(zip(self.claim_columns, values[:split], strict=True))
+        decision = dict(zip(self.decision_columns, values[split:], strict=True))
+        model_id, digest, events, last_id, last_change = row[len(values) :]
+        return claim, decision, (model_id, digest, events, last_id, _instant(last_change))
+
+
+def _read(kind: str, value: Any, postgresql: bool) -> Any:
+    if value is None or not kind:
+        return value
+    if kind == "instant":
+        return _instant(value)
+    if kind == "flag":
+        return bool(value)
+    return value if postgresql else json.loads(value)

@@ -52,24 +52,32 @@ def leaving_reason(facts: Mapping[str, Any], new_route: str, trigger_reason: str
     return reason[:300]
 
 
-def follow_routes(session: Session, tenant_id: int, moved: Sequence[tuple[Claim, TriageDecision]], actor: str) -> int:
+def follow_routes(
+    session: Session,
+    tenant_id: int,
+    moved: Sequence[tuple[Claim, TriageDecision]],
+    actor: str,
+    occurred: Mapping[str, dt.datetime] | None = None,
+) -> int:
     """After triage changed the route of claims (``claim.route`` is the new route, the decision says why), the
     route-selected SLA clocks follow: the fast_track_decision clock starts when a claim joins the fast track and
     is voided when it leaves (the green channel's policies alike). The change counts from the report for a
     report-time decision, else from the case event that caused it (an investigation entered yesterday and
-    ingested today ends the fast track yesterday). Returns how many clocks changed."""
-    refs = [d.event_ref for _, d in moved if d.trigger != "reported" and d.event_ref]
-    occurred: dict[str, dt.datetime] = {}
+    ingested today ends the fast track yesterday): ``occurred`` gives when those events happened (by event ref)
+    where the caller has them (the ingesting call: the changes it publishes), the others are read. Returns how
+    many clocks changed."""
+    known = dict(occurred or {})
+    refs = [d.event_ref for _, d in moved if d.trigger != "reported" and d.event_ref and d.event_ref not in known]
     if refs:
         rows = session.execute(
             select(CaseEvent.client_event_id, CaseEvent.occurred_at).where(CaseEvent.client_event_id.in_(refs))
         )
-        occurred = {ref: at for ref, at in rows}
+        known.update({ref: at for ref, at in rows})
     changes = []
     for claim, decision in moved:
         if decision.trigger == "reported":
             at = claim.reported_at
         else:
-            at = occurred.get(decision.event_ref or "", decision.decided_at)
+            at = known.get(decision.event_ref or "", decision.decided_at)
         changes.append(sla_service.RouteChange.of(claim, at, actor, decision.reason))
     return sla_service.route_changed(session, tenant_id, changes)

@@ -8,13 +8,27 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Table, bindparam, func, insert, inspect, literal, null, select, union_all, update
+from sqlalchemy import (
+    JSON,
+    BindParameter,
+    Boolean,
+    Table,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from claimwatch.cases.models import CaseEvent, Claim
-from claimwatch.db import bulk_insert
+from claimwatch.db import UTCDateTime, bulk_insert
 from claimwatch.risk.models import RiskModel, RiskScore
 from claimwatch.tenancy.models import OrgUnit
 from claimwatch.triage import driver_statements
@@ -615,6 +629,8 @@ def current_rows_and_state(
         return None
     if in_session(session, wanted):
         return None
+    if DRIVER_STATEMENTS and len(wanted) == 1:
+        return _current_by_driver(session, tenant_id, wanted[0])
     parameters: dict[str, Any] = {"tenant_id": tenant_id}
     if len(wanted) == 1:
         parameters["id"] = wanted[0]
@@ -635,6 +651,36 @@ def current_rows_and_state(
         if state is None:
             state = _state_of(*row[-5:])
     return found, state
+
+
+def _current_by_driver(
+    session: Session, tenant_id: int, claim_id: int
+) -> tuple[dict[int, tuple[Claim, TriageDecision]], TenantState | None]:
+    """:func:`current_rows_and_state` of one claim (ingestion's events come one by one) by the DB-API
+    connection (:class:`driver_statements.CurrentRead`): the same row, without SQLAlchemy's compiling and
+    result processing (most of a re-evaluation's read)."""
+    found = _CURRENT_BY_DRIVER(session, tenant_id, claim_id)
+    if found is None:
+        return {}, None
+    claim_values, decision_values, state = found
+    claim = _CLAIM_MAPPER.class_manager.new_instance()
+    claim.__dict__.update(claim_values)
+    decision = _DECISION_MAPPER.class_manager.new_instance()
+    decision.__dict__.update(decision_values)
+    return {claim.id: (claim, decision)}, _state_of(*state)
+
+
+def _typed(table: Table, kind: type[Any]) -> frozenset[str]:
+    return frozenset(column.name for column in table.c if isinstance(column.type, kind))
+
+
+_CURRENT_BY_DRIVER = driver_statements.CurrentRead(
+    [_CLAIMS.c[key].name for key in sorted(_CLAIM_ATTRIBUTES, key=list(_CLAIMS.c.keys()).index)],
+    [_DECISIONS.c[key].name for key in _DECISION_KEYS],
+    _typed(_CLAIMS, UTCDateTime) | _typed(_DECISIONS, UTCDateTime),
+    _typed(_CLAIMS, Boolean) | _typed(_DECISIONS, Boolean),
+    _typed(_DECISIONS, JSON),
+)
 
 
 def decision_routes(session: Session, tenant_id: int, claim_id: int) -> tuple[str, str] | None:
@@ -671,6 +717,23 @@ def write_reevaluated(
         session.connection().execute(_INSERT_SCORES, list(scores))
     if claims:
         session.connection().execute(_UPDATE_TRIAGED, [_triaged(tenant_id, claim) for claim in claims])
+
+
+def write_redecided(
+    session: Session, tenant_id: int, claim: Claim, decision: TriageDecision, scores: Sequence[Mapping[str, Any]] = ()
+) -> int:
+    """A detached claim's (:func:`current_rows_and_state`) new decision from a re-evaluation, with its triaged
+    columns and the score row the scorer left to us (at most one): the report-time write of one claim
+    (:func:`driver_statements.write_one`: one statement on PostgreSQL). Returns the decision's id."""
+    if len(scores) > 1:
+        raise ValueError("one claim has at most one new score row")
+    return driver_statements.write_one(
+        session,
+        tenant_id,
+        {"id": claim.id, **{name: getattr(claim, name) for name in driver_statements.CLAIM_COLUMNS}},
+        {name: getattr(decision, name) for name in driver_statements.DECISION_COLUMNS},
+        scores[0] if scores else None,
+    )
 
 
 def detached_decision(values: Mapping[str, Any]) -> TriageDecision:

@@ -217,6 +217,9 @@ class Trigger:
     kind: str  # reported | amounts | status | review | replay
     event_ref: str | None = None
     reason: str | None = None
+    # When the case event ``event_ref`` happened (``CaseChange.at``, stored as its ``occurred_at``), when the
+    # caller has it: the clocks that follow a new route count from it without reading the event back.
+    occurred_at: dt.datetime | None = None
 
 
 def on_case_events(session: Session, tenant_id: int, changes: Sequence[CaseChange]) -> int:
@@ -386,9 +389,14 @@ def _apply(
     always: bool,
     clocks_follow: bool = True,
     latest: Mapping[int, TriageDecision] | None = None,
-) -> int:
-    """Store the decisions that say something new and, in active mode, move the claims. ``latest``: each
-    claim's latest decision when the caller has it (else read here)."""
+    store: bool = True,
+    occurred: Mapping[str, dt.datetime] | None = None,
+) -> list[_Pending]:
+    """Keep the decisions that say something new and, in active mode, move the claims; returns those kept.
+    ``latest``: each claim's latest decision when the caller has it (else read here). ``store``: the decisions
+    are stored here through the session (each gets its id, its claim ``triage_decision_id``); False: the
+    caller writes them with the claim (:func:`repository.write_redecided`). ``occurred``: when the triggering
+    case events happened (by event ref), for the clocks that follow a new route."""
     if always:
         latest = {}
     elif latest is None:
@@ -407,13 +415,14 @@ def _apply(
             continue
         kept.append(item)
     if not kept:
-        return 0
+        return kept
     moving = [item for item in kept if rules.mode == "active" and item.claim.route != item.row.route]
     for item in moving:
         if item.claim.route == fast_track.FAST_TRACK:  # e.g. an investigation ended its eligibility
             item.row.reason = fast_track.leaving_reason(item.row.facts, item.row.route, item.row.reason)
-    session.add_all([item.row for item in kept])
-    session.flush()
+    if store:
+        session.add_all([item.row for item in kept])
+        session.flush()
     for item in kept:
         claim = item.claim
         claim.triage_decision_id = item.row.id
@@ -425,8 +434,8 @@ def _apply(
     if moving and clocks_follow:
         # The route-selected SLA clocks (fast_track_decision, the green channel's) follow the new route.
         moved = [(item.claim, item.row) for item in moving]
-        fast_track.follow_routes(session, moving[0].claim.tenant_id, moved, SYSTEM_ACTOR)
-    return len(kept)
+        fast_track.follow_routes(session, moving[0].claim.tenant_id, moved, SYSTEM_ACTOR, occurred)
+    return kept
 
 
 def reevaluate(
@@ -479,13 +488,21 @@ def reevaluate(
         _score(session, tenant_id, claims, found, "rescore", state, scores)
     else:
         _mark_catastrophes(session, tenant_id, claims, found)
+    # … and a new decision with them (repository.write_redecided: one round trip on PostgreSQL, after the clocks).
+    one = scores is not None and repository.DRIVER_STATEMENTS
     now = utc_now()
-    pending = [_decide(tenant_id, rules, claim, found[claim.id], trigger, now) for claim in claims]
-    stored = _apply(session, rules, claims, pending, always=False, latest=latest)
-    if detached:
+    pending = [_decide(tenant_id, rules, claim, found[claim.id], trigger, now, detached=one) for claim in claims]
+    occurred = {trigger.event_ref: trigger.occurred_at} if trigger.event_ref and trigger.occurred_at else None
+    kept = _apply(session, rules, claims, pending, always=False, latest=latest, store=not one, occurred=occurred)
+    if one and kept:
+        (item,) = kept
+        item.row.id = item.claim.triage_decision_id = repository.write_redecided(
+            session, tenant_id, item.claim, item.row, scores or ()
+        )
+    elif detached:
         changed = [c for c in claims if c.id in detached and repository.triaged_values(c) != detached[c.id]]
         repository.write_reevaluated(session, tenant_id, changed, scores or ())
-    return stored
+    return len(kept)
 
 
 def _reevaluate_changes(session: Session, tenant_id: int, changes: Sequence[CaseChange], rules: InForce) -> int:
@@ -495,9 +512,11 @@ def _reevaluate_changes(session: Session, tenant_id: int, changes: Sequence[Case
     investigated: dict[int, Trigger] = {}
     for change in changes:
         if change.event_type == "amounts":
-            plain[change.claim_id] = Trigger("amounts", change.event_ref, "amount changed")
+            plain[change.claim_id] = Trigger("amounts", change.event_ref, "amount changed", change.at)
         elif change.to_status in rules.rules.reevaluate_statuses:
-            investigated[change.claim_id] = Trigger("status", change.event_ref, f"entered {change.to_status}")
+            investigated[change.claim_id] = Trigger(
+                "status", change.event_ref, f"entered {change.to_status}", change.at
+            )
     if not plain and not investigated:
         return 0
     if len(plain) == 1 and not investigated:
