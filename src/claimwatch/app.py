@@ -189,8 +189,9 @@ def create_app() -> FastAPI:
     # of ~580 cost ~3 ms). The segment dispatch installed below tries only the routes a path can match; the probes
     # (a load balancer's liveness checks) and the public claimant lookup, the busiest route, still come first, so
     # they stay cheap with the plain router too. Their paths are their own, so going first shadows nothing.
+    # Async: it does no I/O, and a sync endpoint is a hop to a worker thread and back (~0.1 ms of CPU) per probe.
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)

@@ -313,7 +313,16 @@ def unit_of_work(ctx: TenantContext) -> Iterator[Session]:
     session = new_session(ctx)
     try:
         yield session
-        if ctx.read_only:
+    except BaseException:
+        end_unit_of_work(session, ctx, failed=True)
+        raise
+    end_unit_of_work(session, ctx, failed=False)
+
+
+def end_unit_of_work(session: Session, ctx: TenantContext, *, failed: bool) -> None:
+    """How a unit of work ends: committed if it succeeded and may write, else rolled back; closed in any case."""
+    try:
+        if failed or ctx.read_only:
             session.rollback()
         else:
             session.commit()
@@ -322,6 +331,11 @@ def unit_of_work(ctx: TenantContext) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def untouched(session: Session) -> bool:
+    """The session has begun no transaction and holds no change: ending it talks to no database."""
+    return session.get_transaction() is None and not (session.new or session.dirty or session.deleted)
 
 
 def driver_connection(session: Session) -> Any:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.principal import AccessDenied, Permission, PermissionSuspended, Principal
-from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.db import TenantContext, end_unit_of_work, new_session, unit_of_work, untouched
 
 # The signed session cookie carries the id of a server-side session (auth.models.UserSession), never the
 # user's id: signing out or a password change ends the session, and every copy of the cookie with it.
@@ -72,8 +76,10 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
-    def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    # Async: it reads nothing but the principal, so it runs on the event loop; a sync dependency is a hop to a
+    # worker thread and back (~0.1 ms of CPU) on every request of the ~320 routes that take it.
+    async def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
         try:
             principal.require(permission)
         except PermissionSuspended as exc:
@@ -88,10 +94,38 @@ def require(permission: Permission) -> Callable[..., Principal]:
     return dependency
 
 
-def tenant_session(principal: Principal = Depends(current_principal)) -> Iterator[Session]:
+async def tenant_session(principal: Principal = Depends(current_principal)) -> AsyncIterator[Session]:
     """A session scoped to the caller's tenant; the request owns its commit or rollback."""
-    with unit_of_work(principal.context()) as session:
+    async with request_unit_of_work(principal.context()) as session:
         yield session
+
+
+@contextlib.asynccontextmanager
+async def request_unit_of_work(context: TenantContext) -> AsyncIterator[Session]:
+    """``db.unit_of_work`` for an async request dependency. Making the session does no I/O, so it costs no hop to a
+    worker thread (a sync generator dependency costs two, ~0.1 ms of CPU each); its end, which may talk to the
+    database, runs in one, and only when the session began a transaction or holds changes: a request refused
+    before its route touched the database (validation, permission) ends without any hop."""
+    session = new_session(context)
+    try:
+        yield session
+    except BaseException:
+        await _end_off_the_loop(session, context, failed=True)
+        raise
+    await _end_off_the_loop(session, context, failed=False)
+
+
+async def _end_off_the_loop(session: Session, context: TenantContext, *, failed: bool) -> None:
+    if untouched(session):
+        session.close()
+        return
+    # As FastAPI ends a sync generator dependency: shielded from the request's cancellation (the connection goes
+    # back to the pool), and on a limiter of its own, so that it never waits for a worker thread that may itself be
+    # waiting for a pooled connection.
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(
+            functools.partial(end_unit_of_work, session, context, failed=failed), limiter=anyio.CapacityLimiter(1)
+        )
 
 
 def request_locale(request: Request) -> str:

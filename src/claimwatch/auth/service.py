@@ -326,7 +326,7 @@ def principal_for_api_key(session: Session, presented: str) -> Principal | None:
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
-    key = repository.api_key_by_prefix(session, parts[1])
+    key = repository.api_key_credentials(session, parts[1])
     if key is None or key.revoked_at is not None:
         return None
     if not hmac.compare_digest(key.secret_hash, _secret_hash(parts[2])):

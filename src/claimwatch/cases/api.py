@@ -3,10 +3,11 @@ raised (``Problem``) and answered by the app's handler; the request's transactio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from claimwatch.access import api as access_api
 from claimwatch.access import service as access_service
 from claimwatch.access.schemas import UnmaskIn, UnmaskOut
-from claimwatch.auth.deps import TenantSession, current_principal, request_locale, require
+from claimwatch.auth.deps import TenantSession, current_principal, request_locale, request_unit_of_work, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.cases import repository, service
 from claimwatch.cases.schemas import (
@@ -35,10 +36,10 @@ from claimwatch.tenancy import repository as tenancy_repository
 router = APIRouter(prefix="/api/v1", tags=["claims"])
 
 
-def claim_reader(
+async def claim_reader(
     principal: Principal = Depends(current_principal),
     tenant: str | None = Query(None, max_length=TENANT_CODE_MAX, description="tenant code; required for a regulator"),
-) -> Iterator[Session]:
+) -> AsyncIterator[Session]:
     """The session one claim is read in: the caller's tenant's, or for a regulator a read-only session
     narrowed to the insurer it names (claim numbers are unique per insurer only). A request
     dependency like ``tenant_session``, so it opens its own unit of work; read-only for a regulator."""
@@ -46,14 +47,18 @@ def claim_reader(
     if principal.is_regulator:
         if not tenant:
             raise Invalid("tenant", "a regulator must name the tenant of the claim")
-        with unit_of_work(context) as session:
-            found = tenancy_repository.tenant_by_code(session, tenant)
-            tenant_id = found.id if found is not None else None
+        tenant_id = await run_in_threadpool(_tenant_id_of, context, tenant)
         if tenant_id is None:
             raise service.ClaimNotFound(f"no insurer {tenant!r}")
         context = TenantContext.regulator_of(tenant_id)
-    with unit_of_work(context) as session:
+    async with request_unit_of_work(context) as session:
         yield session
+
+
+def _tenant_id_of(context: TenantContext, code: str) -> int | None:
+    with unit_of_work(context) as session:
+        found = tenancy_repository.tenant_by_code(session, code)
+        return found.id if found is not None else None
 
 
 # A claim's session, for the routes that read one claim (``?tenant=CODE`` for a regulator).

@@ -9,24 +9,24 @@ tenants (the system context), for anyone else their own tenant's session. The se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
-from claimwatch.auth.deps import current_principal
+from claimwatch.auth.deps import current_principal, request_unit_of_work
 from claimwatch.auth.principal import Permission, Principal
-from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.db import TenantContext
 
 
-def rating_session(principal: Principal = Depends(current_principal)) -> Iterator[Session]:
+async def rating_session(principal: Principal = Depends(current_principal)) -> AsyncIterator[Session]:
     """A regulator allowed to manage ratings writes in the system context; everyone else in their own."""
     if principal.is_regulator and principal.can(Permission.MANAGE_RATINGS):
         context = TenantContext.system_context()
     else:
         context = principal.context()
-    with unit_of_work(context) as session:
+    async with request_unit_of_work(context) as session:
         yield session
 
 
