@@ -58,6 +58,25 @@ def test_segmenter_is_built_once():
     assert complaint_terms.segmenter() is complaint_terms.segmenter()
 
 
+def test_tokenizers_copy_the_shared_dictionary_and_tag_like_jieba_built_from_scratch(tmp_path):  # type: ignore[no-untyped-def]
+    import jieba
+    import jieba.posseg
+
+    extra = tmp_path / "extra.txt"
+    extra.write_text("时效考核办 5 n\n", encoding="utf-8")
+    with_extra = complaint_terms.tokenizer(complaint_terms.USER_DICTIONARY, extra)
+    plain = complaint_terms.tokenizer(complaint_terms.USER_DICTIONARY)
+    text = "时效考核办说理赔款一直没到账，张伟觉得定损员不专业，4S店也不管"
+    # One tokenizer's user words stay its own: the default dictionary is copied, not shared.
+    assert "时效考核办" in with_extra.lcut(text) and "时效考核办" not in plain.lcut(text)
+    # The same words and tags as jieba's own construction (its dictionary and word tags read again).
+    scratch = jieba.Tokenizer()
+    scratch.load_userdict(str(complaint_terms.USER_DICTIONARY))
+    expected = [(pair.word, pair.flag) for pair in jieba.posseg.POSTokenizer(scratch).lcut(text)]
+    assert [(pair.word, pair.flag) for pair in complaint_terms.pos_tagger(plain).lcut(text)] == expected
+    assert ("张伟", "nr") in expected and ("理赔款", "n") in expected  # a name and one of our words, tagged
+
+
 def test_months():
     assert keywords.Month.parse("2026-01", "period_from").previous().label == "2025-12"
     assert keywords.Month.parse("2026-12", "period_to").next().label == "2027-01"

@@ -127,6 +127,23 @@ def take() -> snapshot.SnapshotInfo:
 
 
 @pytest.fixture(scope="module")
+def module_snapshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("module-snapshot")
+
+
+@pytest.fixture
+def kpi_snapshot(
+    kpi_world: KpiWorld, module_snapshot_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> snapshot.SnapshotInfo:
+    """The KPI world's snapshot (:func:`take`), taken once per module and database, for tests that only read it:
+    every test starts from the same saved world, so its snapshot is the same. The snapshot folder is one per
+    database (``snapshot_root``), so the SQLite and PostgreSQL runs of a module keep apart."""
+    monkeypatch.setenv("CLAIMWATCH_SNAPSHOT_DIR", str(module_snapshot_dir))
+    get_settings.cache_clear()
+    return snapshot.current() or take()
+
+
+@pytest.fixture(scope="module")
 def kpis() -> list[loader.Kpi]:
     """Every catalogue KPI whose data the platform collects."""
     return [kpi for kpi in loader.catalogue() if kpi.available]

@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from claimwatch.auth.models import Role
+from claimwatch.kpi.snapshot import SnapshotInfo
 from tests.apps import shared_app
-from tests.kpi.conftest import KpiWorld, take
+from tests.kpi.conftest import KpiWorld
 from tests.web.conftest import sign_in
 
 pytestmark = pytest.mark.sqlite_only  # pages or validation: tests/conftest.py says why
@@ -26,8 +27,7 @@ def _item(body: dict, kpi: str, key: str | None = None) -> dict:  # type: ignore
     return next(i for i in body["items"] if i["kpi"] == kpi and i["key"] == key)
 
 
-def test_api_values_for_the_own_tenant(kpi_world: KpiWorld):
-    take()
+def test_api_values_for_the_own_tenant(kpi_world: KpiWorld, kpi_snapshot: SnapshotInfo):
     client = _client(kpi_world.quality)
     body = client.get("/api/v1/kpi", params={"period": "2026-11"}).json()
     assert body["period"] == "2026-11" and body["by"] is None
@@ -45,8 +45,7 @@ def test_api_values_for_the_own_tenant(kpi_world: KpiWorld):
     assert _item(other, "closure_rate")["denominator"] == 5
 
 
-def test_api_csv_export(kpi_world: KpiWorld):
-    take()
+def test_api_csv_export(kpi_world: KpiWorld, kpi_snapshot: SnapshotInfo):
     response = _client(kpi_world.quality).get(
         "/api/v1/kpi", params={"period": "2026-11", "by": "line", "format": "csv"}
     )
@@ -56,8 +55,7 @@ def test_api_csv_export(kpi_world: KpiWorld):
     assert float(closure["value"]) == pytest.approx(40.0) and closure["label"] == "车险"
 
 
-def test_api_refuses_other_roles_and_bad_input(kpi_world: KpiWorld, world):
-    take()
+def test_api_refuses_other_roles_and_bad_input(kpi_world: KpiWorld, kpi_snapshot: SnapshotInfo, world):
     assert _client(kpi_world.adjuster).get("/api/v1/kpi").status_code == 403
     integration = world.api_key(kpi_world.acme, Role.INTEGRATION)
     assert TestClient(shared_app()).get("/api/v1/kpi", headers={"X-API-Key": integration}).status_code == 403
@@ -77,8 +75,7 @@ def test_api_without_a_snapshot_is_503(kpi_world: KpiWorld):
     assert _client(kpi_world.quality).get("/api/v1/kpi").status_code == 503
 
 
-def test_regulator_sees_every_insurer_and_filters_one(kpi_world: KpiWorld):
-    take()
+def test_regulator_sees_every_insurer_and_filters_one(kpi_world: KpiWorld, kpi_snapshot: SnapshotInfo):
     client = _client(kpi_world.regulator)
     everyone = client.get("/api/v1/kpi", params={"period": "2026-11"}).json()
     assert _item(everyone, "closure_rate")["denominator"] == 6
@@ -88,8 +85,7 @@ def test_regulator_sees_every_insurer_and_filters_one(kpi_world: KpiWorld):
     assert _item(by_tenant, "closure_rate", str(kpi_world.acme.id))["label"] == "ACME · 示例保险"
 
 
-def test_dashboard_page_roles_and_content(kpi_world: KpiWorld):
-    take()
+def test_dashboard_page_roles_and_content(kpi_world: KpiWorld, kpi_snapshot: SnapshotInfo):
     adjuster = _client(kpi_world.adjuster)
     assert adjuster.get("/dashboard").status_code == 403
     assert 'id="nav-dashboard"' not in adjuster.get("/claims").text
@@ -109,8 +105,7 @@ def test_dashboard_page_roles_and_content(kpi_world: KpiWorld):
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
 
 
-def test_dashboard_regulator_filter_and_csv(kpi_world: KpiWorld):
-    take()
+def test_dashboard_regulator_filter_and_csv(kpi_world: KpiWorld, kpi_snapshot: SnapshotInfo):
     client = _client(kpi_world.regulator)
     html = client.get("/dashboard", params={"period": "2026-11"}).text
     assert 'id="f-tenant"' in html and "ACME · 示例保险" in html and "BBB · 另一保险" in html

@@ -41,8 +41,7 @@ def test_snapshot_is_parquet_per_table_and_current_is_swapped(kpi_world: KpiWorl
     assert len([p for p in snapshot_dir.iterdir() if p.name.startswith("gen-")]) <= 2
 
 
-def test_values_equal_a_hand_count(kpi_world: KpiWorld):
-    take()
+def test_values_equal_a_hand_count(kpi_world: KpiWorld, kpi_snapshot: snapshot.SnapshotInfo):
     acme = Scope(tenant_ids=(kpi_world.acme.id,))
     values = _values(acme, [OCT, NOV])
     # K1 met, K2 breached (closed after 30 h), K3 breached by the sweep; K0 (October) met
@@ -80,8 +79,7 @@ def test_values_equal_a_hand_count(kpi_world: KpiWorld):
     assert values[("proactive_notification_rate", "2026-11", ())] == pytest.approx(100 * notified["rate"], abs=0.01)
 
 
-def test_values_by_region_org_and_line(kpi_world: KpiWorld):
-    take()
+def test_values_by_region_org_and_line(kpi_world: KpiWorld, kpi_snapshot: snapshot.SnapshotInfo):
     acme = Scope(tenant_ids=(kpi_world.acme.id,))
     by_region = _values(acme, [NOV], ("region",))
     assert by_region[("closure_rate", "2026-11", ("440000",))] == pytest.approx(200 / 3)  # K1, K2 of K1, K2, K4
@@ -101,8 +99,7 @@ def test_values_by_region_org_and_line(kpi_world: KpiWorld):
     assert _values(Scope((kpi_world.acme.id,), region="310000"), [NOV])[("closure_rate", "2026-11", ())] == 0.0
 
 
-def test_tenants_are_apart_and_a_regulator_sees_all(kpi_world: KpiWorld):
-    take()
+def test_tenants_are_apart_and_a_regulator_sees_all(kpi_world: KpiWorld, kpi_snapshot: snapshot.SnapshotInfo):
     bbb = _values(Scope(tenant_ids=(kpi_world.bbb.id,)), [NOV])
     assert bbb[("closure_rate", "2026-11", ())] == 0.0  # its one claim is open
     assert bbb[("small_timeliness", "2026-11", ())] == 0.0  # and breached
@@ -112,8 +109,7 @@ def test_tenants_are_apart_and_a_regulator_sees_all(kpi_world: KpiWorld):
     assert by_tenant[("closure_rate", "2026-11", (str(kpi_world.acme.id),))] == pytest.approx(40.0)
 
 
-def test_quarter_periods(kpi_world: KpiWorld):
-    take()
+def test_quarter_periods(kpi_world: KpiWorld, kpi_snapshot: snapshot.SnapshotInfo):
     values = _values(Scope(tenant_ids=(kpi_world.acme.id,)), [Period.parse("2026-Q4")])
     assert values[("closure_rate", "2026-Q4", ())] == pytest.approx(100 * 3 / 6)  # K0..K5
     assert Period.parse("2026-Q4").end == dt.date(2027, 1, 1)

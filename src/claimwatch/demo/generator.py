@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import itertools
 import json
 import random
@@ -103,16 +104,21 @@ def id_number(area_code: str, birth: dt.date, serial: int) -> str:
 
 
 def _day_weights(days: list[dt.date], weekend: float, holiday: float) -> np.ndarray:
-    weights = np.empty(len(days))
-    for i, day in enumerate(days):
-        try:
-            if chinese_calendar.is_workday(day):  # includes 调休 make-up working days
-                weights[i] = 1.0
-            else:
-                weights[i] = holiday if _is_public_holiday(day) else weekend
-        except NotImplementedError as exc:
-            raise ValueError(f"no Chinese calendar data for {day.year}: {exc}") from exc
+    by_kind = {"workday": 1.0, "holiday": holiday, "weekend": weekend}
+    weights = np.array([by_kind[_day_kind(day)] for day in days])
     return weights / weights.sum()
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_kind(day: dt.date) -> str:
+    """workday (including 调休 make-up working days), holiday (a public holiday) or weekend. Cached: the weights
+    are drawn for every tenant and kind of event over the same window's days (~30 × 365 calendar look-ups)."""
+    try:
+        if chinese_calendar.is_workday(day):
+            return "workday"
+        return "holiday" if _is_public_holiday(day) else "weekend"
+    except NotImplementedError as exc:
+        raise ValueError(f"no Chinese calendar data for {day.year}: {exc}") from exc
 
 
 def _is_public_holiday(day: dt.date) -> bool:

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import math
 import re
 import threading
@@ -32,6 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from claimwatch.complaints import terms as complaint_terms
 from claimwatch.complaints.terms import USER_DICTIONARY as COMPLAINT_DICTIONARY
 from claimwatch.config import PACKAGE_DIR
 from claimwatch.kb.models import KbArticle, KbArticleVersion
@@ -65,16 +65,11 @@ def _words(path: Path) -> list[str]:
 
 
 class Segmenter:
-    """jieba with the insurance dictionaries; built once per process (about half a second)."""
+    """jieba with the insurance dictionaries; built once per process (the default dictionary is shared with the
+    complaint keywords: :func:`claimwatch.complaints.terms.tokenizer`)."""
 
     def __init__(self) -> None:
-        import jieba
-
-        logging.getLogger("jieba").setLevel(logging.WARNING)
-        tokenizer = jieba.Tokenizer()
-        tokenizer.load_userdict(str(COMPLAINT_DICTIONARY))
-        tokenizer.load_userdict(str(USER_DICTIONARY))
-        self._tokenizer = tokenizer
+        self._tokenizer = complaint_terms.tokenizer(COMPLAINT_DICTIONARY, USER_DICTIONARY)
         self.stopwords = frozenset(word.lower() for word in _words(STOPWORDS))
         self.synonyms: dict[str, list[str]] = {}
         for line in _words(SYNONYMS):
