@@ -5,6 +5,7 @@ worker thread, never on the event loop, and ends one that never did without a co
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -17,6 +18,26 @@ from claimwatch.auth.deps import request_unit_of_work
 from claimwatch.auth.models import Role
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.errors import Invalid
+
+
+def _on_a_loop(request: Callable[[], Awaitable[Any]]) -> int:
+    """Runs ``request`` on an event loop of its own thread (the worker's own thread may already run one: a browser
+    test's Playwright leaves it there) and returns that thread's id; what the request raised is raised here."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        outcome["thread"] = threading.get_ident()
+        try:
+            anyio.run(request)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return int(outcome["thread"])
 
 
 def _key_resolves(key: str) -> bool:
@@ -58,14 +79,13 @@ def test_a_request_that_succeeds_commits_off_the_event_loop(world):
     tenant = world.tenant()
     made: list[str] = []
 
-    async def request() -> int:
+    async def request() -> None:
         async with request_unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
             _, key = auth_service.create_api_key(session, tenant_id=tenant.id, name="uow-ok", role=Role.ADMIN)
             made.append(key)
-        return threading.get_ident()
 
     with _Watch() as watch:
-        loop_thread = anyio.run(request)
+        loop_thread = _on_a_loop(request)
 
     assert _key_resolves(made[0])
     assert watch.commits == 1 and loop_thread not in watch.ended_in
@@ -82,9 +102,15 @@ def test_a_request_that_fails_rolls_back_off_the_event_loop(world):
             made.append(key)
             raise Invalid("name", "refused after the write")
 
-    loop_thread = threading.get_ident()  # anyio.run runs the event loop on the calling thread
+    loop_threads: list[int] = []
+
+    async def recorded() -> None:
+        loop_threads.append(threading.get_ident())
+        await request()
+
     with _Watch() as watch, pytest.raises(Invalid):
-        anyio.run(request)
+        _on_a_loop(recorded)
+    (loop_thread,) = loop_threads
 
     assert made and not _key_resolves(made[0])
     assert watch.commits == 0 and watch.ended_in and loop_thread not in watch.ended_in
@@ -103,8 +129,8 @@ def test_a_request_that_never_touched_its_session_ends_without_a_connection(worl
 
     with _Watch() as watch:
         with pytest.raises(Invalid):
-            anyio.run(refused)
-        anyio.run(untouched)
+            _on_a_loop(refused)
+        _on_a_loop(untouched)
 
     assert watch.checkouts == 0 and watch.ended_in == []
 
@@ -117,6 +143,6 @@ def test_a_read_only_request_is_rolled_back_not_committed(world):
             assert auth_service.principal_for_api_key(session, tenant.api_key) is not None
 
     with _Watch() as watch:
-        anyio.run(request)
+        _on_a_loop(request)
 
     assert watch.commits == 0 and len(watch.ended_in) == 1
