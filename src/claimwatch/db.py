@@ -346,6 +346,21 @@ def driver_connection(session: Session) -> Any:
     return driver
 
 
+def driver_rows(session: Session, postgresql_sql: str, sqlite_sql: str, parameters: Sequence[Any]) -> list[Any]:
+    """The rows of one fixed statement run on the session's DB-API connection, in its transaction: prepared
+    server-side on PostgreSQL (``%s`` placeholders), plain on SQLite (``?``). For the hottest one-row reads, where
+    SQLAlchemy's compiling and result processing cost more than the query."""
+    cursor = driver_connection(session).cursor()
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            cursor.execute(postgresql_sql, parameters, prepare=True)
+        else:
+            cursor.execute(sqlite_sql, parameters)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def sqlite_timestamp(value: dt.datetime | None) -> str | None:
     """A UTC datetime exactly as :class:`UTCDateTime` stores it on SQLite (naive UTC text)."""
     if value is None:

@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import Claim
-from claimwatch.db import SqliteStamps, UTCDateTime, bulk_insert, driver_connection, utc_now
+from claimwatch.db import SqliteStamps, UTCDateTime, bulk_insert, driver_connection, driver_rows, utc_now
 from claimwatch.sla.engine import CLOCK_FIELDS, ClockState
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
 
@@ -293,18 +293,8 @@ def claim_clock_states(session: Session, tenant_id: int, claim_id: int) -> list[
     """:func:`clock_states` of one claim by the session's DB-API connection (prepared server-side on PostgreSQL):
     the same rows, the instants tz-aware UTC as ``UTCDateTime`` gives them, without SQLAlchemy's compiling and
     result processing (most of the read's cost for the handful of clocks of one claim)."""
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    cursor = driver_connection(session).cursor()
-    try:
-        if postgresql:
-            cursor.execute(_PG_CLAIM_CLOCKS, (tenant_id, claim_id), prepare=True)
-        else:
-            cursor.execute(_SQLITE_CLAIM_CLOCKS, (tenant_id, claim_id))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
     states = []
-    for row in rows:
+    for row in driver_rows(session, _PG_CLAIM_CLOCKS, _SQLITE_CLAIM_CLOCKS, (tenant_id, claim_id)):
         values = list(row)
         for k in _INSTANT_POSITIONS:
             values[k] = _utc(values[k])

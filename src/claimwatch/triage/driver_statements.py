@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from claimwatch.db import SqliteStamps, driver_connection, sqlite_timestamp
+from claimwatch.db import SqliteStamps, driver_connection, driver_rows, sqlite_timestamp
 
 CONTACT_COLUMNS = ("tenant_id", "claim_id", "kind", "value", "identity", "region_code", "reported_at")
 # The columns each write sets (as :mod:`.repository`'s DECISION_COLUMNS, SCORE_COLUMNS and TRIAGED_COLUMNS).
@@ -379,16 +379,8 @@ def decision_routes(session: Session, tenant_id: int, claim_id: int) -> tuple[st
     """(route, would-be route) of an open, triaged claim's latest decision; None for a closed or untriaged
     one. Most amount changes re-evaluate nothing (a claim on the normal route stays there): this narrow read
     says so before the claim and its decision are read whole."""
-    cursor = driver_connection(session).cursor()
-    try:
-        if dialect_of(session) == "postgresql":
-            cursor.execute(_PG_ROUTES, (tenant_id, claim_id), prepare=True)
-        else:
-            cursor.execute(_SQLITE_ROUTES, (tenant_id, claim_id))
-        found = cursor.fetchone()
-    finally:
-        cursor.close()
-    return (str(found[0]), str(found[1])) if found is not None else None
+    found = driver_rows(session, _PG_ROUTES, _SQLITE_ROUTES, (tenant_id, claim_id))
+    return (str(found[0][0]), str(found[0][1])) if found else None
 
 
 # -- a re-evaluation's read: the claim, its latest decision and the tenant state ---------------------------------
