@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import enum
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -346,10 +346,12 @@ def driver_connection(session: Session) -> Any:
     return driver
 
 
-def driver_rows(session: Session, postgresql_sql: str, sqlite_sql: str, parameters: Sequence[Any]) -> list[Any]:
+def driver_rows(
+    session: Session, postgresql_sql: str, sqlite_sql: str, parameters: Sequence[Any] | Mapping[str, Any]
+) -> list[Any]:
     """The rows of one fixed statement run on the session's DB-API connection, in its transaction: prepared
-    server-side on PostgreSQL (``%s`` placeholders), plain on SQLite (``?``). For the hottest one-row reads, where
-    SQLAlchemy's compiling and result processing cost more than the query."""
+    server-side on PostgreSQL (``%s`` or ``%(name)s`` placeholders), plain on SQLite (``?`` or ``:name``). For the
+    hottest one-row reads, where SQLAlchemy's compiling and result processing cost more than the query."""
     cursor = driver_connection(session).cursor()
     try:
         if session.get_bind().dialect.name == "postgresql":
@@ -359,6 +361,17 @@ def driver_rows(session: Session, postgresql_sql: str, sqlite_sql: str, paramete
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+def stored_instant(value: Any) -> dt.datetime | None:
+    """An instant read by the DB-API as :class:`UTCDateTime` reads it: tz-aware UTC (SQLite gives its naive-UTC
+    text, PostgreSQL a datetime)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def sqlite_timestamp(value: dt.datetime | None) -> str | None:

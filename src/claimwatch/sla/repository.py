@@ -9,7 +9,15 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import Claim
-from claimwatch.db import SqliteStamps, UTCDateTime, bulk_insert, driver_connection, driver_rows, utc_now
+from claimwatch.db import (
+    SqliteStamps,
+    UTCDateTime,
+    bulk_insert,
+    driver_connection,
+    driver_rows,
+    stored_instant,
+    utc_now,
+)
 from claimwatch.sla.engine import CLOCK_FIELDS, ClockState
 from claimwatch.sla.models import Escalation, RegulatorFiling, SlaClock, SlaClockEvent
 
@@ -297,18 +305,9 @@ def claim_clock_states(session: Session, tenant_id: int, claim_id: int) -> list[
     for row in driver_rows(session, _PG_CLAIM_CLOCKS, _SQLITE_CLAIM_CLOCKS, (tenant_id, claim_id)):
         values = list(row)
         for k in _INSTANT_POSITIONS:
-            values[k] = _utc(values[k])
+            values[k] = stored_instant(values[k])
         states.append(ClockState(*values))
     return states
-
-
-def _utc(value: Any) -> dt.datetime | None:
-    """A stored instant as ``UTCDateTime`` reads it: SQLite's naive-UTC text or a tz-aware value, as tz-aware UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def due_dates(session: Session, tenant_id: int, claim_ids: Iterable[int], policy_prefix: str) -> list[tuple[int, Any]]:

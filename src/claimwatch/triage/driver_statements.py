@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from claimwatch.db import SqliteStamps, driver_connection, driver_rows, sqlite_timestamp
+from claimwatch.db import SqliteStamps, driver_connection, driver_rows, sqlite_timestamp, stored_instant
 
 CONTACT_COLUMNS = ("tenant_id", "claim_id", "kind", "value", "identity", "region_code", "reported_at")
 # The columns each write sets (as :mod:`.repository`'s DECISION_COLUMNS, SCORE_COLUMNS and TRIAGED_COLUMNS).
@@ -112,16 +112,6 @@ def _sqlite_value(name: str, value: Any) -> Any:
 
 def _pg_value(name: str, value: Any) -> Any:
     return json.dumps(value) if name in _JSON else value
-
-
-def _instant(value: Any) -> dt.datetime | None:
-    """A timestamp as ``UTCDateTime`` reads it: tz-aware UTC (SQLite gives its naive-UTC text)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
-    assert isinstance(value, dt.datetime)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 # -- the history read (and the new claim's contacts) --------------------------------------------------------
@@ -247,7 +237,7 @@ def history_rows(
 
 
 def _with_instants(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    return [(kind, value, number, identity, _instant(at)) for kind, value, number, identity, at in rows]
+    return [(kind, value, number, identity, stored_instant(at)) for kind, value, number, identity, at in rows]
 
 
 # -- the writes: the score row, the decision, the claim's triaged columns ------------------------------------
@@ -434,31 +424,23 @@ class CurrentRead:
         """(claim columns, decision columns, the five state values) of the claim, None if it is closed,
         untriaged or not the tenant's."""
         postgresql = dialect_of(session) == "postgresql"
-        parameters = {"tenant": tenant_id, "claim": claim_id}
-        cursor = driver_connection(session).cursor()
-        try:
-            if postgresql:
-                cursor.execute(self._sql["%({})s"], parameters, prepare=True)
-            else:
-                cursor.execute(self._sql[":{}"], parameters)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        if row is None:
+        rows = driver_rows(session, self._sql["%({})s"], self._sql[":{}"], {"tenant": tenant_id, "claim": claim_id})
+        if not rows:
             return None
+        row = rows[0]
         values = [_read(kind, value, postgresql) for kind, value in zip(self._converters, row, strict=False)]
         split = len(self.claim_columns)
         claim = dict(zip(self.claim_columns, values[:split], strict=True))
         decision = dict(zip(self.decision_columns, values[split:], strict=True))
         model_id, digest, events, last_id, last_change = row[len(values) :]
-        return claim, decision, (model_id, digest, events, last_id, _instant(last_change))
+        return claim, decision, (model_id, digest, events, last_id, stored_instant(last_change))
 
 
 def _read(kind: str, value: Any, postgresql: bool) -> Any:
     if value is None or not kind:
         return value
     if kind == "instant":
-        return _instant(value)
+        return stored_instant(value)
     if kind == "flag":
         return bool(value)
     return value if postgresql else json.loads(value)
