@@ -6,14 +6,22 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
-from claimwatch.db import TenantContext, unit_of_work
+from claimwatch.db import TenantContext, unit_of_work, utc_now
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.workflow import service as workflow_service
 
 PASSWORD = "correct-horse-battery"
+INSURERS_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local_today() -> dt.date:
+    """The insurers' local day, read when the test runs. A module constant read at import goes stale when the suite
+    crosses local midnight (16:00 UTC), and the services' own "today" no longer matches it."""
+    return utc_now().astimezone(INSURERS_ZONE).date()
 
 
 @dataclass(frozen=True)

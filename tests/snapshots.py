@@ -25,6 +25,7 @@ database is made again from the template.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import shutil
 import uuid
@@ -37,6 +38,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from claimwatch import db
+from tests.factories import local_today
 
 T = TypeVar("T")
 
@@ -248,15 +250,18 @@ class PgScratch:
 
 @dataclass
 class SnapshotStore:
-    """One per worker session: the saved databases, by (dialect, key), and what their builders returned."""
+    """One per worker session: the saved databases, by (dialect, key, day), and what their builders returned."""
 
     directory: Path
-    # (dialect, key) -> (an SQLite file, or a PostgreSQL state with the scratch generation it belongs to; what the
-    # builder returned)
-    saved: dict[tuple[str, str], tuple[Any, Any]] = field(default_factory=dict)
+    # (dialect, key, the local day it was built on) -> (an SQLite file, or a PostgreSQL state with the scratch
+    # generation it belongs to; what the builder returned)
+    saved: dict[tuple[str, str, dt.date], tuple[Any, Any]] = field(default_factory=dict)
 
     def take(self, database: Database, key: str, build: Callable[[], T]) -> T:
-        found = self.saved.get((database.dialect, key))
+        # A world is built on a day (licences expiring in ten days, surveys sent today): once the insurers' local
+        # day has moved on (the suite crossed 16:00 UTC), it is built again.
+        day = local_today()
+        found = self.saved.get((database.dialect, key, day))
         if found is not None and (database.scratch is None or found[0][1] == database.scratch.generation):
             reference, value = found
             _restore(database, reference)
@@ -264,7 +269,7 @@ class SnapshotStore:
         database.create_pending()
         value = build()
         reference = self._save(database)
-        self.saved[(database.dialect, key)] = (reference, copy.deepcopy(value))
+        self.saved[(database.dialect, key, day)] = (reference, copy.deepcopy(value))
         return value
 
     def _save(self, database: Database) -> Any:

@@ -19,10 +19,9 @@ from claimwatch.auth.models import Role
 from claimwatch.db import utc_now
 from claimwatch.kpi.models import QualityAlert
 from tests.apps import shared_app
+from tests.factories import local_today
 from tests.rectification.helpers import Office
 from tests.web.conftest import csrf_from, sign_in
-
-TODAY = utc_now().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
 
 
 def _raise(office: Office, **fields: Any) -> int:
@@ -31,7 +30,7 @@ def _raise(office: Office, **fields: Any) -> int:
         "title": "小额案件时效整改",
         "problem": "小额赔案结案时效下降",
         "owner_user_id": office.users["supervisor"],
-        "due_on": TODAY + dt.timedelta(days=30),
+        "due_on": local_today() + dt.timedelta(days=30),
         "scope_org_unit_id": office.b1,
         "kpi_code": "small_timeliness",
     }
@@ -88,7 +87,7 @@ def test_raise_form_from_an_alert_names_every_missing_field_then_raises(world) -
         "because_1": "查勘排班不足",
         "step_text_1": "调整排班",
         "step_owner_1": str(office.users["owner"]),
-        "step_due_1": (TODAY + dt.timedelta(days=10)).isoformat(),
+        "step_due_1": (local_today() + dt.timedelta(days=10)).isoformat(),
         "step_text_2": "培训",
     }
     refused = client.post("/actions/new", data=form)
@@ -99,8 +98,8 @@ def test_raise_form_from_an_alert_names_every_missing_field_then_raises(world) -
 
     bad_step = form | {
         "owner_user_id": str(office.users["supervisor"]),
-        "due_on": (TODAY + dt.timedelta(days=20)).isoformat(),
-        "step_due_2": (TODAY - dt.timedelta(days=3)).isoformat(),  # in the past: the service refuses row 2
+        "due_on": (local_today() + dt.timedelta(days=20)).isoformat(),
+        "step_due_2": (local_today() - dt.timedelta(days=3)).isoformat(),  # in the past: the service refuses row 2
         "csrf_token": csrf_from(refused.text),
     }
     refused = client.post("/actions/new", data=bad_step)
@@ -120,12 +119,12 @@ def test_board_filters_counts_csv_and_refusals(world) -> None:
     office = Office.create(world)
     other = Office.create(world, "BBB")
     world.user("cbirc", Role.REGULATOR, None)
-    late = _raise(office, title="超期的措施", due_on=TODAY + dt.timedelta(days=1))
+    late = _raise(office, title="超期的措施", due_on=local_today() + dt.timedelta(days=1))
     with office.session() as session:  # overdue: raised long ago, due a week ago
         old = service.raise_action(
             session, office.principal("qm"), source_kind="kpi", source_ref="complaint_on_time_rate",
             title="投诉处理及时率", problem="低于目标", owner_user_id=office.users["other_supervisor"],
-            due_on=TODAY - dt.timedelta(days=7), scope_org_unit_id=office.b2,
+            due_on=local_today() - dt.timedelta(days=7), scope_org_unit_id=office.b2,
             at=utc_now() - dt.timedelta(days=30),
         )  # fmt: skip
         overdue = (old.id, old.number)

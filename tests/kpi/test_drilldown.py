@@ -5,6 +5,7 @@ whose count equals the number the link shows."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from dataclasses import dataclass
@@ -33,13 +34,19 @@ class Demo:
     acme_quality: str
 
 
+# The demo's twelve months and the instant its clocks are swept are fixed: which open clocks are yellow depends on
+# how far the sweep is past the data's end (at real "now", on some days of a month none was).
+WINDOW = (dt.date(2025, 12, 1), dt.date(2026, 11, 30))
+SWEPT_AT = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+
+
 @pytest.fixture
 def demo(kpi_world: KpiWorld) -> Demo:
-    spec = DemoSpec(claims=240, seed=11)
+    spec = DemoSpec(claims=240, seed=11, start=WINDOW[0], end=WINDOW[1])
     demo_jobs.setup(spec)
-    demo_jobs.load_complaints(spec)
-    sla_jobs.sweep()
-    snapshot.take_snapshot()
+    demo_jobs.load_complaints(spec, SWEPT_AT)
+    sla_jobs.sweep(now=SWEPT_AT)
+    snapshot.take_snapshot(now=SWEPT_AT)
     start, end = spec.window()
     last = Period.containing(end)
     return Demo([p.label for p in last.trailing(3)], kpi_world.quality)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from claimwatch.auth import service as auth_service
 from claimwatch.auth.models import Role
@@ -16,9 +15,7 @@ from claimwatch.people import service
 from claimwatch.people.schemas import LicenceIn, StaffIn
 from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
-from tests.factories import PASSWORD, TenantHandle, World
-
-TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+from tests.factories import PASSWORD, TenantHandle, World, local_today
 
 
 @dataclass(frozen=True)
@@ -44,8 +41,8 @@ def _user(session, tenant_id: int, username: str, role: Role, org_unit_id: int |
 
 def _licence(kind: str, number: str, issued: int, expires: int) -> LicenceIn:
     return LicenceIn(
-        kind=kind, number=number, issued_on=TODAY + dt.timedelta(days=issued),
-        expires_on=TODAY + dt.timedelta(days=expires),
+        kind=kind, number=number, issued_on=local_today() + dt.timedelta(days=issued),
+        expires_on=local_today() + dt.timedelta(days=expires),
     )  # fmt: skip
 
 
@@ -73,13 +70,13 @@ def build(world: World) -> StaffWorld:
         for code, name, kind, title, org, user, manager, licence in people:
             data = StaffIn(
                 code=code, name=name, kind=kind, job_title=title, org_unit=org, username=user, manager=manager,
-                hired_on=TODAY - dt.timedelta(days=500), licence=licence,
+                hired_on=local_today() - dt.timedelta(days=500), licence=licence,
             )  # fmt: skip
             service.create_staff(session, who, data)
         service.add_licence(session, who, "E001", _licence("claims_adjuster", "CA-001", -100, 600))
     with unit_of_work(TenantContext.for_tenant(bbb.id)) as session:
         _user(session, bbb.id, "bbb.qm", Role.QUALITY_MANAGER)
-        data = StaffIn(code="E001", name="另一人", kind="employee", hired_on=TODAY - dt.timedelta(days=10))
+        data = StaffIn(code="E001", name="另一人", kind="employee", hired_on=local_today() - dt.timedelta(days=10))
         service.create_staff(session, admin(bbb.id), data)
     keys = {
         "qm": world.api_key(acme, Role.QUALITY_MANAGER),

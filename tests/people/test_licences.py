@@ -19,8 +19,8 @@ from claimwatch.notify.models import StaffNotification
 from claimwatch.people import jobs, licence_work, service
 from claimwatch.people.models import StaffLicence
 from claimwatch.people.schemas import LicenceIn
-from tests.factories import World
-from tests.people.staff_world import TODAY, StaffWorld, admin, build
+from tests.factories import World, local_today
+from tests.people.staff_world import StaffWorld, admin, build
 from tests.snapshots import Snapshot
 
 
@@ -30,7 +30,7 @@ def sw(db_snapshot: Snapshot, world: World) -> StaffWorld:
 
 
 def _day(days: int) -> dt.date:
-    return TODAY + dt.timedelta(days=days)
+    return local_today() + dt.timedelta(days=days)
 
 
 def test_validity_refusals_revoking_and_states(sw: StaffWorld):
@@ -38,12 +38,12 @@ def test_validity_refusals_revoking_and_states(sw: StaffWorld):
     with unit_of_work(TenantContext.for_tenant(tenant)) as session:
         a1, a3 = service.staff_by_code(session, tenant, "A001"), service.staff_by_code(session, tenant, "A003")
         assert a1 is not None and a3 is not None
-        assert service.licence_valid(session, tenant, a1.id, "sales", TODAY)
+        assert service.licence_valid(session, tenant, a1.id, "sales", local_today())
         assert not service.licence_valid(session, tenant, a1.id, "sales", _day(-401))  # before its issue
-        assert not service.licence_valid(session, tenant, a1.id, "underwriter", TODAY)
-        assert not service.licence_valid(session, tenant, a3.id, "sales", TODAY)
+        assert not service.licence_valid(session, tenant, a1.id, "underwriter", local_today())
+        assert not service.licence_valid(session, tenant, a3.id, "sales", local_today())
         assert service.licence_valid(session, tenant, a3.id, "sales", _day(-30))  # valid when it was
-        assert service.valid_licence_staff_ids(session, tenant, "sales", TODAY) == {
+        assert service.valid_licence_staff_ids(session, tenant, "sales", local_today()) == {
             a1.id, service.staff_by_code(session, tenant, "A002").id,  # type: ignore[union-attr]
         }  # fmt: skip
 
@@ -72,17 +72,17 @@ def test_validity_refusals_revoking_and_states(sw: StaffWorld):
         with pytest.raises(Invalid):
             service.revoke_licence(session, admin(tenant), "A001", licence.id, "  ")
         service.revoke_licence(session, admin(tenant), "A001", licence.id, "违规销售被吊销", on=_day(-5))
-        assert not service.licence_valid(session, tenant, a1.id, "sales", TODAY)
+        assert not service.licence_valid(session, tenant, a1.id, "sales", local_today())
         assert service.licence_valid(session, tenant, a1.id, "sales", _day(-6))
-        assert service.licence_state(licence, TODAY) == "revoked"
+        assert service.licence_state(licence, local_today()) == "revoked"
         with pytest.raises(Conflict):
             service.revoke_licence(session, admin(tenant), "A001", licence.id, "again")
     states = {
-        (service.licence_state(StaffLicence(issued_on=_day(i), expires_on=_day(e)), TODAY))
+        (service.licence_state(StaffLicence(issued_on=_day(i), expires_on=_day(e)), local_today()))
         for i, e in ((-10, 100), (-10, 30), (-10, -1), (3, 100))
     }
     assert states == {"valid", "expiring", "expired", "not_yet"}
-    assert service.person_licence_state([], TODAY) == "none"
+    assert service.person_licence_state([], local_today()) == "none"
 
 
 def test_expiring_licences_are_warned_once_and_in_the_inbox(sw: StaffWorld):
@@ -99,7 +99,7 @@ def test_expiring_licences_are_warned_once_and_in_the_inbox(sw: StaffWorld):
         assert "SL-002" in notices[0].body
         # E001's adjuster licence, moved to end in 10 days: their own account and their manager are told too.
         e001 = session.scalars(select(StaffLicence).where(StaffLicence.number == "CA-001")).one()
-        e001.expires_on = TODAY + dt.timedelta(days=10)
+        e001.expires_on = local_today() + dt.timedelta(days=10)
     assert jobs.run_licence_warnings(now).notices == 3
     with unit_of_work(TenantContext.for_tenant(sw.acme.id)) as session:
         qm = auth_repository.user_by_username(session, "acme.qm")

@@ -20,8 +20,8 @@ from claimwatch.errors import Conflict, Invalid
 from claimwatch.people import service
 from claimwatch.people.models import StaffMember
 from claimwatch.people.schemas import StaffIn, StaffUpdate
-from tests.factories import World
-from tests.people.staff_world import TODAY, StaffWorld, admin, build
+from tests.factories import World, local_today
+from tests.people.staff_world import StaffWorld, admin, build
 from tests.snapshots import Snapshot
 
 
@@ -52,13 +52,15 @@ def test_recording_refusing_leaving_and_the_lookups(sw: StaffWorld):
             ({"username": "nobody"}, "username"),
             ({"manager": "bbb.qm"}, "manager"),  # another insurer's user is unknown here
         ):
-            data = StaffIn.model_validate({"code": "X1", "name": "某人", "kind": "employee", "hired_on": TODAY} | body)
+            data = StaffIn.model_validate(
+                {"code": "X1", "name": "某人", "kind": "employee", "hired_on": local_today()} | body
+            )
             with pytest.raises(Invalid) as refused:
                 service.create_staff(session, admin(tenant), data)
             assert refused.value.field == field
         with pytest.raises(Conflict) as taken:
             service.create_staff(
-                session, admin(tenant), StaffIn(code="E001", name="重复", kind="employee", hired_on=TODAY)
+                session, admin(tenant), StaffIn(code="E001", name="重复", kind="employee", hired_on=local_today())
             )
         assert taken.value.field == "code"
         assert session.scalar(select(func.count()).select_from(StaffMember)) == before
@@ -73,10 +75,12 @@ def test_recording_refusing_leaving_and_the_lookups(sw: StaffWorld):
         assert service.staff_by_code(session, sw.bbb.id, "A001") is None
 
         with pytest.raises(Invalid) as early:
-            service.update_staff(session, admin(tenant), "E002", StaffUpdate(left_on=TODAY - dt.timedelta(days=900)))
+            service.update_staff(
+                session, admin(tenant), "E002", StaffUpdate(left_on=local_today() - dt.timedelta(days=900))
+            )
         assert early.value.field == "left_on"
-        left = service.record_leaving(session, admin(tenant), "E002", TODAY)
-        assert left.status == "left" and left.left_on == TODAY
+        left = service.record_leaving(session, admin(tenant), "E002", local_today())
+        assert left.status == "left" and left.left_on == local_today()
         changed = service.update_staff(
             session, admin(tenant), "E003", StaffUpdate(job_title="高级核保员", org_unit=None)
         )

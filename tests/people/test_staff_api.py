@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.apps import shared_app
-from tests.factories import World
-from tests.people.staff_world import TODAY, StaffWorld, build
+from tests.factories import World, local_today
+from tests.people.staff_world import StaffWorld, build
 from tests.snapshots import Snapshot
 
 
@@ -33,17 +33,23 @@ def test_the_register_through_the_api(sw: StaffWorld):
     assert [r["code"] for r in org] == ["E002", "E003"]
     assert client.get("/api/v1/people/staff", params={"licence": "soon"}, headers=qm).status_code == 422
 
-    body = {"code": "A500", "name": "黄新", "kind": "agent", "org_unit": "ACME-B1", "hired_on": TODAY.isoformat()}
+    body = {
+        "code": "A500",
+        "name": "黄新",
+        "kind": "agent",
+        "org_unit": "ACME-B1",
+        "hired_on": local_today().isoformat(),
+    }
     created = client.post("/api/v1/people/staff", json=body, headers=sw.headers("integration"))
     assert created.status_code == 201 and created.json()["licence_state"] == "none"
     assert client.post("/api/v1/people/staff", json=body, headers=qm).status_code == 409
     assert client.get("/api/v1/people/staff", headers=sw.headers("integration")).status_code == 403
 
-    later = (TODAY + dt.timedelta(days=365)).isoformat()
-    licence = {"kind": "sales", "number": "SL-500", "issued_on": later, "expires_on": TODAY.isoformat()}
+    later = (local_today() + dt.timedelta(days=365)).isoformat()
+    licence = {"kind": "sales", "number": "SL-500", "issued_on": later, "expires_on": local_today().isoformat()}
     backwards = client.post("/api/v1/people/staff/A500/licences", json=licence, headers=qm)
     assert backwards.status_code == 422 and backwards.json()["problems"][0]["field"] == "expires_on"
-    licence |= {"issued_on": TODAY.isoformat(), "expires_on": later}
+    licence |= {"issued_on": local_today().isoformat(), "expires_on": later}
     added = client.post("/api/v1/people/staff/A500/licences", json=licence, headers=qm)
     assert added.status_code == 201 and added.json()["state"] == "valid"
     assert client.post("/api/v1/people/staff/A500/licences", json=licence, headers=qm).status_code == 409
@@ -53,7 +59,7 @@ def test_the_register_through_the_api(sw: StaffWorld):
     assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
     assert client.get("/api/v1/people/staff/A500/licences", headers=qm).json()[0]["revoke_reason"] == "资格撤销"
 
-    left = client.patch("/api/v1/people/staff/A500", json={"left_on": TODAY.isoformat()}, headers=qm)
+    left = client.patch("/api/v1/people/staff/A500", json={"left_on": local_today().isoformat()}, headers=qm)
     assert left.status_code == 200 and left.json()["status"] == "left"
     expiring = client.get("/api/v1/people/licences", params={"expiring": 30}, headers=qm).json()
     assert [(r["staff_code"], r["state"]) for r in expiring] == [("A003", "expired"), ("A002", "expiring")]

@@ -18,8 +18,8 @@ from claimwatch.complaints.importer import ImportRejected, parse_day, read_table
 from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.people import service, staff_import
 from claimwatch.people.models import StaffLicence, StaffMember
-from tests.factories import World
-from tests.people.staff_world import TODAY, StaffWorld, admin, build
+from tests.factories import World, local_today
+from tests.people.staff_world import StaffWorld, admin, build
 from tests.snapshots import Snapshot
 
 HEADER = "工号,姓名,人员类型,岗位,机构代码,账号,主管,入职日期,证书类型,证书编号,发证日期,有效期至\n"
@@ -44,7 +44,7 @@ def test_the_header_alone_is_checked_without_a_database():
 
 def test_import_all_or_nothing_with_a_report(sw: StaffWorld, tmp_path: Path):
     tenant = sw.acme.id
-    expires = (TODAY + dt.timedelta(days=200)).isoformat()
+    expires = (local_today() + dt.timedelta(days=200)).isoformat()
     good = HEADER + (
         f"A100,陈新,代理人,销售代理,ACME-B1,,acme.sup,2026/1/5,销售,SL-100,2025-12-01,{expires}\n"
         f"A100,陈新,代理人,销售代理,ACME-B1,,acme.sup,2026/1/5,其他,OT-100,2025-12-01,{expires}\n"
@@ -81,8 +81,8 @@ def test_import_all_or_nothing_with_a_report(sw: StaffWorld, tmp_path: Path):
         a100 = service.staff_by_code(session, tenant, "A100")
         a001 = service.staff_by_code(session, tenant, "A001")
         assert a100 is not None and a100.kind == "agent" and a100.hired_on == dt.date(2026, 1, 5)
-        assert service.licence_valid(session, tenant, a100.id, "sales", TODAY)
-        assert a001 is not None and service.licence_valid(session, tenant, a001.id, "underwriter", TODAY)
+        assert service.licence_valid(session, tenant, a100.id, "sales", local_today())
+        assert a001 is not None and service.licence_valid(session, tenant, a001.id, "underwriter", local_today())
     assert _count(tenant, StaffLicence) == licences + 3
 
     path, report = tmp_path / "staff.csv", tmp_path / "rejects.csv"

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.apps import shared_app
-from tests.factories import World
-from tests.people.staff_world import TODAY, StaffWorld, build
+from tests.factories import World, local_today
+from tests.people.staff_world import StaffWorld, build
 from tests.snapshots import Snapshot
 from tests.web.conftest import sign_in
 
@@ -44,14 +44,14 @@ def test_register_person_and_forms(sw: StaffWorld):
     token = _csrf(person.text)
     refused = client.post(
         "/people/A003/licences",
-        data={"csrf_token": token, "kind": "sales", "number": "SL-3B", "issued_on": TODAY.isoformat(),
+        data={"csrf_token": token, "kind": "sales", "number": "SL-3B", "issued_on": local_today().isoformat(),
               "expires_on": "2000-01-01"},
     )  # fmt: skip
     assert refused.status_code == 422 and 'id="err-licence-expires_on"' in refused.text
     renewed = client.post(
         "/people/A003/licences",
-        data={"csrf_token": token, "kind": "sales", "number": "SL-3B", "issued_on": TODAY.isoformat(),
-              "expires_on": TODAY.replace(year=TODAY.year + 2).isoformat()},
+        data={"csrf_token": token, "kind": "sales", "number": "SL-3B", "issued_on": local_today().isoformat(),
+              "expires_on": local_today().replace(year=local_today().year + 2).isoformat()},
         follow_redirects=False,
     )  # fmt: skip
     assert renewed.status_code == 303
@@ -62,8 +62,8 @@ def test_register_person_and_forms(sw: StaffWorld):
     created = client.post(
         "/people",
         data={"csrf_token": _csrf(new.text), "code": "E900", "name": "新人", "kind": "employee",
-              "hired_on": TODAY.isoformat(), "licence_kind": "other", "licence_number": "OT-900",
-              "licence_issued_on": TODAY.isoformat(), "licence_expires_on": "2001-01-01"},
+              "hired_on": local_today().isoformat(), "licence_kind": "other", "licence_number": "OT-900",
+              "licence_issued_on": local_today().isoformat(), "licence_expires_on": "2001-01-01"},
     )  # fmt: skip
     assert created.status_code == 422 and "E900" in created.text  # the values are kept
     assert client.get("/people/E900").status_code == 404  # nothing saved

@@ -12,7 +12,6 @@ import re
 import zipfile
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -33,10 +32,9 @@ from claimwatch.tenancy import repository as tenancy_repository
 from claimwatch.tenancy import service as tenancy_service
 from claimwatch.web.security import CSRF_FIELD
 from tests.apps import shared_app
-from tests.factories import PASSWORD, TenantHandle, World
+from tests.factories import PASSWORD, TenantHandle, World, local_today
 from tests.snapshots import Snapshot
 
-TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the insurer's local day
 REMEDIAL_TOPIC = "理赔服务规范重点培训"
 
 
@@ -64,7 +62,7 @@ def _person(
     assert org is not None
     person = StaffMember(
         tenant_id=tenant_id, code=code, name=name, kind=kind, org_unit_id=org.id,
-        hired_on=TODAY - dt.timedelta(days=hired), created_by="test", **extra,
+        hired_on=local_today() - dt.timedelta(days=hired), created_by="test", **extra,
     )  # fmt: skip
     session.add(person)
     session.flush()
@@ -121,7 +119,7 @@ def build(world: World) -> TrainingWorld:
             ("sales", "SALES-CONDUCT", 30),
             ("remedial", "REM-1", 1),
         ):
-            held = TODAY - dt.timedelta(days=days)
+            held = local_today() - dt.timedelta(days=days)
             sessions[name] = training.add_session(
                 session, boss, SessionIn(course=course, held_on=held, trainer="培训部")
             ).id
@@ -144,7 +142,7 @@ def build(world: World) -> TrainingWorld:
         session.add(
             MandatoryTraining(
                 tenant_id=acme.id, violation_id=violation.id, party_kind="agent", party="A1", party_key="a1",
-                topic=REMEDIAL_TOPIC, due_on=TODAY + dt.timedelta(days=10), recorded_at=now,
+                topic=REMEDIAL_TOPIC, due_on=local_today() + dt.timedelta(days=10), recorded_at=now,
             )
         )  # fmt: skip
     with unit_of_work(TenantContext.for_tenant(bbb.id)) as session:
@@ -174,7 +172,7 @@ def _coverage(rows: list[training.OrgCoverage]) -> dict[str, tuple[int, int, flo
 def test_requirements_coverage_refusals_and_remedial_completion(tw: TrainingWorld):
     boss = admin(tw.acme)
     with unit_of_work(TenantContext.for_tenant(tw.acme.id)) as session:
-        people = {p.code: p for p in training.requirements(session, tw.acme.id, TODAY)}
+        people = {p.code: p for p in training.requirements(session, tw.acme.id, local_today())}
         assert {c: p.state for c, p in people.items()} == {
             "A1": "pending",  # everything done but the sanction's training, due in 10 days
             "E1": "complete",
@@ -184,23 +182,25 @@ def test_requirements_coverage_refusals_and_remedial_completion(tw: TrainingWorl
         a1 = {r.course: r for r in people["A1"].requirements}
         assert set(a1) == {"IND-AGENT", "COMPLIANCE", "SALES-CONDUCT", REMEDIAL_TOPIC}
         assert a1[REMEDIAL_TOPIC].source == "sanction" and a1[REMEDIAL_TOPIC].reference == "V-2026-0001"
-        assert a1["COMPLIANCE"].next_due_on == training.add_months(TODAY - dt.timedelta(days=30), 12)
+        assert a1["COMPLIANCE"].next_due_on == training.add_months(local_today() - dt.timedelta(days=30), 12)
         e3 = {r.course: r for r in people["E3"].requirements}
-        assert e3["IND-STAFF"].state == "overdue" and e3["IND-STAFF"].due_on == TODAY - dt.timedelta(days=30)
+        assert e3["IND-STAFF"].state == "overdue" and e3["IND-STAFF"].due_on == local_today() - dt.timedelta(days=30)
         assert e3["COMPLIANCE"].state == "due" and "IND-AGENT" not in e3
-        this_year = 4.0 if (TODAY - dt.timedelta(days=30)).year == TODAY.year else 0.0  # the compliance course
+        this_year = (
+            4.0 if (local_today() - dt.timedelta(days=30)).year == local_today().year else 0.0
+        )  # the compliance course
         assert people["E1"].hours_this_year == this_year and people["E1"].hours_minimum == 24
-        coverage = _coverage(training.coverage_by_org(session, tw.acme.id, TODAY))
+        coverage = _coverage(training.coverage_by_org(session, tw.acme.id, local_today()))
         assert coverage["ACME-S1"] == (2, 2, 100.0) and coverage["ACME-B1"] == (2, 2, 100.0)
         assert coverage["ACME-B2"] == (0, 1, 0.0) and coverage["ACME-HQ"] == (2, 3, 66.7)
     # Refusals name the field; nothing is written.
     before = (_count(tw.acme, TrainingSession), _count(tw.acme, TrainingAttendance))
     with unit_of_work(TenantContext.for_tenant(tw.acme.id)) as session:
         with pytest.raises(Invalid) as no_course:
-            training.add_session(session, boss, SessionIn(held_on=TODAY, trainer="某"))
+            training.add_session(session, boss, SessionIn(held_on=local_today(), trainer="某"))
         assert no_course.value.field == "course"
         with pytest.raises(Invalid, match="no course 'NOPE'"):
-            training.add_session(session, boss, SessionIn(course="NOPE", held_on=TODAY, trainer="某"))
+            training.add_session(session, boss, SessionIn(course="NOPE", held_on=local_today(), trainer="某"))
         with pytest.raises(Conflict) as again:
             training.create_course(session, boss, CourseIn(code="REM-1", title="x", kind="remedial", hours=1))
         assert again.value.field == "code"
@@ -220,7 +220,7 @@ def test_requirements_coverage_refusals_and_remedial_completion(tw: TrainingWorl
     with unit_of_work(TenantContext.for_tenant(tw.acme.id)) as session:
         # E3 attends the induction: B2 reaches 100 %.
         training.record_attendance(session, boss, tw.sessions["ind-new"], AttendanceIn(staff="E3", hours=8))
-        coverage = _coverage(training.coverage_by_org(session, tw.acme.id, TODAY))
+        coverage = _coverage(training.coverage_by_org(session, tw.acme.id, local_today()))
         assert coverage["ACME-B2"] == (1, 1, 100.0) and coverage["ACME-HQ"] == (3, 3, 100.0)
         # A failed remedial assessment completes nothing; a passed one completes the sanction's training.
         training.record_attendance(session, boss, tw.sessions["remedial"], AttendanceIn(staff="E1", passed=False))
@@ -229,15 +229,18 @@ def test_requirements_coverage_refusals_and_remedial_completion(tw: TrainingWorl
         assert done.completed_at is not None and done.completed_by == "user:test.admin"
         audit = session.execute(select(AuditEntry).where(AuditEntry.kind == "sanction.training")).scalar_one()
         assert '"by":"attendance"' in (audit.payload or "") and '"course":"REM-1"' in (audit.payload or "")
-        a1 = {r.course: r for r in training.requirements(session, tw.acme.id, TODAY, [tw.staff["A1"]])[0].requirements}
-        assert a1[REMEDIAL_TOPIC].state == "done" and a1[REMEDIAL_TOPIC].last_on == TODAY
+        a1 = {
+            r.course: r
+            for r in training.requirements(session, tw.acme.id, local_today(), [tw.staff["A1"]])[0].requirements
+        }
+        assert a1[REMEDIAL_TOPIC].state == "done" and a1[REMEDIAL_TOPIC].last_on == local_today()
         kinds = {e.kind for e in session.execute(select(AuditEntry)).scalars()}
         assert {"people.training_course", "people.training_session", "people.training_attendance"} <= kinds
         record = training.person_record(session, tw.acme.id, tw.staff["A1"])
         assert record["state"] == "complete" and record["attended"][0]["course"] == "REM-1"
     # Another insurer sees none of it.
     with unit_of_work(TenantContext.for_tenant(tw.bbb.id)) as session:
-        assert training.requirements(session, tw.bbb.id, TODAY) == []
+        assert training.requirements(session, tw.bbb.id, local_today()) == []
         assert training.course_by_code(session, tw.bbb.id, "REM-1") is None
 
 
@@ -299,13 +302,15 @@ def test_api_roles_tenants_and_writes(tw: TrainingWorld):
     )
     assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "hours"
     no_course = client.post(
-        "/api/v1/people/training/sessions", headers=tw.headers("qm"), json={"held_on": str(TODAY), "trainer": "x"}
+        "/api/v1/people/training/sessions",
+        headers=tw.headers("qm"),
+        json={"held_on": str(local_today()), "trainer": "x"},
     )
     assert no_course.status_code == 422 and no_course.json()["problems"][0]["field"] == "course"
     held = client.post(
         "/api/v1/people/training/sessions",
         headers=tw.headers("qm"),
-        json={"course": "SVC-1", "held_on": str(TODAY), "trainer": "x", "org_unit": "ACME-B2"},
+        json={"course": "SVC-1", "held_on": str(local_today()), "trainer": "x", "org_unit": "ACME-B2"},
     )
     assert held.status_code == 201 and held.json()["org_unit"] == "ACME-B2"
     url = f"/api/v1/people/training/sessions/{held.json()['id']}/attendance"
@@ -357,7 +362,7 @@ def test_pages_forms_and_exports(tw: TrainingWorld):
     assert made.status_code == 303 and made.headers["location"] == "/people/training/courses/NEW-1"
     held = client.post(
         "/people/training/courses/NEW-1/sessions",
-        data={CSRF_FIELD: token, "held_on": str(TODAY), "trainer": "讲师甲"},
+        data={CSRF_FIELD: token, "held_on": str(local_today()), "trainer": "讲师甲"},
         follow_redirects=False,
     )
     assert held.status_code == 303

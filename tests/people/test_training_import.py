@@ -16,9 +16,10 @@ from claimwatch.db import TenantContext, unit_of_work
 from claimwatch.people import training, training_cli, training_import
 from claimwatch.people.models import TrainingAttendance, TrainingSession
 from tests.apps import shared_app
-from tests.people.test_training import TODAY, TrainingWorld, admin, tw  # noqa: F401 - the fixture
+from tests.factories import local_today
+from tests.people.test_training import TrainingWorld, admin, tw  # noqa: F401 - the fixture
 
-DAY = (TODAY - dt.timedelta(days=2)).isoformat()
+DAY = (local_today() - dt.timedelta(days=2)).isoformat()
 
 
 def _count(world: TrainingWorld, model: type) -> int:
@@ -58,7 +59,7 @@ def test_import_all_or_nothing_with_its_reject_report(tw: TrainingWorld, tmp_pat
     assert done.json()["created"] == 3
     assert (_count(tw, TrainingSession), _count(tw, TrainingAttendance)) == (before[0] + 1, before[1] + 3)
     with unit_of_work(TenantContext.for_tenant(tw.acme.id)) as session:
-        people = {p.code: p for p in training.requirements(session, tw.acme.id, TODAY)}
+        people = {p.code: p for p in training.requirements(session, tw.acme.id, local_today())}
         assert people["E3"].state == "pending"  # induction done; the failed compliance test does not count
         assert {r.course: r.state for r in people["E2"].requirements}["COMPLIANCE"] == "done"
         # The same file again: every row is already recorded at its session.

@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -30,10 +29,8 @@ from claimwatch.providers.schemas import ProviderIn
 from claimwatch.sanctions import service as sanctions_service
 from claimwatch.web.security import CSRF_FIELD
 from tests.apps import shared_app
-from tests.factories import PASSWORD, TenantHandle, World
+from tests.factories import PASSWORD, TenantHandle, World, local_today
 from tests.reports.helpers import module_database
-
-TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the insurers' local day
 
 
 def credit(first17: str) -> str:
@@ -73,7 +70,12 @@ def _set_up(world: World) -> RegisterWorld:
         for code, name, kind, extra in (
             ("APP-1", "华南保险公估鉴定所", "appraisal_agency", {"regions": ["440000"], "lines": ["motor"]}),
             ("SHOP-1", "深圳顺达汽修厂", "repair_shop", {"credit_code": SHOP_CREDIT}),
-            ("OLD-1", "过期资质鉴定所", "appraisal_agency", {"licence_expires_on": TODAY - dt.timedelta(days=1)}),
+            (
+                "OLD-1",
+                "过期资质鉴定所",
+                "appraisal_agency",
+                {"licence_expires_on": local_today() - dt.timedelta(days=1)},
+            ),
             ("HOSP-1", "市第一人民医院", "hospital", {}),
         ):
             service.register(session, admin, ProviderIn(code=code, name=name, kind=kind, **extra))
@@ -82,7 +84,7 @@ def _set_up(world: World) -> RegisterWorld:
             admin,
             "APP-1",
             "HT-2026-001",
-            TODAY - dt.timedelta(days=30),
+            local_today() - dt.timedelta(days=30),
             None,
             "FEE-A",
             {"appraisal": (5, "working_days")},
@@ -226,23 +228,23 @@ def test_registering_keeps_the_contact_encrypted_and_shows_it_masked(rw: Registe
 def test_contract_levels_hold_a_task_to_its_deadline_and_an_unknown_kind_is_refused(rw: RegisterWorld):
     with unit_of_work(TenantContext.for_tenant(rw.acme.id)) as session:
         app1 = service.get_provider(session, "APP-1")
-        level = service.contract_level(session, app1, "appraisal", TODAY)
+        level = service.contract_level(session, app1, "appraisal", local_today())
         assert (level.days, level.unit, level.from_contract) == (5, "working_days", True) and level.contract_id
-        default = service.contract_level(session, app1, "survey", TODAY)
+        default = service.contract_level(session, app1, "survey", local_today())
         assert (default.contract_id, default.days, default.unit, default.from_contract) == (None, 24, "hours", False)
         # Before the contract started, the kind's default applies.
-        early = service.contract_level(session, app1, "appraisal", TODAY - dt.timedelta(days=60))
+        early = service.contract_level(session, app1, "appraisal", local_today() - dt.timedelta(days=60))
         assert (early.days, early.from_contract) == (10, False)
     levels_before = _count(rw.acme, ContractLevel)
     body = {
         "reference": "HT-2026-009",
-        "starts_on": TODAY.isoformat(),
+        "starts_on": local_today().isoformat(),
         "levels": [{"task_kind": "appraisal", "days": 4}, {"task_kind": "teleportation", "days": 1}],
     }
     refused = rw.client.post("/api/v1/providers/APP-1/contracts", json=body, headers=rw.headers("qm"))
     assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "task_kind"
     assert "teleportation" in refused.json()["detail"]
-    backwards = body | {"levels": body["levels"][:1], "ends_on": (TODAY - dt.timedelta(days=1)).isoformat()}
+    backwards = body | {"levels": body["levels"][:1], "ends_on": (local_today() - dt.timedelta(days=1)).isoformat()}
     assert (
         rw.client.post("/api/v1/providers/APP-1/contracts", json=backwards, headers=rw.headers("qm")).json()[
             "problems"
@@ -274,7 +276,7 @@ def test_who_gets_no_new_task_and_why(rw: RegisterWorld):
     with unit_of_work(TenantContext.for_tenant(rw.acme.id)) as session:
 
         def refusal(code: str, kind: str) -> str | None:
-            return service.refusal_for_new_task(session, service.get_provider(session, code), kind, TODAY)
+            return service.refusal_for_new_task(session, service.get_provider(session, code), kind, local_today())
 
         assert refusal("APP-1", "appraisal") is None
         assert refusal("APP-1", "medical_records") == "kind_not_served"
@@ -309,7 +311,7 @@ def test_suspending_needs_a_reason_and_a_suspended_provider_gets_no_new_task(rw:
     assert 'data-status="suspended"' in page and "病历调取多次超期" in page
     with unit_of_work(TenantContext.for_tenant(rw.acme.id)) as session:
         hospital = service.get_provider(session, "HOSP-1")
-        assert service.refusal_for_new_task(session, hospital, "medical_records", TODAY) == "suspended"
+        assert service.refusal_for_new_task(session, hospital, "medical_records", local_today()) == "suspended"
         assert hospital.status_changed_by == "user:acme.qm"
         payloads = session.execute(
             select(AuditEntry.payload)

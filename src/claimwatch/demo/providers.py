@@ -594,8 +594,11 @@ def _this_week(
     """An appraisal to the slow agency on an open motor claim, sent four working days ago on its three-day level,
     answered two hours ago with the report file: late, on the agency's scorecard and in the standard rate."""
     slow = next((e for e in cast.by_kind.get("appraisal", []) if e[0].story == "slow"), None)
+    # Counted back from three hours ago: its level ends at the end of the working day before that day, so the answer
+    # two hours ago is late at any hour (counted from today, it was on time between midnight and two).
+    answered_day = (now - 3 * HOUR).astimezone(CHINA).date()
     with unit_of_work(TenantContext.for_tenant(staff.tenant_id)) as session:
-        sent_day = _working_days_before(session, now.astimezone(CHINA).date(), LEVELS["appraisal"][0] + 1)
+        sent_day = _working_days_before(session, answered_day, LEVELS["appraisal"][0] + 1)
     sent_at = dt.datetime.combine(sent_day, dt.time(10, 0), CHINA)
     candidates = [c for c in claims if c.closed_at is None and c.reported_at < sent_at - HOUR]
     candidates.sort(key=lambda c: (c.line != "motor", -c.amount))
