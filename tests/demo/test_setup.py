@@ -32,10 +32,20 @@ def test_demo_setup_on_a_fresh_sqlite_file_and_rerun(tmp_path, monkeypatch):
         # TAMPERED: the small insurer whose rewritten history the witness catches (demo/supervision.py).
         assert tenants == ["CPIC", "PAIC", "PICC", "TAMPERED"]
         # The generated 60, the morning's 8 new claims of each of the two insurers that show assignment, and the
-        # 19 fresh reports per insurer that show triage (fast track, green channel, typhoon, review), and one large
-        # motor claim per insurer whose appraisal a task rule sends (providers), and TAMPERED's one claim.
-        assert claims == 60 + 2 * 8 + 3 * 19 + 3 + 1 and events > claims
+        # 20 fresh reports per insurer that show triage (fast track, green channel, typhoon, review, a yellow clock),
+        # one large motor claim per insurer whose appraisal a task rule sends (providers), and TAMPERED's one claim.
+        assert claims == 60 + 2 * 8 + 3 * 20 + 3 + 1 and events > claims
         assert regulator.tenant_id is None
+        with db.get_engine().connect() as conn:
+            worst_yellow = conn.execute(
+                text(
+                    "select c.tenant_id from sla_clocks k join claims c on c.id = k.claim_id where k.state <> 'stopped'"
+                    " group by c.tenant_id, k.claim_id"
+                    " having sum(k.light = 'red') = 0 and sum(k.light = 'yellow') > 0"
+                )
+            ).all()
+        # Whatever the day: each insurer's dashboard has a claim whose worst light is yellow (yesterday's report).
+        assert {row[0] for row in worst_yellow} >= {1, 2, 3}
         assert "a complaint step was refused" not in first.output  # every simulated complaint step was allowed
         with db.get_engine().connect() as conn:
             complaints = conn.execute(text("select count(distinct tenant_id), count(*) from complaints")).one()

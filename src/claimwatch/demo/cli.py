@@ -107,6 +107,8 @@ def setup(
             err.print(line, markup=False)
         for line in demo_triage.load(spec).lines():
             err.print(line, markup=False)
+        fresh = sla_jobs.sweep()  # the fresh reports' clocks: yesterday's untouched claim turns yellow
+        err.print(f"SLA sweep of the fresh reports: {fresh.yellow} yellow and {fresh.red} red escalations")
         surveyed = jobs.load_surveys(spec)
         err.print(f"{surveyed.issued} satisfaction surveys sent, {surveyed.answered} answered")
         from claimwatch.kpi import jobs as kpi_jobs

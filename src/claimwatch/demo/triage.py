@@ -8,7 +8,9 @@
 - a day's fresh reports arrive through the event import, each triaged as it is reported: small motor damage
   with clear liability and small medical claims on the 三免 fast track (the rule that fired on the claim page),
   claims soon after inception, reported late, at night (high risk: they wait in the review queue 核查 with
-  their reasons), a death case and an elderly claimant (green channel), and two claims in the typhoon's region;
+  their reasons), a death case and an elderly claimant (green channel), two claims in the typhoon's region, and a
+  small motor claim reported 30 hours ago that nobody has touched: its 24-hour clock is yellow whatever the day
+  (the history's open clocks, swept long after the data set's end, are mostly red);
 - the newest rejected claim's refusal notice (保险法 art. 24) is recorded as sent by post, with its EMS tracking
   number (the claim page's "Notices sent by post").
 
@@ -168,6 +170,15 @@ def reports(tenant: DemoTenant, seed: int, now: dt.datetime) -> Iterator[dict[st
         details = {"claim_type": "vehicle_damage" if line == "motor" else "property", "policy_start": old_policy()}
         details["accident_at"] = (when - dt.timedelta(days=rng.randint(1, 5))).isoformat()
         events.append(_report(rng, tenant, serial, when, line, rng.uniform(6000, 90000), details, 0))
+    serial += 1  # small motor damage, liability unclear, reported yesterday and not touched since
+    when = at(30)
+    details = {
+        "claim_type": "vehicle_damage",
+        "liability_clear": False,
+        "policy_start": old_policy(),
+        "accident_at": (when - dt.timedelta(hours=20)).replace(hour=14, minute=10).isoformat(),
+    }
+    events.append(_report(rng, tenant, serial, when, "motor", rng.uniform(1500, 4500), details, 1))
     events.sort(key=lambda event: event["occurred_at"])
     yield from events
 
