@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, Table, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, String, Table, Text, create_engine, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import (
@@ -344,6 +344,16 @@ def driver_connection(session: Session) -> Any:
     if driver is None:
         raise RuntimeError("session has no live database connection")
     return driver
+
+
+def pg_cast(column: Any) -> str:
+    """The PostgreSQL type a driver statement casts ``column``'s parameter to: the column's own type, compiled. A
+    string column casts to plain ``varchar``: an explicit cast to ``varchar(n)`` cuts a longer value, where the
+    column itself refuses it."""
+    column_type = column.type
+    if isinstance(column_type, String) and not isinstance(column_type, Text):
+        return "varchar"
+    return str(column_type.compile(dialect=postgresql.dialect())).lower()
 
 
 def driver_rows(

@@ -5,7 +5,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from claimwatch.cases.models import Claim
@@ -15,6 +14,7 @@ from claimwatch.db import (
     bulk_insert,
     driver_connection,
     driver_rows,
+    pg_cast,
     stored_instant,
     utc_now,
 )
@@ -385,16 +385,12 @@ _UPDATE_CLOCK = (
 )
 
 
-def _pg_cast(name: str) -> str:
-    return str(_CLOCKS.c[name].type.compile(dialect=postgresql.dialect()))
-
-
 # A few clocks (one claim's: ingestion's events come one by one) by the DB-API connection: the statement text is
 # fixed (prepared server-side on PostgreSQL, each value cast to its column's type) and skips SQLAlchemy's
 # compiling and parameter processing, most of the update's cost for one row.
 DRIVER_UPDATE_MAX = 16
 _PG_UPDATE_CLOCK = (  # the column names are code constants; the values travel as parameters
-    f"UPDATE sla_clocks SET {', '.join(f'{n} = %s::{_pg_cast(n)}' for n in _UPDATABLE)}"  # noqa: S608
+    f"UPDATE sla_clocks SET {', '.join(f'{n} = %s::{pg_cast(_CLOCKS.c[n])}' for n in _UPDATABLE)}"  # noqa: S608
     " WHERE id = %s::bigint AND tenant_id = %s::integer"
 )
 _SQLITE_UPDATE_CLOCK = (
