@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from claimwatch.actions import clocks, jobs, repository, service, sources, steps, work
+from claimwatch.actions import clocks, jobs, phases, repository, service, sources, steps, work
 from claimwatch.actions.models import ImprovementAction
 from claimwatch.audit.models import AuditEntry
 from claimwatch.auth import repository as auth_repository
@@ -201,19 +201,19 @@ def test_phases_steps_owners_check_standardise_and_new_cycle(office: Office) -> 
     action = raise_(office)  # owned by the B1 supervisor, no KPI, no step
     aid = action.id
     with pytest.raises(Conflict) as no_steps:
-        call(office, "qm", service.move_phase, aid, "do", at=local(2026, 10, 13, 9))
+        call(office, "qm", phases.move_phase, aid, "do", at=local(2026, 10, 13, 9))
     assert no_steps.value.field == "steps"
     mine = call(office, "qm", steps.add_step, aid, {"text": "培训新人", "owner_user_id": office.users["owner"]})
     theirs = call(office, "qm", steps.add_step, aid, {"text": "上线提醒", "owner_user_id": office.users["inspector"]})
     # An adjuster owning a step may not move the action; a jump is a 409 naming the phase.
     with pytest.raises(Forbidden):
-        call(office, "owner", service.move_phase, aid, "do")
+        call(office, "owner", phases.move_phase, aid, "do")
     with pytest.raises(Conflict) as jump:
-        call(office, "qm", service.move_phase, aid, "act")
+        call(office, "qm", phases.move_phase, aid, "act")
     assert jump.value.field == "phase" and "plan" in jump.value.message
     with pytest.raises(Conflict):  # steps are finished in Do
         call(office, "owner", service.finish_step, mine.id)
-    call(office, "qm", service.move_phase, aid, "do", at=local(2026, 10, 14, 9))
+    call(office, "qm", phases.move_phase, aid, "do", at=local(2026, 10, 14, 9))
     # The step's owner finishes their own step, not another's; someone of another branch does not see it.
     call(office, "owner", service.finish_step, mine.id, note="已培训", at=local(2026, 10, 20, 9))
     with pytest.raises(Forbidden):
@@ -221,40 +221,40 @@ def test_phases_steps_owners_check_standardise_and_new_cycle(office: Office) -> 
     with pytest.raises(NotFound):
         call(office, "other", service.finish_step, theirs.id)
     with pytest.raises(Conflict) as open_step:
-        call(office, "supervisor", service.move_phase, aid, "check")
+        call(office, "supervisor", phases.move_phase, aid, "check")
     assert open_step.value.field == "steps"
     call(office, "inspector", service.finish_step, theirs.id, at=local(2026, 10, 21, 9))
     with pytest.raises(Invalid) as no_kpi:  # a Check with no KPI
-        call(office, "supervisor", service.move_phase, aid, "check", at=local(2026, 10, 22, 9))
+        call(office, "supervisor", phases.move_phase, aid, "check", at=local(2026, 10, 22, 9))
     assert no_kpi.value.field == "kpi_code"
     with pytest.raises(Forbidden):  # the owner edits texts, not the KPI
         call(office, "owner", service.update_action, aid, kpi_code="small_timeliness")
     call(office, "qm", service.update_action, aid, kpi_code="small_timeliness", root_cause="新人不熟悉时限")
-    call(office, "supervisor", service.move_phase, aid, "check", at=local(2026, 10, 22, 9))
+    call(office, "supervisor", phases.move_phase, aid, "check", at=local(2026, 10, 22, 9))
     checked = get(office, aid)
     assert checked.phase == "check" and checked.done_at == local(2026, 10, 22, 9)
     with pytest.raises(Conflict) as unchecked:
-        call(office, "qm", service.move_phase, aid, "act")
+        call(office, "qm", phases.move_phase, aid, "act")
     assert unchecked.value.field == "check"
 
     snapshot.take_snapshot()
     with pytest.raises(NotFound):  # the other branch's supervisor does not see B1's actions
-        call(office, "other_supervisor", service.run_check, aid)
+        call(office, "other_supervisor", phases.run_check, aid)
     with pytest.raises(AccessDenied):  # the owner of a step does not run the Check
-        call(office, "owner", service.run_check, aid)
-    call(office, "qm", service.run_check, aid)
+        call(office, "owner", phases.run_check, aid)
+    call(office, "qm", phases.run_check, aid)
     done = get(office, aid)
     assert done.check_verdict == "insufficient" and done.check_result is not None  # an empty snapshot
     assert done.check_result["verdict"] == "insufficient" and done.checked_at is not None
-    call(office, "qm", service.move_phase, aid, "act")
+    call(office, "qm", phases.move_phase, aid, "act")
     refs = [
         {"kind": "workflow", "code": "motor", "version": "2026-11"},
         {"kind": "policy", "code": "时效提醒制度", "version": "v2"},
     ]
     with pytest.raises(Invalid) as unknown:
-        call(office, "qm", service.standardise, aid, [{"kind": "workflow", "code": "boats"}])
+        call(office, "qm", phases.standardise, aid, [{"kind": "workflow", "code": "boats"}])
     assert unknown.value.field == "refs"
-    call(office, "qm", service.standardise, aid, refs, note="纳入流程")
+    call(office, "qm", phases.standardise, aid, refs, note="纳入流程")
     closed = get(office, aid)
     source = Path(workflow_service.registry()["motor"].source).read_text(encoding="utf-8")
     digest = hashlib.sha256(source.encode()).hexdigest()
@@ -270,17 +270,17 @@ def test_phases_steps_owners_check_standardise_and_new_cycle(office: Office) -> 
 
     # A Check that showed no effect: a new cycle from the same source, KPI and scope; the old one closed.
     second = raise_(office, kpi_code="small_timeliness", steps=[{"text": "复盘"}])
-    call(office, "qm", service.move_phase, second.id, "do")
+    call(office, "qm", phases.move_phase, second.id, "do")
     call(office, "supervisor", service.finish_step, call_steps(office, second.id)[0])
-    call(office, "supervisor", service.move_phase, second.id, "check")
+    call(office, "supervisor", phases.move_phase, second.id, "check")
     following = call(
-        office, "qm", service.new_cycle, second.id, due_on=(dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).date()
+        office, "qm", phases.new_cycle, second.id, due_on=(dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).date()
     )
     assert (following.cycle, following.previous_action_id, following.kpi_code) == (2, second.id, "small_timeliness")
     old = get(office, second.id)
     assert (old.phase, old.outcome) == ("closed", "new_cycle") and old.outcome_note == f"→ {following.number}"
     with pytest.raises(Invalid) as reason:
-        call(office, "qm", service.move_phase, following.id, "cancelled")
+        call(office, "qm", phases.move_phase, following.id, "cancelled")
     assert reason.value.field == "note"
 
 
@@ -326,13 +326,13 @@ def test_reminder_escalation_inbox_and_on_time_kpi(office: Office) -> None:
     on_time = raise_(
         office, kpi_code="small_timeliness", due_on=day(11, 20), steps=[{"text": "培训"}], at=local(2026, 11, 2, 9)
     )
-    call(office, "qm", service.move_phase, on_time.id, "do", at=local(2026, 11, 3, 9))
+    call(office, "qm", phases.move_phase, on_time.id, "do", at=local(2026, 11, 3, 9))
     call(office, "supervisor", service.finish_step, call_steps(office, on_time.id)[0], at=local(2026, 11, 5, 9))
-    call(office, "supervisor", service.move_phase, on_time.id, "check", at=local(2026, 11, 6, 9))
-    call(office, "qm", service.new_cycle, on_time.id, due_on=day(12, 30), at=local(2026, 11, 10, 9))
+    call(office, "supervisor", phases.move_phase, on_time.id, "check", at=local(2026, 11, 6, 9))
+    call(office, "qm", phases.new_cycle, on_time.id, due_on=day(12, 30), at=local(2026, 11, 10, 9))
     raise_(office, due_on=day(11, 16), at=local(2026, 11, 2, 9))  # left open: overdue at the snapshot
     cancelled = raise_(office, due_on=day(11, 18), at=local(2026, 11, 2, 9))
-    call(office, "qm", service.move_phase, cancelled.id, "cancelled", note="并入其他措施", at=local(2026, 11, 3, 9))
+    call(office, "qm", phases.move_phase, cancelled.id, "cancelled", note="并入其他措施", at=local(2026, 11, 3, 9))
     snapshot.take_snapshot(now=local(2026, 12, 1, 9))
     kpi = kpi_loader.by_code()["action_on_time"]
     with kpi_service.opened() as snap:

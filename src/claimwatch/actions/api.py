@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 
-from claimwatch.actions import queries, schemas, service, steps
+from claimwatch.actions import phases, queries, schemas, service, steps
 from claimwatch.auth.deps import TenantSession, request_locale, require
 from claimwatch.auth.principal import Permission, Principal
 from claimwatch.db import utc_now
@@ -123,7 +123,7 @@ def post_phase(
     action_id: RowId, body: schemas.PhaseIn, request: Request, principal: ViewerDep, session: TenantSession
 ) -> Any:
     """Move to the next PDCA phase (plan → do → check → act → closed) or cancel (with a reason)."""
-    service.move_phase(session, principal, action_id, body.to_phase, note=body.note)
+    phases.move_phase(session, principal, action_id, body.to_phase, note=body.note)
     return _view(session, request, principal, action_id)
 
 
@@ -139,7 +139,7 @@ def post_check(
     day Do ended)."""
     before = body.before.model_dump() if body and body.before else None
     after = body.after.model_dump() if body and body.after else None
-    service.run_check(session, principal, action_id, before=before, after=after)
+    phases.run_check(session, principal, action_id, before=before, after=after)
     return _view(session, request, principal, action_id)
 
 
@@ -148,7 +148,7 @@ def post_standardise(
     action_id: RowId, body: schemas.StandardiseIn, request: Request, principal: ManagerDep, session: TenantSession
 ) -> Any:
     """Act: link the changed standards (digests pinned in the audit chain) and close the action."""
-    service.standardise(session, principal, action_id, [r.model_dump() for r in body.refs], note=body.note)
+    phases.standardise(session, principal, action_id, [r.model_dump() for r in body.refs], note=body.note)
     return _view(session, request, principal, action_id)
 
 
@@ -157,5 +157,5 @@ def post_new_cycle(
     action_id: RowId, body: schemas.NewCycleIn, request: Request, principal: ManagerDep, session: TenantSession
 ) -> Any:
     """Close this action (outcome new cycle) and raise the next one; answers the new action."""
-    following = service.new_cycle(session, principal, action_id, due_on=body.due_on, owner_user_id=body.owner_user_id)
+    following = phases.new_cycle(session, principal, action_id, due_on=body.due_on, owner_user_id=body.owner_user_id)
     return _view(session, request, principal, following.id)

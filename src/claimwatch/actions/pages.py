@@ -4,7 +4,7 @@ problem and root cause, steps, phase moves, the effectiveness check with its cha
 
 Every write is a CSRF-checked POST whose service call runs in a savepoint: a refusal rolls it back and the page
 comes back with the field named (nothing saved); a success is committed before the redirect. Rights are the
-service's: the buttons shown are ``service.allowed``; the service refuses the rest."""
+service's: the buttons shown are ``access.allowed``; the service refuses the rest."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from claimwatch.actions import effectiveness, page_queries, repository, service, sources, steps
+from claimwatch.actions import access, effectiveness, page_queries, phases, repository, service, sources, steps
 from claimwatch.actions.schemas import StepInput
 from claimwatch.actions.vocabulary import (
     CANCELLED,
@@ -435,7 +435,7 @@ def phase_post(
     target = _text(data, "to_phase", 16)
 
     def write(form: FormData) -> None:
-        service.move_phase(session, principal, action_id, target, note=_text(form, "note") or None)
+        phases.move_phase(session, principal, action_id, target, note=_text(form, "note") or None)
 
     return _post(request, session, principal, action_id, data, f"phase-{target}", write)
 
@@ -468,7 +468,7 @@ def step_done(
     def write(form: FormData) -> None:
         step = repository.get_step(session, _tenant(principal), step_id)
         if step is None or step.action_id != action_id:
-            raise service.ActionNotFound(action_id)
+            raise access.ActionNotFound(action_id)
         service.finish_step(session, principal, step_id, note=_text(form, "note", 1000) or None)
 
     return _post(request, session, principal, action_id, data, "step", write, "#steps")
@@ -489,7 +489,7 @@ def check_post(
         before_days = _days(form, "before_days", page_queries.WINDOW_CHOICES, "before")
         after_days = _days(form, "after_days", page_queries.WINDOW_CHOICES, "after")
         lag_days = _days(form, "lag_days", page_queries.LAG_CHOICES, "window")
-        action = service.get_visible(session, principal, action_id)
+        action = access.get_visible(session, principal, action_id)
         zone = tenancy_service.tenant_zone(session, action.tenant_id)
         now = utc_now()
         done = (action.done_at or now).astimezone(zone).date()
@@ -498,7 +498,7 @@ def check_post(
         )
         if after.start >= after.end:  # nothing after yet: let the check say so ("not enough data")
             after = effectiveness.Window(after.start, after.start + dt.timedelta(days=1))
-        service.run_check(session, principal, action_id, before=before, after=after)
+        phases.run_check(session, principal, action_id, before=before, after=after)
 
     return _post(request, session, principal, action_id, data, "check", write, "#effectiveness")
 
@@ -516,7 +516,7 @@ def standardise_post(
             ref: dict[str, str | None] = {"kind": _text(form, f"ref_kind_{n}", 16), "code": code}
             ref |= {key: _text(form, f"ref_{key}_{n}", 500) or None for key in ("version", "note")}
             refs.append(ref)
-        service.standardise(session, principal, action_id, refs, note=_text(form, "note") or None)
+        phases.standardise(session, principal, action_id, refs, note=_text(form, "note") or None)
 
     return _post(request, session, principal, action_id, data, "standardise", write, "#act")
 
@@ -533,7 +533,7 @@ def new_cycle_post(
         if text and due is None:
             raise Invalid("due_on", "the due date is not a date (YYYY-MM-DD)")
         owner = _text(form, "owner_user_id", 12)
-        following = service.new_cycle(
+        following = phases.new_cycle(
             session, principal, action_id, due_on=due, owner_user_id=int(owner) if owner.isdigit() else None
         )
         created.append(following.id)

@@ -3,7 +3,7 @@
 The board lists the actions the caller may see (a user attached to an org unit: its subtree and the actions
 they own or own a step of; otherwise the whole tenant) in PDCA columns, overdue first, then by due date.
 The detail of one action carries its steps, clocks, history (its audit entries), the Check's result and
-what the caller may do now (:func:`claimwatch.actions.service.allowed`)."""
+what the caller may do now (:func:`claimwatch.actions.access.allowed`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from claimwatch.actions import clocks, effectiveness, repository, service, sources
+from claimwatch.actions import access, clocks, effectiveness, repository, service, sources
 from claimwatch.actions.models import ActionClock, ActionStep, ImprovementAction
 from claimwatch.actions.vocabulary import (
     EVENT_LABELS,
@@ -127,7 +127,7 @@ def visibility(session: Session, principal: Principal) -> list[ColumnElement[boo
     if principal.tenant_id is None:
         return [ImprovementAction.id.is_(None)]
     where: list[ColumnElement[bool]] = [ImprovementAction.tenant_id == principal.tenant_id]
-    scope = service.view_scope(session, principal)
+    scope = access.view_scope(session, principal)
     if scope is None:
         return where
     me = principal.user_id or -1
@@ -310,7 +310,7 @@ def detail(
     session: Session, principal: Principal, action_id: int, locale: str = "zh", now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """One action as its page and ``GET /api/v1/actions/{id}`` show it."""
-    action = service.get_visible(session, principal, action_id)
+    action = access.get_visible(session, principal, action_id)
     return describe(session, principal, action, locale, now or utc_now())
 
 
@@ -344,7 +344,7 @@ def describe(
                 "done_by": step.done_by,
                 "note": step.note,
                 "overdue": step.done_at is None and action.phase in OPEN_PHASES and step_due <= now,
-                "may_finish": service.may_finish(session, principal, action, step),
+                "may_finish": access.may_finish(session, principal, action, step),
             }
         )
     check: dict[str, Any] | None = None
@@ -405,7 +405,7 @@ def describe(
         "steps": step_views,
         "clocks": [clocks.view(axes, c, locale, now) for c in all_clocks],
         "history": _history(session, action, locale),
-        "allowed": service.allowed(session, principal, action),
+        "allowed": access.allowed(session, principal, action),
         "url": service.action_url(action.id),
     }
 
@@ -424,7 +424,7 @@ def for_source(
     return [
         {"id": a.id, "number": a.number, "title": a.title, "phase": a.phase, "url": service.action_url(a.id)}
         for a in found
-        if service.visible(session, principal, a)
+        if access.visible(session, principal, a)
     ]
 
 

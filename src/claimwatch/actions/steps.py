@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from claimwatch.actions import clocks, repository
+from claimwatch.actions.access import lock, require_manager_or_owner
 from claimwatch.actions.inputs import MAX_STEPS, RAISED, checked_steps, due_day, staff
 from claimwatch.actions.models import ActionStep
 from claimwatch.actions.schemas import StepInput
-from claimwatch.actions.service import lock, new_step, record, require_manager_or_owner, step_of, tell_step_owner
+from claimwatch.actions.service import new_step, record, step_of, tell_step_owner
 from claimwatch.actions.vocabulary import STEP_EDITABLE
 from claimwatch.auth.principal import Principal
 from claimwatch.errors import Conflict, Invalid

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from claimwatch.actions import effectiveness
+from claimwatch.actions import phases as actions_phases
 from claimwatch.actions import repository as actions_repository
 from claimwatch.actions import service as actions_service
 from claimwatch.auth import repository as auth_repository
@@ -207,12 +208,12 @@ def _branch_action(
             at=raised_at,
         )
         action_id, number = action.id, f"{tenant.code} {action.number}"
-        actions_service.move_phase(session, tenant.qm, action_id, "do", at=raised_at + dt.timedelta(days=2))
+        actions_phases.move_phase(session, tenant.qm, action_id, "do", at=raised_at + dt.timedelta(days=2))
         step_ids = [step.id for step in actions_repository.steps(session, tenant.id, [action_id])]
         for offset, step_id in zip((14, 6, 0), step_ids, strict=False):
             at = _local(done_on - dt.timedelta(days=offset), 9)
             actions_service.finish_step(session, tenant.qm, step_id, note="已完成", at=at)
-        actions_service.move_phase(session, tenant.qm, action_id, "check", at=_local(done_on, 10))
+        actions_phases.move_phase(session, tenant.qm, action_id, "check", at=_local(done_on, 10))
     loaded.raised.append(number)
     loaded.sources[number] = (
         _described(alert)
@@ -224,7 +225,7 @@ def _branch_action(
         done_on, now.astimezone(CHINA).date(), before_days=BEFORE_DAYS, after_days=AFTER_DAYS
     )
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
-        checked = actions_service.run_check(session, tenant.qm, action_id, before=before, after=after, at=now)
+        checked = actions_phases.run_check(session, tenant.qm, action_id, before=before, after=after, at=now)
         loaded.verdicts[number] = checked.check_verdict or "none"
     return action_id, number
 
@@ -233,15 +234,15 @@ def _act(tenant: _Tenant, action_id: int, number: str, verdict: str, now: dt.dat
     """Act on the Check: standardise what worked, start a new cycle of what did not."""
     with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
         if verdict == "improved":
-            actions_service.move_phase(session, tenant.qm, action_id, "act", at=now)
+            actions_phases.move_phase(session, tenant.qm, action_id, "act", at=now)
             refs = [
                 {"kind": "workflow", "code": "motor", "note": "小额车险快赔通道纳入标准作业流程"},
                 {"kind": "document", "code": "小额快赔作业指引", "version": "2026版", "note": "全省推广"},
             ]
-            actions_service.standardise(session, tenant.qm, action_id, refs, note="措施有效，固化为标准", at=now)
+            actions_phases.standardise(session, tenant.qm, action_id, refs, note="措施有效，固化为标准", at=now)
             loaded.standardised.append(number)
         else:
-            following = actions_service.new_cycle(
+            following = actions_phases.new_cycle(
                 session, tenant.qm, action_id, due_on=now.astimezone(CHINA).date() + dt.timedelta(days=45), at=now
             )
             loaded.new_cycles.append(f"{tenant.code} {following.number}")
@@ -279,7 +280,7 @@ def _overdue(tenant: _Tenant, now: dt.datetime, loaded: Loaded) -> None:
             rca=[{"why": "为什么投诉超时？", "answer": "复杂投诉分级晚，处理人临近时限才接手"}],
             at=raised_at,
         )
-        actions_service.move_phase(session, tenant.qm, action.id, "do", at=raised_at + dt.timedelta(days=1))
+        actions_phases.move_phase(session, tenant.qm, action.id, "do", at=raised_at + dt.timedelta(days=1))
         first = actions_repository.steps(session, tenant.id, [action.id])[0]
         actions_service.finish_step(session, tenant.qm, first.id, at=raised_at + dt.timedelta(days=8))
         loaded.raised.append(f"{tenant.code} {action.number}")
@@ -321,7 +322,7 @@ def _from_newest_alert(tenant: _Tenant, after_period: str, now: dt.datetime, loa
             rca={"environment": ["暴雨导致集中报案"], "man": ["查勘人手不足"]},
             at=now,
         )
-        actions_service.move_phase(session, tenant.qm, action.id, "do", at=now)
+        actions_phases.move_phase(session, tenant.qm, action.id, "do", at=now)
         loaded.raised.append(f"{tenant.code} {action.number}")
 
 
