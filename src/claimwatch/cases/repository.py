@@ -4,13 +4,14 @@ writes below carry ``tenant_id`` explicitly in every row and WHERE clause."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import String, Table, any_, case, column, func, literal, or_, select, table
+from sqlalchemy import Connection, String, Table, any_, case, column, func, literal, or_, select, table
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from claimwatch.auth.models import User
 from claimwatch.cases.models import CaseEvent, Claim
@@ -207,7 +208,8 @@ _SQLITE_UPDATE_CLAIMS = (
 
 
 def update_claims(session: Session, tenant_id: int, rows: list[dict[str, Any]]) -> None:
-    """One statement for the whole batch on PostgreSQL (arrays), the driver's executemany on SQLite."""
+    """One statement for the whole batch on PostgreSQL (arrays), the driver's executemany on SQLite; the Claims
+    the session already holds get the written values too."""
     if not rows:
         return
     connection = session.connection()
@@ -215,7 +217,23 @@ def update_claims(session: Session, tenant_id: int, rows: list[dict[str, Any]]) 
         columns = [[row[name] for row in rows] for name in ("id", *_UPDATABLE)]
         with driver_connection(session).cursor() as cursor:
             cursor.execute(_PG_UPDATE_CLAIMS, [*columns, tenant_id])
-        return
+    else:
+        _sqlite_update_claims(connection, tenant_id, rows)
+    _held_claims_follow(session, rows)
+
+
+def _held_claims_follow(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The statements bypass the ORM: a Claim loaded earlier in the transaction (the assignment domain's, a
+    page action's) would still show the claim before the event to the subscribers that read it through the
+    session. Its columns take the written values as loaded ones; other changes pending on it stay pending."""
+    for row in rows:
+        held = session.identity_map.get(session.identity_key(Claim, row["id"]))
+        if held is not None:
+            for name in _UPDATABLE:
+                set_committed_value(held, name, row[name])
+
+
+def _sqlite_update_claims(connection: Connection, tenant_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
     connection.exec_driver_sql(
         _SQLITE_UPDATE_CLAIMS,
         [

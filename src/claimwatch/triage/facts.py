@@ -10,7 +10,7 @@ only what was reported before the claim (``as of`` its report time), so a replay
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -146,13 +146,18 @@ def handler_authority(session: Session, tenant_id: int, claims: Sequence[Claim])
     """Each assigned claim's handler's amount authority (fen), where the handler has one: asked of the domain
     that keeps handler profiles (``reactions.HANDLER_AUTHORITY``; assignment sits above triage). No statement
     for claims without a handler (every claim at report time)."""
-    users = sorted({c.assignee_id for c in claims if c.assignee_id is not None})
-    if not users:
-        return {}
-    limits: dict[int, int] = {}
-    for answer in reactions.publish(reactions.HANDLER_AUTHORITY, session, tenant_id, users):
-        limits.update(answer or {})
+    limits = authority_by_user(session, tenant_id, {c.assignee_id for c in claims if c.assignee_id is not None})
     return {c.id: limits[c.assignee_id] for c in claims if c.assignee_id is not None and c.assignee_id in limits}
+
+
+def authority_by_user(session: Session, tenant_id: int, users: Iterable[int]) -> dict[int, int]:
+    """The amount authority (fen) of each of ``users`` that has one (no statement for none)."""
+    wanted = sorted(set(users))
+    limits: dict[int, int] = {}
+    if wanted:
+        for answer in reactions.publish(reactions.HANDLER_AUTHORITY, session, tenant_id, wanted):
+            limits.update(answer or {})
+    return limits
 
 
 def fill_handler_headroom(facts: ClaimFacts, authority_fen: int | None) -> None:

@@ -126,6 +126,20 @@ def _state_of(model_id: Any, digest: Any, events: Any, last_id: Any, last_change
 # -- claims and their reports ------------------------------------------------------------------------------
 
 
+def scored_handlers(session: Session, tenant_id: int, ids: Iterable[int]) -> dict[int, int]:
+    """Claim id → handler (user id) of those of ``ids`` that are open, scored and have a handler."""
+    rows = session.execute(
+        select(Claim.id, Claim.assignee_id).where(
+            Claim.tenant_id == tenant_id,
+            Claim.id.in_(sorted(set(ids))),
+            Claim.closed_at.is_(None),
+            Claim.assignee_id.is_not(None),
+            Claim.risk_score.is_not(None),
+        )
+    ).all()
+    return {row.id: row.assignee_id for row in rows}
+
+
 def claims_by_ids(session: Session, ids: Sequence[int]) -> list[Claim]:
     """By id order. The claims ingestion just wrote are in the session already: no statement for those."""
     wanted = sorted(set(ids))

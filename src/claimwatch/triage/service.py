@@ -214,7 +214,7 @@ _URLS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 @dataclass(frozen=True)
 class Trigger:
-    kind: str  # reported | amounts | status | review | replay
+    kind: str  # reported | amounts | status | assigned | review | replay
     event_ref: str | None = None
     reason: str | None = None
     # When the case event ``event_ref`` happened (``CaseChange.at``, stored as its ``occurred_at``), when the
@@ -224,10 +224,12 @@ class Trigger:
 
 def on_case_events(session: Session, tenant_id: int, changes: Sequence[CaseChange]) -> int:
     """The subscriber: new claims are triaged; triaged claims are re-evaluated on an amount change or on entering
-    a re-evaluation status. Returns how many claims were evaluated."""
+    a re-evaluation status, and scored again when they get a handler with an amount authority. Returns how many
+    claims were evaluated."""
     reported = [change for change in changes if change.event_type == "reported"]
     later = [change for change in changes if change.event_type in ("amounts", "transition")]
-    if not reported and not later:
+    assigned = [change for change in changes if change.event_type == "assigned"]
+    if not reported and not later and not assigned:
         return 0
     rules = in_force(session)
     done = 0
@@ -235,7 +237,33 @@ def on_case_events(session: Session, tenant_id: int, changes: Sequence[CaseChang
         done += triage_reported(session, tenant_id, reported, rules)
     if later and rules is not None:
         done += _reevaluate_changes(session, tenant_id, later, rules)
+    if assigned:
+        done += rescore_assigned(session, tenant_id, assigned, rules)
     return done
+
+
+def rescore_assigned(
+    session: Session, tenant_id: int, changes: Sequence[CaseChange], rules: InForce | None = None
+) -> int:
+    """Claims that got a handler with an amount authority (权限, assignment's handler profile) are scored again,
+    and evaluated again under the rule set in force: "amount just under an authority limit" then measures the
+    amount against that handler's own limit, where at report time (no handler yet) it took the red-flag file's
+    nearest tier. A handler without a limit changes no fact: nothing is written. Returns the claims scored."""
+    events = {change.claim_id: change for change in changes}
+    handlers = repository.scored_handlers(session, tenant_id, events)
+    limits = facts_builder.authority_by_user(session, tenant_id, handlers.values())
+    wanted = [claim_id for claim_id, user_id in handlers.items() if user_id in limits]
+    if not wanted:
+        return 0
+    claims = repository.claims_by_ids(session, wanted)
+    if rules is None:  # no rule set: the score alone, as at report time
+        _score(session, tenant_id, claims, facts_builder.build_facts(session, tenant_id, claims), "rescore")
+        return len(claims)
+    for claim in claims:
+        change = events[claim.id]
+        trigger = Trigger("assigned", change.event_ref, "handler assigned", change.at)
+        reevaluate(session, tenant_id, [claim.id], trigger, rules=rules)
+    return len(claims)
 
 
 def triage_reported(
