@@ -31,10 +31,23 @@ def test_demo_setup_on_a_fresh_sqlite_file_and_rerun(tmp_path, monkeypatch):
             regulator = conn.execute(text("select tenant_id from users where username = 'regulator'")).one()
         # TAMPERED: the small insurer whose rewritten history the witness catches (demo/supervision.py).
         assert tenants == ["CPIC", "PAIC", "PICC", "TAMPERED"]
-        # The generated 60, the morning's 8 new claims of each of the two insurers that show assignment, and the
-        # 20 fresh reports per insurer that show triage (fast track, green channel, typhoon, review, a yellow clock),
-        # one large motor claim per insurer whose appraisal a task rule sends (providers), and TAMPERED's one claim.
-        assert claims == 60 + 2 * 8 + 3 * 20 + 3 + 1 and events > claims
+        # The generated 60, the morning's 8 new claims of each of the two insurers that show assignment (and PICC's
+        # ninth, which the core system assigns), the 20 fresh reports per insurer that show triage (fast track,
+        # green channel, typhoon, review, a yellow clock), one large motor claim per insurer whose appraisal a task
+        # rule sends (providers), and TAMPERED's one claim.
+        assert claims == 60 + 2 * 8 + 1 + 3 * 20 + 3 + 1 and events > claims
+        with db.get_engine().connect() as conn:
+            near_limit = conn.execute(
+                text(
+                    "select s.trigger, s.flags from risk_scores s join claims c on c.id = s.claim_id"
+                    " where c.number like 'PICC-ASG-%-009' order by s.id"
+                )
+            ).all()
+        # Scored at the report without the flag, again on the assignment with it (the handler's 500 000 CNY).
+        assert [(trigger, "just_under_authority_limit" in flags) for trigger, flags in near_limit] == [
+            ("reported", False),
+            ("rescore", True),
+        ]
         assert regulator.tenant_id is None
         with db.get_engine().connect() as conn:
             worst_yellow = conn.execute(

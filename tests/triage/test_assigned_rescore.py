@@ -2,7 +2,8 @@
 (no handler yet) "amount just under an authority limit" took the red-flag file's nearest tier; once assigned, it
 measures the amount against the handler's limit. The handler comes from the core system (an ``assigned`` event)
 or from the assignment domain (a pending decision applied, with the claim already in its session); a handler
-without a limit changes no fact, and nothing is written."""
+without a limit changes no fact, and nothing is written; a claim reported and assigned in one batch is scored
+once, with its handler."""
 
 from __future__ import annotations
 
@@ -117,6 +118,12 @@ def test_a_handler_with_an_authority_limit_scores_the_claim_again(world: World) 
         # The route stays normal: a decision is stored only when something the rules decide changed.
         decisions = session.scalars(select(TriageDecision.trigger).where(TriageDecision.claim_id == claim.id)).all()
         assert decisions == ["reported"]
+
+    # Reported and assigned in one batch: scored once, at the report, with the handler's limit already.
+    ingest(client, tenant, [_report(tenant, "C4", 4), _assigned("C4", 4.5, "adj.limit")])
+    with unit_of_work(TenantContext.for_tenant(tenant.id)) as session:
+        (once,) = _scores(session, "C4")
+        assert once.trigger == "reported" and FLAG in _codes(once)
 
     # From the assignment domain: C3's pending decision applied (its Claim is in that session when the event
     # is ingested, with no handler yet).

@@ -1,8 +1,9 @@
 """Demo assignment (issue 12, item 3): handler profiles for the demo adjusters and complaint handler (one
 on leave, one overloaded: capacity far below the claims they already hold), the first insurer's rules
 active and the second's in monitor mode, a morning's new claims and a complaint decided by the rules (one
-claim nobody may take: too large for every authority in its branch, so the supervisors are told), and two
-weeks of load history reconstructed from the record.
+claim nobody may take: too large for every authority in its branch, so the supervisors are told; one the core
+system assigns itself, just under its handler's authority, which triage flags), and two weeks of load history
+reconstructed from the record.
 
 Call after the claims, complaints and sweeps are loaded, before the staff notices are routed (so the
 "unassigned" notice reaches the supervisor's inbox): ``demo_assignment.load(spec)``."""
@@ -89,6 +90,23 @@ def _claim(tenant: DemoTenant, n: int, line: str, amount: str, branch_index: int
     )
 
 
+def _near_limit(tenant: DemoTenant, at: dt.datetime) -> tuple[EventIn, EventIn]:
+    """A claim the core system gives to a handler itself: 490 000 CNY of property damage to the third branch's
+    senior adjuster, whose authority is 500 000 CNY. At the report (no handler yet) no tier of the red-flag file
+    lies above the amount; once assigned, triage scores it again against the handler's own limit and it carries
+    "amount just under an authority limit"."""
+    reported = _claim(tenant, 9, "property", "490000.00", 2, at)
+    assigned = {
+        "event_id": f"{reported.claim_number}-a",
+        "claim_number": reported.claim_number,
+        "type": "assigned",
+        "occurred_at": (at + dt.timedelta(minutes=2)).isoformat(),
+        "assignee": tenant.adjusters()[5],
+        "reason": "核心系统指定",
+    }
+    return reported, EventIn.model_validate(assigned)
+
+
 def load(spec: DemoSpec, now: dt.datetime | None = None) -> Loaded:
     now = now or utc_now()
     loaded = Loaded()
@@ -139,6 +157,11 @@ def load(spec: DemoSpec, now: dt.datetime | None = None) -> Loaded:
                 start=1,
             )
         ]
+        later: list[EventIn] = []
+        if index == 0:
+            near_limit = _near_limit(tenant, morning + dt.timedelta(minutes=9 * (len(events) + 1)))
+            events.append(near_limit[0])
+            later.append(near_limit[1])
         integration = Principal(role=Role.INTEGRATION, tenant_id=tenant_id, actor="api_key:core-demo")
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
             cases_service.ingest_events(session, integration, events)
@@ -156,6 +179,9 @@ def load(spec: DemoSpec, now: dt.datetime | None = None) -> Loaded:
             )
             complaints_intake.intake(session, integration, complaint)
             loaded.decisions += 1
+        if later:  # the core system's own assignment, a few minutes after the report
+            with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
+                cases_service.ingest_events(session, integration, later)
         with unit_of_work(TenantContext.for_tenant(tenant_id)) as session:
             loaded.assigned += service.apply_pending(session, tenant_id)
             loaded.snapshots += service.take_snapshot(session, tenant_id, now)

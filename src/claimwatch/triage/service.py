@@ -228,7 +228,8 @@ def on_case_events(session: Session, tenant_id: int, changes: Sequence[CaseChang
     claims were evaluated."""
     reported = [change for change in changes if change.event_type == "reported"]
     later = [change for change in changes if change.event_type in ("amounts", "transition")]
-    assigned = [change for change in changes if change.event_type == "assigned"]
+    # A claim reported in the same batch was scored with its handler already (report_facts reads the batch's end).
+    assigned = [c for c in changes if c.event_type == "assigned" and c.claim_id not in {r.claim_id for r in reported}]
     if not reported and not later and not assigned:
         return 0
     rules = in_force(session)
