@@ -229,7 +229,8 @@ def on_case_events(session: Session, tenant_id: int, changes: Sequence[CaseChang
     reported = [change for change in changes if change.event_type == "reported"]
     later = [change for change in changes if change.event_type in ("amounts", "transition")]
     # A claim reported in the same batch was scored with its handler already (report_facts reads the batch's end).
-    assigned = [c for c in changes if c.event_type == "assigned" and c.claim_id not in {r.claim_id for r in reported}]
+    new_claims = {change.claim_id for change in reported}
+    assigned = [c for c in changes if c.event_type == "assigned" and c.claim_id not in new_claims]
     if not reported and not later and not assigned:
         return 0
     rules = in_force(session)
